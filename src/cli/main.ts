@@ -1,0 +1,55 @@
+/**
+ * The `xdplab` command line: parses arguments with commander and hands each command to its
+ * own module. Exit codes: 0 success, 1 the program faulted at run time, 2 bad input or usage.
+ */
+import { Command, CommanderError } from 'commander';
+import { XdplabError } from '../errors.js';
+import { registerCoreCommands } from './core-commands.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAULT = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** Where a command writes; tests pass their own to capture output. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** Map an error to a message and an exit code; never a stack trace for a user's mistake. */
+export function reportError(err: unknown, io: Io): number {
+  if (err instanceof XdplabError) {
+    io.err(`xdplab: ${err.message}\n`);
+    return err.code === 'VM_FAULT' ? EXIT_FAULT : EXIT_BAD_INPUT;
+  }
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  io.err(`xdplab: internal error: ${message}\n`);
+  return EXIT_FAULT;
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('xdplab')
+    .description('Run real eBPF XDP and TC programs outside the kernel')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  registerCoreCommands(program, io, setExit);
+  return program;
+}
+
+/** Run the CLI with the given arguments; resolves to the exit code. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = buildProgram(io, (code) => { exitCode = code; });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
