@@ -1,0 +1,518 @@
+/**
+ * The reference interpreter: executes a ProgramImage over the arena.
+ *
+ * Registers are 11 × 64 bits held as (low, high) int32 pairs in one Int32Array: V8 runs
+ * int32 arithmetic many times faster than BigInt (bench/ measures it). Dispatch is a single
+ * switch over the extended opcode (image.ts), each case a literal opcode with its assembly in
+ * a comment. Every memory access is checked against the arena's page table; any fault ends
+ * the run with a VmFault naming program, pc, instruction and reason.
+ *
+ * Frames follow the kernel's bpf-to-bpf call rules: r1–r5 pass arguments, r0 returns, r6–r9
+ * are preserved across the call, r10 is the frame's own 512-byte stack (8 frames at most).
+ */
+import { Arena, PAGE_SIZE, REGION_READ, REGION_WRITE, type Region } from './arena.js';
+import { VmFault, formatFaultInstruction, type FaultReason } from './fault.js';
+import { HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, type HelperCall, type HelperFn, type HelperTable } from './helper-table.js';
+import type { ProgramImage } from './image.js';
+import {
+  bswap16, bswap32, int64, mul64, sar64, sdiv32, sdiv64, shl64, shr64, slt64, smod32, smod64, udiv32,
+  udiv64, ult64, umod32, umod64, pairToBigInt,
+} from './int64.js';
+import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../isa/opcodes.js';
+
+/** Instructions a run may execute before it is stopped (checked at backward jumps). */
+export const DEFAULT_BUDGET = 1 << 27;
+/** The kernel's MAX_TAIL_CALL_CNT. */
+export const MAX_TAIL_CALL_CNT = 33;
+
+/** Where LD_ABS / LD_IND read: the socket buffer's linear data, set by the hook per run. */
+export interface LegacyPacket {
+  dataStart: number;
+  dataEnd: number;
+}
+
+export interface InterpreterOptions {
+  /** Instruction budget per run (default DEFAULT_BUDGET). */
+  budget?: number;
+}
+
+/** Arguments of one run: r1..r5 as numbers (uint32-safe; use setArg64 for wider values). */
+export interface RunArgs {
+  r1?: number;
+  r2?: number;
+  r3?: number;
+  r4?: number;
+  r5?: number;
+}
+
+/** A marker thrown past the dispatch loop; turned into a VmFault with context. */
+class Fault {
+  constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
+}
+
+export class Interpreter implements HelperCall {
+  /** r0..r10 as (low, high) pairs: r_n is regs[2n] (low) and regs[2n+1] (high). */
+  readonly regs = new Int32Array(22);
+  readonly stack: Region;
+  /** Address just past the stack; frame k's r10 is stackTop - k * 512. */
+  readonly stackTop: number;
+  budget: number;
+  /** Set by the runtime before a run that may execute LD_ABS / LD_IND. */
+  legacyPacket: LegacyPacket | undefined;
+  /** Per-run state for helpers (HelperCall.env). */
+  env: unknown;
+  /** Instructions executed by the last run. */
+  executed = 0;
+
+  // HelperCall state
+  image!: ProgramImage;
+  tailCalls = 0;
+  tailCallTarget: ProgramImage | undefined;
+
+  private readonly saved = new Int32Array(MAX_CALL_FRAMES * 9);
+  private helperCache = new Map<number, HelperFn | null>();
+
+  constructor(
+    readonly arena: Arena,
+    readonly helpers: HelperTable,
+    options: InterpreterOptions = {},
+  ) {
+    this.budget = options.budget ?? DEFAULT_BUDGET;
+    this.stack = arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
+    this.stackTop = this.stack.end;
+  }
+
+  /** r0 of the last run as an unsigned 64-bit BigInt. */
+  get r0(): bigint {
+    return pairToBigInt(this.regs[0], this.regs[1]);
+  }
+
+  /** Set a register to a 64-bit value before a run. */
+  setReg(n: number, value: bigint): void {
+    this.regs[n * 2] = Number(BigInt.asIntN(32, value));
+    this.regs[n * 2 + 1] = Number(BigInt.asIntN(32, value >> 32n));
+  }
+
+  /**
+   * Run a program. r1..r5 come from `args` (registers not given are 0) or were set with
+   * setReg before (pass `undefined` to keep them). Returns the low 32 bits of r0 as an
+   * unsigned number (the verdict of a networking program); `r0` has all 64 bits.
+   */
+  run(image: ProgramImage, args?: RunArgs): number {
+    const regs = this.regs;
+    if (args) {
+      regs.fill(0, 0, 20);
+      regs[2] = args.r1 ?? 0;
+      regs[4] = args.r2 ?? 0;
+      regs[6] = args.r3 ?? 0;
+      regs[8] = args.r4 ?? 0;
+      regs[10] = args.r5 ?? 0;
+    }
+    this.tailCalls = 0;
+    try {
+      this.execute(image);
+    } catch (err) {
+      if (err instanceof Fault) throw this.toVmFault(err);
+      throw err;
+    }
+    return regs[0] >>> 0;
+  }
+
+  private toVmFault(fault: Fault): VmFault {
+    const insn = this.image.insnAt[fault.pc];
+    return new VmFault(fault.reason, this.image.name, fault.pc, formatFaultInstruction(insn), fault.detail);
+  }
+
+  private helperFor(id: number): HelperFn | null {
+    let fn = this.helperCache.get(id);
+    if (fn === undefined) {
+      fn = this.helpers.lookup(id) ?? null;
+      this.helperCache.set(id, fn);
+    }
+    return fn;
+  }
+
+  private memoryFault(pc: number, addr: number, hi: number, size: number, write: boolean): Fault {
+    const where = hi !== 0 ? `0x${(hi >>> 0).toString(16)}${(addr >>> 0).toString(16).padStart(8, '0')} (outside the arena)`
+      : addr < 0 || addr >= 2 ** 32 ? `${addr} (outside the arena)`
+      : addr < PAGE_SIZE ? `0x${addr.toString(16)} (NULL page)`
+      : `0x${addr.toString(16)} in ${this.arena.describe(addr)}`;
+    return new Fault('MEMORY', pc, `${write ? 'write' : 'read'} of ${size} bytes at ${where}`);
+  }
+
+  // The dispatch loop. Long by nature: one case per instruction form.
+  private execute(entry: ProgramImage): void {
+    const R = this.regs;
+    const arena = this.arena;
+    const pageRegion = arena.pageRegion, regionStart = arena.regionStart, regionEnd = arena.regionEnd;
+    const regionFlags = arena.regionFlags;
+    const saved = this.saved;
+    const budget = this.budget;
+    let u8 = arena.u8, dv = arena.view;
+    let image = entry;
+    this.image = image;
+    let xop = image.xop, dst2 = image.dst2, src2 = image.src2, offs = image.off, imms = image.imm;
+    let depth = 0;
+    let n = 0;
+    let pc = 0;
+    R[20] = this.stackTop;
+    R[21] = 0;
+
+    // Resolve [base + off, +size) for an access; returns the address or throws a Fault whose
+    // pc the loop's catch fills in (capturing `pc` here would slow every instruction).
+    const access = (base: number, off: number, size: number, flag: number): number => {
+      const hi = R[base + 1];
+      const a = (R[base] >>> 0) + off;
+      const id = pageRegion[a >>> 12];
+      if (hi !== 0 || id === 0 || a < regionStart[id] || a + size > regionEnd[id] || (regionFlags[id] & flag) === 0) {
+        throw this.memoryFault(-1, a, hi, size, flag === REGION_WRITE);
+      }
+      return a;
+    };
+
+    try {
+    for (;;) {
+      n++;
+      const d = dst2[pc];
+      switch (xop[pc]) {
+        // ---- ALU64, immediate: dst op= (s64)imm
+        case 0x07: { // add dst, imm
+          const k = imms[pc], lo = R[d], r = (lo + k) | 0;
+          R[d + 1] = (R[d + 1] + (k >> 31) + (r >>> 0 < lo >>> 0 ? 1 : 0)) | 0;
+          R[d] = r;
+          break;
+        }
+        case 0x17: { // sub dst, imm
+          const k = imms[pc], lo = R[d], r = (lo - k) | 0;
+          R[d + 1] = (R[d + 1] - (k >> 31) - (lo >>> 0 < k >>> 0 ? 1 : 0)) | 0;
+          R[d] = r;
+          break;
+        }
+        case 0x27: { const k = imms[pc]; R[d] = mul64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // mul
+        case 0x37: { const k = imms[pc]; R[d] = udiv64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // div
+        case 0x137: { const k = imms[pc]; R[d] = sdiv64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // sdiv
+        case 0x47: { const k = imms[pc]; R[d] |= k; R[d + 1] |= k >> 31; break; } // or
+        case 0x57: { const k = imms[pc]; R[d] &= k; R[d + 1] &= k >> 31; break; } // and
+        case 0x67: R[d] = shl64(R[d], R[d + 1], imms[pc]); R[d + 1] = int64.hi; break; // lsh
+        case 0x77: R[d] = shr64(R[d], R[d + 1], imms[pc]); R[d + 1] = int64.hi; break; // rsh
+        case 0x87: { const lo = R[d]; R[d] = -lo | 0; R[d + 1] = (~R[d + 1] + (lo === 0 ? 1 : 0)) | 0; break; } // neg
+        case 0x97: { const k = imms[pc]; R[d] = umod64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // mod
+        case 0x197: { const k = imms[pc]; R[d] = smod64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // smod
+        case 0xa7: { const k = imms[pc]; R[d] ^= k; R[d + 1] ^= k >> 31; break; } // xor
+        case 0xb7: { const k = imms[pc]; R[d] = k; R[d + 1] = k >> 31; break; } // mov
+        case 0xc7: R[d] = sar64(R[d], R[d + 1], imms[pc]); R[d + 1] = int64.hi; break; // arsh
+
+        // ---- ALU64, register: dst op= src
+        case 0x0f: { // add dst, src
+          const s = src2[pc], lo = R[d], r = (lo + R[s]) | 0;
+          R[d + 1] = (R[d + 1] + R[s + 1] + (r >>> 0 < lo >>> 0 ? 1 : 0)) | 0;
+          R[d] = r;
+          break;
+        }
+        case 0x1f: { // sub dst, src
+          const s = src2[pc], lo = R[d], k = R[s], r = (lo - k) | 0;
+          R[d + 1] = (R[d + 1] - R[s + 1] - (lo >>> 0 < k >>> 0 ? 1 : 0)) | 0;
+          R[d] = r;
+          break;
+        }
+        case 0x2f: { const s = src2[pc]; R[d] = mul64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
+        case 0x3f: { const s = src2[pc]; R[d] = udiv64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
+        case 0x13f: { const s = src2[pc]; R[d] = sdiv64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
+        case 0x4f: { const s = src2[pc]; R[d] |= R[s]; R[d + 1] |= R[s + 1]; break; }
+        case 0x5f: { const s = src2[pc]; R[d] &= R[s]; R[d + 1] &= R[s + 1]; break; }
+        case 0x6f: R[d] = shl64(R[d], R[d + 1], R[src2[pc]]); R[d + 1] = int64.hi; break;
+        case 0x7f: R[d] = shr64(R[d], R[d + 1], R[src2[pc]]); R[d + 1] = int64.hi; break;
+        case 0x9f: { const s = src2[pc]; R[d] = umod64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
+        case 0x19f: { const s = src2[pc]; R[d] = smod64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
+        case 0xaf: { const s = src2[pc]; R[d] ^= R[s]; R[d + 1] ^= R[s + 1]; break; }
+        case 0xbf: { const s = src2[pc]; R[d] = R[s]; R[d + 1] = R[s + 1]; break; } // mov
+        case 0x1bf: { const v = (R[src2[pc]] << 24) >> 24; R[d] = v; R[d + 1] = v >> 31; break; } // movsx8
+        case 0x2bf: { const v = (R[src2[pc]] << 16) >> 16; R[d] = v; R[d + 1] = v >> 31; break; } // movsx16
+        case 0x3bf: { const v = R[src2[pc]]; R[d] = v; R[d + 1] = v >> 31; break; } // movsx32
+        case 0xcf: R[d] = sar64(R[d], R[d + 1], R[src2[pc]]); R[d + 1] = int64.hi; break;
+
+        // ---- ALU (32-bit), immediate and register: results zero-extend
+        case 0x04: R[d] = (R[d] + imms[pc]) | 0; R[d + 1] = 0; break; // add32
+        case 0x14: R[d] = (R[d] - imms[pc]) | 0; R[d + 1] = 0; break;
+        case 0x24: R[d] = Math.imul(R[d], imms[pc]); R[d + 1] = 0; break;
+        case 0x34: R[d] = udiv32(R[d], imms[pc]); R[d + 1] = 0; break;
+        case 0x134: R[d] = sdiv32(R[d], imms[pc]); R[d + 1] = 0; break;
+        case 0x44: R[d] |= imms[pc]; R[d + 1] = 0; break;
+        case 0x54: R[d] &= imms[pc]; R[d + 1] = 0; break;
+        case 0x64: R[d] <<= imms[pc]; R[d + 1] = 0; break; // JS masks the count to 5 bits, as BPF
+        case 0x74: R[d] = R[d] >>> imms[pc]; R[d + 1] = 0; break;
+        case 0x84: R[d] = -R[d] | 0; R[d + 1] = 0; break; // neg32
+        case 0x94: R[d] = umod32(R[d], imms[pc]); R[d + 1] = 0; break;
+        case 0x194: R[d] = smod32(R[d], imms[pc]); R[d + 1] = 0; break;
+        case 0xa4: R[d] ^= imms[pc]; R[d + 1] = 0; break;
+        case 0xb4: R[d] = imms[pc]; R[d + 1] = 0; break;
+        case 0xc4: R[d] >>= imms[pc]; R[d + 1] = 0; break;
+        case 0x0c: R[d] = (R[d] + R[src2[pc]]) | 0; R[d + 1] = 0; break;
+        case 0x1c: R[d] = (R[d] - R[src2[pc]]) | 0; R[d + 1] = 0; break;
+        case 0x2c: R[d] = Math.imul(R[d], R[src2[pc]]); R[d + 1] = 0; break;
+        case 0x3c: R[d] = udiv32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
+        case 0x13c: R[d] = sdiv32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
+        case 0x4c: R[d] |= R[src2[pc]]; R[d + 1] = 0; break;
+        case 0x5c: R[d] &= R[src2[pc]]; R[d + 1] = 0; break;
+        case 0x6c: R[d] <<= R[src2[pc]]; R[d + 1] = 0; break;
+        case 0x7c: R[d] = R[d] >>> R[src2[pc]]; R[d + 1] = 0; break;
+        case 0x9c: R[d] = umod32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
+        case 0x19c: R[d] = smod32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
+        case 0xac: R[d] ^= R[src2[pc]]; R[d + 1] = 0; break;
+        case 0xbc: R[d] = R[src2[pc]]; R[d + 1] = 0; break;
+        case 0x1bc: R[d] = (R[src2[pc]] << 24) >> 24; R[d + 1] = 0; break; // movsx8 32
+        case 0x2bc: R[d] = (R[src2[pc]] << 16) >> 16; R[d + 1] = 0; break; // movsx16 32
+        case 0xcc: R[d] >>= R[src2[pc]]; R[d + 1] = 0; break;
+
+        // ---- byte order: le/be convert from host (little-endian) order; bswap always swaps
+        case 0x1d4: R[d] &= 0xffff; R[d + 1] = 0; break; // le16
+        case 0x2d4: R[d + 1] = 0; break; // le32
+        case 0x3d4: break; // le64
+        case 0x1dc: case 0x1d7: R[d] = bswap16(R[d]); R[d + 1] = 0; break; // be16, bswap16
+        case 0x2dc: case 0x2d7: R[d] = bswap32(R[d]); R[d + 1] = 0; break; // be32, bswap32
+        case 0x3dc: case 0x3d7: { const lo = R[d]; R[d] = bswap32(R[d + 1]); R[d + 1] = bswap32(lo); break; } // be64
+
+        // ---- jumps (JMP: 64-bit compare; JMP32: low words)
+        case 0x05: if (offs[pc] < 0 && n > budget) throw this.budgetFault(pc); pc += offs[pc]; break; // ja
+        case 0x06: if (imms[pc] < 0 && n > budget) throw this.budgetFault(pc); pc += imms[pc]; break; // gotol
+        case 0x15: case 0x1d: case 0x55: case 0x5d: case 0x25: case 0x2d: case 0x35: case 0x3d:
+        case 0xa5: case 0xad: case 0xb5: case 0xbd: case 0x45: case 0x4d: case 0x65: case 0x6d:
+        case 0x75: case 0x7d: case 0xc5: case 0xcd: case 0xd5: case 0xdd: {
+          const code = xop[pc];
+          let blo: number, bhi: number;
+          if (code & 0x08) { const s = src2[pc]; blo = R[s]; bhi = R[s + 1]; } else { blo = imms[pc]; bhi = blo >> 31; }
+          const alo = R[d], ahi = R[d + 1];
+          let taken: boolean;
+          switch (code & 0xf0) {
+            case 0x10: taken = alo === blo && ahi === bhi; break; // jeq
+            case 0x50: taken = alo !== blo || ahi !== bhi; break; // jne
+            case 0x20: taken = ult64(blo, bhi, alo, ahi); break; // jgt
+            case 0x30: taken = !ult64(alo, ahi, blo, bhi); break; // jge
+            case 0xa0: taken = ult64(alo, ahi, blo, bhi); break; // jlt
+            case 0xb0: taken = !ult64(blo, bhi, alo, ahi); break; // jle
+            case 0x40: taken = (alo & blo) !== 0 || (ahi & bhi) !== 0; break; // jset
+            case 0x60: taken = slt64(blo, bhi, alo, ahi); break; // jsgt
+            case 0x70: taken = !slt64(alo, ahi, blo, bhi); break; // jsge
+            case 0xc0: taken = slt64(alo, ahi, blo, bhi); break; // jslt
+            default: taken = !slt64(blo, bhi, alo, ahi); break; // jsle
+          }
+          if (taken) {
+            if (offs[pc] < 0 && n > budget) throw this.budgetFault(pc);
+            pc += offs[pc];
+          }
+          break;
+        }
+        case 0x16: case 0x1e: case 0x56: case 0x5e: case 0x26: case 0x2e: case 0x36: case 0x3e:
+        case 0xa6: case 0xae: case 0xb6: case 0xbe: case 0x46: case 0x4e: case 0x66: case 0x6e:
+        case 0x76: case 0x7e: case 0xc6: case 0xce: case 0xd6: case 0xde: {
+          const code = xop[pc];
+          const a = R[d], b = code & 0x08 ? R[src2[pc]] : imms[pc];
+          let taken: boolean;
+          switch (code & 0xf0) {
+            case 0x10: taken = a === b; break;
+            case 0x50: taken = a !== b; break;
+            case 0x20: taken = a >>> 0 > b >>> 0; break;
+            case 0x30: taken = a >>> 0 >= b >>> 0; break;
+            case 0xa0: taken = a >>> 0 < b >>> 0; break;
+            case 0xb0: taken = a >>> 0 <= b >>> 0; break;
+            case 0x40: taken = (a & b) !== 0; break;
+            case 0x60: taken = a > b; break;
+            case 0x70: taken = a >= b; break;
+            case 0xc0: taken = a < b; break;
+            default: taken = a <= b; break;
+          }
+          if (taken) {
+            if (offs[pc] < 0 && n > budget) throw this.budgetFault(pc);
+            pc += offs[pc];
+          }
+          break;
+        }
+
+        // ---- calls and exit
+        case 0x85: { // call helper
+          const fn = this.helperFor(imms[pc]);
+          if (fn === null) throw new Fault('UNKNOWN_HELPER', pc, `no helper with id ${imms[pc]}`);
+          const action = this.callHelper(fn, pc);
+          u8 = arena.u8;
+          dv = arena.view;
+          if (action === HELPER_CONTINUE) break;
+          if (action === HELPER_STOP) return;
+          // HELPER_TAIL_CALL: the target replaces this program in the current frame.
+          image = this.tailCallTarget!;
+          this.tailCallTarget = undefined;
+          this.tailCalls++;
+          this.image = image;
+          xop = image.xop; dst2 = image.dst2; src2 = image.src2; offs = image.off; imms = image.imm;
+          pc = 0;
+          continue;
+        }
+        case 0x185: // call local: pc-relative
+        case 0x8d: { // callx: the register holds a function's instruction index, or a helper id
+          let target: number;
+          if (xop[pc] === 0x185) {
+            target = pc + 1 + imms[pc];
+          } else {
+            const s = src2[pc];
+            target = R[s];
+            if (R[s + 1] !== 0 || target < 0 || target >= image.slots || !image.functionStarts[target]) {
+              const fn = R[s + 1] === 0 ? this.helperFor(target) : null;
+              if (fn === null) throw new Fault('BAD_CALL', pc, `callx to ${pairToBigInt(R[s], R[s + 1])}: neither a function of the program nor a helper`);
+              const action = this.callHelper(fn, pc);
+              u8 = arena.u8;
+              dv = arena.view;
+              if (action === HELPER_STOP) return;
+              if (action !== HELPER_CONTINUE) throw new Fault('BAD_CALL', pc, 'a tail call through callx');
+              break;
+            }
+          }
+          if (depth + 1 >= MAX_CALL_FRAMES) throw new Fault('CALL_DEPTH', pc, `more than ${MAX_CALL_FRAMES} nested calls`);
+          if (n > budget) throw this.budgetFault(pc);
+          const at = depth * 9;
+          saved[at] = R[12]; saved[at + 1] = R[13]; saved[at + 2] = R[14]; saved[at + 3] = R[15];
+          saved[at + 4] = R[16]; saved[at + 5] = R[17]; saved[at + 6] = R[18]; saved[at + 7] = R[19];
+          saved[at + 8] = pc + 1;
+          depth++;
+          R[20] = this.stackTop - depth * MAX_BPF_STACK;
+          pc = target;
+          continue;
+        }
+        case 0x285: // call kfunc
+          throw new Fault('KFUNC', pc, `kfunc ${imms[pc]} (kernel functions exist only inside the kernel)`);
+        case 0x95: { // exit
+          if (depth === 0) return;
+          depth--;
+          const at = depth * 9;
+          R[12] = saved[at]; R[13] = saved[at + 1]; R[14] = saved[at + 2]; R[15] = saved[at + 3];
+          R[16] = saved[at + 4]; R[17] = saved[at + 5]; R[18] = saved[at + 6]; R[19] = saved[at + 7];
+          R[20] = this.stackTop - depth * MAX_BPF_STACK;
+          pc = saved[at + 8];
+          continue;
+        }
+
+        // ---- 64-bit immediate loads
+        case 0x18: R[d] = imms[pc]; R[d + 1] = imms[pc + 1]; pc++; break; // lddw
+        case 0x118: R[d] = pc + 1 + imms[pc]; R[d + 1] = 0; pc++; break; // lddw of a function address
+
+        // ---- loads: dst = *(size *)(src + off)
+        case 0x71: R[d] = u8[access(src2[pc], offs[pc], 1, REGION_READ)]; R[d + 1] = 0; break;
+        case 0x69: R[d] = dv.getUint16(access(src2[pc], offs[pc], 2, REGION_READ), true); R[d + 1] = 0; break;
+        case 0x61: R[d] = dv.getInt32(access(src2[pc], offs[pc], 4, REGION_READ), true); R[d + 1] = 0; break;
+        case 0x79: {
+          const a = access(src2[pc], offs[pc], 8, REGION_READ);
+          R[d] = dv.getInt32(a, true);
+          R[d + 1] = dv.getInt32(a + 4, true);
+          break;
+        }
+        case 0x91: { const v = dv.getInt8(access(src2[pc], offs[pc], 1, REGION_READ)); R[d] = v; R[d + 1] = v >> 31; break; }
+        case 0x89: { const v = dv.getInt16(access(src2[pc], offs[pc], 2, REGION_READ), true); R[d] = v; R[d + 1] = v >> 31; break; }
+        case 0x81: { const v = dv.getInt32(access(src2[pc], offs[pc], 4, REGION_READ), true); R[d] = v; R[d + 1] = v >> 31; break; }
+
+        // ---- stores: *(size *)(dst + off) = imm | src
+        case 0x72: u8[access(d, offs[pc], 1, REGION_WRITE)] = imms[pc]; break;
+        case 0x6a: dv.setInt16(access(d, offs[pc], 2, REGION_WRITE), imms[pc], true); break;
+        case 0x62: dv.setInt32(access(d, offs[pc], 4, REGION_WRITE), imms[pc], true); break;
+        case 0x7a: {
+          const a = access(d, offs[pc], 8, REGION_WRITE), k = imms[pc];
+          dv.setInt32(a, k, true);
+          dv.setInt32(a + 4, k >> 31, true);
+          break;
+        }
+        case 0x73: u8[access(d, offs[pc], 1, REGION_WRITE)] = R[src2[pc]]; break;
+        case 0x6b: dv.setInt16(access(d, offs[pc], 2, REGION_WRITE), R[src2[pc]], true); break;
+        case 0x63: dv.setInt32(access(d, offs[pc], 4, REGION_WRITE), R[src2[pc]], true); break;
+        case 0x7b: {
+          const a = access(d, offs[pc], 8, REGION_WRITE), s = src2[pc];
+          dv.setInt32(a, R[s], true);
+          dv.setInt32(a + 4, R[s + 1], true);
+          break;
+        }
+
+        // ---- legacy packet loads (socket buffer data, network byte order)
+        case 0x30: case 0x28: case 0x20: case 0x50: case 0x48: case 0x40: {
+          const code = xop[pc];
+          const pkt = this.legacyPacket;
+          if (!pkt) throw new Fault('LEGACY_PACKET', pc, 'LD_ABS/LD_IND need a socket buffer (a TC or socket program)');
+          const size = code & 0x10 ? 1 : code & 0x08 ? 2 : 4;
+          const offset = (code & 0x40 ? R[src2[pc]] : 0) + imms[pc];
+          const a = pkt.dataStart + offset;
+          if (offset < 0 || a + size > pkt.dataEnd) {
+            // The kernel ends the program with r0 = 0 when the load is outside the packet.
+            R[0] = 0;
+            R[1] = 0;
+            return;
+          }
+          R[0] = size === 1 ? u8[a] : size === 2 ? dv.getUint16(a, false) : dv.getInt32(a, false);
+          R[1] = 0;
+          break;
+        }
+
+        // ---- atomics: lock <op>[32] [dst + off], src
+        case 0x1c3: case 0x2c3: case 0x3c3: case 0x4c3: case 0x5c3: case 0x6c3: case 0x7c3: case 0x8c3: case 0x9c3: case 0xac3:
+          this.atomic(xop[pc], access(d, offs[pc], 4, REGION_WRITE), src2[pc]);
+          break;
+        case 0x1db: case 0x2db: case 0x3db: case 0x4db: case 0x5db: case 0x6db: case 0x7db: case 0x8db: case 0x9db: case 0xadb:
+          this.atomic(xop[pc], access(d, offs[pc], 8, REGION_WRITE), src2[pc]);
+          break;
+
+        default:
+          throw new Fault('BAD_CALL', pc, `opcode 0x${xop[pc].toString(16)} reached the interpreter undecoded`);
+      }
+      pc++;
+    }
+    } catch (err) {
+      if (err instanceof Fault && err.pc < 0) throw new Fault(err.reason, pc, err.detail);
+      throw err;
+    } finally {
+      this.executed = n;
+    }
+  }
+
+  private budgetFault(pc: number): Fault {
+    return new Fault('BUDGET', pc, `more than ${this.budget} instructions executed (a loop that does not end?)`);
+  }
+
+  private callHelper(fn: HelperFn, pc: number): number {
+    try {
+      return fn(this);
+    } catch (err) {
+      if (err instanceof VmFault || err instanceof Fault) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Fault('HELPER', pc, message);
+    }
+  }
+
+  /** Atomic read-modify-write at `a` (single-threaded: atomicity is trivially kept). */
+  private atomic(xop: number, a: number, s: number): void {
+    const R = this.regs;
+    const dv = this.arena.view;
+    const wide = (xop & 0xff) === 0xdb;
+    const oldLo = dv.getInt32(a, true);
+    const oldHi = wide ? dv.getInt32(a + 4, true) : 0;
+    let lo = R[s], hi = wide ? R[s + 1] : 0;
+    let store = true;
+    switch (xop >> 8) {
+      case 1: case 5: { const r = (oldLo + lo) | 0; hi = (oldHi + hi + (r >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0; lo = r; break; } // add
+      case 2: case 6: lo |= oldLo; hi |= oldHi; break; // or
+      case 3: case 7: lo &= oldLo; hi &= oldHi; break; // and
+      case 4: case 8: lo ^= oldLo; hi ^= oldHi; break; // xor
+      case 9: break; // xchg: store src
+      case 10: { // cmpxchg: compare with r0, store src if equal; r0 gets the old value
+        store = wide ? R[0] === oldLo && R[1] === oldHi : R[0] === oldLo;
+        R[0] = oldLo;
+        R[1] = oldHi;
+        break;
+      }
+    }
+    if (store) {
+      dv.setInt32(a, lo, true);
+      if (wide) dv.setInt32(a + 4, hi, true);
+    }
+    const fetch = (xop >> 8) >= 5 && (xop >> 8) <= 9;
+    if (fetch) {
+      R[s] = oldLo;
+      R[s + 1] = oldHi;
+    }
+  }
+}
+
+export { REGION_READ, REGION_WRITE };

@@ -1,0 +1,31 @@
+/**
+ * Access to the public eBPF conformance suite, which lives beside the repository in
+ * ../shared/conformance (CI has it; a user's clone may not). Suites that use it skip, saying
+ * why, when it is absent.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance');
+export const haveConformance = existsSync(path.join(conformanceDir, 'vectors.json'));
+
+export interface ConformanceVector {
+  test: string;
+  program: string;
+  mem: string;
+  result: string | null;
+  error: string | null;
+}
+
+export function loadVectors(): ConformanceVector[] {
+  if (!haveConformance) return [];
+  return (JSON.parse(readFileSync(path.join(conformanceDir, 'vectors.json'), 'utf8')) as { tests: ConformanceVector[] }).tests;
+}
+
+export const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
+
+if (!haveConformance) {
+  console.log(`conformance suite not found at ${conformanceDir}: its tests are skipped (CI has it beside the clone)`);
+}
