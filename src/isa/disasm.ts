@@ -138,7 +138,9 @@ function formatAsm(insn: Instruction): string {
       if (src === BPF_PSEUDO_KFUNC_CALL) return off !== 0 ? `call kfunc ${imm}, ${off}` : `call kfunc ${imm}`;
       return `call ${imm}`;
     case 'callx':
-      return `call %r${insn.imm !== 0 ? imm : dst}`;
+      // The kernel's encoding names the register in dst (`call %rX`); LLVM before 19 put it
+      // in imm, which `callx %rX` keeps, so that the text assembles back to the same bytes.
+      return insn.imm !== 0 ? `callx %r${imm}` : `call %r${dst}`;
     case 'exit':
       return 'exit';
     case 'lddw':

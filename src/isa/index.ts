@@ -1,3 +1,4 @@
 export * from './opcodes.js';
 export * from './instruction.js';
 export * from './disasm.js';
+export * from './asm.js';
