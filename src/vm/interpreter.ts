@@ -190,14 +190,14 @@ export class Interpreter implements HelperCall {
         }
         case 0x27: { const k = imms[pc]; R[d] = mul64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // mul
         case 0x37: { const k = imms[pc]; R[d] = udiv64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // div
-        case 0x137: { const k = imms[pc]; R[d] = sdiv64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // sdiv
+        case 0x100: { const k = imms[pc]; R[d] = sdiv64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // sdiv
         case 0x47: { const k = imms[pc]; R[d] |= k; R[d + 1] |= k >> 31; break; } // or
         case 0x57: { const k = imms[pc]; R[d] &= k; R[d + 1] &= k >> 31; break; } // and
         case 0x67: R[d] = shl64(R[d], R[d + 1], imms[pc]); R[d + 1] = int64.hi; break; // lsh
         case 0x77: R[d] = shr64(R[d], R[d + 1], imms[pc]); R[d + 1] = int64.hi; break; // rsh
         case 0x87: { const lo = R[d]; R[d] = -lo | 0; R[d + 1] = (~R[d + 1] + (lo === 0 ? 1 : 0)) | 0; break; } // neg
         case 0x97: { const k = imms[pc]; R[d] = umod64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // mod
-        case 0x197: { const k = imms[pc]; R[d] = smod64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // smod
+        case 0x102: { const k = imms[pc]; R[d] = smod64(R[d], R[d + 1], k, k >> 31); R[d + 1] = int64.hi; break; } // smod
         case 0xa7: { const k = imms[pc]; R[d] ^= k; R[d + 1] ^= k >> 31; break; } // xor
         case 0xb7: { const k = imms[pc]; R[d] = k; R[d + 1] = k >> 31; break; } // mov
         case 0xc7: R[d] = sar64(R[d], R[d + 1], imms[pc]); R[d + 1] = int64.hi; break; // arsh
@@ -217,18 +217,18 @@ export class Interpreter implements HelperCall {
         }
         case 0x2f: { const s = src2[pc]; R[d] = mul64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
         case 0x3f: { const s = src2[pc]; R[d] = udiv64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
-        case 0x13f: { const s = src2[pc]; R[d] = sdiv64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
+        case 0x101: { const s = src2[pc]; R[d] = sdiv64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
         case 0x4f: { const s = src2[pc]; R[d] |= R[s]; R[d + 1] |= R[s + 1]; break; }
         case 0x5f: { const s = src2[pc]; R[d] &= R[s]; R[d + 1] &= R[s + 1]; break; }
         case 0x6f: R[d] = shl64(R[d], R[d + 1], R[src2[pc]]); R[d + 1] = int64.hi; break;
         case 0x7f: R[d] = shr64(R[d], R[d + 1], R[src2[pc]]); R[d + 1] = int64.hi; break;
         case 0x9f: { const s = src2[pc]; R[d] = umod64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
-        case 0x19f: { const s = src2[pc]; R[d] = smod64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
+        case 0x103: { const s = src2[pc]; R[d] = smod64(R[d], R[d + 1], R[s], R[s + 1]); R[d + 1] = int64.hi; break; }
         case 0xaf: { const s = src2[pc]; R[d] ^= R[s]; R[d + 1] ^= R[s + 1]; break; }
         case 0xbf: { const s = src2[pc]; R[d] = R[s]; R[d + 1] = R[s + 1]; break; } // mov
-        case 0x1bf: { const v = (R[src2[pc]] << 24) >> 24; R[d] = v; R[d + 1] = v >> 31; break; } // movsx8
-        case 0x2bf: { const v = (R[src2[pc]] << 16) >> 16; R[d] = v; R[d + 1] = v >> 31; break; } // movsx16
-        case 0x3bf: { const v = R[src2[pc]]; R[d] = v; R[d + 1] = v >> 31; break; } // movsx32
+        case 0x108: { const v = (R[src2[pc]] << 24) >> 24; R[d] = v; R[d + 1] = v >> 31; break; } // movsx8
+        case 0x109: { const v = (R[src2[pc]] << 16) >> 16; R[d] = v; R[d + 1] = v >> 31; break; } // movsx16
+        case 0x10a: { const v = R[src2[pc]]; R[d] = v; R[d + 1] = v >> 31; break; } // movsx32
         case 0xcf: R[d] = sar64(R[d], R[d + 1], R[src2[pc]]); R[d + 1] = int64.hi; break;
 
         // ---- ALU (32-bit), immediate and register: results zero-extend
@@ -236,14 +236,14 @@ export class Interpreter implements HelperCall {
         case 0x14: R[d] = (R[d] - imms[pc]) | 0; R[d + 1] = 0; break;
         case 0x24: R[d] = Math.imul(R[d], imms[pc]); R[d + 1] = 0; break;
         case 0x34: R[d] = udiv32(R[d], imms[pc]); R[d + 1] = 0; break;
-        case 0x134: R[d] = sdiv32(R[d], imms[pc]); R[d + 1] = 0; break;
+        case 0x104: R[d] = sdiv32(R[d], imms[pc]); R[d + 1] = 0; break;
         case 0x44: R[d] |= imms[pc]; R[d + 1] = 0; break;
         case 0x54: R[d] &= imms[pc]; R[d + 1] = 0; break;
         case 0x64: R[d] <<= imms[pc]; R[d + 1] = 0; break; // JS masks the count to 5 bits, as BPF
         case 0x74: R[d] = R[d] >>> imms[pc]; R[d + 1] = 0; break;
         case 0x84: R[d] = -R[d] | 0; R[d + 1] = 0; break; // neg32
         case 0x94: R[d] = umod32(R[d], imms[pc]); R[d + 1] = 0; break;
-        case 0x194: R[d] = smod32(R[d], imms[pc]); R[d + 1] = 0; break;
+        case 0x106: R[d] = smod32(R[d], imms[pc]); R[d + 1] = 0; break;
         case 0xa4: R[d] ^= imms[pc]; R[d + 1] = 0; break;
         case 0xb4: R[d] = imms[pc]; R[d + 1] = 0; break;
         case 0xc4: R[d] >>= imms[pc]; R[d + 1] = 0; break;
@@ -251,26 +251,26 @@ export class Interpreter implements HelperCall {
         case 0x1c: R[d] = (R[d] - R[src2[pc]]) | 0; R[d + 1] = 0; break;
         case 0x2c: R[d] = Math.imul(R[d], R[src2[pc]]); R[d + 1] = 0; break;
         case 0x3c: R[d] = udiv32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
-        case 0x13c: R[d] = sdiv32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
+        case 0x105: R[d] = sdiv32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
         case 0x4c: R[d] |= R[src2[pc]]; R[d + 1] = 0; break;
         case 0x5c: R[d] &= R[src2[pc]]; R[d + 1] = 0; break;
         case 0x6c: R[d] <<= R[src2[pc]]; R[d + 1] = 0; break;
         case 0x7c: R[d] = R[d] >>> R[src2[pc]]; R[d + 1] = 0; break;
         case 0x9c: R[d] = umod32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
-        case 0x19c: R[d] = smod32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
+        case 0x107: R[d] = smod32(R[d], R[src2[pc]]); R[d + 1] = 0; break;
         case 0xac: R[d] ^= R[src2[pc]]; R[d + 1] = 0; break;
         case 0xbc: R[d] = R[src2[pc]]; R[d + 1] = 0; break;
-        case 0x1bc: R[d] = (R[src2[pc]] << 24) >> 24; R[d + 1] = 0; break; // movsx8 32
-        case 0x2bc: R[d] = (R[src2[pc]] << 16) >> 16; R[d + 1] = 0; break; // movsx16 32
+        case 0x10b: R[d] = (R[src2[pc]] << 24) >> 24; R[d + 1] = 0; break; // movsx8 32
+        case 0x10c: R[d] = (R[src2[pc]] << 16) >> 16; R[d + 1] = 0; break; // movsx16 32
         case 0xcc: R[d] >>= R[src2[pc]]; R[d + 1] = 0; break;
 
         // ---- byte order: le/be convert from host (little-endian) order; bswap always swaps
-        case 0x1d4: R[d] &= 0xffff; R[d + 1] = 0; break; // le16
-        case 0x2d4: R[d + 1] = 0; break; // le32
-        case 0x3d4: break; // le64
-        case 0x1dc: case 0x1d7: R[d] = bswap16(R[d]); R[d + 1] = 0; break; // be16, bswap16
-        case 0x2dc: case 0x2d7: R[d] = bswap32(R[d]); R[d + 1] = 0; break; // be32, bswap32
-        case 0x3dc: case 0x3d7: { const lo = R[d]; R[d] = bswap32(R[d + 1]); R[d + 1] = bswap32(lo); break; } // be64
+        case 0x10d: R[d] &= 0xffff; R[d + 1] = 0; break; // le16
+        case 0x10e: R[d + 1] = 0; break; // le32
+        case 0x10f: break; // le64
+        case 0x110: case 0x113: R[d] = bswap16(R[d]); R[d + 1] = 0; break; // be16, bswap16
+        case 0x111: case 0x114: R[d] = bswap32(R[d]); R[d + 1] = 0; break; // be32, bswap32
+        case 0x112: case 0x115: { const lo = R[d]; R[d] = bswap32(R[d + 1]); R[d + 1] = bswap32(lo); break; } // be64
 
         // ---- jumps (JMP: 64-bit compare; JMP32: low words)
         case 0x05: if (offs[pc] < 0 && n > budget) throw this.budgetFault(pc); pc += offs[pc]; break; // ja
@@ -346,10 +346,10 @@ export class Interpreter implements HelperCall {
           pc = 0;
           continue;
         }
-        case 0x185: // call local: pc-relative
+        case 0x116: // call local: pc-relative
         case 0x8d: { // callx: the register holds a function's instruction index, or a helper id
           let target: number;
-          if (xop[pc] === 0x185) {
+          if (xop[pc] === 0x116) {
             target = pc + 1 + imms[pc];
           } else {
             const s = src2[pc];
@@ -376,7 +376,7 @@ export class Interpreter implements HelperCall {
           pc = target;
           continue;
         }
-        case 0x285: // call kfunc
+        case 0x117: // call kfunc
           throw new Fault('KFUNC', pc, `kfunc ${imms[pc]} (kernel functions exist only inside the kernel)`);
         case 0x95: { // exit
           if (depth === 0) return;
@@ -447,10 +447,10 @@ export class Interpreter implements HelperCall {
         }
 
         // ---- atomics: lock <op>[32] [dst + off], src
-        case 0x1c3: case 0x2c3: case 0x3c3: case 0x4c3: case 0x5c3: case 0x6c3: case 0x7c3: case 0x8c3: case 0x9c3: case 0xac3:
+        case 0x120: case 0x121: case 0x122: case 0x123: case 0x124: case 0x125: case 0x126: case 0x127: case 0x128: case 0x129:
           this.atomic(xop[pc], access(d, offs[pc], 4, REGION_WRITE), src2[pc]);
           break;
-        case 0x1db: case 0x2db: case 0x3db: case 0x4db: case 0x5db: case 0x6db: case 0x7db: case 0x8db: case 0x9db: case 0xadb:
+        case 0x130: case 0x131: case 0x132: case 0x133: case 0x134: case 0x135: case 0x136: case 0x137: case 0x138: case 0x139:
           this.atomic(xop[pc], access(d, offs[pc], 8, REGION_WRITE), src2[pc]);
           break;
 
@@ -485,18 +485,19 @@ export class Interpreter implements HelperCall {
   private atomic(xop: number, a: number, s: number): void {
     const R = this.regs;
     const dv = this.arena.view;
-    const wide = (xop & 0xff) === 0xdb;
+    const wide = xop >= 0x130;
     const oldLo = dv.getInt32(a, true);
     const oldHi = wide ? dv.getInt32(a + 4, true) : 0;
     let lo = R[s], hi = wide ? R[s + 1] : 0;
     let store = true;
-    switch (xop >> 8) {
-      case 1: case 5: { const r = (oldLo + lo) | 0; hi = (oldHi + hi + (r >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0; lo = r; break; } // add
-      case 2: case 6: lo |= oldLo; hi |= oldHi; break; // or
-      case 3: case 7: lo &= oldLo; hi &= oldHi; break; // and
-      case 4: case 8: lo ^= oldLo; hi ^= oldHi; break; // xor
-      case 9: break; // xchg: store src
-      case 10: { // cmpxchg: compare with r0, store src if equal; r0 gets the old value
+    const op = xop & 0x0f; // index in ATOMIC_OPS
+    switch (op) {
+      case 0: case 4: { const r = (oldLo + lo) | 0; hi = (oldHi + hi + (r >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0; lo = r; break; } // add
+      case 1: case 5: lo |= oldLo; hi |= oldHi; break; // or
+      case 2: case 6: lo &= oldLo; hi &= oldHi; break; // and
+      case 3: case 7: lo ^= oldLo; hi ^= oldHi; break; // xor
+      case 8: break; // xchg: store src
+      case 9: { // cmpxchg: compare with r0, store src if equal; r0 gets the old value
         store = wide ? R[0] === oldLo && R[1] === oldHi : R[0] === oldLo;
         R[0] = oldLo;
         R[1] = oldHi;
@@ -507,7 +508,7 @@ export class Interpreter implements HelperCall {
       dv.setInt32(a, lo, true);
       if (wide) dv.setInt32(a + 4, hi, true);
     }
-    const fetch = (xop >> 8) >= 5 && (xop >> 8) <= 9;
+    const fetch = op >= 4 && op <= 8;
     if (fetch) {
       R[s] = oldLo;
       R[s + 1] = oldHi;
