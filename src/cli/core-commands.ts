@@ -1,7 +1,120 @@
-/** Registers the commands of the eBPF core: asm, disasm, exec, conformance-plugin, demo. */
-import type { Command } from 'commander';
+/**
+ * The commands of the eBPF core: asm, disasm, exec, conformance-plugin, and the demo that
+ * `npm start` runs until a default scenario exists.
+ */
+import { Command, Option } from 'commander';
+import { XdplabError } from '../errors.js';
+import { parseElf } from '../elf/elf.js';
+import { disassembleObject } from '../elf/objdump.js';
+import { assemble } from '../isa/asm.js';
+import { parseDataFile } from '../isa/data-file.js';
+import { disassembleLines, type Syntax } from '../isa/disasm.js';
+import { decodeProgram } from '../isa/instruction.js';
+import { RawRunner } from '../vm/raw-runner.js';
+import { isElf, parseHex, readInput, readText, writeOutput } from './files.js';
+import { runDemo } from './demo.js';
 import type { Io } from './main.js';
 
+/** A program to run: assembled (.s), a .data test (program and memory), or raw bytes. */
+function loadRawProgram(file: string): { program: Uint8Array; mem?: Uint8Array } {
+  if (file.endsWith('.s') || file.endsWith('.asm')) return { program: assembleFile(file) };
+  if (file.endsWith('.data')) {
+    const data = parseDataFile(readText(file), file);
+    return { program: data.program, mem: data.mem };
+  }
+  return { program: readInput(file) };
+}
+
+/** Assemble a source file; syntax errors read FILE:LINE:COLUMN: message. */
+function assembleFile(file: string): Uint8Array {
+  const text = readText(file);
+  try {
+    return assemble(text);
+  } catch (err) {
+    if (err instanceof XdplabError) err.message = `${file}:${err.message}`;
+    throw err;
+  }
+}
+
+const hex64 = (v: bigint): string => `0x${v.toString(16)}`;
+
 export function registerCoreCommands(program: Command, io: Io, setExit: (code: number) => void): void {
-  void program; void io; void setExit;
+  program
+    .command('asm')
+    .description('assemble a program written in the conformance-suite syntax into raw bytes')
+    .argument('<file.s>', 'assembly source')
+    .requiredOption('-o, --output <file.bin>', 'where to write the program bytes')
+    .action((file: string, opts: { output: string }) => {
+      const bytes = assembleFile(file);
+      writeOutput(opts.output, bytes);
+      io.out(`${file}: ${bytes.length / 8} slots written to ${opts.output}\n`);
+    });
+
+  program
+    .command('disasm')
+    .description('disassemble raw program bytes or the programs of a clang-built object')
+    .argument('<file>', 'FILE.bin (raw instructions) or OBJ.o (ELF)')
+    .addOption(new Option('--syntax <syntax>', 'llvm (as llvm-objdump) or asm (as the assembler)').choices(['llvm', 'asm']).default('llvm'))
+    .action((file: string, opts: { syntax: Syntax }) => {
+      const bytes = readInput(file);
+      if (isElf(bytes)) {
+        io.out(disassembleObject(parseElf(bytes, file)));
+        return;
+      }
+      const decoded = withFile(file, () => decodeProgram(bytes));
+      io.out(disassembleLines(decoded, opts.syntax).join('\n') + '\n');
+    });
+
+  program
+    .command('exec')
+    .description('run a raw program on a memory block and print r0 (r1 = memory, r2 = its length)')
+    .argument('<file>', 'FILE.s (assembly), FILE.data (a conformance test) or FILE.bin (raw bytes)')
+    .option('--mem <hex>', 'input memory as hex bytes')
+    .option('--json', 'print one JSON object: r0, executed instructions, memory after the run')
+    .action((file: string, opts: { mem?: string; json?: boolean }) => {
+      const loaded = loadRawProgram(file);
+      const mem = opts.mem !== undefined ? parseHex(opts.mem, '--mem') : (loaded.mem ?? new Uint8Array(0));
+      const result = withFile(file, () => new RawRunner().run(loaded.program, mem, file));
+      if (opts.json) {
+        io.out(JSON.stringify({ r0: hex64(result.r0), executed: result.executed, mem: Buffer.from(result.mem).toString('hex') }) + '\n');
+      } else {
+        io.out(`${hex64(result.r0)}\n`);
+      }
+    });
+
+  program
+    .command('conformance-plugin')
+    .description('engine plugin for bpf_conformance_runner: program hex on stdin, r0 in hex on stdout')
+    .argument('[memhex]', 'input memory: hex bytes separated by white space')
+    .option('--jit', 'run in the JIT engine')
+    .allowUnknownOption()
+    .action(async (memhex: string | undefined, opts: { jit?: boolean }) => {
+      if (opts.jit) throw new XdplabError('UNSUPPORTED', 'the JIT engine is not built yet; run without --jit for the interpreter');
+      const stdin = await readStdin();
+      const mem = memhex ? parseHex(memhex, 'memory argument') : new Uint8Array(0);
+      const result = new RawRunner().run(parseHex(stdin, 'program on standard input'), mem, 'plugin');
+      io.out(`${hex64(result.r0)}\n`);
+    });
+
+  program
+    .command('demo')
+    .description('a short tour of the core: assemble, disassemble and run a program')
+    .action(() => runDemo(io));
+
+  void setExit;
+}
+
+function withFile<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof XdplabError && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
+    throw err;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

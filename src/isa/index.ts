@@ -2,3 +2,4 @@ export * from './opcodes.js';
 export * from './instruction.js';
 export * from './disasm.js';
 export * from './asm.js';
+export * from './data-file.js';
