@@ -3,7 +3,10 @@
  * - 'llvm': the C-like syntax of `llvm-objdump -d` and the kernel's verifier log
  *   (`r1 = *(u32 *)(r1 + 4)`, `if r2 >= r3 goto +13`, `r1 = 0 ll`). Where llvm-objdump knows
  *   an instruction, the text is exactly what it prints with its default (non-alu32) decoder;
- *   for instructions newer than the LLVM at hand, the syntax of later LLVM releases.
+ *   for instructions newer than the LLVM at hand, the syntax of later LLVM releases. Where
+ *   LLVM 14 misreads an instruction (it ignores the offset of sdiv/smod/movsx, takes a 32-bit
+ *   fetch-add for a plain add, reads callx's register from imm), the text is what it means,
+ *   in LLVM 18's syntax. test/isa/disasm-llvm.test.ts checks all this against llvm-objdump.
  * - 'asm': the assembler syntax of the conformance suite (`ldxw %r0, [%r1+4]`), which
  *   `assemble` reads back to the same bytes.
  */
@@ -74,7 +77,8 @@ function formatLlvm(insn: Instruction): string {
     case 'exit':
       return 'exit';
     case 'lddw':
-      if (src !== 0) return `ld_pseudo\tr${dst}, ${src}, ${BigInt.asUintN(64, insn.imm64)}`;
+      // llvm-objdump prints the first slot's imm as a u32 and nothing of the second slot's.
+      if (src !== 0) return `ld_pseudo\tr${dst}, ${src}, ${imm >>> 0}`;
       return `r${dst} = ${BigInt.asIntN(64, insn.imm64)} ll`;
     case 'ldabs':
       return `r0 = *(${size} *)skb[${imm}]`;
