@@ -69,8 +69,6 @@ export class ProgramImage {
   readonly imm: Int32Array;
   /** The instruction starting at each slot (undefined for an lddw's second slot). */
   readonly insnAt: (Instruction | undefined)[];
-  /** Slots that start a function: 0, every local call target, every BPF_PSEUDO_FUNC target. */
-  readonly functionStarts: Uint8Array;
 
   constructor(
     readonly name: string,
@@ -83,8 +81,6 @@ export class ProgramImage {
     this.off = new Int32Array(n);
     this.imm = new Int32Array(n);
     this.insnAt = new Array(n).fill(undefined);
-    this.functionStarts = new Uint8Array(n);
-    this.functionStarts[0] = 1;
     program.insns.forEach((insn, i) => {
       const pc = program.pcs[i];
       this.xop[pc] = xopOf(insn);
@@ -95,11 +91,6 @@ export class ProgramImage {
       this.imm[pc] = insn.imm;
       this.insnAt[pc] = insn;
       if (insn.width === 2) this.imm[pc + 1] = insn.immHi;
-      if (insn.info.kind === 'call' && insn.src === BPF_PSEUDO_CALL) this.functionStarts[pc + 1 + insn.imm] = 1;
-      if (insn.info.kind === 'lddw' && insn.src === BPF_PSEUDO_FUNC) {
-        const target = pc + 1 + insn.imm;
-        if (target >= 0 && target < n) this.functionStarts[target] = 1;
-      }
     });
   }
 }

@@ -347,14 +347,14 @@ export class Interpreter implements HelperCall {
           continue;
         }
         case 0x116: // call local: pc-relative
-        case 0x8d: { // callx: the register holds a function's instruction index, or a helper id
+        case 0x8d: { // callx: the register holds an instruction index (a function's start), or a helper id
           let target: number;
           if (xop[pc] === 0x116) {
             target = pc + 1 + imms[pc];
           } else {
             const s = src2[pc];
             target = R[s];
-            if (R[s + 1] !== 0 || target < 0 || target >= image.slots || !image.functionStarts[target]) {
+            if (R[s + 1] !== 0 || target < 0 || target >= image.slots || image.insnAt[target] === undefined) {
               const fn = R[s + 1] === 0 ? this.helperFor(target) : null;
               if (fn === null) throw new Fault('BAD_CALL', pc, `callx to ${pairToBigInt(R[s], R[s + 1])}: neither a function of the program nor a helper`);
               const action = this.callHelper(fn, pc);
