@@ -136,6 +136,27 @@ export function decodeProgram(bytes: Uint8Array): DecodedProgram {
   return { insns, pcs, slots };
 }
 
+/**
+ * Decode instructions without checking them: no per-instruction rules, no control flow, so
+ * any slice of a section decodes (a relocatable object's `call -1`, a function that does not
+ * end in exit, an opcode the ISA lacks — its Instruction has no `info`). Throws
+ * XdplabError('BAD_INSTRUCTION') only when the bytes do not split into instructions.
+ */
+export function decodeInstructions(bytes: Uint8Array): DecodedProgram {
+  if (bytes.length % INSN_SIZE !== 0) {
+    throw new XdplabError('BAD_INSTRUCTION', `program length ${bytes.length} is not a multiple of ${INSN_SIZE} bytes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const slots = bytes.length / INSN_SIZE;
+  const insns: Instruction[] = [];
+  const pcs: number[] = [];
+  for (let pc = 0; pc < slots; pc += insns[insns.length - 1].width) {
+    insns.push(decodeAt(view, pc, slots));
+    pcs.push(pc);
+  }
+  return { insns, pcs, slots };
+}
+
 /** The instruction-level rules: fields an opcode does not use must be zero. */
 export function checkInstruction(insn: Instruction, pc: number): void {
   const info = OPCODES[insn.code];
