@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Rebuild the committed BPF objects (*.bpf.o) from their sources: C (*.bpf.c) or BPF
+# assembly (*.bpf.s, for test objects C cannot express).
+#
+# The objects are committed so that tests and users need no compiler; run this after editing
+# a *.bpf.c file. Needs clang with the BPF target and the libbpf headers (<bpf/bpf_helpers.h>).
+# Usage: scripts/build-bpf.sh [dir-or-source ...]   (default: test/fixtures/bpf topologies)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+CLANG=${CLANG:-clang}
+# -fdebug-prefix-map keeps the build directory out of the DWARF, so rebuilds are byte-identical
+# wherever the repository lives.
+CFLAGS=(-O2 -g -target bpf -mcpu=v3 -Wall -Werror -fdebug-prefix-map="$PWD"=.)
+# <linux/types.h> includes <asm/types.h>, which Debian/Ubuntu keep under the multiarch dir.
+MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
+[[ -d /usr/include/$MULTIARCH ]] && CFLAGS+=(-I"/usr/include/$MULTIARCH")
+
+if (($# == 0)); then
+  set -- test/fixtures/bpf topologies
+fi
+
+sources=()
+for arg in "$@"; do
+  if [[ -d $arg ]]; then
+    while IFS= read -r -d '' f; do sources+=("$f"); done < <(find "$arg" \( -name '*.bpf.c' -o -name '*.bpf.s' \) -print0 | sort -z)
+  elif [[ -f $arg ]]; then
+    sources+=("$arg")
+  fi
+done
+
+for src in "${sources[@]}"; do
+  obj=${src%.[cs]}.o
+  echo "  CLANG $obj"
+  if [[ $src == *.s ]]; then
+    "$CLANG" -target bpf -c "$src" -o "$obj"
+  else
+    "$CLANG" "${CFLAGS[@]}" -c "$src" -o "$obj"
+  fi
+  # The expected output of test/elf/objdump.test.ts: LLVM 14's disassembly of the object.
+  if [[ $obj == test/fixtures/* ]] && llvm-objdump --version 2>/dev/null | grep -q 'LLVM version 14\.'; then
+    llvm-objdump -d --no-show-raw-insn "$obj" >"${obj%.o}.objdump.txt"
+  fi
+done
