@@ -1,0 +1,3 @@
+export * from './constants.js';
+export * from './elf.js';
+export * from './objdump.js';
