@@ -21,8 +21,10 @@
  * - STT_OBJECT / STT_COMMON symbols in an executable section are dumped as data, 8 bytes a
  *   line: "%8x:" (byte address, hex), " %02x" each, padding, 9 spaces, printable ASCII or '.'.
  *
- * Instructions LLVM 14 does not know (cpu v4: sign-extending loads and moves, sdiv/smod,
- * bswap, gotol; callx) print in the syntax of later LLVM releases instead of "<unknown>".
+ * The one deliberate difference: an instruction LLVM 14 does not know (cpu v4: sign-extending
+ * loads and moves, bswap, gotol, …) or misreads (sdiv/smod, movsx, 32-bit fetch-add, callx)
+ * prints as Instruction.toString() prints it — LLVM 18's syntax — not as "<unknown>" or the
+ * misreading. clang 14 emits none of them, so its objects come out identical.
  */
 import { decodeInstructions, INSN_SIZE, type Instruction } from '../isa/instruction.js';
 import { OPCODES } from '../isa/opcodes.js';
