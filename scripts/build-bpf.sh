@@ -17,7 +17,7 @@ MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
 [[ -d /usr/include/$MULTIARCH ]] && CFLAGS+=(-I"/usr/include/$MULTIARCH")
 
 if (($# == 0)); then
-  set -- test/fixtures/bpf topologies
+  set -- test/fixtures/bpf bench/programs topologies
 fi
 
 sources=()

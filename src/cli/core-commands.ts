@@ -90,7 +90,7 @@ export function registerCoreCommands(program: Command, io: Io, setExit: (code: n
     .allowUnknownOption()
     .action(async (memhex: string | undefined, opts: { jit?: boolean }) => {
       if (opts.jit) throw new XdplabError('UNSUPPORTED', 'the JIT engine is not built yet; run without --jit for the interpreter');
-      const stdin = await readStdin();
+      const stdin = await io.stdin();
       const mem = memhex ? parseHex(memhex, 'memory argument') : new Uint8Array(0);
       const result = new RawRunner().run(parseHex(stdin, 'program on standard input'), mem, 'plugin');
       io.out(`${hex64(result.r0)}\n`);
@@ -111,10 +111,4 @@ function withFile<T>(file: string, fn: () => T): T {
     if (err instanceof XdplabError && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
     throw err;
   }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -14,11 +14,20 @@ export const EXIT_BAD_INPUT = 2;
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** All of standard input, as text. */
+  stdin(): Promise<string>;
+}
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export const processIo: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  stdin: readProcessStdin,
 };
 
 /** Map an error to a message and an exit code; never a stack trace for a user's mistake. */
