@@ -2,7 +2,7 @@
 export * from './errors.js';
 export * from './isa/index.js';
 export { parseElf, type ElfFile } from './elf/elf.js';
-export { disassembleObject } from './elf/objdump.js';
+export { disassembleObject } from './spec/objdump.js';
 export { Arena, Region } from './vm/arena.js';
 export { ProgramImage } from './vm/image.js';
 export { Interpreter, DEFAULT_BUDGET, MAX_TAIL_CALL_CNT } from './vm/interpreter.js';

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { XdplabError } from '../errors.js';
 import { parseElf } from '../elf/elf.js';
-import { disassembleObject } from '../elf/objdump.js';
+import { disassembleObject } from '../spec/objdump.js';
 import { assemble } from '../isa/asm.js';
 import { parseDataFile } from '../isa/data-file.js';
 import { disassembleLines, type Syntax } from '../isa/disasm.js';
@@ -58,7 +58,7 @@ export function registerCoreCommands(program: Command, io: Io, setExit: (code: n
     .action((file: string, opts: { syntax: Syntax }) => {
       const bytes = readInput(file);
       if (isElf(bytes)) {
-        io.out(disassembleObject(parseElf(bytes, file)));
+        io.out(disassembleObject(parseElf(bytes, file), opts.syntax));
         return;
       }
       const decoded = withFile(file, () => decodeProgram(bytes));

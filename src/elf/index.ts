@@ -1,3 +1,2 @@
 export * from './constants.js';
 export * from './elf.js';
-export * from './objdump.js';

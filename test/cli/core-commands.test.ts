@@ -93,3 +93,27 @@ describe('xdplab demo (npm start)', () => {
     expect(r.stdout).toContain('r3 = be16 r3');
   });
 });
+
+describe('xdplab disasm OBJ.o', () => {
+  const object = path.resolve(__dirname, '..', 'fixtures', 'bpf', 'subprog.bpf.o');
+
+  it('lists every program of a clang-built object as llvm-objdump does', async () => {
+    const r = await cli(['disasm', object]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Disassembly of section xdp:');
+    expect(r.stdout).toMatch(/^\s+\d+:\tcall -1$/m);
+    expect(r.stdout).toMatch(/^\s+\d+:\texit$/m);
+  });
+
+  it('prints the assembler syntax on request', async () => {
+    const r = await cli(['disasm', object, '--syntax', 'asm']);
+    expect(r.stdout).toMatch(/^\s+\d+:\tcall local -1$/m);
+  });
+
+  it('names the file when the object is malformed', async () => {
+    const bad = file('bad.o', '\x7fELF\x01\x01\x01');
+    const r = await cli(['disasm', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bad.o');
+  });
+});

@@ -10,7 +10,7 @@ import {
   STT_OBJECT, STT_SECTION, STV_DEFAULT, R_BPF_64_32, R_BPF_64_64, R_BPF_64_ABS32, R_BPF_64_ABS64, R_BPF_64_NODYLD32,
 } from '../../src/elf/constants.js';
 import { parseElf, type ElfFile } from '../../src/elf/elf.js';
-import { disassembleObject } from '../../src/elf/objdump.js';
+import { disassembleObject } from '../../src/spec/objdump.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(`${root}/test/fixtures/bpf/${name}`));

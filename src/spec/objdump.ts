@@ -28,10 +28,11 @@
  */
 import { decodeInstructions, INSN_SIZE, type Instruction } from '../isa/instruction.js';
 import { OPCODES } from '../isa/opcodes.js';
+import type { Syntax } from '../isa/disasm.js';
 import {
   ET_REL, SHF_EXECINSTR, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, STT_COMMON, STT_FUNC, STT_OBJECT, STT_SECTION,
-} from './constants.js';
-import type { ElfFile, ElfSection } from './elf.js';
+} from '../elf/constants.js';
+import type { ElfFile, ElfSection } from '../elf/elf.js';
 
 const LDDW = 0x18;
 
@@ -62,17 +63,18 @@ function symbolsBySection(elf: ElfFile): Map<number, SymbolInfo[]> {
   return bySection;
 }
 
-export function disassembleObject(elf: ElfFile): string {
+/** The listing of every executable section; `syntax` 'asm' prints the assembler's syntax instead. */
+export function disassembleObject(elf: ElfFile, syntax: Syntax = 'llvm'): string {
   let out = `\n${elf.fileName}:\tfile format elf64-bpf\n`;
   const bySection = symbolsBySection(elf);
   for (const section of elf.sections) {
     if (!(section.flags & SHF_EXECINSTR) || section.type === SHT_NOBITS || section.size === 0) continue;
-    out += disassembleSection(section, bySection.get(section.index) ?? []);
+    out += disassembleSection(section, bySection.get(section.index) ?? [], syntax);
   }
   return out;
 }
 
-function disassembleSection(section: ElfSection, sectionSymbols: readonly SymbolInfo[]): string {
+function disassembleSection(section: ElfSection, sectionSymbols: readonly SymbolInfo[], syntax: Syntax): string {
   const symbols = [...sectionSymbols];
   if (symbols.length === 0 || symbols[0].addr !== 0) {
     symbols.unshift({ addr: section.addr, name: section.name, type: STT_FUNC });
@@ -103,7 +105,7 @@ function disassembleSection(section: ElfSection, sectionSymbols: readonly Symbol
       const { insn, size } = decodeAt(section.data, index);
       const address = base + index;
       out += `${String(Math.floor(address / INSN_SIZE)).padStart(8)}:\t`;
-      out += insn ? insn.toString() + jumpAnnotation(insn, address, symbols) : '<unknown>';
+      out += insn ? insn.toString(syntax) + jumpAnnotation(insn, address, symbols) : '<unknown>';
       out += '\n';
       index += size;
     }

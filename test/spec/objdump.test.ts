@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { parseElf } from '../../src/elf/elf.js';
 import { decodeInstructions, decodeProgram } from '../../src/isa/instruction.js';
 import { XdplabError } from '../../src/errors.js';
-import { disassembleObject } from '../../src/elf/objdump.js';
+import { disassembleObject } from '../../src/spec/objdump.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtureDir = 'test/fixtures/bpf';
