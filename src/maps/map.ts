@@ -1,0 +1,177 @@
+/**
+ * BpfMap: a live map over the arena, with the kernel's semantics.
+ *
+ * Two faces, one implementation:
+ * - the program's face (helpers call it): keys and values are arena addresses, results are
+ *   addresses (0 for "none") or 0 / -errno, exactly what the kernel's map_ops return;
+ * - the user's face (tests, `--maps-in/--maps-out`, the library): bytes in, bytes out, errors
+ *   thrown as MapError with the errno name. It copies keys into the arena and calls the
+ *   program's face, so both see the same semantics.
+ *
+ * Every byte a lookup needs (buckets, elements, keys, values) lives in the arena, so that a
+ * WebAssembly implementation can later run the same lookups over the same memory (DESIGN.md,
+ * "Performance model"). A map is known to programs by the address of its header: a small
+ * arena region whose first u32 is the map's id; `lddw rX, map` loads that address.
+ */
+import { XdplabError } from '../errors.js';
+import type { Arena, Region } from '../vm/arena.js';
+import { REGION_READ } from '../vm/arena.js';
+import type { MapSpec } from '../spec/types.js';
+
+/** Linux errno values the map operations return (negated). */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  E2BIG: 7,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  ENOSPC: 28,
+  EOPNOTSUPP: 95,
+  ENOTSUPP: 524,
+} as const;
+
+export type ErrnoName = keyof typeof ERRNO;
+
+export function errnoName(errno: number): string {
+  const n = Math.abs(errno);
+  return (Object.keys(ERRNO) as ErrnoName[]).find((k) => ERRNO[k] === n) ?? `errno ${n}`;
+}
+
+/** A map operation refused, as the kernel refuses it (the user's face). */
+export class MapError extends XdplabError {
+  constructor(readonly map: string, readonly errno: number, message: string) {
+    super('BAD_INPUT', `map ${map}: ${message}: ${errnoName(errno)}`);
+  }
+}
+
+/** What a map needs from the machine it lives in. */
+export interface MapHost {
+  readonly arena: Arena;
+  /** Emulated CPUs (per-CPU maps hold one value per CPU). */
+  readonly cpus: number;
+}
+
+/** Bytes of a header region: id (u32), type (u32), key size, value size, max entries, flags. */
+export const MAP_HEADER_SIZE = 64;
+
+export abstract class BpfMap {
+  readonly arena: Arena;
+  readonly cpus: number;
+  readonly header: Region;
+  /** Scratch arena space for the user's face: one key and one (per-CPU) value. */
+  protected readonly scratch: Region;
+
+  constructor(
+    host: MapHost,
+    readonly spec: MapSpec,
+    readonly id: number,
+  ) {
+    this.arena = host.arena;
+    this.cpus = host.cpus;
+    this.header = this.arena.alloc(MAP_HEADER_SIZE, 'map', `${spec.name} header`, REGION_READ);
+    const view = this.arena.view;
+    const h = this.header.start;
+    [id, spec.type, spec.keySize, spec.valueSize, spec.maxEntries, spec.flags].forEach((v, i) => view.setUint32(h + i * 4, v, true));
+    this.scratch = this.arena.alloc(Math.max(8, spec.keySize) * 2 + this.userValueSize, 'map', `${spec.name} scratch`);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Bytes of one value as the user sees it: per-CPU maps give round_up(value_size, 8) per CPU. */
+  get userValueSize(): number {
+    return this.perCpu ? roundUp8(this.spec.valueSize) * this.cpus : this.spec.valueSize;
+  }
+
+  /** True for the per-CPU types (one value slot per CPU). */
+  get perCpu(): boolean {
+    return false;
+  }
+
+  // ---- the program's face: arena addresses in, address or 0 / -errno out ----------------
+
+  /** bpf_map_lookup_elem: the value's address (this CPU's slot for per-CPU maps), or 0. */
+  abstract lookupElem(keyAddr: number, cpu: number): number;
+  /** bpf_map_update_elem: 0 or -errno. */
+  abstract updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number;
+  /** bpf_map_delete_elem: 0 or -errno. */
+  abstract deleteElem(keyAddr: number): number;
+
+  /** bpf_map_push_elem / pop / peek (queue, stack, bloom filter): 0 or -errno. */
+  pushElem(valueAddr: number, flags: number): number {
+    void valueAddr; void flags;
+    return -ERRNO.ENOTSUPP;
+  }
+  popElem(valueAddr: number): number {
+    void valueAddr;
+    return -ERRNO.ENOTSUPP;
+  }
+  peekElem(valueAddr: number): number {
+    void valueAddr;
+    return -ERRNO.ENOTSUPP;
+  }
+
+  // ---- the user's face: bytes --------------------------------------------------------------
+
+  /**
+   * The key after `key` (the first key when `key` is undefined), in the kernel's order for
+   * this map type; undefined at the end. Errors as the kernel's get_next_key.
+   */
+  abstract nextKey(key: Uint8Array | undefined): Uint8Array | undefined;
+
+  /** The value under `key` (all CPUs' values for per-CPU maps), or undefined. */
+  abstract lookup(key: Uint8Array): Uint8Array | undefined;
+
+  /** Set `key` to `value` (for per-CPU maps: every CPU's value, userValueSize bytes). */
+  abstract update(key: Uint8Array, value: Uint8Array, flags?: number): void;
+
+  abstract delete(key: Uint8Array): void;
+
+  /** Every (key, value) in nextKey order. */
+  *entries(): Generator<[Uint8Array, Uint8Array]> {
+    for (let key = this.nextKey(undefined); key; key = this.nextKey(key)) {
+      const value = this.lookup(key);
+      if (value) yield [key, value];
+    }
+  }
+
+  /** Free the map's arena memory. */
+  close(): void {
+    this.arena.free(this.header);
+    this.arena.free(this.scratch);
+  }
+
+  // ---- shared checks ---------------------------------------------------------------------
+
+  protected checkKey(key: Uint8Array): void {
+    if (key.length !== this.spec.keySize) {
+      throw new MapError(this.name, ERRNO.EINVAL, `key is ${key.length} bytes, the map's keys are ${this.spec.keySize}`);
+    }
+  }
+
+  protected checkValue(value: Uint8Array): void {
+    if (value.length !== this.userValueSize) {
+      throw new MapError(this.name, ERRNO.EINVAL, `value is ${value.length} bytes, the map's values are ${this.userValueSize}`);
+    }
+  }
+
+  /** Copy a user key into the scratch region; returns its address. */
+  protected stageKey(key: Uint8Array, slot = 0): number {
+    const addr = this.scratch.start + slot * Math.max(8, this.spec.keySize);
+    this.arena.u8.set(key, addr);
+    return addr;
+  }
+
+  /** Throw MapError for a negative errno result of the program's face. */
+  protected orThrow(result: number, what: string): void {
+    if (result < 0) throw new MapError(this.name, -result, what);
+  }
+}
+
+export const roundUp8 = (n: number): number => (n + 7) & ~7;
