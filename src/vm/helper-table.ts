@@ -27,6 +27,8 @@ export interface HelperCall {
   tailCallTarget: ProgramImage | undefined;
   /** Per-run state owned by the runtime (the packet, the context, trace output…). */
   readonly env: unknown;
+  /** Run a function of the current program as a callback (r1..r5 = args); returns its r0. */
+  callFunction(pc: number, args: readonly number[]): number;
 }
 
 export type HelperFn = (call: HelperCall) => number;

@@ -71,6 +71,10 @@ export class Interpreter implements HelperCall {
 
   private readonly saved = new Int32Array(MAX_CALL_FRAMES * 9);
   private helperCache = new Map<number, HelperFn | null>();
+  /** The current frame's depth (0 = the program's own), kept for callbacks. */
+  private depth = 0;
+  /** The caller's registers while a callback runs, one buffer per depth (nothing allocates per call). */
+  private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
 
   constructor(
     readonly arena: Arena,
@@ -109,8 +113,10 @@ export class Interpreter implements HelperCall {
       regs[10] = args.r5 ?? 0;
     }
     this.tailCalls = 0;
+    this.executed = 0;
+    this.depth = 0;
     try {
-      this.execute(image);
+      this.execute(image, 0, 0);
     } catch (err) {
       if (err instanceof Fault) throw this.toVmFault(err);
       throw err;
@@ -141,7 +147,38 @@ export class Interpreter implements HelperCall {
   }
 
   // The dispatch loop. Long by nature: one case per instruction form.
-  private execute(entry: ProgramImage): void {
+  /**
+   * Call a function of the running program from inside a helper (bpf_loop's callback,
+   * bpf_for_each_map_elem's): r1..r5 as given, a frame of its own one level below the
+   * caller's, every register of the caller restored afterwards. Returns the callback's r0
+   * (low 32 bits, signed: callbacks return 0 or 1).
+   */
+  callFunction(pc: number, args: readonly number[]): number {
+    const image = this.image;
+    if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined) {
+      throw new Error(`callback at ${pc} is not an instruction of ${image.name}`);
+    }
+    if (this.depth + 1 >= MAX_CALL_FRAMES) throw new Error(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    const R = this.regs;
+    const depth = this.depth;
+    const saved = this.callbackSaves[depth];
+    saved.set(R);
+    try {
+      for (let i = 0; i < 5; i++) {
+        R[2 + 2 * i] = args[i] ?? 0;
+        R[3 + 2 * i] = 0;
+      }
+      this.execute(image, pc, depth + 1);
+      return R[0];
+    } finally {
+      R.set(saved);
+      this.depth = depth;
+      this.image = image;
+    }
+  }
+
+  /** Run from `startPc` in frame `baseDepth` until that frame exits. */
+  private execute(entry: ProgramImage, startPc: number, baseDepth: number): void {
     const R = this.regs;
     const arena = this.arena;
     const pageRegion = arena.pageRegion, regionStart = arena.regionStart, regionEnd = arena.regionEnd;
@@ -152,10 +189,10 @@ export class Interpreter implements HelperCall {
     let image = entry;
     this.image = image;
     let xop = image.xop, dst2 = image.dst2, src2 = image.src2, offs = image.off, imms = image.imm;
-    let depth = 0;
+    let depth = baseDepth;
     let n = 0;
-    let pc = 0;
-    R[20] = this.stackTop;
+    let pc = startPc;
+    R[20] = this.stackTop - depth * MAX_BPF_STACK;
     R[21] = 0;
 
     // Resolve [base + off, +size) for an access; returns the address or throws a Fault whose
@@ -372,6 +409,7 @@ export class Interpreter implements HelperCall {
           saved[at + 4] = R[16]; saved[at + 5] = R[17]; saved[at + 6] = R[18]; saved[at + 7] = R[19];
           saved[at + 8] = pc + 1;
           depth++;
+          this.depth = depth;
           R[20] = this.stackTop - depth * MAX_BPF_STACK;
           pc = target;
           continue;
@@ -379,8 +417,9 @@ export class Interpreter implements HelperCall {
         case 0x117: // call kfunc
           throw new Fault('KFUNC', pc, `kfunc ${imms[pc]} (kernel functions exist only inside the kernel)`);
         case 0x95: { // exit
-          if (depth === 0) return;
+          if (depth === baseDepth) return;
           depth--;
+          this.depth = depth;
           const at = depth * 9;
           R[12] = saved[at]; R[13] = saved[at + 1]; R[14] = saved[at + 2]; R[15] = saved[at + 3];
           R[16] = saved[at + 4]; R[17] = saved[at + 5]; R[18] = saved[at + 6]; R[19] = saved[at + 7];
@@ -463,7 +502,7 @@ export class Interpreter implements HelperCall {
       if (err instanceof Fault && err.pc < 0) throw new Fault(err.reason, pc, err.detail);
       throw err;
     } finally {
-      this.executed = n;
+      this.executed += n;
     }
   }
 
