@@ -5,6 +5,7 @@
  * objects from it. Nothing here touches runtime memory.
  */
 import type { Instruction } from '../isa/instruction.js';
+import type { BtfSections } from './btf-maps.js';
 
 /** Map types by their uapi numbers (enum bpf_map_type). */
 export const BPF_MAP_TYPE = {
@@ -79,6 +80,8 @@ export interface MapSpec {
   maxEntries: number;
   flags: number;
   pinning: number;
+  /** map_extra: the bloom filter's number of hash functions (its low 4 bits). */
+  mapExtra?: number;
   /** BTF type ids of key and value (0 when unknown); `btf` is the CollectionSpec's. */
   keyTypeId: number;
   valueTypeId: number;
@@ -163,6 +166,6 @@ export interface CollectionSpec {
   programs: Map<string, ProgramSpec>;
   license: string;
   kernelVersion: number;
-  /** The object's parsed BTF, when it has one (typed as unknown here to keep spec/ free of btf/ types). */
-  btf: unknown;
+  /** The object's BTF (types, line info), when it has one. */
+  btf: BtfSections | undefined;
 }

@@ -1,0 +1,330 @@
+/**
+ * loadCollectionSpec: a clang-built BPF object → an inert CollectionSpec, the way libbpf's
+ * bpf_object__open reads it. A straight list of named steps; an error in a step is prefixed
+ * with the step's name ("load maps: …") and names the section, symbol or pc.
+ *
+ *   elf → license/version → btf → maps (.maps, legacy `maps`) → globals (.data, .rodata*, .bss)
+ *       → functions (decode every executable section, split it at its function symbols)
+ *       → CO-RE relocations (against the object's own BTF: see core.ts)
+ *       → relocations (map and global references, calls, function addresses)
+ *       → programs (each entry function linked with every subprogram it reaches)
+ */
+import { XdplabError, withContext } from '../errors.js';
+import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STT_FUNC, STT_SECTION } from '../elf/constants.js';
+import { parseElf, type ElfFile, type ElfSection, type ElfSymbol } from '../elf/elf.js';
+import { Instruction, checkInstruction, decodeInstructions, INSN_SIZE } from '../isa/instruction.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { loadBtfMaps, loadBtfSections, type BtfSections } from './btf-maps.js';
+import { coreReloValue, patchCoreInstruction } from './core.js';
+import { sectionDef } from './section-names.js';
+import {
+  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, LIBBPF_PIN_NONE, type CollectionSpec, type MapReference, type MapSpec,
+  type ProgramSpec,
+} from './types.js';
+
+/** One function of an executable section: its decoded code and what its relocations refer to. */
+interface FunctionCode {
+  name: string;
+  section: ElfSection;
+  /** First slot inside the section. */
+  start: number;
+  insns: Instruction[];
+  /** Slot (relative to `start`) of each instruction. */
+  pcs: number[];
+  /** Relocated references by relative slot. */
+  refs: Map<number, Reference>;
+  isGlobal: boolean;
+}
+
+type Reference =
+  | { kind: 'map'; map: string }
+  | { kind: 'value'; map: string; offset: number }
+  | { kind: 'call'; target: FunctionCode }
+  | { kind: 'func'; target: FunctionCode };
+
+interface LoadContext {
+  source: string;
+  elf: ElfFile;
+  license: string;
+  kernelVersion: number;
+  btf: BtfSections | undefined;
+  maps: Map<string, MapSpec>;
+  /** ELF section index → map name, for sections that are maps (.data, .bss …). */
+  mapOfSection: Map<number, string>;
+  /** Symbol index → map name, for map definitions in `.maps` / `maps`. */
+  mapOfSymbol: Map<number, string>;
+  functions: FunctionCode[];
+}
+
+function step<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw withContext(err, name);
+  }
+}
+
+export function loadCollectionSpec(bytes: Uint8Array, source = '<object>'): CollectionSpec {
+  try {
+    const elf = parseElf(bytes, source);
+    const ctx: LoadContext = {
+      source, elf, license: '', kernelVersion: 0, btf: undefined, maps: new Map(), mapOfSection: new Map(),
+      mapOfSymbol: new Map(), functions: [],
+    };
+    step('read license and version', () => readLicense(ctx));
+    step('read BTF', () => { ctx.btf = loadBtfSections(elf); });
+    step('load maps', () => { loadBtfMaps(ctx.elf, ctx.btf, ctx.maps, ctx.mapOfSymbol); loadLegacyMaps(ctx); });
+    step('load global data', () => loadGlobals(ctx));
+    step('decode functions', () => decodeFunctions(ctx));
+    step('apply CO-RE relocations', () => applyCoreRelocations(ctx));
+    step('apply relocations', () => applyRelocations(ctx));
+    const programs = step('link programs', () => linkPrograms(ctx));
+    return { source, maps: ctx.maps, programs, license: ctx.license, kernelVersion: ctx.kernelVersion, btf: ctx.btf };
+  } catch (err) {
+    throw withContext(err, source);
+  }
+}
+
+function readLicense(ctx: LoadContext): void {
+  const license = ctx.elf.sectionByName('license');
+  if (license) ctx.license = new TextDecoder().decode(license.data).replace(/\0[\s\S]*$/, '');
+  const version = ctx.elf.sectionByName('version');
+  if (version && version.data.length >= 4) {
+    ctx.kernelVersion = new DataView(version.data.buffer, version.data.byteOffset, 4).getUint32(0, true);
+  }
+}
+
+// ---- maps ------------------------------------------------------------------------------
+
+/** Legacy map definitions: struct bpf_map_def { type, key_size, value_size, max_entries, map_flags … }. */
+function loadLegacyMaps(ctx: LoadContext): void {
+  const section = ctx.elf.sectionByName('maps');
+  if (!section) return;
+  const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
+  ctx.elf.symbols.forEach((sym, index) => {
+    if (sym.shndx !== section.index || sym.type === STT_SECTION || sym.name === '') return;
+    if (sym.value + 16 > section.data.length) {
+      throw new XdplabError('BAD_INPUT', `section maps: map ${sym.name} at offset ${sym.value} is truncated`);
+    }
+    const u32 = (i: number): number => view.getUint32(sym.value + i * 4, true);
+    const flags = sym.size >= 20 && sym.value + 20 <= section.data.length ? u32(4) : 0;
+    addMap(ctx, index, {
+      name: sym.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags,
+      pinning: LIBBPF_PIN_NONE, keyTypeId: 0, valueTypeId: 0, origin: `section maps, symbol ${sym.name}`,
+    });
+  });
+}
+
+function addMap(ctx: LoadContext, symbolIndex: number, spec: MapSpec): void {
+  if (ctx.maps.has(spec.name)) throw new XdplabError('BAD_INPUT', `map ${spec.name} is defined twice`);
+  ctx.maps.set(spec.name, spec);
+  ctx.mapOfSymbol.set(symbolIndex, spec.name);
+}
+
+/** Section names that hold global variables: each becomes a one-element array map. */
+const isGlobalDataSection = (name: string): boolean =>
+  name === '.data' || name === '.bss' || name === '.rodata' || name.startsWith('.data.') || name.startsWith('.rodata.');
+
+/**
+ * libbpf's internal map name: up to 8 characters of the object's name (its file name up to the
+ * first '.'), then the section name — `globals.data` for globals.bpf.o, as `bpftool map show`
+ * shows it.
+ */
+function internalMapName(source: string, section: string): string {
+  const object = (source.split('/').pop() ?? source).split('.')[0].replace(/[^A-Za-z0-9_]/g, '_');
+  const suffix = section.replace(/[^A-Za-z0-9_.]/g, '_');
+  const room = Math.max(0, 15 - suffix.length); // BPF_OBJ_NAME_LEN (16) with the NUL
+  return object.slice(0, Math.min(8, room)) + suffix;
+}
+
+function loadGlobals(ctx: LoadContext): void {
+  for (const section of ctx.elf.sections) {
+    if (!isGlobalDataSection(section.name) || section.size === 0) continue;
+    if (section.type !== SHT_PROGBITS && section.type !== SHT_NOBITS) continue;
+    const name = internalMapName(ctx.source, section.name);
+    const readOnly = section.name.startsWith('.rodata');
+    const spec: MapSpec = {
+      name, type: BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: section.size, maxEntries: 1,
+      flags: BPF_F_MMAPABLE | (readOnly ? BPF_F_RDONLY_PROG : 0), pinning: LIBBPF_PIN_NONE, keyTypeId: 0,
+      valueTypeId: ctx.btf?.datasecTypeId(section.name) ?? 0,
+      initialValue: section.type === SHT_NOBITS ? new Uint8Array(section.size) : section.data.slice(),
+      globalSection: section.name, origin: `section ${section.name}`,
+    };
+    if (ctx.maps.has(name)) throw new XdplabError('BAD_INPUT', `map ${name} (section ${section.name}) is defined twice`);
+    ctx.maps.set(name, spec);
+    ctx.mapOfSection.set(section.index, name);
+  }
+}
+
+// ---- code ------------------------------------------------------------------------------
+
+function decodeFunctions(ctx: LoadContext): void {
+  for (const section of ctx.elf.sections) {
+    if (!(section.flags & SHF_EXECINSTR) || section.type === SHT_NOBITS || section.size === 0) continue;
+    const decoded = step(`section ${section.name}`, () => decodeInstructions(section.data));
+    const symbols = ctx.elf.symbols
+      .filter((s) => s.shndx === section.index && s.type === STT_FUNC)
+      .sort((a, b) => a.value - b.value);
+    if (symbols.length === 0) continue;
+    symbols.forEach((sym, i) => {
+      const start = sym.value / INSN_SIZE;
+      const end = i + 1 < symbols.length ? symbols[i + 1].value / INSN_SIZE : decoded.slots;
+      const fn: FunctionCode = { name: sym.name, section, start, insns: [], pcs: [], refs: new Map(), isGlobal: sym.bind !== 0 };
+      decoded.insns.forEach((insn, k) => {
+        const pc = decoded.pcs[k];
+        if (pc < start || pc >= end) return;
+        step(`section ${section.name}, function ${sym.name}`, () => checkInstruction(insn, pc));
+        fn.insns.push(insn);
+        fn.pcs.push(pc - start);
+      });
+      ctx.functions.push(fn);
+    });
+  }
+}
+
+function applyCoreRelocations(ctx: LoadContext): void {
+  const ext = ctx.btf?.ext;
+  if (!ext || !ctx.btf) return;
+  for (const [sectionName, relos] of ext.coreRelos) {
+    const section = ctx.elf.sectionByName(sectionName);
+    if (!section) throw new XdplabError('BAD_INPUT', `.BTF.ext: CO-RE relocations for a missing section ${sectionName}`);
+    for (const relo of relos) {
+      const slot = relo.insnOff / INSN_SIZE;
+      const where = `section ${sectionName}, instruction ${slot}`;
+      const fn = functionAt(ctx, section, slot);
+      const k = fn ? fn.pcs.indexOf(slot - fn.start) : -1;
+      if (!fn || k < 0) throw new XdplabError('BAD_INPUT', `${where}: CO-RE relocation outside any instruction`);
+      fn.insns[k] = step(where, () => patchCoreInstruction(fn.insns[k], coreReloValue(ctx.btf!.btf, relo), relo));
+    }
+  }
+}
+
+function functionAt(ctx: LoadContext, section: ElfSection, slot: number): FunctionCode | undefined {
+  return ctx.functions.find((f) => f.section === section && slot >= f.start && slot < f.start + (f.pcs.at(-1) ?? 0) + f.insns.at(-1)!.width);
+}
+
+function functionStartingAt(ctx: LoadContext, section: ElfSection, slot: number, what: string): FunctionCode {
+  const fn = ctx.functions.find((f) => f.section === section && f.start === slot);
+  if (!fn) throw new XdplabError('BAD_INPUT', `${what}: no function starts at instruction ${slot} of section ${section.name}`);
+  return fn;
+}
+
+function applyRelocations(ctx: LoadContext): void {
+  const { elf } = ctx;
+  for (const section of elf.sections) {
+    if (!(section.flags & SHF_EXECINSTR)) continue;
+    for (const reloc of elf.relocationsFor(section)) {
+      const slot = reloc.offset / INSN_SIZE;
+      const where = `section ${section.name}, instruction ${slot}`;
+      const fn = functionAt(ctx, section, slot);
+      if (!fn) throw new XdplabError('BAD_INPUT', `${where}: relocation outside any function`);
+      const rel = slot - fn.start;
+      const insn = fn.insns[fn.pcs.indexOf(rel)];
+      if (!insn) throw new XdplabError('BAD_INPUT', `${where}: relocation in the middle of an instruction`);
+      const sym = elf.symbols[reloc.symbol];
+      fn.refs.set(rel, step(where, () => resolveReference(ctx, insn, sym, reloc.symbol)));
+    }
+  }
+}
+
+function resolveReference(ctx: LoadContext, insn: Instruction, sym: ElfSymbol, symbolIndex: number): Reference {
+  const { elf } = ctx;
+  const symName = elf.symbolName(sym);
+  const target = elf.sections[sym.shndx];
+  if (!target) throw new XdplabError('BAD_INPUT', `symbol ${symName || symbolIndex} is undefined (an extern or a missing function)`);
+  const kind = insn.info.kind;
+
+  if (kind === 'call') {
+    if (insn.src !== BPF_PSEUDO_CALL) throw new XdplabError('BAD_INPUT', `relocation on a helper call to ${symName}`);
+    // libbpf: the callee is at sym_off / 8 + imm + 1 (imm is -1 for a call to a function symbol).
+    return { kind: 'call', target: functionStartingAt(ctx, target, sym.value / INSN_SIZE + insn.imm + 1, `call to ${symName}`) };
+  }
+  if (kind !== 'lddw') throw new XdplabError('BAD_INPUT', `relocation to ${symName} on ${insn.toString()}`);
+  if (target.flags & SHF_EXECINSTR) {
+    // A function's address (a callback for bpf_loop …): imm is a byte offset into the section.
+    const slot = (sym.value + insn.imm) / INSN_SIZE;
+    return { kind: 'func', target: functionStartingAt(ctx, target, slot, `address of ${symName}`) };
+  }
+  const mapName = ctx.mapOfSymbol.get(symbolIndex);
+  if (mapName !== undefined) return { kind: 'map', map: mapName };
+  const dataMap = ctx.mapOfSection.get(target.index);
+  if (dataMap !== undefined) return { kind: 'value', map: dataMap, offset: sym.value + insn.imm };
+  throw new XdplabError('BAD_INPUT', `reference to ${symName} in section ${target.name}, which is neither a map nor global data`);
+}
+
+function linkPrograms(ctx: LoadContext): Map<string, ProgramSpec> {
+  const programs = new Map<string, ProgramSpec>();
+  for (const fn of ctx.functions) {
+    if (fn.section.name === '.text') continue; // subprograms
+    const def = sectionDef(fn.section.name);
+    if (!def) continue; // a section libbpf would not load as a program either
+    if (programs.has(fn.name)) throw new XdplabError('BAD_INPUT', `program ${fn.name} is defined twice`);
+    programs.set(fn.name, step(`program ${fn.name} (section ${fn.section.name})`, () => linkProgram(ctx, fn, def)));
+  }
+  return programs;
+}
+
+/** The program's code followed by every function it reaches, with calls and references patched. */
+function linkProgram(ctx: LoadContext, entry: FunctionCode, def: NonNullable<ReturnType<typeof sectionDef>>): ProgramSpec {
+  const placed = new Map<FunctionCode, number>();
+  const order: FunctionCode[] = [];
+  let slots = 0;
+  const place = (fn: FunctionCode): number => {
+    let at = placed.get(fn);
+    if (at === undefined) {
+      at = slots;
+      placed.set(fn, at);
+      order.push(fn);
+      slots += fn.pcs.at(-1)! + fn.insns.at(-1)!.width;
+    }
+    return at;
+  };
+  place(entry);
+  const instructions: Instruction[] = [];
+  const mapReferences: MapReference[] = [];
+  const functions = new Map<number, string>();
+  for (let i = 0; i < order.length; i++) {
+    const fn = order[i];
+    const base = placed.get(fn)!;
+    functions.set(base, fn.name);
+    fn.insns.forEach((insn, k) => {
+      const pc = base + fn.pcs[k];
+      const ref = fn.refs.get(fn.pcs[k]) ?? localCallReference(ctx, fn, insn, fn.pcs[k]);
+      instructions.push(patch(insn, pc, ref, place, mapReferences));
+    });
+  }
+  const lineInfo = ctx.btf?.lineInfoFor(entry, order, placed) ?? new Map<number, string>();
+  return {
+    name: entry.name, sectionName: entry.section.name, type: def.type, attachType: def.attachType,
+    fragments: def.fragments ?? false, instructions, mapReferences, license: ctx.license, kernelVersion: ctx.kernelVersion,
+    functions, lineInfo,
+  };
+}
+
+/** A pc-relative call to another function of the same section needs no relocation. */
+function localCallReference(ctx: LoadContext, fn: FunctionCode, insn: Instruction, rel: number): Reference | undefined {
+  if (insn.info.kind !== 'call' || insn.src !== BPF_PSEUDO_CALL) return undefined;
+  const slot = fn.start + rel + 1 + insn.imm;
+  return { kind: 'call', target: functionStartingAt(ctx, fn.section, slot, `call at instruction ${fn.start + rel}`) };
+}
+
+function patch(
+  insn: Instruction, pc: number, ref: Reference | undefined, place: (fn: FunctionCode) => number, mapReferences: MapReference[],
+): Instruction {
+  if (!ref) return insn;
+  const { code, dst } = insn;
+  switch (ref.kind) {
+    case 'call':
+      return new Instruction(code, dst, BPF_PSEUDO_CALL, 0, place(ref.target) - (pc + 1));
+    case 'func':
+      return new Instruction(code, dst, BPF_PSEUDO_FUNC, 0, place(ref.target) - (pc + 1), 0);
+    case 'map':
+      mapReferences.push({ pc, map: ref.map, kind: 'map', offset: 0 });
+      return new Instruction(code, dst, BPF_PSEUDO_MAP_FD, 0, mapReferences.length - 1, 0);
+    case 'value':
+      mapReferences.push({ pc, map: ref.map, kind: 'value', offset: ref.offset });
+      return new Instruction(code, dst, BPF_PSEUDO_MAP_VALUE, 0, mapReferences.length - 1, ref.offset);
+  }
+}
+
+export type { FunctionCode };

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_VALUE } from '../../src/isa/opcodes.js';
+import { loadCollectionSpec } from '../../src/spec/loader.js';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, BPF_PROG_TYPE } from '../../src/spec/types.js';
+import { XdplabError } from '../../src/errors.js';
+import { repoRoot } from '../support/conformance.js';
+
+const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', 'bpf', name);
+const load = (name: string) => loadCollectionSpec(new Uint8Array(readFileSync(fixture(name))), fixture(name));
+
+describe('loadCollectionSpec', () => {
+  it('finds programs by section and links the .text subprogram into each', () => {
+    const spec = load('subprog.bpf.o');
+    expect([...spec.programs.keys()].sort()).toEqual(['tc_len', 'xdp_len']);
+    const xdp = spec.programs.get('xdp_len')!;
+    expect(xdp).toMatchObject({ sectionName: 'xdp', type: BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, license: 'GPL' });
+    expect(spec.programs.get('tc_len')!.type).toBe(BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS);
+    // The call now targets the appended copy of classify(), pc-relative.
+    let pc = 0;
+    const calls: number[] = [];
+    for (const insn of xdp.instructions) {
+      if (insn.info.kind === 'call' && insn.src === BPF_PSEUDO_CALL) calls.push(pc + 1 + insn.imm);
+      pc += insn.width;
+    }
+    expect(calls).toHaveLength(1);
+    expect(xdp.functions.get(calls[0])).toBe('classify');
+    expect(xdp.instructions.at(-1)!.toString()).toBe('exit');
+  });
+
+  it('makes .data, .rodata and .bss into array maps named as libbpf names them', () => {
+    const spec = load('globals.bpf.o');
+    const data = spec.maps.get('globals.data')!;
+    const rodata = spec.maps.get('globals.rodata')!;
+    expect(data).toMatchObject({ type: BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY, keySize: 4, maxEntries: 1, flags: BPF_F_MMAPABLE });
+    expect(rodata.flags).toBe(BPF_F_MMAPABLE | BPF_F_RDONLY_PROG);
+    expect(spec.maps.get('globals.bss')!.initialValue!.every((b) => b === 0)).toBe(true);
+    const prog = [...spec.programs.values()][0];
+    expect(prog.mapReferences.map((r) => r.map).sort()).toEqual(expect.arrayContaining(['globals.data']));
+    for (const ref of prog.mapReferences) expect(ref.kind).toBe('value');
+  });
+
+  it('resolves calls, function addresses and global offsets as libbpf does', () => {
+    const spec = loadCollectionSpec(new Uint8Array(readFileSync(fixture('linking.bpf.o'))), 'linking.bpf.o');
+    const p1 = spec.programs.get('p1')!;
+    expect([...p1.functions.values()].sort()).toEqual(['cb', 'gsub', 'p1', 'sub2']);
+    const p2 = spec.programs.get('p2')!;
+    expect([...p2.functions.values()].sort()).toEqual(['p2', 'sub2']);
+    const counter = p1.mapReferences.find((r) => r.map === 'linking.data')!;
+    expect(counter).toMatchObject({ kind: 'value', offset: 0 });
+    const insnAt = (prog: typeof p1, at: number) => {
+      let pc = 0;
+      for (const insn of prog.instructions) {
+        if (pc === at) return insn;
+        pc += insn.width;
+      }
+      throw new Error(`no instruction at ${at}`);
+    };
+    expect(insnAt(p1, counter.pc).src).toBe(BPF_PSEUDO_MAP_VALUE);
+    expect(p2.mapReferences.find((r) => r.map === 'h')).toBeDefined();
+  });
+
+  it('rejects what is not a BPF object, naming the file', () => {
+    expect(() => loadCollectionSpec(new Uint8Array(64), 'x.o')).toThrow(XdplabError);
+    expect(() => loadCollectionSpec(new Uint8Array(64), 'x.o')).toThrow(/^x\.o: /);
+  });
+});
