@@ -11,7 +11,8 @@
  * .BTF's string section. Failures throw XdplabError('BAD_INPUT') naming the source and offset.
  */
 import { XdplabError } from '../errors.js';
-import { readString, type Btf } from './btf.js';
+import type { Btf } from './btf.js';
+import { readString } from './decode.js';
 import { BTF_MAGIC } from './types.js';
 
 export interface BtfExtHeader {

@@ -5,4 +5,5 @@ export { dumpBtf, dumpType } from './dump.js';
 export {
   BtfExt, parseBtfExt, type BtfCoreRelo, type BtfExtHeader, type BtfFuncInfo, type BtfLineInfo, type BtfSourceLine,
 } from './ext.js';
-export { formatValue, parseValue } from './format.js';
+export { formatValue } from './format.js';
+export { parseValue } from './parse-value.js';
