@@ -16,7 +16,7 @@
 import { XdplabError } from '../errors.js';
 import type { Arena, Region } from '../vm/arena.js';
 import { REGION_READ } from '../vm/arena.js';
-import type { MapSpec } from '../spec/types.js';
+import { BPF_F_RDONLY, BPF_F_WRONLY, type MapSpec } from '../spec/types.js';
 
 /** Linux errno values the map operations return (negated). */
 export const ERRNO = {
@@ -29,8 +29,10 @@ export const ERRNO = {
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
+  ENODEV: 19,
   EINVAL: 22,
   ENOSPC: 28,
+  EOVERFLOW: 75,
   EOPNOTSUPP: 95,
   ENOTSUPP: 524,
 } as const;
@@ -54,34 +56,57 @@ export interface MapHost {
   readonly arena: Arena;
   /** Emulated CPUs (per-CPU maps hold one value per CPU). */
   readonly cpus: number;
+  /** A live map by id: maps of maps check and store inner maps (absent: ids are refused). */
+  mapById?(id: number): BpfMap | undefined;
+  /** A loaded program by id: prog arrays, devmap and cpumap entries (absent: any id ≠ 0 is taken). */
+  programById?(id: number): unknown;
+  /** Whether a net device has this ifindex: devmap entries (absent: any ifindex ≠ 0 is taken). */
+  netdevExists?(ifindex: number): boolean;
 }
 
 /** Bytes of a header region: id (u32), type (u32), key size, value size, max entries, flags. */
 export const MAP_HEADER_SIZE = 64;
 
+/**
+ * The maps' shared base. Subclasses implement the program's face (`lookupElem` …) and the
+ * user's face as `userLookup` / `userUpdate` / `userDelete` / `userNextKey`; the public
+ * `lookup` / `update` / `delete` / `nextKey` check sizes and the syscall-side access rules
+ * (BPF_F_RDONLY, BPF_F_WRONLY, frozen maps: -EPERM) first, as the bpf() syscall does.
+ */
 export abstract class BpfMap {
   readonly arena: Arena;
   readonly cpus: number;
+  readonly host: MapHost;
   readonly header: Region;
-  /** Scratch arena space for the user's face: one key and one (per-CPU) value. */
+  /** Scratch arena space for the user's face: two keys and one (per-CPU) value. */
   protected readonly scratch: Region;
+  /** Set by freeze(): the user's face may no longer write (BPF_MAP_FREEZE). */
+  private frozen = false;
+  private viewU8: Uint8Array | undefined;
+  private viewI32: Int32Array = new Int32Array(0);
 
   constructor(
     host: MapHost,
     readonly spec: MapSpec,
     readonly id: number,
   ) {
+    this.host = host;
     this.arena = host.arena;
     this.cpus = host.cpus;
     this.header = this.arena.alloc(MAP_HEADER_SIZE, 'map', `${spec.name} header`, REGION_READ);
     const view = this.arena.view;
     const h = this.header.start;
     [id, spec.type, spec.keySize, spec.valueSize, spec.maxEntries, spec.flags].forEach((v, i) => view.setUint32(h + i * 4, v, true));
-    this.scratch = this.arena.alloc(Math.max(8, spec.keySize) * 2 + this.userValueSize, 'map', `${spec.name} scratch`);
+    this.scratch = this.arena.alloc(Math.max(8, spec.keySize) * 2 + Math.max(8, this.userValueSize), 'map', `${spec.name} scratch`);
   }
 
   get name(): string {
     return this.spec.name;
+  }
+
+  /** max_entries as the map has it (the kernel adjusts a few types' value at creation). */
+  get maxEntries(): number {
+    return this.spec.maxEntries;
   }
 
   /** Bytes of one value as the user sees it: per-CPU maps give round_up(value_size, 8) per CPU. */
@@ -92,6 +117,16 @@ export abstract class BpfMap {
   /** True for the per-CPU types (one value slot per CPU). */
   get perCpu(): boolean {
     return false;
+  }
+
+  /** The arena as 32-bit words (a view refreshed whenever the arena grows). */
+  protected words(): Int32Array {
+    const u8 = this.arena.u8;
+    if (u8 !== this.viewU8) {
+      this.viewU8 = u8;
+      this.viewI32 = new Int32Array(u8.buffer);
+    }
+    return this.viewI32;
   }
 
   // ---- the program's face: arena addresses in, address or 0 / -errno out ----------------
@@ -123,15 +158,66 @@ export abstract class BpfMap {
    * The key after `key` (the first key when `key` is undefined), in the kernel's order for
    * this map type; undefined at the end. Errors as the kernel's get_next_key.
    */
-  abstract nextKey(key: Uint8Array | undefined): Uint8Array | undefined;
+  nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+    this.checkReadable();
+    if (key !== undefined) this.checkKey(key);
+    return this.userNextKey(key);
+  }
 
   /** The value under `key` (all CPUs' values for per-CPU maps), or undefined. */
-  abstract lookup(key: Uint8Array): Uint8Array | undefined;
+  lookup(key: Uint8Array): Uint8Array | undefined {
+    this.checkReadable();
+    this.checkKey(key);
+    return this.userLookup(key);
+  }
 
   /** Set `key` to `value` (for per-CPU maps: every CPU's value, userValueSize bytes). */
-  abstract update(key: Uint8Array, value: Uint8Array, flags?: number): void;
+  update(key: Uint8Array, value: Uint8Array, flags = 0): void {
+    this.checkWritable();
+    this.checkKey(key);
+    this.checkValue(value);
+    this.userUpdate(key, value, flags);
+  }
 
-  abstract delete(key: Uint8Array): void;
+  delete(key: Uint8Array): void {
+    this.checkWritable();
+    this.checkKey(key);
+    this.userDelete(key);
+  }
+
+  /** Queues and stacks: push (BPF_MAP_UPDATE_ELEM with no key). */
+  push(value: Uint8Array, flags = 0): void {
+    this.checkWritable();
+    this.checkValue(value);
+    const addr = this.stageValue(value);
+    this.orThrow(this.pushElem(addr, flags), 'push');
+  }
+
+  /** Queues and stacks: the element pop would take, removed (undefined when empty). */
+  pop(): Uint8Array | undefined {
+    this.checkWritable();
+    return this.popOrPeek(true);
+  }
+
+  /** Queues and stacks: the element pop would take, left in place (undefined when empty). */
+  peek(): Uint8Array | undefined {
+    this.checkReadable();
+    return this.popOrPeek(false);
+  }
+
+  /** BPF_MAP_FREEZE: from now on the user's face may not write (programs still may). */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen;
+  }
+
+  protected abstract userNextKey(key: Uint8Array | undefined): Uint8Array | undefined;
+  protected abstract userLookup(key: Uint8Array): Uint8Array | undefined;
+  protected abstract userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void;
+  protected abstract userDelete(key: Uint8Array): void;
 
   /** Every (key, value) in nextKey order. */
   *entries(): Generator<[Uint8Array, Uint8Array]> {
@@ -161,11 +247,49 @@ export abstract class BpfMap {
     }
   }
 
+  /** The syscall's read check: a BPF_F_WRONLY map cannot be read from user space. */
+  protected checkReadable(): void {
+    if (this.spec.flags & BPF_F_WRONLY) throw new MapError(this.name, ERRNO.EPERM, 'the map is write-only (BPF_F_WRONLY)');
+  }
+
+  /** The syscall's write check: BPF_F_RDONLY or frozen maps cannot be written from user space. */
+  protected checkWritable(): void {
+    if (this.spec.flags & BPF_F_RDONLY) throw new MapError(this.name, ERRNO.EPERM, 'the map is read-only (BPF_F_RDONLY)');
+    if (this.frozen) throw new MapError(this.name, ERRNO.EPERM, 'the map is frozen');
+  }
+
   /** Copy a user key into the scratch region; returns its address. */
   protected stageKey(key: Uint8Array, slot = 0): number {
     const addr = this.scratch.start + slot * Math.max(8, this.spec.keySize);
     this.arena.u8.set(key, addr);
     return addr;
+  }
+
+  /** Copy a user value into the scratch region; returns its address. */
+  protected stageValue(value: Uint8Array): number {
+    const addr = this.scratch.start + 2 * Math.max(8, this.spec.keySize);
+    this.arena.u8.set(value, addr);
+    return addr;
+  }
+
+  /** Stage a u32 key given by value (bpf_redirect_map's key) in scratch space; returns its address. */
+  scratchKey(key: number): number {
+    const addr = this.scratch.start + 2 * Math.max(8, this.spec.keySize);
+    this.arena.view.setUint32(addr, key, true);
+    return addr;
+  }
+
+  /** A copy of `size` arena bytes at `addr`. */
+  protected copyOut(addr: number, size: number): Uint8Array {
+    return this.arena.u8.slice(addr, addr + size);
+  }
+
+  private popOrPeek(pop: boolean): Uint8Array | undefined {
+    const addr = this.scratch.start + 2 * Math.max(8, this.spec.keySize);
+    const result = pop ? this.popElem(addr) : this.peekElem(addr);
+    if (result === -ERRNO.ENOENT) return undefined;
+    this.orThrow(result, pop ? 'pop' : 'peek');
+    return this.copyOut(addr, this.spec.valueSize);
   }
 
   /** Throw MapError for a negative errno result of the program's face. */

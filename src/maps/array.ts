@@ -1,0 +1,104 @@
+/**
+ * BPF_MAP_TYPE_ARRAY (kernel/bpf/arraymap.c): max_entries values of round_up(value_size, 8)
+ * bytes, zero-initialised, in one arena region that programs address directly. Keys are u32
+ * indices; every element always exists, so delete is -EINVAL and BPF_NOEXIST is -EEXIST.
+ * PercpuArrayMap (percpu-array.ts) reuses this with one slot per CPU.
+ */
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG } from '../spec/types.js';
+import type { Region } from '../vm/arena.js';
+import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
+import { arrayNextKey, readU32 } from './common.js';
+import { BpfMap, ERRNO, MapError, roundUp8, type MapHost } from './map.js';
+import type { MapSpec } from '../spec/types.js';
+
+export class ArrayMap extends BpfMap {
+  /** Bytes between two value slots: round_up(value_size, 8). */
+  readonly stride: number;
+  /** Value slots per element: 1, or the CPU count for per-CPU arrays. */
+  protected readonly slots: number;
+  readonly values: Region;
+
+  constructor(host: MapHost, spec: MapSpec, id: number) {
+    super(host, spec, id);
+    this.stride = roundUp8(spec.valueSize);
+    this.slots = this.perCpu ? this.cpus : 1;
+    this.values = this.arena.alloc(spec.maxEntries * this.slots * this.stride, 'map', `${spec.name} values`, programAccess(spec.flags));
+  }
+
+  /** The address of element `index`'s value (CPU `cpu`'s slot), or 0 past the end. */
+  valueAddress(index: number, cpu = 0): number {
+    if (index >= this.spec.maxEntries || cpu >= this.slots) return 0;
+    return this.values.start + (index * this.slots + cpu) * this.stride;
+  }
+
+  lookupElem(keyAddr: number, cpu: number): number {
+    const index = readU32(this.arena.u8, keyAddr);
+    if (index >= this.spec.maxEntries) return 0;
+    return this.values.start + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
+  }
+
+  /** array_map_update_elem's checks, in its order. */
+  protected checkUpdate(index: number, flags: number): number {
+    if (this.perCpu ? flags >>> 0 > BPF_EXIST : (flags & ~BPF_F_LOCK) >>> 0 > BPF_EXIST) return -ERRNO.EINVAL;
+    if (index >= this.spec.maxEntries) return -ERRNO.E2BIG;
+    if (flags & 1 /* BPF_NOEXIST */) return -ERRNO.EEXIST;
+    // No value of ours holds a bpf_spin_lock, so BPF_F_LOCK is refused as the kernel does then.
+    if (flags & BPF_F_LOCK) return -ERRNO.EINVAL;
+    return 0;
+  }
+
+  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+    const u8 = this.arena.u8;
+    const index = readU32(u8, keyAddr);
+    const err = this.checkUpdate(index, flags);
+    if (err) return err;
+    const dst = this.values.start + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
+    u8.copyWithin(dst, valueAddr, valueAddr + this.spec.valueSize);
+    return 0;
+  }
+
+  deleteElem(keyAddr: number): number {
+    void keyAddr;
+    return -ERRNO.EINVAL;
+  }
+
+  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+    return arrayNextKey(key, this.spec.maxEntries);
+  }
+
+  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+    const index = readU32(key, 0);
+    if (index >= this.spec.maxEntries) return undefined;
+    const addr = this.values.start + index * this.slots * this.stride;
+    if (!this.perCpu) return this.copyOut(addr, this.spec.valueSize);
+    return this.copyOut(addr, this.slots * this.stride);
+  }
+
+  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+    const index = readU32(key, 0);
+    if (!this.perCpu) {
+      this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
+      return;
+    }
+    // bpf_percpu_array_update: every CPU's value, round_up(value_size, 8) bytes each.
+    this.orThrow(this.checkUpdate(index, flags), 'update');
+    this.arena.u8.set(value, this.values.start + index * this.slots * this.stride);
+  }
+
+  protected userDelete(key: Uint8Array): void {
+    void key;
+    throw new MapError(this.name, ERRNO.EINVAL, 'delete (array elements cannot be deleted)');
+  }
+
+  override close(): void {
+    this.arena.free(this.values);
+    super.close();
+  }
+}
+
+/** Region flags for a map's values: BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG as access rights. */
+export function programAccess(mapFlags: number): number {
+  if (mapFlags & BPF_F_RDONLY_PROG) return REGION_READ;
+  if (mapFlags & BPF_F_WRONLY_PROG) return REGION_WRITE;
+  return REGION_READ | REGION_WRITE;
+}

@@ -1,0 +1,306 @@
+/**
+ * BPF_MAP_TYPE_HASH (kernel/bpf/hashtab.c), laid out as the kernel lays it out so that
+ * iteration order is the kernel's for a map created with BPF_F_ZERO_SEED:
+ * - n_buckets = roundup_pow_of_two(max_entries); an element's bucket is
+ *   htab_map_hash(key) & (n_buckets - 1), htab_map_hash being jhash2 over the key's u32s when
+ *   key_size % 4 == 0 and jhash otherwise, seed 0 (the kernel seeds randomly unless
+ *   BPF_F_ZERO_SEED; we always use the zero seed, so runs are deterministic);
+ * - a new element goes to the head of its bucket; replacing a key's value puts a fresh
+ *   element at the head and unlinks the old one (per-CPU maps update in place);
+ * - get_next_key walks the rest of the key's bucket, then the following buckets; a key that
+ *   is not in the map restarts from the first bucket.
+ * Elements are preallocated: max_entries of them plus one spare for replacements (the
+ * kernel's per-CPU extra_elems), so a full map refuses a new key with -E2BIG but still
+ * replaces existing ones. BPF_F_NO_PREALLOC maps behave the same from outside.
+ *
+ * Arena layout (nothing here is JS state a lookup needs):
+ * - buckets: n_buckets u32s, each 1 + the first element's index, 0 when empty;
+ * - meta (not addressable by programs): per element [next, hash, lru prev, lru next,
+ *   lru state, key padded to 4 bytes] as u32 words (the lru words only in LRU maps);
+ * - values (programs read and write them): round_up(value_size, 8) bytes per element, times
+ *   the CPU count in per-CPU maps (one CPU's slot after the other).
+ */
+import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE, BPF_NOEXIST } from '../spec/types.js';
+import type { MapSpec } from '../spec/types.js';
+import type { Region } from '../vm/arena.js';
+import { keyHash, NO_PROGRAM_ACCESS, roundUpPow2 } from './common.js';
+import { programAccess } from './array.js';
+import { BpfMap, ERRNO, roundUp8, type MapHost } from './map.js';
+
+/** Meta words of an element. */
+export const META_NEXT = 0;
+export const META_HASH = 1;
+export const META_LRU_PREV = 2;
+export const META_LRU_NEXT = 3;
+export const META_LRU_STATE = 4;
+
+export class HashMap extends BpfMap {
+  readonly nBuckets: number;
+  protected readonly bucketMask: number;
+  readonly buckets: Region;
+  readonly meta: Region;
+  readonly values: Region;
+  /** Elements in the pool (max_entries, plus the spare of plain hash maps). */
+  protected readonly nElems: number;
+  /** u32 words of an element's meta record, and the word where its key starts. */
+  protected readonly metaWords: number;
+  protected readonly keyWord: number;
+  /** Bytes of one element's value(s), and of one CPU's slot. */
+  protected readonly valueStride: number;
+  protected readonly cpuStride: number;
+  /** Elements in use. */
+  count = 0;
+  /** Head (1 + index) of the free list, threaded through META_NEXT. */
+  protected freeHead = 0;
+  /** The spare element replacements use (plain hash maps; 1 + index, 0 when none). */
+  protected spare = 0;
+
+  constructor(host: MapHost, spec: MapSpec, id: number, options: { lru?: boolean } = {}) {
+    super(host, spec, id);
+    this.nBuckets = roundUpPow2(spec.maxEntries);
+    this.bucketMask = this.nBuckets - 1;
+    this.keyWord = options.lru ? 5 : 2;
+    this.metaWords = this.keyWord + ((spec.keySize + 3) >>> 2);
+    this.cpuStride = roundUp8(spec.valueSize);
+    this.valueStride = this.cpuStride * (this.perCpu ? this.cpus : 1);
+    const spareElem = !this.perCpu && !options.lru;
+    this.nElems = spec.maxEntries + (spareElem ? 1 : 0);
+    this.buckets = this.arena.alloc(this.nBuckets * 4, 'map', `${spec.name} buckets`, NO_PROGRAM_ACCESS);
+    this.meta = this.arena.alloc(this.nElems * this.metaWords * 4, 'map', `${spec.name} elements`, NO_PROGRAM_ACCESS);
+    this.values = this.arena.alloc(this.nElems * this.valueStride, 'map', `${spec.name} values`, programAccess(spec.flags));
+    if (!options.lru) {
+      const first = spareElem ? 1 : 0;
+      if (spareElem) this.spare = 1;
+      const w = this.words();
+      const m = this.meta.start >>> 2;
+      for (let e = first; e < this.nElems; e++) w[m + e * this.metaWords + META_NEXT] = e + 1 < this.nElems ? e + 2 : 0;
+      this.freeHead = first + 1;
+    }
+  }
+
+  override get perCpu(): boolean {
+    return this.spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_HASH || this.spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  }
+
+  // ---- element access ------------------------------------------------------------------
+
+  /** Word index of element `e`'s meta record. */
+  protected metaOf(e: number): number {
+    return (this.meta.start >>> 2) + e * this.metaWords;
+  }
+
+  /** Address of element `e`'s value (CPU `cpu`'s slot). */
+  protected elemValue(e: number, cpu = 0): number {
+    return this.values.start + e * this.valueStride + cpu * this.cpuStride;
+  }
+
+  /** The hash of the key at `keyAddr`. */
+  protected hashAt(keyAddr: number): number {
+    return keyHash(this.arena.u8, keyAddr, this.spec.keySize, 0);
+  }
+
+  /** The element holding the key at `keyAddr` (hash `hash`), or -1. */
+  protected find(keyAddr: number, hash: number): number {
+    const w = this.words();
+    const u8 = this.arena.u8;
+    const size = this.spec.keySize;
+    const mw = this.metaWords;
+    const mbase = this.meta.start >>> 2;
+    const h = hash | 0;
+    let e = w[(this.buckets.start >>> 2) + (hash & this.bucketMask)];
+    const aligned = (keyAddr & 3) === 0 && (size & 3) === 0;
+    while (e !== 0) {
+      const m = mbase + (e - 1) * mw;
+      if (w[m + META_HASH] === h) {
+        const k = m + this.keyWord;
+        let same = true;
+        if (aligned) {
+          const kw = keyAddr >>> 2;
+          for (let i = 0; i < size >>> 2; i++) if (w[k + i] !== w[kw + i]) { same = false; break; }
+        } else {
+          const kb = k << 2;
+          for (let i = 0; i < size; i++) if (u8[kb + i] !== u8[keyAddr + i]) { same = false; break; }
+        }
+        if (same) return e - 1;
+      }
+      e = w[m + META_NEXT];
+    }
+    return -1;
+  }
+
+  /** Put element `e` (hash and key already written) at the head of its bucket. */
+  protected linkHead(e: number, hash: number): void {
+    const w = this.words();
+    const b = (this.buckets.start >>> 2) + (hash & this.bucketMask);
+    w[this.metaOf(e) + META_NEXT] = w[b];
+    w[b] = e + 1;
+  }
+
+  /** Take element `e` out of its bucket. */
+  protected unlink(e: number): void {
+    const w = this.words();
+    const m = this.metaOf(e);
+    let at = (this.buckets.start >>> 2) + (w[m + META_HASH] & this.bucketMask);
+    while (w[at] !== 0) {
+      if (w[at] === e + 1) {
+        w[at] = w[m + META_NEXT];
+        return;
+      }
+      at = this.metaOf(w[at] - 1) + META_NEXT;
+    }
+  }
+
+  /** Write hash and key (from `keyAddr`) into element `e`. */
+  protected writeKey(e: number, keyAddr: number, hash: number): void {
+    const w = this.words();
+    const m = this.metaOf(e);
+    w[m + META_HASH] = hash | 0;
+    const kb = (m + this.keyWord) << 2;
+    this.arena.u8.copyWithin(kb, keyAddr, keyAddr + this.spec.keySize);
+  }
+
+  protected popFree(): number {
+    if (this.freeHead === 0) return -1;
+    const e = this.freeHead - 1;
+    this.freeHead = this.words()[this.metaOf(e) + META_NEXT];
+    return e;
+  }
+
+  protected pushFree(e: number): void {
+    this.words()[this.metaOf(e) + META_NEXT] = this.freeHead;
+    this.freeHead = e + 1;
+  }
+
+  /**
+   * Write a value into element `e`: from a program (`allCpus` false) CPU `cpu`'s slot gets
+   * value_size bytes and, for a new per-CPU element, the other CPUs' slots are zeroed
+   * (pcpu_init_value); from the user every CPU's slot comes from the buffer.
+   */
+  protected writeValue(e: number, valueAddr: number, cpu: number, allCpus: boolean, fresh: boolean): void {
+    const u8 = this.arena.u8;
+    if (!this.perCpu) {
+      const dst = this.elemValue(e);
+      u8.copyWithin(dst, valueAddr, valueAddr + this.spec.valueSize);
+      return;
+    }
+    if (allCpus) {
+      u8.copyWithin(this.elemValue(e), valueAddr, valueAddr + this.valueStride);
+      return;
+    }
+    if (fresh) u8.fill(0, this.elemValue(e), this.elemValue(e) + this.valueStride);
+    const dst = this.elemValue(e, cpu);
+    u8.copyWithin(dst, valueAddr, valueAddr + this.spec.valueSize);
+  }
+
+  // ---- the program's face --------------------------------------------------------------
+
+  lookupElem(keyAddr: number, cpu: number): number {
+    const e = this.find(keyAddr, this.hashAt(keyAddr));
+    if (e < 0) return 0;
+    return this.values.start + e * this.valueStride + (this.perCpu ? cpu * this.cpuStride : 0);
+  }
+
+  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+    return this.update3(keyAddr, valueAddr, flags, cpu, false);
+  }
+
+  /** htab_map_update_elem and __htab_percpu_map_update_elem. */
+  protected update3(keyAddr: number, valueAddr: number, flags: number, cpu: number, allCpus: boolean): number {
+    if (this.perCpu) {
+      if (flags >>> 0 > BPF_EXIST) return -ERRNO.EINVAL;
+    } else {
+      if ((flags & ~BPF_F_LOCK) >>> 0 > BPF_EXIST) return -ERRNO.EINVAL;
+      // No value of ours holds a bpf_spin_lock: the kernel refuses BPF_F_LOCK then.
+      if (flags & BPF_F_LOCK) return -ERRNO.EINVAL;
+    }
+    const op = flags & ~BPF_F_LOCK;
+    const hash = this.hashAt(keyAddr);
+    const old = this.find(keyAddr, hash);
+    if (old >= 0 && op === BPF_NOEXIST) return -ERRNO.EEXIST;
+    if (old < 0 && op === BPF_EXIST) return -ERRNO.ENOENT;
+    if (this.perCpu && old >= 0) {
+      this.writeValue(old, valueAddr, cpu, allCpus, false);
+      return 0;
+    }
+    let e: number;
+    if (old >= 0) {
+      // Replace: the spare element takes the new value, the old one becomes the spare.
+      e = this.spare - 1;
+      this.spare = old + 1;
+    } else {
+      e = this.popFree();
+      if (e < 0) return -ERRNO.E2BIG;
+      this.count++;
+    }
+    this.writeKey(e, keyAddr, hash);
+    this.writeValue(e, valueAddr, cpu, allCpus, true);
+    this.linkHead(e, hash);
+    if (old >= 0) this.unlink(old);
+    return 0;
+  }
+
+  deleteElem(keyAddr: number): number {
+    const e = this.find(keyAddr, this.hashAt(keyAddr));
+    if (e < 0) return -ERRNO.ENOENT;
+    this.unlink(e);
+    this.release(e);
+    return 0;
+  }
+
+  /** An element leaves the table: back to the free list. */
+  protected release(e: number): void {
+    this.pushFree(e);
+    this.count--;
+  }
+
+  // ---- the user's face -----------------------------------------------------------------
+
+  /** htab_map_get_next_key. */
+  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+    const w = this.words();
+    const bucketBase = this.buckets.start >>> 2;
+    let i = 0;
+    if (key !== undefined) {
+      const keyAddr = this.stageKey(key);
+      const hash = this.hashAt(keyAddr);
+      const e = this.find(keyAddr, hash);
+      if (e >= 0) {
+        const next = w[this.metaOf(e) + META_NEXT];
+        if (next !== 0) return this.keyOf(next - 1);
+        i = (hash & this.bucketMask) + 1;
+      }
+    }
+    for (; i < this.nBuckets; i++) {
+      const head = w[bucketBase + i];
+      if (head !== 0) return this.keyOf(head - 1);
+    }
+    return undefined;
+  }
+
+  /** A copy of element `e`'s key. */
+  protected keyOf(e: number): Uint8Array {
+    return this.copyOut((this.metaOf(e) + this.keyWord) << 2, this.spec.keySize);
+  }
+
+  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+    const keyAddr = this.stageKey(key);
+    const e = this.find(keyAddr, this.hashAt(keyAddr));
+    if (e < 0) return undefined;
+    return this.copyOut(this.elemValue(e), this.perCpu ? this.valueStride : this.spec.valueSize);
+  }
+
+  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+    this.orThrow(this.update3(this.stageKey(key), this.stageValue(value), flags, 0, true), 'update');
+  }
+
+  protected userDelete(key: Uint8Array): void {
+    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
+  }
+
+  override close(): void {
+    this.arena.free(this.buckets);
+    this.arena.free(this.meta);
+    this.arena.free(this.values);
+    super.close();
+  }
+}
