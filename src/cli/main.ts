@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { XdplabError } from '../errors.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerProgCommands } from './prog-commands.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
@@ -48,6 +49,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerCoreCommands(program, io, setExit);
+  registerProgCommands(program, io);
   return program;
 }
 

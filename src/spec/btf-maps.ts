@@ -110,6 +110,8 @@ function mapFromStruct(btf: Btf, def: BtfComposite, name: string, origin: string
         throw new XdplabError('BAD_INPUT', `map ${name}: unknown attribute ${member.name}`);
     }
   }
+  // libbpf: a map with `values` holds 4-byte ids (programs or inner maps) unless it says otherwise.
+  if (valuesBitOffset !== undefined && spec.valueSize === 0) spec.valueSize = 4;
   return { spec, valuesBitOffset };
 }
 

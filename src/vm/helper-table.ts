@@ -29,6 +29,8 @@ export interface HelperCall {
   readonly env: unknown;
   /** Run a function of the current program as a callback (r1..r5 = args); returns its r0. */
   callFunction(pc: number, args: readonly number[]): number;
+  /** The pcs of this helper call and of the local calls that led to it, innermost first. */
+  callChain(): number[];
 }
 
 export type HelperFn = (call: HelperCall) => number;

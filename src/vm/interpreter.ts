@@ -73,6 +73,8 @@ export class Interpreter implements HelperCall {
   private helperCache = new Map<number, HelperFn | null>();
   /** The current frame's depth (0 = the program's own), kept for callbacks. */
   private depth = 0;
+  /** The pc of the helper call in progress. */
+  private helperPc = 0;
   /** The caller's registers while a callback runs, one buffer per depth (nothing allocates per call). */
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
 
@@ -175,6 +177,13 @@ export class Interpreter implements HelperCall {
       this.depth = depth;
       this.image = image;
     }
+  }
+
+  /** The pcs of the helper call in progress and of each call site below it, innermost first. */
+  callChain(): number[] {
+    const chain = [this.helperPc];
+    for (let d = this.depth; d > 0; d--) chain.push(this.saved[(d - 1) * 9 + 8] - 1);
+    return chain;
   }
 
   /** Run from `startPc` in frame `baseDepth` until that frame exits. */
@@ -511,6 +520,7 @@ export class Interpreter implements HelperCall {
   }
 
   private callHelper(fn: HelperFn, pc: number): number {
+    this.helperPc = pc;
     try {
       return fn(this);
     } catch (err) {

@@ -1,0 +1,182 @@
+/**
+ * `xdplab prog run` and `xdplab prog show`: one object's programs, bpftool-compatible.
+ *
+ *   xdplab prog run OBJ PROG data_in FILE [data_out FILE] [ctx_in FILE] [ctx_out FILE] [repeat N]
+ *
+ * takes `bpftool prog run`'s arguments (FILE may be `-` for standard input / output) and prints
+ * its line, "Return value: N, duration (average): Tns", so the same command can be run against
+ * the kernel and against xdplab. Extras: --maps-in / --maps-out (JSON), --json, --cpu.
+ */
+import { Command } from 'commander';
+import { XdplabError } from '../errors.js';
+import { testRun } from '../hooks/test-run.js';
+import type { BpfMap } from '../maps/map.js';
+import { Collection } from '../runtime/collection.js';
+import { Runtime } from '../runtime/runtime.js';
+import { loadCollectionSpec } from '../spec/loader.js';
+import { PROG_TYPE_NAMES } from '../spec/section-names.js';
+import { MAP_TYPE_NAMES } from '../spec/types.js';
+import { parseHex, readInput, readText, writeOutput } from './files.js';
+import type { Io } from './main.js';
+
+interface RunArgs {
+  dataIn: string;
+  dataOut?: string;
+  ctxIn?: string;
+  ctxOut?: string;
+  repeat: number;
+}
+
+const KEYWORDS = ['data_in', 'data_out', 'data_size_out', 'ctx_in', 'ctx_out', 'ctx_size_out', 'repeat'] as const;
+
+/** Parse bpftool's keyword arguments: `data_in FILE data_out FILE repeat N …`. */
+export function parseRunArgs(words: readonly string[]): RunArgs {
+  const seen = new Map<string, string>();
+  for (let i = 0; i < words.length; i += 2) {
+    const key = words[i];
+    if (!(KEYWORDS as readonly string[]).includes(key)) {
+      throw new XdplabError('USAGE', `prog run: unknown argument "${key}" (expected ${KEYWORDS.join(', ')})`);
+    }
+    if (i + 1 >= words.length) throw new XdplabError('USAGE', `prog run: ${key} needs a value`);
+    if (seen.has(key)) throw new XdplabError('USAGE', `prog run: ${key} given twice`);
+    seen.set(key, words[i + 1]);
+  }
+  const dataIn = seen.get('data_in');
+  if (dataIn === undefined) throw new XdplabError('USAGE', 'prog run: data_in FILE is required');
+  const repeatText = seen.get('repeat') ?? '1';
+  const repeat = Number(repeatText);
+  if (!Number.isInteger(repeat) || repeat < 0 || repeat > 2 ** 32 - 1) {
+    throw new XdplabError('USAGE', `prog run: repeat ${repeatText} is not a count`);
+  }
+  return { dataIn, dataOut: seen.get('data_out'), ctxIn: seen.get('ctx_in'), ctxOut: seen.get('ctx_out'), repeat: Math.max(1, repeat) };
+}
+
+async function readArg(file: string, io: Io): Promise<Uint8Array> {
+  if (file === '-') return Uint8Array.from(Buffer.from(await io.stdin(), 'latin1'));
+  return readInput(file);
+}
+
+/** Like bpftool's hex dump of data written to standard output. */
+function hexDump(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 16) {
+    const row = [...bytes.subarray(i, i + 16)].map((b) => b.toString(16).padStart(2, '0'));
+    out += `${row.slice(0, 8).join(' ')}  ${row.slice(8).join(' ')}`.trimEnd() + '\n';
+  }
+  return out;
+}
+
+function writeArg(file: string | undefined, bytes: Uint8Array, io: Io): void {
+  if (file === undefined) return;
+  if (file === '-') io.out(hexDump(bytes));
+  else writeOutput(file, bytes);
+}
+
+type MapsJson = Record<string, Array<{ key: string; value: string }>>;
+
+/** --maps-in: {"map": [{"key": HEX, "value": HEX}, …], …} loaded before the run. */
+function loadMapsIn(collection: Collection, file: string): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(readText(file));
+  } catch (err) {
+    if (err instanceof XdplabError) throw err;
+    throw new XdplabError('BAD_INPUT', `${file}: not JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new XdplabError('BAD_INPUT', `${file}: expected an object of map names`);
+  for (const [name, entries] of Object.entries(json as Record<string, unknown>)) {
+    const map = collection.maps.get(name);
+    if (!map) throw new XdplabError('BAD_INPUT', `${file}: no map ${name} (the object has: ${[...collection.maps.keys()].join(', ')})`);
+    if (!Array.isArray(entries)) throw new XdplabError('BAD_INPUT', `${file}: ${name}: expected a list of {key, value}`);
+    entries.forEach((entry, i) => {
+      const where = `${file}: ${name}[${i}]`;
+      const e = entry as { key?: unknown; value?: unknown };
+      if (typeof e?.key !== 'string' || typeof e?.value !== 'string') throw new XdplabError('BAD_INPUT', `${where}: needs "key" and "value" hex strings`);
+      try {
+        map.update(parseHex(e.key, `${where}.key`), parseHex(e.value, `${where}.value`));
+      } catch (err) {
+        if (err instanceof XdplabError && !err.message.startsWith(file)) err.message = `${where}: ${err.message}`;
+        throw err;
+      }
+    });
+  }
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+export function dumpMaps(maps: Iterable<BpfMap>): MapsJson {
+  const out: MapsJson = {};
+  for (const map of maps) out[map.name] = [...map.entries()].map(([key, value]) => ({ key: hex(key), value: hex(value) }));
+  return out;
+}
+
+export function registerProgCommands(program: Command, io: Io): void {
+  const prog = program.command('prog').description('programs of one object: show them, run one (bpftool-compatible)');
+
+  prog
+    .command('run')
+    .description('run one program once (or `repeat N` times) on a packet, as BPF_PROG_TEST_RUN does')
+    .argument('<obj>', 'the clang-built object (.o)')
+    .argument('<prog>', 'program name, or section/name')
+    .argument('<args...>', 'data_in FILE [data_out FILE] [ctx_in FILE] [ctx_out FILE] [repeat N]')
+    .option('--maps-in <file.json>', 'map entries to load before the run: {"map": [{"key": HEX, "value": HEX}]}')
+    .option('--maps-out <file.json>', 'write every map after the run, in the same format')
+    .option('--cpu <n>', 'the CPU the program runs on', '0')
+    .option('--cpus <n>', 'emulated CPUs (per-CPU maps hold one value each)', '1')
+    .option('--json', 'print one JSON object instead of bpftool\'s line')
+    .action(async (obj: string, progName: string, words: string[], opts: { mapsIn?: string; mapsOut?: string; json?: boolean; cpu: string; cpus: string }) => {
+      const args = parseRunArgs(words);
+      const cpus = Number(opts.cpus);
+      const cpu = Number(opts.cpu);
+      if (!Number.isInteger(cpus) || cpus < 1) throw new XdplabError('USAGE', `--cpus ${opts.cpus}: expected a positive count`);
+      if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) throw new XdplabError('USAGE', `--cpu ${opts.cpu}: expected 0..${cpus - 1}`);
+      const runtime = new Runtime({ cpus });
+      const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
+      const target = collection.program(progName);
+      if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
+      const data = await readArg(args.dataIn, io);
+      const ctx = args.ctxIn !== undefined ? await readArg(args.ctxIn, io) : undefined;
+      const result = testRun(runtime, target, { data, ctx, repeat: args.repeat, cpu });
+      if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection.maps.values()), null, 2) + '\n');
+      if (opts.json) {
+        io.out(JSON.stringify({
+          retval: result.retval, verdict: result.verdict, duration: Math.round(result.durationNs),
+          data_out: hex(result.dataOut), ctx_out: hex(result.ctxOut), trace: result.trace,
+        }) + '\n');
+        return;
+      }
+      writeArg(args.dataOut, result.dataOut, io);
+      if (args.ctxOut !== undefined && ctx !== undefined) writeArg(args.ctxOut, result.ctxOut, io);
+      for (const line of result.trace) io.err(`trace: ${line}\n`);
+      io.out(`Return value: ${result.retval}, duration${args.repeat > 1 ? ' (average)' : ''}: ${Math.round(result.durationNs)}ns\n`);
+    });
+
+  prog
+    .command('show')
+    .description('list the programs and maps of an object, as bpftool prog/map show do')
+    .argument('<obj>', 'the clang-built object (.o)')
+    .option('--json', 'one JSON object per program and map, a line each')
+    .action((obj: string, opts: { json?: boolean }) => {
+      const spec = loadCollectionSpec(readInput(obj), obj);
+      for (const p of spec.programs.values()) {
+        const slots = p.instructions.reduce((n, insn) => n + insn.width, 0);
+        const maps = [...new Set(p.mapReferences.map((r) => r.map))];
+        const type = PROG_TYPE_NAMES[p.type] ?? `type ${p.type}`;
+        if (opts.json) {
+          io.out(JSON.stringify({ kind: 'program', name: p.name, type, section: p.sectionName, insns: slots, license: p.license, maps }) + '\n');
+        } else {
+          io.out(`prog ${type}  name ${p.name}  section ${p.sectionName}  ${p.license === 'GPL' || p.license.includes('GPL') ? 'gpl' : `license ${p.license || 'none'}`}\n`);
+          io.out(`\txlated ${slots * 8}B  insns ${slots}${maps.length ? `  maps ${maps.join(',')}` : ''}\n`);
+        }
+      }
+      for (const m of spec.maps.values()) {
+        const type = MAP_TYPE_NAMES[m.type] ?? `type ${m.type}`;
+        if (opts.json) {
+          io.out(JSON.stringify({ kind: 'map', name: m.name, type, key: m.keySize, value: m.valueSize, max_entries: m.maxEntries, flags: m.flags }) + '\n');
+        } else {
+          io.out(`map ${type}  name ${m.name}  flags 0x${m.flags.toString(16)}\n`);
+          io.out(`\tkey ${m.keySize}B  value ${m.valueSize}B  max_entries ${m.maxEntries}\n`);
+        }
+      }
+    });
+}

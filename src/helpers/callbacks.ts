@@ -1,0 +1,70 @@
+/**
+ * Helpers that call back into the program: bpf_loop and bpf_for_each_map_elem. The callback
+ * is a function of the program (an lddw of its address, BPF_PSEUDO_FUNC, loads its pc); it
+ * runs in a frame of its own and returns 0 to go on or 1 to stop (kernel/bpf/bpf_iter.c,
+ * kernel/bpf/helpers.c).
+ */
+import { ERRNO } from '../maps/map.js';
+import { REGION_READ, type Arena, type Region } from '../vm/arena.js';
+import { HELPER_CONTINUE, argNumber, argU32, ret } from '../vm/helper-table.js';
+import { envOf } from './env.js';
+import { mapArg } from './maps.js';
+import { helper, type HelperDef } from './registry.js';
+
+/** BPF_MAX_LOOPS: bpf_loop runs at most 8M iterations. */
+export const BPF_MAX_LOOPS = 8 * 1024 * 1024;
+
+export const CALLBACK_HELPERS: readonly HelperDef[] = [
+  helper('loop', { args: ['anything', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], ret: 'integer' }, (call) => {
+    const nrLoops = argU32(call, 1);
+    const fn = argU32(call, 2);
+    const ctx = argU32(call, 3);
+    if (argNumber(call, 4) !== 0) return ret(call, -ERRNO.EINVAL), HELPER_CONTINUE;
+    if (nrLoops > BPF_MAX_LOOPS) return ret(call, -ERRNO.E2BIG), HELPER_CONTINUE;
+    let i = 0;
+    for (; i < nrLoops; i++) {
+      if (call.callFunction(fn, [i, ctx]) !== 0) {
+        i++;
+        break;
+      }
+    }
+    ret(call, i);
+    return HELPER_CONTINUE;
+  }),
+  helper('for_each_map_elem', { args: ['const_map_ptr', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], ret: 'integer' }, (call) => {
+    const map = mapArg(call);
+    const fn = argU32(call, 2);
+    const ctx = argU32(call, 3);
+    if (argNumber(call, 4) !== 0) return ret(call, -ERRNO.EINVAL), HELPER_CONTINUE;
+    const cpu = envOf(call).cpu;
+    // Walk the keys first: the callback may delete the element it is given.
+    const keys = [...iterateKeys(map)];
+    const keyAddr = keyBuffer(call.arena, map.spec.keySize);
+    let count = 0;
+    for (const key of keys) {
+      call.arena.u8.set(key, keyAddr);
+      const value = map.lookupElem(keyAddr, cpu);
+      if (!value) continue;
+      count++;
+      if (call.callFunction(fn, [map.header.start, keyAddr, value, ctx]) !== 0) break;
+    }
+    ret(call, count);
+    return HELPER_CONTINUE;
+  }),
+];
+
+/** One arena buffer per machine for the key a for_each callback is given (read-only to it). */
+const keyBuffers = new WeakMap<Arena, Region>();
+function keyBuffer(arena: Arena, size: number): number {
+  let region = keyBuffers.get(arena);
+  if (!region || region.capacity < size) {
+    if (region) arena.free(region);
+    region = arena.alloc(Math.max(size, 64), 'helper', 'for_each key', REGION_READ);
+    keyBuffers.set(arena, region);
+  }
+  return region.start;
+}
+
+function* iterateKeys(map: ReturnType<typeof mapArg>): Generator<Uint8Array> {
+  for (let key = map.nextKey(undefined); key; key = map.nextKey(key)) yield key;
+}

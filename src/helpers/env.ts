@@ -1,0 +1,124 @@
+/**
+ * What helpers see of the machine. helpers/ sits below runtime/, so it names what it needs
+ * as interfaces (HelperHost, RunEnv) that the runtime implements and fills for each run.
+ */
+import type { BpfMap } from '../maps/map.js';
+import type { Arena, Region } from '../vm/arena.js';
+import type { HelperCall } from '../vm/helper-table.js';
+import type { ProgramImage } from '../vm/image.js';
+import type { CloneRecord, DeviceTable, SkBuff } from './skb-model.js';
+
+/** The machine-wide services: maps and programs by reference, time, randomness. */
+export interface HelperHost {
+  readonly arena: Arena;
+  readonly cpus: number;
+  /** The map whose header is at `addr` (what `lddw rX, map` loads), or undefined. */
+  mapAt(addr: number): BpfMap | undefined;
+  /** A map by id (prog arrays and maps of maps hold ids). */
+  mapById(id: number): BpfMap | undefined;
+  /** A loaded program's image by id, for bpf_tail_call. */
+  programById(id: number): ProgramImage | undefined;
+  /** CLOCK_MONOTONIC in ns (in replay: the packet's capture time). */
+  nowNs(): number;
+  /** CLOCK_BOOTTIME in ns. */
+  bootNs(): number;
+  /** The seeded PRNG's next u32. */
+  prandomU32(): number;
+}
+
+/** XDP_* and TC_ACT_* verdict numbers helpers return (bpf_redirect returns a verdict). */
+export const XDP_ABORTED = 0;
+export const XDP_DROP = 1;
+export const XDP_PASS = 2;
+export const XDP_TX = 3;
+export const XDP_REDIRECT = 4;
+export const TC_ACT_OK = 0;
+export const TC_ACT_SHOT = 2;
+export const TC_ACT_REDIRECT = 7;
+
+/** Where a bpf_redirect* asked the packet to go; read by the hook after the program returns. */
+export interface RedirectTarget {
+  kind: 'ifindex' | 'devmap' | 'cpumap' | 'xskmap';
+  /** Interface index (ifindex, devmap) or CPU (cpumap). */
+  target: number;
+  flags: number;
+  /** The devmap entry's program id, when it has one. */
+  devmapProgramId?: number;
+  /** For devmap broadcast (BPF_F_BROADCAST): the map. */
+  map?: BpfMap;
+}
+
+/**
+ * A packet in the arena: one region holding headroom + data + tailroom, and the offsets of
+ * data_meta, data and data_end inside it. The program may touch only [data_meta, data_end):
+ * the region's accessible window follows every change, and so do the context's fields.
+ */
+export class PacketState {
+  dataMeta = 0;
+  data = 0;
+  dataEnd = 0;
+
+  constructor(
+    readonly region: Region,
+    /** Where in the context the u32 data / data_end / data_meta fields live (arena addresses). */
+    private readonly ctxData: number,
+    private readonly ctxDataEnd: number,
+    private readonly ctxDataMeta: number,
+  ) {}
+
+  /** The first and one-past-last byte a program may use: the whole allocation. */
+  get bufferStart(): number {
+    return this.region.base;
+  }
+
+  get bufferEnd(): number {
+    return this.region.base + this.region.capacity;
+  }
+
+  get length(): number {
+    return this.dataEnd - this.data;
+  }
+
+  /** Set the three pointers (arena addresses), then bounds and context fields follow them. */
+  set(dataMeta: number, data: number, dataEnd: number, view: DataView): void {
+    this.dataMeta = dataMeta;
+    this.data = data;
+    this.dataEnd = dataEnd;
+    this.region.setBounds(dataMeta, dataEnd);
+    view.setUint32(this.ctxData, data, true);
+    view.setUint32(this.ctxDataEnd, dataEnd, true);
+    if (this.ctxDataMeta >= 0) view.setUint32(this.ctxDataMeta, dataMeta, true);
+  }
+
+  /** A copy of the packet's bytes [data, data_end). */
+  bytes(u8: Uint8Array): Uint8Array {
+    return u8.slice(this.data, this.dataEnd);
+  }
+}
+
+/** Per-run state a helper reaches through HelperCall.env. */
+export interface RunEnv {
+  readonly host: HelperHost;
+  /** The CPU the program runs on (per-CPU maps, bpf_get_smp_processor_id). */
+  cpu: number;
+  /** The program type (BPF_PROG_TYPE_*), for helpers that behave per type. */
+  progType: number;
+  /** Address of the context the program got in r1. */
+  ctxAddr: number;
+  /** The packet, for networking programs. */
+  packet: PacketState | undefined;
+  /** Lines the program printed with bpf_trace_printk, in order. */
+  readonly trace: string[];
+  /** Set by bpf_redirect / bpf_redirect_map. */
+  redirect: RedirectTarget | undefined;
+  /** The interface the packet arrived on (bpf_redirect's BPF_F_INGRESS, fib lookups). */
+  ingressIfindex: number;
+  /** The socket buffer, for TC programs (helpers/skb-model.ts). */
+  skb?: SkBuff;
+  /** Copies of the packet bpf_clone_redirect sent during the run, in order. */
+  clones?: CloneRecord[];
+  /** Devices helpers can name by ifindex (bpf_check_mtu, bpf_clone_redirect); default: the loopback only. */
+  devices?: DeviceTable;
+}
+
+export const envOf = (call: HelperCall): RunEnv => call.env as RunEnv;

@@ -1,0 +1,156 @@
+/**
+ * The XDP hook: the xdp_md context and an XDP frame in the arena, and one program run on a
+ * packet the way BPF_PROG_TEST_RUN runs it (net/bpf/test_run.c, bpf_prog_test_run_xdp).
+ *
+ * The frame is one page: XDP_PACKET_HEADROOM (256) bytes of headroom, the packet, and the
+ * reserved skb_shared_info tail (320 bytes), so at most 3520 bytes of packet. Metadata given
+ * through ctx_in's `data` comes from the front of data_in and sits just before the packet.
+ */
+import { XdplabError } from '../errors.js';
+import { PacketState, type RunEnv } from '../helpers/env.js';
+import { XDP_FRAME_BYTES, XDP_META_MAX, XDP_PACKET_HEADROOM, XDP_TAILROOM } from '../helpers/xdp.js';
+import type { Program } from '../runtime/program.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { REGION_READ, type Region } from '../vm/arena.js';
+
+/** struct xdp_md: six u32 fields. */
+export const XDP_MD = {
+  data: 0,
+  data_end: 4,
+  data_meta: 8,
+  ingress_ifindex: 12,
+  rx_queue_index: 16,
+  egress_ifindex: 20,
+  size: 24,
+} as const;
+
+/** The largest packet a single-buffer frame holds. */
+export const XDP_MAX_PACKET = XDP_FRAME_BYTES - XDP_PACKET_HEADROOM - XDP_TAILROOM;
+const ETH_HLEN = 14;
+/** The loopback device's ifindex: BPF_PROG_TEST_RUN's default ingress device. */
+const LOOPBACK_IFINDEX = 1;
+
+export const XDP_ACTIONS = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
+export const xdpActionName = (retval: number): string => XDP_ACTIONS[retval] ?? `XDP_UNKNOWN(${retval})`;
+
+export interface XdpRunInput {
+  /** data_in: the packet (preceded by `ctx.data` bytes of metadata when a context is given). */
+  data: Uint8Array;
+  /** ctx_in: an xdp_md (24 bytes) or a prefix of one; see BPF_PROG_TEST_RUN's rules. */
+  ctx?: Uint8Array;
+  /** Runs on the same frame, as `repeat` does in the kernel (state carries over). Default 1. */
+  repeat?: number;
+  cpu?: number;
+}
+
+export interface XdpRunResult {
+  retval: number;
+  /** The frame after the run, from data_meta to data_end. */
+  dataOut: Uint8Array;
+  /** The xdp_md after the run, as BPF_PROG_TEST_RUN returns it (offsets relative to data_meta). */
+  ctxOut: Uint8Array;
+  /** Average wall time per run. */
+  durationNs: number;
+  trace: string[];
+  env: RunEnv;
+}
+
+/** One XDP context and frame in a runtime's arena, reused run after run. */
+export class XdpHook {
+  readonly ctx: Region;
+  readonly frame: Region;
+  readonly packet: PacketState;
+  readonly env: RunEnv;
+
+  constructor(readonly runtime: Runtime) {
+    this.ctx = runtime.arena.alloc(XDP_MD.size, 'context', 'xdp_md', REGION_READ);
+    this.frame = runtime.arena.alloc(XDP_FRAME_BYTES, 'packet', 'xdp frame');
+    const c = this.ctx.start;
+    this.packet = new PacketState(this.frame, c + XDP_MD.data, c + XDP_MD.data_end, c + XDP_MD.data_meta);
+    this.env = {
+      host: runtime, cpu: 0, progType: 0, ctxAddr: c, packet: this.packet, trace: [], redirect: undefined, ingressIfindex: 0,
+    };
+  }
+
+  /** Lay out a frame holding `data` (its first `metaLen` bytes as metadata) and fill xdp_md. */
+  load(data: Uint8Array, metaLen: number, ingressIfindex: number, rxQueue: number): void {
+    const { u8, view } = this.runtime.arena;
+    const base = this.frame.base;
+    const dataStart = base + XDP_PACKET_HEADROOM;
+    u8.fill(0, base, dataStart + data.length + 64);
+    u8.set(data, dataStart - metaLen);
+    this.packet.set(dataStart - metaLen, dataStart, dataStart - metaLen + data.length, view);
+    const c = this.ctx.start;
+    view.setUint32(c + XDP_MD.ingress_ifindex, ingressIfindex, true);
+    view.setUint32(c + XDP_MD.rx_queue_index, rxQueue, true);
+    view.setUint32(c + XDP_MD.egress_ifindex, 0, true);
+    this.env.ingressIfindex = ingressIfindex;
+  }
+
+  /** Run the program once on the loaded frame; returns its verdict. */
+  runOnce(program: Program, cpu: number): number {
+    const env = this.env;
+    env.cpu = cpu;
+    env.progType = program.type;
+    env.redirect = undefined;
+    const engine = this.runtime.engine;
+    engine.env = env;
+    return engine.run(program.image, { r1: this.ctx.start });
+  }
+
+  /** BPF_PROG_TEST_RUN for an XDP program. */
+  testRun(program: Program, input: XdpRunInput): XdpRunResult {
+    const { metaLen, ingressIfindex, rxQueue } = parseXdpCtx(input.ctx, input.data.length);
+    if (input.data.length - metaLen < ETH_HLEN) {
+      throw new XdplabError('BAD_INPUT', `data_in: ${input.data.length - metaLen} bytes of packet; XDP needs at least an Ethernet header (${ETH_HLEN})`);
+    }
+    if (input.data.length - metaLen > XDP_MAX_PACKET) {
+      throw new XdplabError('UNSUPPORTED', `data_in: ${input.data.length - metaLen} bytes; one XDP frame holds at most ${XDP_MAX_PACKET} (multi-buffer frames are not emulated)`);
+    }
+    this.env.trace.length = 0;
+    this.load(input.data, metaLen, ingressIfindex, rxQueue);
+    const repeat = Math.max(1, input.repeat ?? 1);
+    let retval = 0;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < repeat; i++) retval = this.runOnce(program, input.cpu ?? 0);
+    const durationNs = Number(process.hrtime.bigint() - started) / repeat;
+    return { retval, dataOut: this.dataOut(), ctxOut: this.ctxOut(), durationNs, trace: [...this.env.trace], env: this.env };
+  }
+
+  dataOut(): Uint8Array {
+    return this.runtime.arena.u8.slice(this.packet.dataMeta, this.packet.dataEnd);
+  }
+
+  ctxOut(): Uint8Array {
+    const out = new Uint8Array(XDP_MD.size);
+    const view = new DataView(out.buffer);
+    const { dataMeta, data, dataEnd } = this.packet;
+    const src = this.runtime.arena.view;
+    const c = this.ctx.start;
+    view.setUint32(XDP_MD.data, data - dataMeta, true);
+    view.setUint32(XDP_MD.data_end, dataEnd - dataMeta, true);
+    view.setUint32(XDP_MD.ingress_ifindex, src.getUint32(c + XDP_MD.ingress_ifindex, true), true);
+    view.setUint32(XDP_MD.rx_queue_index, src.getUint32(c + XDP_MD.rx_queue_index, true), true);
+    return out;
+  }
+}
+
+/** ctx_in's rules (bpf_prog_test_run_xdp, xdp_convert_md_to_buff). */
+function parseXdpCtx(ctx: Uint8Array | undefined, size: number): { metaLen: number; ingressIfindex: number; rxQueue: number } {
+  if (!ctx) return { metaLen: 0, ingressIfindex: LOOPBACK_IFINDEX, rxQueue: 0 };
+  if (ctx.length > XDP_MD.size && ctx.subarray(XDP_MD.size).some((b) => b !== 0)) {
+    throw new XdplabError('BAD_INPUT', `ctx_in: bytes past the ${XDP_MD.size}-byte xdp_md must be zero`);
+  }
+  const full = new Uint8Array(XDP_MD.size);
+  full.set(ctx.subarray(0, XDP_MD.size));
+  const view = new DataView(full.buffer);
+  const field = (off: number): number => view.getUint32(off, true);
+  const metaLen = field(XDP_MD.data);
+  if (field(XDP_MD.data_meta) !== 0) throw new XdplabError('BAD_INPUT', 'ctx_in: data_meta must be 0 (metadata is given by data)');
+  if (field(XDP_MD.data_end) !== size) throw new XdplabError('BAD_INPUT', `ctx_in: data_end must equal the size of data_in (${size})`);
+  if (metaLen > size || metaLen & 3 || metaLen > XDP_META_MAX) throw new XdplabError('BAD_INPUT', `ctx_in: data (metadata length) ${metaLen} is invalid`);
+  if (field(XDP_MD.egress_ifindex) !== 0) throw new XdplabError('BAD_INPUT', 'ctx_in: egress_ifindex must be 0');
+  const rxQueue = field(XDP_MD.rx_queue_index);
+  if (rxQueue !== 0) throw new XdplabError('BAD_INPUT', `ctx_in: rx_queue_index ${rxQueue}: the test device has one RX queue`);
+  return { metaLen, ingressIfindex: field(XDP_MD.ingress_ifindex), rxQueue };
+}

@@ -1,0 +1,148 @@
+/**
+ * Collection: the live maps and programs made from a CollectionSpec. `load` follows libbpf's
+ * order — maps first (sharing pinned ones by name), then programs (their map references
+ * resolved to arena addresses, every helper they call checked), then the initial slots of
+ * prog arrays and maps of maps.
+ */
+import { XdplabError, withContext } from '../errors.js';
+import { helperName } from '../helpers/ids.js';
+import { Instruction, decodeProgram, encodeProgram } from '../isa/instruction.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL } from '../isa/opcodes.js';
+import { createMap } from '../maps/index.js';
+import type { BpfMap } from '../maps/map.js';
+import { BPF_MAP_TYPE, LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
+import { ProgramImage } from '../vm/image.js';
+import { Program } from './program.js';
+import type { Runtime } from './runtime.js';
+
+export interface LoadOptions {
+  /** Maps to use instead of creating them, by name (like cilium/ebpf's MapReplacements). */
+  mapReplacements?: Map<string, BpfMap>;
+}
+
+export class Collection {
+  private constructor(
+    readonly runtime: Runtime,
+    readonly spec: CollectionSpec,
+    readonly maps: Map<string, BpfMap>,
+    readonly programs: Map<string, Program>,
+  ) {}
+
+  static load(runtime: Runtime, spec: CollectionSpec, options: LoadOptions = {}): Collection {
+    try {
+      const maps = new Map<string, BpfMap>();
+      for (const mapSpec of spec.maps.values()) {
+        maps.set(mapSpec.name, step(`map ${mapSpec.name}`, () => liveMap(runtime, mapSpec, options)));
+      }
+      const programs = new Map<string, Program>();
+      for (const progSpec of spec.programs.values()) {
+        programs.set(progSpec.name, step(`program ${progSpec.name}`, () => loadProgram(runtime, progSpec, maps)));
+      }
+      for (const mapSpec of spec.maps.values()) {
+        step(`map ${mapSpec.name}`, () => fillInitialSlots(runtime, mapSpec, maps, programs));
+      }
+      return new Collection(runtime, spec, maps, programs);
+    } catch (err) {
+      throw withContext(err, `load ${spec.source}`);
+    }
+  }
+
+  program(name: string): Program {
+    const program = this.programs.get(name) ?? [...this.programs.values()].find((p) => `${p.spec.sectionName}/${p.name}` === name);
+    if (!program) {
+      throw new XdplabError('BAD_INPUT', `no program ${name} in ${this.spec.source} (it has: ${[...this.programs.keys()].join(', ') || 'none'})`);
+    }
+    return program;
+  }
+
+  map(name: string): BpfMap {
+    const map = this.maps.get(name);
+    if (!map) throw new XdplabError('BAD_INPUT', `no map ${name} in ${this.spec.source} (it has: ${[...this.maps.keys()].join(', ') || 'none'})`);
+    return map;
+  }
+}
+
+function step<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw withContext(err, name);
+  }
+}
+
+function sameShape(a: MapSpec, b: MapSpec): boolean {
+  return a.type === b.type && a.keySize === b.keySize && a.valueSize === b.valueSize && a.maxEntries === b.maxEntries && a.flags === b.flags;
+}
+
+function liveMap(runtime: Runtime, spec: MapSpec, options: LoadOptions): BpfMap {
+  const replacement = options.mapReplacements?.get(spec.name);
+  const shared = replacement ?? (spec.pinning === LIBBPF_PIN_BY_NAME ? runtime.pinned.get(spec.name) : undefined);
+  if (shared) {
+    if (!sameShape(shared.spec, spec)) {
+      throw new XdplabError('BAD_INPUT', `the shared map ${spec.name} has a different type, key/value size, max_entries or flags`);
+    }
+    return shared;
+  }
+  const map = createMap(runtime, spec, runtime.nextMapId);
+  runtime.registerMap(map);
+  if (spec.initialValue) map.update(new Uint8Array(4), spec.initialValue);
+  if (spec.pinning === LIBBPF_PIN_BY_NAME) runtime.pinned.set(spec.name, map);
+  return map;
+}
+
+/** The address a map reference resolves to: the map's header, or a byte of its first value. */
+function referenceAddress(map: BpfMap, kind: 'map' | 'value', offset: number): number {
+  if (kind === 'map') return map.header.start;
+  if (map.spec.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY) throw new XdplabError('BAD_INPUT', `a direct value reference into ${map.name}, which is not an array`);
+  if (offset < 0 || offset >= map.spec.valueSize) {
+    throw new XdplabError('BAD_INPUT', `offset ${offset} is outside the ${map.spec.valueSize}-byte value of ${map.name}`);
+  }
+  return map.lookupElem(map.scratchKey(0), 0) + offset;
+}
+
+function loadProgram(runtime: Runtime, spec: ProgramSpec, maps: Map<string, BpfMap>): Program {
+  const byPc = new Map(spec.mapReferences.map((r) => [r.pc, r]));
+  let pc = 0;
+  const resolved: Instruction[] = spec.instructions.map((insn) => {
+    const at = pc;
+    pc += insn.width;
+    const ref = byPc.get(at);
+    if (ref) {
+      const map = maps.get(ref.map);
+      if (!map) throw new XdplabError('BAD_INPUT', `pc ${at}: reference to an unknown map ${ref.map}`);
+      const addr = referenceAddress(map, ref.kind, ref.offset);
+      return new Instruction(insn.code, insn.dst, 0, 0, addr | 0, 0);
+    }
+    if (insn.info.kind === 'call') checkHelper(runtime, insn, at, spec);
+    return insn;
+  });
+  const image = new ProgramImage(spec.name, decodeProgram(encodeProgram(resolved)));
+  return new Program(spec, image, runtime.registerProgram(image));
+}
+
+function checkHelper(runtime: Runtime, insn: Instruction, pc: number, spec: ProgramSpec): void {
+  if (insn.src === BPF_PSEUDO_CALL) return;
+  if (insn.src === BPF_PSEUDO_KFUNC_CALL) {
+    throw new XdplabError('UNSUPPORTED', `pc ${pc}: calls kernel function (kfunc) ${insn.imm}; kfuncs exist only inside the kernel`);
+  }
+  const def = runtime.helpers.def(insn.imm);
+  if (!def) throw new XdplabError('UNSUPPORTED', `pc ${pc}: calls ${helperName(insn.imm)} (helper ${insn.imm}), which xdplab does not implement`);
+  if (def.proto.progTypes && !def.proto.progTypes.includes(spec.type)) {
+    throw new XdplabError('BAD_INPUT', `pc ${pc}: ${helperName(insn.imm)} is not allowed in this program type (the kernel's verifier would refuse it)`);
+  }
+}
+
+function fillInitialSlots(runtime: Runtime, spec: MapSpec, maps: Map<string, BpfMap>, programs: Map<string, Program>): void {
+  if (!spec.initialSlots) return;
+  const map = maps.get(spec.name)!;
+  for (const [slot, name] of spec.initialSlots) {
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, slot, true);
+    const id = spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY ? programs.get(name)?.id : maps.get(name)?.id;
+    if (id === undefined) throw new XdplabError('BAD_INPUT', `slot ${slot} names ${name}, which this object does not define`);
+    const value = new Uint8Array(4);
+    new DataView(value.buffer).setUint32(0, id, true);
+    map.update(key, value);
+  }
+  void runtime;
+}

@@ -1,0 +1,117 @@
+/**
+ * Runtime: one emulated machine — the arena, N CPUs, a clock, a seeded PRNG, the engine —
+ * and the registry of its live maps and programs. Live objects are created only here and in
+ * Collection.load (DESIGN.md, "Spec and live objects").
+ *
+ * Determinism: the clock is virtual (set by whoever drives the runtime: replay sets it to each
+ * packet's capture time) and bpf_get_prandom_u32 draws from a PRNG seeded at construction.
+ */
+import type { HelperHost } from '../helpers/env.js';
+import { HelperRegistry } from '../helpers/registry.js';
+import { ALL_HELPERS } from '../helpers/index.js';
+import type { BpfMap } from '../maps/map.js';
+import { Arena } from '../vm/arena.js';
+import type { ProgramImage } from '../vm/image.js';
+import { Interpreter } from '../vm/interpreter.js';
+
+export interface RuntimeOptions {
+  /** Emulated CPUs (per-CPU maps hold one value each). Default 1. */
+  cpus?: number;
+  /** PRNG seed for bpf_get_prandom_u32. Default 1. */
+  seed?: number;
+  /** Instruction budget per run. */
+  budget?: number;
+}
+
+/** A 32-bit PRNG (xorshift32 seeded through splitmix32): small, fast, and the same everywhere. */
+export class Prng {
+  private state: number;
+
+  constructor(seed: number) {
+    let z = (seed + 0x9e3779b9) | 0;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    this.state = (z ^ (z >>> 16)) || 1;
+  }
+
+  nextU32(): number {
+    let x = this.state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.state = x;
+    return x >>> 0;
+  }
+}
+
+export class Runtime implements HelperHost {
+  readonly arena = new Arena();
+  readonly cpus: number;
+  readonly helpers: HelperRegistry;
+  readonly engine: Interpreter;
+  readonly prng: Prng;
+  /** CLOCK_MONOTONIC in ns, as programs see it; advanced by the driver. */
+  clockNs = 0;
+  /** CLOCK_BOOTTIME minus CLOCK_MONOTONIC (time spent suspended: none here). */
+  bootOffsetNs = 0;
+
+  private readonly maps: (BpfMap | undefined)[] = [undefined];
+  private readonly programs: (ProgramImage | undefined)[] = [undefined];
+  private readonly mapByHeader = new Map<number, BpfMap>();
+  /** Maps shared by name between collections (LIBBPF_PIN_BY_NAME, or explicitly). */
+  readonly pinned = new Map<string, BpfMap>();
+
+  constructor(options: RuntimeOptions = {}) {
+    this.cpus = Math.max(1, options.cpus ?? 1);
+    this.prng = new Prng(options.seed ?? 1);
+    this.helpers = new HelperRegistry(ALL_HELPERS);
+    this.engine = new Interpreter(this.arena, this.helpers, { budget: options.budget });
+  }
+
+  /** The id the next registered map will get. */
+  get nextMapId(): number {
+    return this.maps.length;
+  }
+
+  registerMap(map: BpfMap): void {
+    if (map.id !== this.maps.length) throw new Error(`runtime: map id ${map.id} out of order`);
+    this.maps.push(map);
+    this.mapByHeader.set(map.header.start, map);
+  }
+
+  registerProgram(image: ProgramImage): number {
+    this.programs.push(image);
+    return this.programs.length - 1;
+  }
+
+  /** Replace a program's image under its id (the JIT's compiled form, a reload). */
+  setProgram(id: number, image: ProgramImage): void {
+    this.programs[id] = image;
+  }
+
+  // ---- HelperHost ------------------------------------------------------------------------
+
+  mapAt(addr: number): BpfMap | undefined {
+    return this.mapByHeader.get(addr);
+  }
+
+  mapById(id: number): BpfMap | undefined {
+    return this.maps[id];
+  }
+
+  programById(id: number): ProgramImage | undefined {
+    return this.programs[id];
+  }
+
+  nowNs(): number {
+    return this.clockNs;
+  }
+
+  bootNs(): number {
+    return this.clockNs + this.bootOffsetNs;
+  }
+
+  prandomU32(): number {
+    return this.prng.nextU32();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The project's own clang-built objects, run in xdplab and — when privileged — in the kernel:
+ * the same return values, output packets and map contents, packet after packet.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testRun } from '../../src/hooks/test-run.js';
+import { Collection } from '../../src/runtime/collection.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { loadCollectionSpec } from '../../src/spec/loader.js';
+import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
+import { repoRoot } from '../support/conformance.js';
+
+const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', 'bpf', name);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** An Ethernet frame whose first byte is `tag` (the fixtures key on it). */
+function frame(tag: number, length = 64): Uint8Array {
+  const f = new Uint8Array(length);
+  f[0] = tag;
+  f[12] = 0x08;
+  return f;
+}
+
+interface Case {
+  object: string;
+  program: string;
+  packets: Uint8Array[];
+  /** Maps whose contents must match after all the packets. */
+  maps: string[];
+  /** Expected return values in xdplab alone (checked even without the kernel). */
+  expect?: number[];
+}
+
+const CASES: Case[] = [
+  { object: 'rt-maps.bpf.o', program: 'hash_ops', packets: [frame(5), frame(6)], maps: ['hash'], expect: [1599, 1576] },
+  { object: 'rt-maps.bpf.o', program: 'array_ops', packets: [frame(3), frame(3), frame(11)], maps: ['arr'] },
+  { object: 'rt-maps.bpf.o', program: 'lpm_ops', packets: [frame(5), frame(200)], maps: ['lpm'], expect: [124080, 124080] },
+  { object: 'rt-maps.bpf.o', program: 'queue_ops', packets: [frame(0)], maps: [], expect: [11121243] },
+  { object: 'rt-maps.bpf.o', program: 'lru_ops', packets: [frame(1), frame(100)], maps: ['lru'], expect: [8, 8] },
+  { object: 'xdp-count.bpf.o', program: 'xdp_count', packets: [frame(0, 14), ipv4(6), ipv4(17), ipv4(1), ipv4(6)], maps: ['proto_count'] },
+  { object: 'core-fields.bpf.o', program: 'core_fields', packets: [0x45, 0x46, 0x65].map(ipHeaderByte), maps: [], expect: [3, 7170, 7201] },
+  { object: 'rt-tailcall.bpf.o', program: 'entry', packets: [frame(0), frame(1)], maps: ['hits'], expect: [3, 3] },
+  { object: 'rt-tailcall.bpf.o', program: 'self_loop', packets: [frame(0)], maps: ['hits'], expect: [2] },
+  { object: 'globals.bpf.o', program: 'xdp_scan', packets: [frame(1), frame(2), frame(3)], maps: ['globals.data', 'globals.bss'] },
+];
+
+/** A frame with source MAC ending in 7 and the given first IPv4 header byte (version, ihl). */
+function ipHeaderByte(b: number): Uint8Array {
+  const f = frame(0, 64);
+  f[11] = 7;
+  f[14] = b;
+  return f;
+}
+
+function ipv4(protocol: number): Uint8Array {
+  const f = frame(0, 64);
+  f[12] = 0x08; f[13] = 0x00; f[14] = 0x45; f[23] = protocol;
+  return f;
+}
+
+describe('xdplab runs the project\'s objects', () => {
+  it.each(CASES.filter((c) => c.expect))('$object $program returns what the kernel returned when the test was written', (c) => {
+    const runtime = new Runtime();
+    const collection = Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(fixture(c.object))), fixture(c.object)));
+    const program = collection.program(c.program);
+    const got = c.packets.map((data) => testRun(runtime, program, { data }).retval);
+    expect(got).toEqual(c.expect);
+  });
+});
+
+describe.skipIf(kernelSkipReason() !== undefined)('xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
+  const kernels: KernelObject[] = [];
+  afterAll(() => kernels.forEach((k) => k.close()));
+
+  it.each(CASES)('$object $program', (c) => {
+    const kernel = new KernelObject(fixture(c.object));
+    kernels.push(kernel);
+    const runtime = new Runtime();
+    const collection = Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(fixture(c.object))), fixture(c.object)));
+    const program = collection.program(c.program);
+    for (const [i, data] of c.packets.entries()) {
+      const want = kernel.run(c.program, data);
+      const got = testRun(runtime, program, { data });
+      expect({ packet: i, retval: got.retval, data: hex(got.dataOut) }).toEqual({ packet: i, retval: want.retval, data: hex(want.dataOut) });
+    }
+    for (const name of c.maps) {
+      const want = kernel.dumpMap(name);
+      const got = [...collection.map(name).entries()].map(([key, value]) => ({ key: hex(key), value: hex(value) }));
+      expect({ map: name, entries: got }).toEqual({ map: name, entries: want });
+    }
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * An object loaded into the real kernel with bpftool (programs and maps pinned under
+ * /sys/fs/bpf), to ask it what BPF_PROG_TEST_RUN returns and what the maps hold — the
+ * reference xdplab is compared with. Root only: `kernelSkipReason()` says why not.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+let reason: string | undefined | null = null;
+
+/** Why the kernel cannot be asked here (printed once), or undefined when it can. */
+export function kernelSkipReason(): string | undefined {
+  if (reason !== null) return reason;
+  reason = probe();
+  if (reason) console.log(`kernel comparison skipped: ${reason}`);
+  return reason;
+}
+
+function probe(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root (BPF_PROG_TEST_RUN needs CAP_BPF and CAP_NET_ADMIN)';
+  if (spawnSync('sh', ['-c', 'command -v bpftool']).status !== 0) return 'bpftool is not installed';
+  if (spawnSync('sh', ['-c', 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf']).status !== 0) return 'no BPF filesystem at /sys/fs/bpf';
+  return undefined;
+}
+
+export interface KernelRun {
+  retval: number;
+  dataOut: Uint8Array;
+  ctxOut?: Uint8Array;
+}
+
+export interface KernelMapEntry {
+  key: string;
+  /** Hex of the value; for per-CPU maps, of every CPU's value in order. */
+  value: string;
+}
+
+const hexBytes = (list: string[]): string => list.map((b) => b.replace(/^0x/, '')).join('');
+
+export class KernelObject {
+  private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-kernel-'));
+  private readonly progs: string;
+  private readonly maps: string;
+
+  constructor(object: string) {
+    const tag = `xdplab_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    this.progs = `/sys/fs/bpf/${tag}`;
+    this.maps = `/sys/fs/bpf/${tag}_maps`;
+    const r = spawnSync('bpftool', ['prog', 'loadall', object, this.progs, 'pinmaps', this.maps], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      this.close();
+      throw new Error(`the kernel refused ${object}: ${(r.stderr || '').split('\n').slice(-8).join('\n')}`);
+    }
+  }
+
+  run(prog: string, data: Uint8Array, ctx?: Uint8Array, repeat = 1): KernelRun {
+    const dataIn = path.join(this.dir, 'data_in');
+    const dataOut = path.join(this.dir, 'data_out');
+    const ctxIn = path.join(this.dir, 'ctx_in');
+    const ctxOut = path.join(this.dir, 'ctx_out');
+    writeFileSync(dataIn, data);
+    const args = ['prog', 'run', 'pinned', `${this.progs}/${prog}`, 'data_in', dataIn, 'data_out', dataOut];
+    if (ctx) {
+      writeFileSync(ctxIn, ctx);
+      args.push('ctx_in', ctxIn, 'ctx_out', ctxOut);
+    }
+    if (repeat > 1) args.push('repeat', String(repeat));
+    const out = execFileSync('bpftool', args, { encoding: 'utf8' });
+    const m = /Return value: (\d+)/.exec(out);
+    if (!m) throw new Error(`bpftool prog run: ${out}`);
+    return {
+      retval: Number(m[1]),
+      dataOut: new Uint8Array(readFileSync(dataOut)),
+      ctxOut: ctx ? new Uint8Array(readFileSync(ctxOut)) : undefined,
+    };
+  }
+
+  /** libbpf pins a map under its name with '.' made '_' (globals.data → globals_data). */
+  private pin(name: string): string {
+    return `${this.maps}/${name.replace(/\./g, '_')}`;
+  }
+
+  dumpMap(name: string): KernelMapEntry[] {
+    const out = execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', this.pin(name)], { encoding: 'utf8' });
+    const entries = JSON.parse(out) as Array<{ key: string[]; value?: string[]; values?: Array<{ cpu: number; value: string[] }> }>;
+    return entries.map((e) => ({
+      key: hexBytes(e.key),
+      value: e.values ? e.values.map((v) => hexBytes(v.value)).join('') : hexBytes(e.value ?? []),
+    }));
+  }
+
+  updateMap(name: string, key: Uint8Array, value: Uint8Array): void {
+    const hex = (b: Uint8Array): string[] => [...b].map((x) => x.toString(16).padStart(2, '0'));
+    execFileSync('bpftool', ['map', 'update', 'pinned', this.pin(name), 'key', 'hex', ...hex(key), 'value', 'hex', ...hex(value)]);
+  }
+
+  close(): void {
+    rmSync(this.progs, { recursive: true, force: true });
+    rmSync(this.maps, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
