@@ -40,15 +40,16 @@ import { NO_PROGRAM_ACCESS, readU32, roundUpPow2, writeU32 } from './common.js';
 import { BpfMap, ERRNO, roundUp8, type MapHost } from './map.js';
 
 // ---- node layout (u32 words) -------------------------------------------------------------
-const INT = 0; // 16 words: internal bitmap (510 bits)
-const EXT = 16; // 8 words: external bitmap (256 bits)
-const INTCUM = 24; // 8 words: 16 u16 counts of internal bits before each word
-const EXTCUM = 32; // 4 words: 8 u16 counts of external bits before each word
-const CHILD = 36; // word index of the children array (0: none)
-const RESULT = 37; // word index of the results array (entry indices)
-const INFO = 38; // bits 1..8: relative lengths present; 16..23: results class + 1; 24..31: children class + 1
-const COUNTS = 39; // internal count | external count << 16
-const NODE_WORDS = 40;
+// Word 0..15 are one 64-byte cache line: everything a lookup reads to descend through a node.
+const EXT = 0; // 8 words: external bitmap (256 bits)
+const EXTCUM = 8; // 4 words: 8 u16 counts of external bits before each word
+const CHILD = 12; // word index of the children array (0: none)
+const RESULT = 13; // word index of the results array (entry indices)
+const INFO = 14; // bits 1..8: relative lengths present; 16..23: results class + 1; 24..31: children class + 1
+const COUNTS = 15; // internal count | external count << 16
+// Words 16..47: the internal bitmap (510 bits) as 16 pairs [bits, count of bits in the words before].
+const INT = 16;
+const NODE_WORDS = 48;
 
 /** Size classes: results arrays of 2^k words (k < 16), children arrays of 2^k nodes (class 16 + k). */
 const NODE_CLASS = 16;
@@ -86,8 +87,9 @@ export class LpmTrieMap extends BpfMap {
   private entriesMade = 0;
   private freeEntry = -1;
   private readonly pools: Region[] = [];
-  private poolCur = 0;
-  private poolEnd = 0;
+  /** Bump pointers (word indices) of the two pools: [results arrays, children arrays]. */
+  private readonly poolCur = [0, 0];
+  private readonly poolEnd = [0, 0];
   private readonly freeBlocks = new Int32Array(32);
   /** The lookup's path: node and byte per level. */
   private readonly pathNode: Int32Array;
@@ -123,16 +125,18 @@ export class LpmTrieMap extends BpfMap {
       this.freeBlocks[cls] = this.words()[head];
       return head;
     }
-    if (this.poolCur + words > this.poolEnd) {
+    // Children arrays come from their own pool, so that every node starts a cache line.
+    const p = cls >= NODE_CLASS ? 1 : 0;
+    if (this.poolCur[p] + words > this.poolEnd[p]) {
       // Pools start small (a map of a few prefixes stays small) and double up to POOL_BYTES.
-      const bytes = Math.max(Math.min(POOL_BYTES, 16384 << this.pools.length), words * 4);
+      const bytes = Math.max(Math.min(POOL_BYTES, 16384 << (this.pools.length >>> 1)), words * 4);
       const pool = this.arena.alloc(bytes, 'map', `${this.name} trie nodes`, NO_PROGRAM_ACCESS);
       this.pools.push(pool);
-      this.poolCur = pool.start >>> 2;
-      this.poolEnd = this.poolCur + (bytes >>> 2);
+      this.poolCur[p] = pool.start >>> 2;
+      this.poolEnd[p] = this.poolCur[p] + (bytes >>> 2);
     }
-    const at = this.poolCur;
-    this.poolCur += words;
+    const at = this.poolCur[p];
+    this.poolCur[p] += words;
     return at;
   }
 
@@ -187,7 +191,7 @@ export class LpmTrieMap extends BpfMap {
 
   private static intRank(w: Int32Array, node: number, pos: number): number {
     const i = pos >>> 5;
-    return ((w[node + INTCUM + (i >>> 1)] >>> ((i & 1) << 4)) & 0xffff) + popcnt(w[node + INT + i] & below(pos & 31));
+    return w[node + INT + 2 * i + 1] + popcnt(w[node + INT + 2 * i] & below(pos & 31));
   }
 
   private static extRank(w: Int32Array, node: number, b: number): number {
@@ -195,18 +199,19 @@ export class LpmTrieMap extends BpfMap {
     return ((w[node + EXTCUM + (i >>> 1)] >>> ((i & 1) << 4)) & 0xffff) + popcnt(w[node + EXT + i] & below(b & 31));
   }
 
-  private static testBit(w: Int32Array, at: number, bit: number): boolean {
-    return ((w[at + (bit >>> 5)] >>> (bit & 31)) & 1) !== 0;
+  /** Bit `bit` of the bitmap whose words are `stride` apart from word `at`. */
+  private static testBit(w: Int32Array, at: number, stride: number, bit: number): boolean {
+    return ((w[at + (bit >>> 5) * stride] >>> (bit & 31)) & 1) !== 0;
   }
 
-  /** Whether any bit in [from, to) of the bitmap at word `at` is set. */
-  private static anyBits(w: Int32Array, at: number, from: number, to: number): boolean {
+  /** Whether any bit in [from, to) of the bitmap whose words are `stride` apart from word `at` is set. */
+  private static anyBits(w: Int32Array, at: number, stride: number, from: number, to: number): boolean {
     while (from < to) {
       const i = from >>> 5;
       const lo = from & 31;
       const span = Math.min(to - from, 32 - lo);
       const mask = span === 32 ? -1 : ((1 << span) - 1) << lo;
-      if (w[at + i] & mask) return true;
+      if (w[at + i * stride] & mask) return true;
       from += span;
     }
     return false;
@@ -256,9 +261,9 @@ export class LpmTrieMap extends BpfMap {
         mask ^= 1 << l;
         const pos = (1 << l) - 2 + (b >>> (8 - l));
         const i = pos >>> 5;
-        const iw = w[node + INT + i];
+        const iw = w[node + INT + 2 * i];
         if ((iw >>> (pos & 31)) & 1) {
-          const rank = ((w[node + INTCUM + (i >>> 1)] >>> ((i & 1) << 4)) & 0xffff) + popcnt(iw & ~(-1 << (pos & 31)));
+          const rank = w[node + INT + 2 * i + 1] + popcnt(iw & ~(-1 << (pos & 31)));
           const e = w[w[node + RESULT] + rank];
           return (w[(this.directory.start >>> 2) + ((e >>> this.chunkShift) << 1)] >>> 0) + (e & this.chunkMask) * this.valueStride;
         }
@@ -331,7 +336,7 @@ export class LpmTrieMap extends BpfMap {
     }
     const l = plen - (levels << 3);
     const pos = (1 << l) - 2 + (u8[data + levels] >>> (8 - l));
-    if (!LpmTrieMap.testBit(w, node + INT, pos)) return -1;
+    if (!LpmTrieMap.testBit(w, node + INT, 2, pos)) return -1;
     const rank = LpmTrieMap.intRank(w, node, pos);
     const e = w[w[node + RESULT] + rank];
     if (remove) this.removeInternal(node, pos, rank, l, levels);
@@ -409,8 +414,8 @@ export class LpmTrieMap extends BpfMap {
       w.copyWithin(base + rank + 1, base + rank, base + n);
     }
     w[base + rank] = e;
-    w[node + INT + (pos >>> 5)] |= 1 << (pos & 31);
-    for (let i = (pos >>> 5) + 1; i < 16; i++) w[node + INTCUM + (i >>> 1)] += 1 << ((i & 1) << 4);
+    w[node + INT + 2 * (pos >>> 5)] |= 1 << (pos & 31);
+    for (let i = (pos >>> 5) + 1; i < 16; i++) w[node + INT + 2 * i + 1]++;
     w[node + COUNTS] = counts + 1;
     w[node + INFO] |= 1 << l;
   }
@@ -421,11 +426,11 @@ export class LpmTrieMap extends BpfMap {
     const n = w[node + COUNTS] & 0xffff;
     const base = w[node + RESULT];
     w.copyWithin(base + rank, base + rank + 1, base + n);
-    w[node + INT + (pos >>> 5)] &= ~(1 << (pos & 31));
-    for (let i = (pos >>> 5) + 1; i < 16; i++) w[node + INTCUM + (i >>> 1)] -= 1 << ((i & 1) << 4);
+    w[node + INT + 2 * (pos >>> 5)] &= ~(1 << (pos & 31));
+    for (let i = (pos >>> 5) + 1; i < 16; i++) w[node + INT + 2 * i + 1]--;
     w[node + COUNTS] -= 1;
     const first = (1 << l) - 2;
-    if (!LpmTrieMap.anyBits(w, node + INT, first, first + (1 << l))) w[node + INFO] &= ~(1 << l);
+    if (!LpmTrieMap.anyBits(w, node + INT, 2, first, first + (1 << l))) w[node + INFO] &= ~(1 << l);
     if (n === 1) {
       this.freeBlock(((w[node + INFO] >>> 16) & 0xff) - 1, base);
       w[node + RESULT] = 0;
@@ -475,7 +480,7 @@ export class LpmTrieMap extends BpfMap {
     const l = len - (levels << 3);
     const pos = (1 << l) - 2 + (this.probe[levels] >>> (8 - l));
     const w = this.words();
-    if (!LpmTrieMap.testBit(w, node + INT, pos)) return -1;
+    if (!LpmTrieMap.testBit(w, node + INT, 2, pos)) return -1;
     return w[w[node + RESULT] + LpmTrieMap.intRank(w, node, pos)];
   }
 
@@ -491,9 +496,9 @@ export class LpmTrieMap extends BpfMap {
     const v = this.probe[levels] >>> (8 - r);
     for (let l = r; l <= 8; l++) {
       const from = (1 << l) - 2 + (v << (l - r));
-      if (LpmTrieMap.anyBits(w, node + INT, from, from + (1 << (l - r)))) return true;
+      if (LpmTrieMap.anyBits(w, node + INT, 2, from, from + (1 << (l - r)))) return true;
     }
-    return LpmTrieMap.anyBits(w, node + EXT, v << (8 - r), (v + 1) << (8 - r));
+    return LpmTrieMap.anyBits(w, node + EXT, 1, v << (8 - r), (v + 1) << (8 - r));
   }
 
   private setProbeBit(i: number, bit: number): void {

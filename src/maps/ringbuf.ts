@@ -89,6 +89,13 @@ export class RingbufMap extends BpfMap {
     return base + off + BPF_RINGBUF_HDR_SZ;
   }
 
+  /** Whether `sample` is a record this ring reserved and that is not committed yet. */
+  ownsSample(sample: number): boolean {
+    const off = sample - BPF_RINGBUF_HDR_SZ - this.data.start;
+    if (off < 0 || off >= this.size || off & 7) return false;
+    return (readU32(this.arena.u8, sample - BPF_RINGBUF_HDR_SZ) & BPF_RINGBUF_BUSY_BIT) !== 0;
+  }
+
   /** bpf_ringbuf_submit / bpf_ringbuf_discard of the sample at `sample`. */
   commit(sample: number, discard: boolean): void {
     const u8 = this.arena.u8;
