@@ -7,6 +7,8 @@ import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { PROG_TYPE_NAMES } from '../spec/section-names.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
+import type { DeviceTable } from '../helpers/skb-model.js';
+import { TcHook, tcActionName } from './tc.js';
 import { XdpHook, xdpActionName } from './xdp.js';
 
 export interface TestRunInput {
@@ -14,6 +16,12 @@ export interface TestRunInput {
   ctx?: Uint8Array;
   repeat?: number;
   cpu?: number;
+  /** TC: ctx_out was asked for without ctx_in (the kernel then runs with a zeroed __sk_buff). */
+  ctxOut?: boolean;
+  /** TC: devices ctx_in's ifindex and the helpers may name (default: the loopback only). */
+  devices?: DeviceTable;
+  /** TC: the cgroup v2 id bpf_skb_cgroup_id reports for the test socket (default 1). */
+  cgroupId?: number;
 }
 
 export interface TestRunResult {
@@ -27,6 +35,16 @@ export interface TestRunResult {
 }
 
 const xdpHooks = new WeakMap<Runtime, XdpHook>();
+const tcHooks = new WeakMap<Runtime, TcHook>();
+
+function tcHook(runtime: Runtime): TcHook {
+  let hook = tcHooks.get(runtime);
+  if (!hook) {
+    hook = new TcHook(runtime);
+    tcHooks.set(runtime, hook);
+  }
+  return hook;
+}
 
 function xdpHook(runtime: Runtime): XdpHook {
   let hook = xdpHooks.get(runtime);
@@ -42,6 +60,11 @@ export function testRun(runtime: Runtime, program: Program, input: TestRunInput)
     case BPF_PROG_TYPE.BPF_PROG_TYPE_XDP: {
       const r = xdpHook(runtime).testRun(program, input);
       return { retval: r.retval, verdict: xdpActionName(r.retval), dataOut: r.dataOut, ctxOut: r.ctxOut, durationNs: r.durationNs, trace: r.trace };
+    }
+    case BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_ACT: {
+      const r = tcHook(runtime).testRun(program, input);
+      return { retval: r.retval, verdict: tcActionName(r.retval), dataOut: r.dataOut, ctxOut: r.ctxOut, durationNs: r.durationNs, trace: r.trace };
     }
     default:
       throw new XdplabError('UNSUPPORTED', `program ${program.name}: test runs of ${PROG_TYPE_NAMES[program.type] ?? `type ${program.type}`} programs are not supported`);
