@@ -20,7 +20,9 @@ export const CALLBACK_HELPERS: readonly HelperDef[] = [
     const fn = argU32(call, 2);
     const ctx = argU32(call, 3);
     if (argNumber(call, 4) !== 0) return ret(call, -ERRNO.EINVAL), HELPER_CONTINUE;
-    if (nrLoops > BPF_MAX_LOOPS) return ret(call, -ERRNO.E2BIG), HELPER_CONTINUE;
+    // The verifier inlines bpf_loop (inline_bpf_loop) and sets r0 = -E2BIG with a 32-bit mov:
+    // a program sees 0xfffffff9, not a negative 64-bit value (checked on Linux 6.18).
+    if (nrLoops > BPF_MAX_LOOPS) return ret(call, -ERRNO.E2BIG >>> 0), HELPER_CONTINUE;
     let i = 0;
     for (; i < nrLoops; i++) {
       if (call.callFunction(fn, [i, ctx]) !== 0) {

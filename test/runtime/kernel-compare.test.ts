@@ -43,6 +43,12 @@ const CASES: Case[] = [
   { object: 'core-fields.bpf.o', program: 'core_fields', packets: [0x45, 0x46, 0x65].map(ipHeaderByte), maps: [], expect: [3, 7170, 7201] },
   { object: 'rt-tailcall.bpf.o', program: 'entry', packets: [frame(0), frame(1)], maps: ['hits'], expect: [3, 3] },
   { object: 'rt-tailcall.bpf.o', program: 'self_loop', packets: [frame(0)], maps: ['hits'], expect: [2] },
+  { object: 'rt-helpers.bpf.o', program: 'callbacks', packets: [frame(0)], maps: ['out', 'table'], expect: [2] },
+  { object: 'rt-helpers.bpf.o', program: 'strings', packets: [frame(0)], maps: ['out'], expect: [2] },
+  { object: 'rt-helpers.bpf.o', program: 'map_in_map', packets: [frame(0)], maps: ['inner_a', 'inner_b'], expect: [3] },
+  { object: 'rt-helpers.bpf.o', program: 'redirect_dev', packets: [frame(0), frame(3)], maps: [], expect: [1, 1] },
+  { object: 'rt-helpers.bpf.o', program: 'redirect_cpu', packets: [frame(0)], maps: [], expect: [2] },
+  { object: 'rt-helpers.bpf.o', program: 'ringbuf', packets: [frame(0)], maps: ['out'], expect: [2] },
   { object: 'globals.bpf.o', program: 'xdp_scan', packets: [frame(1), frame(2), frame(3)], maps: ['globals.data', 'globals.bss'] },
 ];
 
