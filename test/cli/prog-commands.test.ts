@@ -1,0 +1,89 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
+import { repoRoot } from '../support/conformance.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-prog-'));
+const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', 'bpf', name);
+const file = (name: string, data: Uint8Array | string): string => {
+  const p = path.join(dir, name);
+  writeFileSync(p, data);
+  return p;
+};
+
+/** Ethernet + IPv4 header with the given protocol, 64 bytes. */
+function ipv4(protocol: number): Uint8Array {
+  const f = new Uint8Array(64);
+  f[12] = 0x08; f[14] = 0x45; f[23] = protocol;
+  return f;
+}
+
+const COUNT = fixture('xdp-count.bpf.o');
+
+describe('xdplab prog run (bpftool-compatible)', () => {
+  it('prints bpftool\'s line and writes data_out', async () => {
+    const out = path.join(dir, 'out.bin');
+    const r = await cli(['prog', 'run', COUNT, 'xdp_count', 'data_in', file('tcp.bin', ipv4(6)), 'data_out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Return value: 2, duration: \d+ns\n$/);
+    expect(readFileSync(out)).toEqual(Buffer.from(ipv4(6)));
+  });
+
+  it('takes section/name, repeats with an average, and counts in the map', async () => {
+    const mapsOut = path.join(dir, 'maps.json');
+    const r = await cli(['prog', 'run', COUNT, 'xdp/xdp_count', 'data_in', file('udp.bin', ipv4(17)), 'repeat', '5', '--maps-out', mapsOut]);
+    expect(r.stdout).toMatch(/^Return value: 2, duration \(average\): \d+ns\n$/);
+    const maps = JSON.parse(readFileSync(mapsOut, 'utf8')) as Record<string, Array<{ key: string; value: string }>>;
+    expect(maps.proto_count.find((e) => e.key === '11000000')?.value).toBe('0500000000000000');
+  });
+
+  it('loads --maps-in before the run and prints JSON on request', async () => {
+    const mapsIn = file('in.json', JSON.stringify({ proto_count: [{ key: '06000000', value: '2a00000000000000' }] }));
+    const mapsOut = path.join(dir, 'after.json');
+    const r = await cli(['prog', 'run', COUNT, 'xdp_count', 'data_in', file('tcp2.bin', ipv4(6)), '--maps-in', mapsIn, '--maps-out', mapsOut, '--json']);
+    const json = JSON.parse(r.stdout);
+    expect(json).toMatchObject({ retval: 2, verdict: 'XDP_PASS', data_out: Buffer.from(ipv4(6)).toString('hex') });
+    const maps = JSON.parse(readFileSync(mapsOut, 'utf8')) as Record<string, Array<{ key: string; value: string }>>;
+    expect(maps.proto_count.find((e) => e.key === '06000000')?.value).toBe('2b00000000000000');
+  });
+
+  it.each([
+    [['prog', 'run', COUNT, 'nope', 'data_in', '/dev/null'], /no program nope .*it has: xdp_count/],
+    [['prog', 'run', COUNT, 'xdp_count'], /missing required argument|data_in/],
+    [['prog', 'run', COUNT, 'xdp_count', 'data_in', '/dev/null', 'bogus', '1'], /unknown argument "bogus"/],
+    [['prog', 'run', COUNT, 'xdp_count', 'data_in', '/dev/null', 'repeat', 'x'], /repeat x is not a count/],
+    [['prog', 'run', '/nonexistent.o', 'p', 'data_in', '/dev/null'], /nonexistent\.o: no such file/],
+  ])('refuses bad usage: %j', async (args, message) => {
+    const r = await cli(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+  });
+
+  it('refuses a packet shorter than an Ethernet header, as the kernel does', async () => {
+    const r = await cli(['prog', 'run', COUNT, 'xdp_count', 'data_in', file('short.bin', new Uint8Array(10))]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Ethernet header');
+  });
+
+  it('refuses a malformed --maps-in, naming the entry, and writes no --maps-out', async () => {
+    const mapsOut = path.join(dir, 'never.json');
+    const bad = file('bad.json', JSON.stringify({ proto_count: [{ key: '06', value: '00' }] }));
+    const r = await cli(['prog', 'run', COUNT, 'xdp_count', 'data_in', file('p.bin', ipv4(6)), '--maps-in', bad, '--maps-out', mapsOut]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.json: proto_count\[0\].*key is 1 bytes/);
+    expect(existsSync(mapsOut)).toBe(false);
+  });
+});
+
+describe('xdplab prog show', () => {
+  it('lists programs and maps like bpftool', async () => {
+    const r = await cli(['prog', 'show', fixture('rt-tailcall.bpf.o')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^prog xdp {2}name entry {2}section xdp {2}gpl$/m);
+    expect(r.stdout).toMatch(/^map prog_array {2}name jmp {2}flags 0x0\n\tkey 4B {2}value 4B {2}max_entries 4$/m);
+    const json = (await cli(['prog', 'show', fixture('rt-tailcall.bpf.o'), '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(json.filter((o) => o.kind === 'program').map((o) => o.name).sort()).toEqual(['entry', 'self_loop', 'stage2']);
+  });
+});
