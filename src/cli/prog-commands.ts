@@ -10,7 +10,9 @@
 import { Command } from 'commander';
 import { XdplabError } from '../errors.js';
 import { testRun } from '../hooks/test-run.js';
-import type { BpfMap } from '../maps/map.js';
+import type { Btf } from '../btf/btf.js';
+import { formatValue } from '../btf/format.js';
+import { roundUp8, type BpfMap } from '../maps/map.js';
 import { Collection } from '../runtime/collection.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
@@ -72,7 +74,13 @@ function writeArg(file: string | undefined, bytes: Uint8Array, io: Io): void {
   else writeOutput(file, bytes);
 }
 
-type MapsJson = Record<string, Array<{ key: string; value: string }>>;
+interface MapEntryJson {
+  key: string;
+  value: string;
+  /** Key and value decoded through BTF, as `bpftool map dump` shows them. */
+  formatted?: { key: unknown; value?: unknown; values?: Array<{ cpu: number; value: unknown }> };
+}
+type MapsJson = Record<string, MapEntryJson[]>;
 
 /** --maps-in: {"map": [{"key": HEX, "value": HEX}, …], …} loaded before the run. */
 function loadMapsIn(collection: Collection, file: string): void {
@@ -104,9 +112,31 @@ function loadMapsIn(collection: Collection, file: string): void {
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-export function dumpMaps(maps: Iterable<BpfMap>): MapsJson {
+/** Key and value through BTF, when the object has it; undefined when a map has no types. */
+function formatEntry(btf: Btf | undefined, map: BpfMap, key: Uint8Array, value: Uint8Array): MapEntryJson['formatted'] {
+  const { keyTypeId, valueTypeId, valueSize } = map.spec;
+  if (!btf || !valueTypeId) return undefined;
+  const formattedKey = keyTypeId ? formatValue(btf, keyTypeId, key, 'key') : new DataView(key.buffer, key.byteOffset).getUint32(0, true);
+  if (!map.perCpu) return { key: formattedKey, value: formatValue(btf, valueTypeId, value) };
+  const stride = roundUp8(valueSize);
+  const values = Array.from({ length: value.length / stride }, (_, cpu) => ({
+    cpu, value: formatValue(btf, valueTypeId, value.subarray(cpu * stride, cpu * stride + valueSize)),
+  }));
+  return { key: formattedKey, values };
+}
+
+/** Every map of a collection: raw hex, and through BTF where the object has it. */
+export function dumpMaps(collection: Collection): MapsJson {
+  const btf = collection.spec.btf?.btf;
   const out: MapsJson = {};
-  for (const map of maps) out[map.name] = [...map.entries()].map(([key, value]) => ({ key: hex(key), value: hex(value) }));
+  for (const map of collection.maps.values()) {
+    out[map.name] = [...map.entries()].map(([key, value]) => {
+      const entry: MapEntryJson = { key: hex(key), value: hex(value) };
+      const formatted = formatEntry(btf, map, key, value);
+      if (formatted) entry.formatted = formatted;
+      return entry;
+    });
+  }
   return out;
 }
 
@@ -137,7 +167,7 @@ export function registerProgCommands(program: Command, io: Io): void {
       const data = await readArg(args.dataIn, io);
       const ctx = args.ctxIn !== undefined ? await readArg(args.ctxIn, io) : undefined;
       const result = testRun(runtime, target, { data, ctx, repeat: args.repeat, cpu });
-      if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection.maps.values()), null, 2) + '\n');
+      if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
       if (opts.json) {
         io.out(JSON.stringify({
           retval: result.retval, verdict: result.verdict, duration: Math.round(result.durationNs),

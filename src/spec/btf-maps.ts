@@ -22,9 +22,23 @@ import { BPF_MAP_TYPE, LIBBPF_PIN_NONE, type MapSpec } from './types.js';
 /** The object's BTF with the loader's questions about it. */
 export class BtfSections {
   constructor(
-    readonly btf: Btf,
+    public btf: Btf,
     readonly ext: BtfExt | undefined,
   ) {}
+
+  /** libbpf's datasec fixup: the section's size and each variable's offset, from the ELF. */
+  layOutDatasec(section: string, size: number, offsets: ReadonlyMap<string, number>): void {
+    if (this.btf.datasec(section)) this.btf = this.btf.withDatasecLayout(section, size, offsets);
+  }
+
+  /** The BTF type of a global variable (its VAR's type), or 0. */
+  variableTypeId(section: string, name: string): number {
+    const sec = this.btf.datasec(section);
+    const info = sec?.vars.find((v) => this.btf.name(v.type) === name);
+    if (!info) return 0;
+    const v = this.btf.typeById(info.type);
+    return v.kind === BTF_KIND_VAR ? v.type : 0;
+  }
 
   datasecTypeId(section: string): number {
     return this.btf.datasec(section)?.id ?? 0;

@@ -18,8 +18,8 @@ import { loadBtfMaps, loadBtfSections, type BtfSections } from './btf-maps.js';
 import { coreReloValue, patchCoreInstruction } from './core.js';
 import { sectionDef } from './section-names.js';
 import {
-  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, LIBBPF_PIN_NONE, type CollectionSpec, type MapReference, type MapSpec,
-  type ProgramSpec,
+  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, LIBBPF_PIN_NONE, type CollectionSpec, type GlobalVariable,
+  type MapReference, type MapSpec, type ProgramSpec,
 } from './types.js';
 
 /** One function of an executable section: its decoded code and what its relocations refer to. */
@@ -151,9 +151,25 @@ function loadGlobals(ctx: LoadContext): void {
       globalSection: section.name, origin: `section ${section.name}`,
     };
     if (ctx.maps.has(name)) throw new XdplabError('BAD_INPUT', `map ${name} (section ${section.name}) is defined twice`);
+    spec.variables = globalVariables(ctx, section);
+    const offsets = new Map([...spec.variables].map(([v, at]) => [v, at.offset]));
+    step(`BTF of ${section.name}`, () => ctx.btf?.layOutDatasec(section.name, section.size, offsets));
     ctx.maps.set(name, spec);
     ctx.mapOfSection.set(section.index, name);
   }
+}
+
+/** The named variables of a global-data section, from its OBJECT symbols. */
+function globalVariables(ctx: LoadContext, section: ElfSection): Map<string, GlobalVariable> {
+  const vars = new Map<string, GlobalVariable>();
+  for (const sym of ctx.elf.symbols) {
+    if (sym.shndx !== section.index || sym.type === STT_SECTION || sym.name === '') continue;
+    if (sym.value + sym.size > section.size) {
+      throw new XdplabError('BAD_INPUT', `section ${section.name}: variable ${sym.name} lies past the section's end`);
+    }
+    vars.set(sym.name, { offset: sym.value, size: sym.size, typeId: ctx.btf?.variableTypeId(section.name, sym.name) ?? 0 });
+  }
+  return vars;
 }
 
 // ---- code ------------------------------------------------------------------------------

@@ -72,6 +72,13 @@ export const LIBBPF_PIN_BY_NAME = 1;
 /** What a global-data map holds, when the map stands for an ELF section. */
 export type GlobalSection = '.data' | '.rodata' | '.bss' | '.kconfig' | string;
 
+export interface GlobalVariable {
+  offset: number;
+  size: number;
+  /** BTF type id of the variable's type (0 without BTF). */
+  typeId: number;
+}
+
 export interface MapSpec {
   name: string;
   type: number;
@@ -93,6 +100,8 @@ export interface MapSpec {
   initialValue?: Uint8Array;
   /** Set for maps made from .data / .rodata / .bss sections. */
   globalSection?: GlobalSection;
+  /** For global-data maps: each variable's place in the value (from the section's symbols). */
+  variables?: Map<string, GlobalVariable>;
   /** ELF symbol and section it came from, for messages. */
   origin: string;
 }

@@ -87,3 +87,15 @@ describe('xdplab prog show', () => {
     expect(json.filter((o) => o.kind === 'program').map((o) => o.name).sort()).toEqual(['entry', 'self_loop', 'stage2']);
   });
 });
+
+describe('--maps-out decodes values through BTF, as bpftool map dump does', () => {
+  it('shows global sections as their variables', async () => {
+    const mapsOut = path.join(dir, 'globals.json');
+    const p = new Uint8Array(64);
+    p[0] = 3;
+    await cli(['prog', 'run', fixture('globals.bpf.o'), 'xdp_scan', 'data_in', file('g.bin', p), '--maps-out', mapsOut]);
+    const maps = JSON.parse(readFileSync(mapsOut, 'utf8'));
+    expect(maps['globals.data'][0].formatted).toEqual({ key: 0, value: { '.data': [{ packets_seen: 2 }] } });
+    expect(maps['globals.bss'][0].formatted.value['.bss']).toEqual([{ bytes_summed: 3 }, { last_len: 64 }]);
+  });
+});
