@@ -1,0 +1,114 @@
+/**
+ * Running a clang-built TC fixture in xdplab and, when privileged, in the kernel, with the
+ * results in one comparable shape: the return value, data_out and ctx_out as hex, or the errno
+ * of a refused run. The kernel's view of the host's network devices (/sys/class/net) is given
+ * to xdplab as its device table, so ctx_in's ifindex and the helpers name the same devices.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll } from 'vitest';
+import { ethernetDevice, LOOPBACK, type DeviceTable, type NetDevice } from '../../src/helpers/skb-model.js';
+import { TcHook, TestRunError, type TcRunInput, type TcRunResult } from '../../src/hooks/tc.js';
+import { Collection } from '../../src/runtime/collection.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { loadCollectionSpec } from '../../src/spec/loader.js';
+import { repoRoot } from './conformance.js';
+import { KernelObject, type KernelRunInput } from './kernel-run.js';
+
+export const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', 'bpf', name);
+export const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '');
+
+/** What one test run gave, in a form both sides produce. */
+export type Outcome =
+  | { ok: true; retval: number; data: string; ctx: string }
+  | { ok: false; errno: number };
+
+export interface RunInput {
+  data: Uint8Array;
+  ctx?: Uint8Array;
+  ctxOut?: boolean;
+  repeat?: number;
+}
+
+/** The host's network devices as the kernel sees them (for the device table). */
+export function hostDevices(): DeviceTable {
+  const table = new Map<number, NetDevice>();
+  let names: string[] = [];
+  try {
+    names = readdirSync('/sys/class/net');
+  } catch {
+    return table;
+  }
+  for (const name of names) {
+    try {
+      const read = (f: string): string => readFileSync(`/sys/class/net/${name}/${f}`, 'utf8').trim();
+      const ifindex = Number(read('ifindex'));
+      const flags = Number(read('flags'));
+      if (ifindex === 1) {
+        table.set(1, { ...LOOPBACK, mtu: Number(read('mtu')) });
+        continue;
+      }
+      const macBytes = Uint8Array.from(read('address').split(':').map((h) => parseInt(h, 16)));
+      const dev = ethernetDevice(ifindex, name, macBytes, Number(read('mtu')), (flags & 1) !== 0);
+      if (read('type') !== '1') dev.macHeaderXmit = false;
+      table.set(ifindex, dev);
+    } catch {
+      // a device that vanished while we looked
+    }
+  }
+  return table;
+}
+
+/** The cgroup v2 id of this process (what bpf_skb_cgroup_id reports for the kernel's test socket). */
+export function ownCgroupId(): number {
+  try {
+    const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+    if (!line) return 1;
+    // A cgroup's id is the inode number of its directory in cgroupfs.
+    return Number(statSync(path.join('/sys/fs/cgroup', line.slice(3)), { bigint: true }).ino);
+  } catch {
+    return 1;
+  }
+}
+
+/** One object in xdplab (and in the kernel when it can be asked). */
+export class TcFixture {
+  readonly runtime = new Runtime();
+  readonly collection: Collection;
+  readonly hook: TcHook;
+  readonly kernel: KernelObject | undefined;
+  devices: DeviceTable = hostDevices();
+  cgroupId = 1;
+
+  constructor(readonly object: string, options: { kernel?: boolean } = {}) {
+    const file = fixture(object);
+    this.collection = Collection.load(this.runtime, loadCollectionSpec(new Uint8Array(readFileSync(file)), file));
+    this.hook = new TcHook(this.runtime);
+    this.kernel = options.kernel === false ? undefined : KernelObject.load(file);
+    afterAll(() => this.kernel?.close());
+  }
+
+  /** The xdplab run, with the hook's full result (or the refusal). */
+  xdplabRun(program: string, input: RunInput & Partial<TcRunInput>): TcRunResult | TestRunError {
+    try {
+      return this.hook.testRun(this.collection.program(program), { devices: this.devices, cgroupId: this.cgroupId, ...input });
+    } catch (err) {
+      if (err instanceof TestRunError) return err;
+      throw err;
+    }
+  }
+
+  xdplab(program: string, input: RunInput): Outcome {
+    const r = this.xdplabRun(program, input);
+    if (r instanceof TestRunError) return { ok: false, errno: r.errno };
+    return { ok: true, retval: r.retval >>> 0, data: hex(r.dataOut), ctx: hex(r.ctxOut) };
+  }
+
+  /** The kernel's run, or undefined when the kernel cannot be asked. */
+  kernelRun(program: string, input: RunInput): Outcome | undefined {
+    if (!this.kernel) return undefined;
+    const r = this.kernel.run(program, input as KernelRunInput);
+    if (!r.ok) return { ok: false, errno: r.errno };
+    return { ok: true, retval: r.retval >>> 0, data: hex(r.dataOut), ctx: hex(r.ctxOut) };
+  }
+}
