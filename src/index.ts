@@ -9,3 +9,13 @@ export { Interpreter, DEFAULT_BUDGET, MAX_TAIL_CALL_CNT } from './vm/interpreter
 export { VmFault, FAULT_REASONS } from './vm/fault.js';
 export * from './vm/helper-table.js';
 export { RawRunner, CONFORMANCE_HELPERS } from './vm/raw-runner.js';
+export { loadCollectionSpec } from './spec/loader.js';
+export { setGlobal, getGlobal, resizeMap } from './spec/edit.js';
+export * from './spec/types.js';
+export { Runtime, type RuntimeOptions } from './runtime/runtime.js';
+export { Collection, type LoadOptions } from './runtime/collection.js';
+export { Program } from './runtime/program.js';
+export { BpfMap, MapError, ERRNO } from './maps/map.js';
+export { testRun, type TestRunInput, type TestRunResult } from './hooks/test-run.js';
+export { parseBtf, Btf } from './btf/btf.js';
+export { formatValue } from './btf/format.js';
