@@ -4,10 +4,11 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchInterpreter } from './interpreter.js';
+import { benchLpm } from './lpm.js';
 import { machineDetails } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suites = [benchInterpreter];
+const suites = [benchInterpreter, benchLpm];
 
 const table = (header, rows) =>
   [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

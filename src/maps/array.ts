@@ -17,24 +17,27 @@ export class ArrayMap extends BpfMap {
   /** Value slots per element: 1, or the CPU count for per-CPU arrays. */
   protected readonly slots: number;
   readonly values: Region;
+  /** The first value's address (regions never move). */
+  protected readonly base: number;
 
   constructor(host: MapHost, spec: MapSpec, id: number) {
     super(host, spec, id);
     this.stride = roundUp8(spec.valueSize);
     this.slots = this.perCpu ? this.cpus : 1;
     this.values = this.arena.alloc(spec.maxEntries * this.slots * this.stride, 'map', `${spec.name} values`, programAccess(spec.flags));
+    this.base = this.values.start;
   }
 
   /** The address of element `index`'s value (CPU `cpu`'s slot), or 0 past the end. */
   valueAddress(index: number, cpu = 0): number {
     if (index >= this.spec.maxEntries || cpu >= this.slots) return 0;
-    return this.values.start + (index * this.slots + cpu) * this.stride;
+    return this.base + (index * this.slots + cpu) * this.stride;
   }
 
   lookupElem(keyAddr: number, cpu: number): number {
     const index = readU32(this.arena.u8, keyAddr);
     if (index >= this.spec.maxEntries) return 0;
-    return this.values.start + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
+    return this.base + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
   }
 
   /** array_map_update_elem's checks, in its order. */
@@ -52,7 +55,7 @@ export class ArrayMap extends BpfMap {
     const index = readU32(u8, keyAddr);
     const err = this.checkUpdate(index, flags);
     if (err) return err;
-    const dst = this.values.start + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
+    const dst = this.base + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
     u8.copyWithin(dst, valueAddr, valueAddr + this.spec.valueSize);
     return 0;
   }
@@ -69,7 +72,7 @@ export class ArrayMap extends BpfMap {
   protected userLookup(key: Uint8Array): Uint8Array | undefined {
     const index = readU32(key, 0);
     if (index >= this.spec.maxEntries) return undefined;
-    const addr = this.values.start + index * this.slots * this.stride;
+    const addr = this.base + index * this.slots * this.stride;
     if (!this.perCpu) return this.copyOut(addr, this.spec.valueSize);
     return this.copyOut(addr, this.slots * this.stride);
   }
@@ -82,7 +85,7 @@ export class ArrayMap extends BpfMap {
     }
     // bpf_percpu_array_update: every CPU's value, round_up(value_size, 8) bytes each.
     this.orThrow(this.checkUpdate(index, flags), 'update');
-    this.arena.u8.set(value, this.values.start + index * this.slots * this.stride);
+    this.arena.u8.set(value, this.base + index * this.slots * this.stride);
   }
 
   protected userDelete(key: Uint8Array): void {

@@ -48,6 +48,10 @@ export class HashMap extends BpfMap {
   /** Bytes of one element's value(s), and of one CPU's slot. */
   protected readonly valueStride: number;
   protected readonly cpuStride: number;
+  /** First word of the buckets and of the meta records, first byte of the values (regions never move). */
+  protected readonly bucketWord: number;
+  protected readonly metaWord: number;
+  protected readonly valueBase: number;
   /** Elements in use. */
   count = 0;
   /** Head (1 + index) of the free list, threaded through META_NEXT. */
@@ -68,11 +72,14 @@ export class HashMap extends BpfMap {
     this.buckets = this.arena.alloc(this.nBuckets * 4, 'map', `${spec.name} buckets`, NO_PROGRAM_ACCESS);
     this.meta = this.arena.alloc(this.nElems * this.metaWords * 4, 'map', `${spec.name} elements`, NO_PROGRAM_ACCESS);
     this.values = this.arena.alloc(this.nElems * this.valueStride, 'map', `${spec.name} values`, programAccess(spec.flags));
+    this.bucketWord = this.buckets.start >>> 2;
+    this.metaWord = this.meta.start >>> 2;
+    this.valueBase = this.values.start;
     if (!options.lru) {
       const first = spareElem ? 1 : 0;
       if (spareElem) this.spare = 1;
       const w = this.words();
-      const m = this.meta.start >>> 2;
+      const m = this.metaWord;
       for (let e = first; e < this.nElems; e++) w[m + e * this.metaWords + META_NEXT] = e + 1 < this.nElems ? e + 2 : 0;
       this.freeHead = first + 1;
     }
@@ -86,12 +93,12 @@ export class HashMap extends BpfMap {
 
   /** Word index of element `e`'s meta record. */
   protected metaOf(e: number): number {
-    return (this.meta.start >>> 2) + e * this.metaWords;
+    return this.metaWord + e * this.metaWords;
   }
 
   /** Address of element `e`'s value (CPU `cpu`'s slot). */
   protected elemValue(e: number, cpu = 0): number {
-    return this.values.start + e * this.valueStride + cpu * this.cpuStride;
+    return this.valueBase + e * this.valueStride + cpu * this.cpuStride;
   }
 
   /** The hash of the key at `keyAddr`. */
@@ -105,9 +112,9 @@ export class HashMap extends BpfMap {
     const u8 = this.arena.u8;
     const size = this.spec.keySize;
     const mw = this.metaWords;
-    const mbase = this.meta.start >>> 2;
+    const mbase = this.metaWord;
     const h = hash | 0;
-    let e = w[(this.buckets.start >>> 2) + (hash & this.bucketMask)];
+    let e = w[this.bucketWord + (hash & this.bucketMask)];
     const aligned = (keyAddr & 3) === 0 && (size & 3) === 0;
     while (e !== 0) {
       const m = mbase + (e - 1) * mw;
@@ -131,7 +138,7 @@ export class HashMap extends BpfMap {
   /** Put element `e` (hash and key already written) at the head of its bucket. */
   protected linkHead(e: number, hash: number): void {
     const w = this.words();
-    const b = (this.buckets.start >>> 2) + (hash & this.bucketMask);
+    const b = this.bucketWord + (hash & this.bucketMask);
     w[this.metaOf(e) + META_NEXT] = w[b];
     w[b] = e + 1;
   }
@@ -140,7 +147,7 @@ export class HashMap extends BpfMap {
   protected unlink(e: number): void {
     const w = this.words();
     const m = this.metaOf(e);
-    let at = (this.buckets.start >>> 2) + (w[m + META_HASH] & this.bucketMask);
+    let at = this.bucketWord + (w[m + META_HASH] & this.bucketMask);
     while (w[at] !== 0) {
       if (w[at] === e + 1) {
         w[at] = w[m + META_NEXT];
@@ -197,7 +204,7 @@ export class HashMap extends BpfMap {
   lookupElem(keyAddr: number, cpu: number): number {
     const e = this.find(keyAddr, this.hashAt(keyAddr));
     if (e < 0) return 0;
-    return this.values.start + e * this.valueStride + (this.perCpu ? cpu * this.cpuStride : 0);
+    return this.valueBase + e * this.valueStride + (this.perCpu ? cpu * this.cpuStride : 0);
   }
 
   updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
@@ -258,7 +265,7 @@ export class HashMap extends BpfMap {
   /** htab_map_get_next_key. */
   protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     const w = this.words();
-    const bucketBase = this.buckets.start >>> 2;
+    const bucketBase = this.bucketWord;
     let i = 0;
     if (key !== undefined) {
       const keyAddr = this.stageKey(key);

@@ -79,6 +79,8 @@ export class LpmTrieMap extends BpfMap {
   private readonly chunkMask: number;
   /** Per chunk: [values base (bytes), records base (bytes)]. */
   private readonly directory: Region;
+  /** The directory's first word (regions never move). */
+  private readonly dirWord: number;
   /** [root node word, 1 + the /0 prefix's entry (0: none)]. */
   private readonly control: Region;
   private readonly rootNode: number;
@@ -107,6 +109,7 @@ export class LpmTrieMap extends BpfMap {
     this.chunkMask = (1 << this.chunkShift) - 1;
     const nChunks = Math.ceil(spec.maxEntries / (1 << this.chunkShift));
     this.directory = this.arena.alloc(nChunks * 8, 'map', `${spec.name} directory`, NO_PROGRAM_ACCESS);
+    this.dirWord = this.directory.start >>> 2;
     this.control = this.arena.alloc(8, 'map', `${spec.name} trie`, NO_PROGRAM_ACCESS);
     this.rootNode = this.allocBlock(NODE_CLASS, NODE_WORDS);
     this.words().fill(0, this.rootNode, this.rootNode + NODE_WORDS);
@@ -172,12 +175,12 @@ export class LpmTrieMap extends BpfMap {
   }
 
   private valueAddr(e: number): number {
-    return (this.words()[(this.directory.start >>> 2) + ((e >>> this.chunkShift) << 1)] >>> 0) + (e & this.chunkMask) * this.valueStride;
+    return (this.words()[this.dirWord + ((e >>> this.chunkShift) << 1)] >>> 0) + (e & this.chunkMask) * this.valueStride;
   }
 
   /** Word index of entry `e`'s record. */
   private recordWord(e: number): number {
-    const base = this.words()[(this.directory.start >>> 2) + ((e >>> this.chunkShift) << 1) + 1] >>> 0;
+    const base = this.words()[this.dirWord + ((e >>> this.chunkShift) << 1) + 1] >>> 0;
     return (base >>> 2) + (e & this.chunkMask) * this.recordWords;
   }
 
@@ -265,7 +268,7 @@ export class LpmTrieMap extends BpfMap {
         if ((iw >>> (pos & 31)) & 1) {
           const rank = w[node + INT + 2 * i + 1] + popcnt(iw & ~(-1 << (pos & 31)));
           const e = w[w[node + RESULT] + rank];
-          return (w[(this.directory.start >>> 2) + ((e >>> this.chunkShift) << 1)] >>> 0) + (e & this.chunkMask) * this.valueStride;
+          return (w[this.dirWord + ((e >>> this.chunkShift) << 1)] >>> 0) + (e & this.chunkMask) * this.valueStride;
         }
       }
     }

@@ -187,7 +187,7 @@ export class LruHashMap extends HashMap {
     if (e < 0) return 0;
     const w = this.words();
     w[this.metaOf(e) + META_LRU_STATE] |= REF;
-    return this.values.start + e * this.valueStride + (this.perCpu ? cpu * this.cpuStride : 0);
+    return this.valueBase + e * this.valueStride + (this.perCpu ? cpu * this.cpuStride : 0);
   }
 
   /** htab_lru_map_update_elem and __htab_lru_percpu_map_update_elem. */
