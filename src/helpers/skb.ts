@@ -202,7 +202,8 @@ function vlanPush(skb: SkBuff, call: HelperCall): number {
       view.setUint16(d + 12, skb.vlanProto, false);
       view.setUint16(d + 14, skb.vlanTci, false);
       skb.protocol = skb.vlanProto;
-      skb.macLen += VLAN_HLEN;
+      // Linux 6.18 moves the network header back onto the inserted tag (checked by experiment).
+      skb.networkHeader -= VLAN_HLEN;
       postpushRcsum(skb, u8, d + 12, VLAN_HLEN);
     }
   }

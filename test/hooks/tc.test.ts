@@ -47,7 +47,7 @@ function dumped(o: Outcome): Record<string, number | bigint> {
   return out;
 }
 
-const big = (type = ETH_P_IP, o: { dst?: Uint8Array } = {}): Uint8Array => plainFrame(type, 200, o);
+const big = (type = ETH_P_IP, o: { ethDst?: Uint8Array } = {}): Uint8Array => plainFrame(type, 200, o);
 
 describe('data_in: sizes', () => {
   it.each([
@@ -76,7 +76,7 @@ describe('the skb eth_type_trans builds', () => {
     ['02:00:00:00:00:02', 3], // OTHERHOST
     ['00:00:00:00:00:01', 3],
   ])('destination %s: pkt_type %d', (dst, pktType) => {
-    const d = dumped(agree('ctx_dump', { data: big(ETH_P_IP, { dst: mac(dst) }) }));
+    const d = dumped(agree('ctx_dump', { data: big(ETH_P_IP, { ethDst: mac(dst) }) }));
     expect(d.pkt_type).toBe(pktType);
   });
 

@@ -51,15 +51,15 @@ export const ETH_P_8021Q = 0x8100;
 export const ETH_P_8021AD = 0x88a8;
 
 export interface EthOptions {
-  dst?: Uint8Array;
-  src?: Uint8Array;
+  ethDst?: Uint8Array;
+  ethSrc?: Uint8Array;
 }
 
 const DST = mac('00:00:00:00:00:00');
 const SRC = mac('02:00:00:00:00:01');
 
 export function ethernet(type: number, payload: Uint8Array, o: EthOptions = {}): Uint8Array {
-  return concat(o.dst ?? DST, o.src ?? SRC, Uint8Array.of(type >> 8, type & 0xff), payload);
+  return concat(o.ethDst ?? DST, o.ethSrc ?? SRC, Uint8Array.of(type >> 8, type & 0xff), payload);
 }
 
 /** Insert an 802.1Q (or 802.1ad) tag after the MAC addresses. */
