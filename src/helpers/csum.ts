@@ -13,6 +13,7 @@
  */
 import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
+import { REGION_READ } from '../vm/arena.js';
 import { helper, type HelperDef } from './registry.js';
 import { ERR, skbOf, TC_PROG_TYPES, type SkBuff } from './skb-model.js';
 
@@ -175,21 +176,33 @@ const argLo = (call: HelperCall, n: number): number => call.regs[n * 2] >>> 0;
 const argHi = (call: HelperCall, n: number): number => call.regs[n * 2 + 1] >>> 0;
 
 /**
- * bpf_csum_diff(from, from_size, to, to_size, seed): since Linux 6.12 the sum is folded to
- * 16 bits (csum_from32to16) on every architecture, and sizes need not be multiples of 4.
+ * bpf_csum_diff(from, from_size, to, to_size, seed) on `fromSize` bytes at `from` and `toSize`
+ * bytes at `to`: since Linux 6.12 the result is folded to 16 bits (csum_from32to16) on every
+ * architecture, and the sizes need not be multiples of 4.
  */
-function csumDiff(call: HelperCall): number {
-  const { u8 } = call.arena;
-  const from = argU32(call, 1);
-  const fromSize = argU32(call, 2);
-  const to = argU32(call, 3);
-  const toSize = argU32(call, 4);
-  const seed = argLo(call, 5);
-  let sum = seed;
+export function csumDiffValue(u8: Uint8Array, from: number, fromSize: number, to: number, toSize: number, seed: number): number {
+  let sum = seed >>> 0;
   if (fromSize && toSize) sum = csumSub(csumPartial(u8, to, toSize, sum), csumPartial(u8, from, fromSize, 0));
   else if (toSize) sum = csumPartial(u8, to, toSize, sum);
   else if (fromSize) sum = ~csumPartial(u8, from, fromSize, ~sum >>> 0) >>> 0;
   return from32to16(sum);
+}
+
+function csumDiff(call: HelperCall): number {
+  const fromSize = argU32(call, 2);
+  const toSize = argU32(call, 4);
+  const from = fromSize ? memArg(call, 1, fromSize) : 0;
+  const to = toSize ? memArg(call, 3, toSize) : 0;
+  return csumDiffValue(call.arena.u8, from, fromSize, to, toSize, argLo(call, 5));
+}
+
+/** A memory argument the verifier would have checked. */
+function memArg(call: HelperCall, n: number, len: number): number {
+  const addr = argU32(call, n);
+  if (!call.arena.canAccess(addr, call.regs[n * 2 + 1], len, REGION_READ)) {
+    throw new Error(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not readable memory (the kernel's verifier refuses this program)`);
+  }
+  return addr;
 }
 
 /** The checks bpf_l3/l4_csum_replace share; returns the field's address or an error. */
