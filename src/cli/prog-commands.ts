@@ -160,7 +160,8 @@ export function registerProgCommands(program: Command, io: Io): void {
       const cpu = Number(opts.cpu);
       if (!Number.isInteger(cpus) || cpus < 1) throw new XdplabError('USAGE', `--cpus ${opts.cpus}: expected a positive count`);
       if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) throw new XdplabError('USAGE', `--cpu ${opts.cpu}: expected 0..${cpus - 1}`);
-      const runtime = new Runtime({ cpus });
+      // As BPF_PROG_TEST_RUN: no perf buffer reader is attached.
+      const runtime = new Runtime({ cpus, perfReaders: false });
       const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
       const target = collection.program(progName);
       if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);

@@ -62,6 +62,11 @@ export interface MapHost {
   programById?(id: number): unknown;
   /** Whether a net device has this ifindex: devmap entries (absent: any ifindex ≠ 0 is taken). */
   netdevExists?(ifindex: number): boolean;
+  /**
+   * Whether a perf buffer reader is attached to every CPU's slot of a new perf event array
+   * (default true). BPF_PROG_TEST_RUN has none: bpf_perf_event_output then returns -ENOENT.
+   */
+  readonly perfReaders?: boolean;
 }
 
 /** Bytes of a header region: id (u32), type (u32), key size, value size, max entries, flags. */

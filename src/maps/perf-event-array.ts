@@ -2,7 +2,7 @@
  * BPF_MAP_TYPE_PERF_EVENT_ARRAY: where bpf_perf_event_output sends records. In the kernel each
  * slot holds a perf event (opened by a reader such as libbpf's perf_buffer, one per CPU) with
  * its own ring; here every slot below the CPU count starts open, as if such a reader were
- * attached, with its event on the CPU of the same number. `update(key, any 4 bytes)` opens a
+ * attached (unless the host says none is: MapHost.perfReaders = false, as in a test run), with its event on the CPU of the same number. `update(key, any 4 bytes)` opens a
  * slot (event on CPU `key`), `delete(key)` closes it.
  *
  * Records go to a ring per slot in the arena (allocated on a slot's first record; no JS
@@ -45,6 +45,7 @@ export class PerfEventArrayMap extends FdArrayMap {
     this.tail = new Float64Array(spec.maxEntries);
     this.lost = new Float64Array(spec.maxEntries);
     const u8 = this.arena.u8;
+    if (host.perfReaders === false) return;
     for (let i = 0; i < Math.min(spec.maxEntries, this.cpus); i++) writeU32(u8, this.slots.start + i * 4, i + 1);
   }
 

@@ -21,6 +21,11 @@ export interface RuntimeOptions {
   seed?: number;
   /** Instruction budget per run. */
   budget?: number;
+  /**
+   * Attach a perf buffer reader to each CPU's slot of every perf event array (default true).
+   * `xdplab prog run` sets false: BPF_PROG_TEST_RUN has no reader, so output fails with -ENOENT.
+   */
+  perfReaders?: boolean;
 }
 
 /** A 32-bit PRNG (xorshift32 seeded through splitmix32): small, fast, and the same everywhere. */
@@ -47,6 +52,7 @@ export class Prng {
 export class Runtime implements HelperHost {
   readonly arena = new Arena();
   readonly cpus: number;
+  readonly perfReaders: boolean;
   readonly helpers: HelperRegistry;
   readonly engine: Interpreter;
   readonly prng: Prng;
@@ -63,6 +69,7 @@ export class Runtime implements HelperHost {
 
   constructor(options: RuntimeOptions = {}) {
     this.cpus = Math.max(1, options.cpus ?? 1);
+    this.perfReaders = options.perfReaders ?? true;
     this.prng = new Prng(options.seed ?? 1);
     this.helpers = new HelperRegistry(ALL_HELPERS);
     this.engine = new Interpreter(this.arena, this.helpers, { budget: options.budget });

@@ -49,6 +49,7 @@ const CASES: Case[] = [
   { object: 'rt-helpers.bpf.o', program: 'redirect_dev', packets: [frame(0), frame(3)], maps: [], expect: [1, 1] },
   { object: 'rt-helpers.bpf.o', program: 'redirect_cpu', packets: [frame(0)], maps: [], expect: [2] },
   { object: 'rt-helpers.bpf.o', program: 'ringbuf', packets: [frame(0)], maps: ['out'], expect: [2] },
+  { object: 'rt-perf.bpf.o', program: 'pe', packets: [frame(0)], maps: [], expect: [2] },
   { object: 'globals.bpf.o', program: 'xdp_scan', packets: [frame(1), frame(2), frame(3)], maps: ['globals.data', 'globals.bss'] },
 ];
 
@@ -68,7 +69,7 @@ function ipv4(protocol: number): Uint8Array {
 
 describe('xdplab runs the project\'s objects', () => {
   it.each(CASES.filter((c) => c.expect))('$object $program returns what the kernel returned when the test was written', (c) => {
-    const runtime = new Runtime();
+    const runtime = new Runtime({ perfReaders: false }); // as BPF_PROG_TEST_RUN
     const collection = Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(fixture(c.object))), fixture(c.object)));
     const program = collection.program(c.program);
     const got = c.packets.map((data) => testRun(runtime, program, { data }).retval);
@@ -83,7 +84,7 @@ describe.skipIf(kernelSkipReason() !== undefined)('xdplab agrees with the kernel
   it.each(CASES)('$object $program', (c) => {
     const kernel = new KernelObject(fixture(c.object));
     kernels.push(kernel);
-    const runtime = new Runtime();
+    const runtime = new Runtime({ perfReaders: false }); // as BPF_PROG_TEST_RUN
     const collection = Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(fixture(c.object))), fixture(c.object)));
     const program = collection.program(c.program);
     for (const [i, data] of c.packets.entries()) {
