@@ -46,6 +46,9 @@ export function errnoName(errno: number): string {
 
 /** A map operation refused, as the kernel refuses it (the user's face). */
 export class MapError extends XdplabError {
+  /** For a batch operation: the entries done before this one failed. */
+  processed?: number;
+
   constructor(readonly map: string, readonly errno: number, message: string) {
     super('BAD_INPUT', `map ${map}: ${message}: ${errnoName(errno)}`);
   }
@@ -225,6 +228,37 @@ export abstract class BpfMap {
   protected abstract userDelete(key: Uint8Array): void;
 
   /** Every (key, value) in nextKey order. */
+  /**
+   * The batch operations (BPF_MAP_*_BATCH): each entry in order, stopping at the first refusal,
+   * which is thrown as a MapError whose `processed` says how many entries were done before it.
+   */
+  updateBatch(entries: Iterable<readonly [Uint8Array, Uint8Array]>, flags = 0): number {
+    return this.batch(entries, ([key, value]) => this.update(key, value, flags));
+  }
+
+  deleteBatch(keys: Iterable<Uint8Array>): number {
+    return this.batch(keys, (key) => this.delete(key));
+  }
+
+  /** Values for `keys` (undefined where a key is absent). */
+  lookupBatch(keys: Iterable<Uint8Array>): (Uint8Array | undefined)[] {
+    return [...keys].map((key) => this.lookup(key));
+  }
+
+  private batch<T>(items: Iterable<T>, op: (item: T) => void): number {
+    let processed = 0;
+    for (const item of items) {
+      try {
+        op(item);
+      } catch (err) {
+        if (err instanceof MapError) err.processed = processed;
+        throw err;
+      }
+      processed++;
+    }
+    return processed;
+  }
+
   *entries(): Generator<[Uint8Array, Uint8Array]> {
     for (let key = this.nextKey(undefined); key; key = this.nextKey(key)) {
       const value = this.lookup(key);
