@@ -664,6 +664,7 @@ function socketCookie(skb: SkBuff): number {
 
 const BPF_F_INGRESS = 1;
 const NET_RX_DROP = 1;
+const NET_XMIT_CN = 2;
 
 /** Whether `dev` takes the frame (is_skb_forwardable). */
 function forwardable(dev: NetDevice, skb: SkBuff): boolean {
@@ -680,23 +681,21 @@ function cloneRedirect(skb: SkBuff, call: HelperCall): number {
   const dev = deviceByIndex(env.devices, ifindex);
   if (!dev) return ERR.EINVAL;
   if (dev.macHeaderXmit && (skb.macHeader >= skb.networkHeader || skb.len === 0)) return ERR.ERANGE;
-  let result = 0;
   if (flags & BPF_F_INGRESS) {
     if (!forwardable(dev, skb)) return NET_RX_DROP;
   } else if (!dev.up) {
-    result = ERR.ENETDOWN;
+    // A device that is down has the noop qdisc, which drops: NET_XMIT_CN (checked on 6.18).
+    return NET_XMIT_CN;
   }
-  if (result === 0) {
-    (env.clones ??= []).push({
-      ifindex,
-      flags,
-      data: skb.arena.u8.slice(skb.macHeader, skb.tail),
-      vlan: skb.vlanPresent ? { proto: skb.vlanProto, tci: skb.vlanTci } : undefined,
-      mark: skb.mark,
-      priority: skb.priority,
-    });
-  }
-  return result;
+  (env.clones ??= []).push({
+    ifindex,
+    flags,
+    data: skb.arena.u8.slice(skb.macHeader, skb.tail),
+    vlan: skb.vlanPresent ? { proto: skb.vlanProto, tci: skb.vlanTci } : undefined,
+    mark: skb.mark,
+    priority: skb.priority,
+  });
+  return 0;
 }
 
 // ---- check_mtu -------------------------------------------------------------------------------
@@ -746,7 +745,8 @@ function checkMtu(call: HelperCall): number {
       result = xdpLen > devLen ? BPF_MTU_CHK_RET_FRAG_NEEDED : BPF_MTU_CHK_RET_SUCCESS;
     }
   }
-  view.setUint32(mtuLenAddr, mtu, true);
+  // On an error *mtu_len is left as it was (checked on 6.18).
+  if (result >= 0) view.setUint32(mtuLenAddr, mtu, true);
   return result;
 }
 

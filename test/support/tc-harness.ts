@@ -63,9 +63,12 @@ export function hostDevices(): DeviceTable {
 export function ownCgroupId(): number {
   try {
     const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
-    if (!line) return 1;
+    const rel = line?.slice(3) ?? '/';
+    if (rel === '/') return 1; // the root cgroup
+    const mount = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[2] === 'cgroup2');
+    if (!mount) return 1;
     // A cgroup's id is the inode number of its directory in cgroupfs.
-    return Number(statSync(path.join('/sys/fs/cgroup', line.slice(3)), { bigint: true }).ino);
+    return Number(statSync(path.join(mount[1], rel), { bigint: true }).ino);
   } catch {
     return 1;
   }
