@@ -3,6 +3,7 @@
  * as interfaces (HelperHost, RunEnv) that the runtime implements and fills for each run.
  */
 import type { BpfMap } from '../maps/map.js';
+import type { Fib } from './fib.js';
 import type { Arena, Region } from '../vm/arena.js';
 import type { HelperCall } from '../vm/helper-table.js';
 import type { ProgramImage } from '../vm/image.js';
@@ -24,6 +25,8 @@ export interface HelperHost {
   bootNs(): number;
   /** The seeded PRNG's next u32. */
   prandomU32(): number;
+  /** The node's routes, neighbours and devices for bpf_fib_lookup (none: loopback only). */
+  readonly fib?: Fib;
 }
 
 /** XDP_* and TC_ACT_* verdict numbers helpers return (bpf_redirect returns a verdict). */

@@ -7,6 +7,7 @@
  * packet's capture time) and bpf_get_prandom_u32 draws from a PRNG seeded at construction.
  */
 import type { HelperHost } from '../helpers/env.js';
+import type { Fib } from '../helpers/fib.js';
 import { HelperRegistry } from '../helpers/registry.js';
 import { ALL_HELPERS } from '../helpers/index.js';
 import type { BpfMap } from '../maps/map.js';
@@ -60,6 +61,8 @@ export class Runtime implements HelperHost {
   clockNs = 0;
   /** CLOCK_BOOTTIME minus CLOCK_MONOTONIC (time spent suspended: none here). */
   bootOffsetNs = 0;
+  /** Routes, neighbours and devices for bpf_fib_lookup; the network sets them per node. */
+  fib: Fib | undefined;
 
   private readonly maps: (BpfMap | undefined)[] = [undefined];
   private readonly programs: (ProgramImage | undefined)[] = [undefined];

@@ -50,6 +50,9 @@ const CASES: Case[] = [
   { object: 'rt-helpers.bpf.o', program: 'redirect_cpu', packets: [frame(0)], maps: [], expect: [2] },
   { object: 'rt-helpers.bpf.o', program: 'ringbuf', packets: [frame(0)], maps: ['out'], expect: [2] },
   { object: 'rt-perf.bpf.o', program: 'pe', packets: [frame(0)], maps: [], expect: [2] },
+  // Host-independent bpf_fib_lookup answers: no such device, an unsupported family.
+  { object: 'rt-fib.bpf.o', program: 'fib', packets: [fibPacket([0, 99, 0])], maps: ['out'], expect: [2] },
+  { object: 'rt-fib.bpf.o', program: 'fib', packets: [fibPacket([0xee, 1, 0])], maps: ['out'], expect: [2] },
   { object: 'globals.bpf.o', program: 'xdp_scan', packets: [frame(1), frame(2), frame(3)], maps: ['globals.data', 'globals.bss'] },
 ];
 
@@ -58,6 +61,14 @@ function ipHeaderByte(b: number): Uint8Array {
   const f = frame(0, 64);
   f[11] = 7;
   f[14] = b;
+  return f;
+}
+
+/** IPv4 to 10.9.8.7; the destination MAC's first bytes steer rt-fib (family, ifindex, flags). */
+function fibPacket(head: number[]): Uint8Array {
+  const f = ipv4(17);
+  f.set(head, 0);
+  f.set([10, 9, 8, 7], 30);
   return f;
 }
 
