@@ -114,6 +114,8 @@ export class TcHook {
   readonly packet: PacketState;
   readonly skb: SkBuff;
   readonly env: RunEnv;
+  /** LD_ABS / LD_IND read the packet from skb->data, wherever the helpers moved it. */
+  private readonly legacyPacket: { readonly dataStart: number; readonly dataEnd: number };
 
   constructor(readonly runtime: Runtime) {
     const arena = runtime.arena;
@@ -124,6 +126,8 @@ export class TcHook {
     this.packet = new PacketState(this.buffer, c + SK_BUFF.data, c + SK_BUFF.data_end, c + SK_BUFF.data_meta);
     this.skb = new SkBuff(arena, this.packet, c);
     this.skb.skAddr = this.sock.start;
+    const skb = this.skb;
+    this.legacyPacket = { get dataStart() { return skb.data; }, get dataEnd() { return skb.tail; } };
     this.env = {
       host: runtime, cpu: 0, progType: 0, ctxAddr: c, packet: this.packet, trace: [], redirect: undefined, ingressIfindex: 0,
       skb: this.skb, clones: [],
@@ -183,7 +187,7 @@ export class TcHook {
     env.ingressIfindex = skb.skbIif;
     const engine = this.runtime.engine;
     engine.env = env;
-    engine.legacyPacket = { get dataStart() { return skb.data; }, get dataEnd() { return skb.tail; } };
+    engine.legacyPacket = this.legacyPacket;
     skb.storeCtx();
     try {
       return engine.run(program.image, { r1: this.ctx.start });
