@@ -126,15 +126,17 @@ const isGlobalDataSection = (name: string): boolean =>
   name === '.data' || name === '.bss' || name === '.rodata' || name.startsWith('.data.') || name.startsWith('.rodata.');
 
 /**
- * libbpf's internal map name: up to 8 characters of the object's name (its file name up to the
- * first '.'), then the section name — `globals.data` for globals.bpf.o, as `bpftool map show`
- * shows it.
+ * libbpf's internal map name (internal_map_name): a prefix of the object's name (its file name
+ * up to the first '.'), then the section name — `globals.data` for globals.bpf.o, as `bpftool
+ * map show` shows it. The section part takes at least 7 characters of the 15; a section name
+ * with a second dot (`.rodata.str1.1`, `.data.custom`) is used alone.
  */
 function internalMapName(source: string, section: string): string {
-  const object = (source.split('/').pop() ?? source).split('.')[0].replace(/[^A-Za-z0-9_]/g, '_');
-  const suffix = section.replace(/[^A-Za-z0-9_.]/g, '_');
-  const room = Math.max(0, 15 - suffix.length); // BPF_OBJ_NAME_LEN (16) with the NUL
-  return object.slice(0, Math.min(8, room)) + suffix;
+  const BPF_OBJ_NAME_LEN = 16;
+  const object = (source.split('/').pop() ?? source).split('.')[0];
+  const sfxLen = Math.min(Math.max(7, section.length), BPF_OBJ_NAME_LEN - 1);
+  const pfxLen = section.indexOf('.', 1) >= 0 ? 0 : Math.min(BPF_OBJ_NAME_LEN - sfxLen - 1, object.length);
+  return (object.slice(0, pfxLen) + section.slice(0, sfxLen)).replace(/[^A-Za-z0-9_.]/g, '_');
 }
 
 function loadGlobals(ctx: LoadContext): void {
@@ -344,3 +346,6 @@ function patch(
 }
 
 export type { FunctionCode };
+
+/** For tests: libbpf's internal map name of a section. */
+export const internalMapNameForTest = internalMapName;

@@ -43,8 +43,21 @@ export const SECTION_DEFS: readonly SectionDef[] = [
   { prefix: 'syscall', type: BPF_PROG_TYPE.BPF_PROG_TYPE_SYSCALL, attachType: NONE, suffix: false },
 ];
 
+/**
+ * The definition a section matches: exactly, or as `prefix/…`; failing that, by bare prefix
+ * (`xdp_stats1`, `classifier_main`), as libbpf matched names before 1.0 — objects written for it
+ * still carry such names.
+ */
 export function sectionDef(section: string): SectionDef | undefined {
-  return SECTION_DEFS.find((d) => section === d.prefix || (d.suffix && section.startsWith(`${d.prefix}/`)));
+  return SECTION_DEFS.find((d) => section === d.prefix || (d.suffix && section.startsWith(`${d.prefix}/`)))
+    ?? SECTION_DEFS.find((d) => d.suffix && section.startsWith(d.prefix));
+}
+
+/** Program types by the names bpftool's `type` argument takes (xdp, tc, classifier …). */
+export function sectionDefByTypeName(name: string): SectionDef | undefined {
+  const alias: Record<string, string> = { tc: 'tc', classifier: 'classifier', sched_cls: 'tc', sched_act: 'action', socket_filter: 'socket' };
+  const prefix = alias[name] ?? name;
+  return SECTION_DEFS.find((d) => d.prefix === prefix);
 }
 
 /** Program type names as bpftool prints them. */

@@ -66,3 +66,23 @@ describe('loadCollectionSpec', () => {
     expect(() => loadCollectionSpec(new Uint8Array(64), 'x.o')).toThrow(/^x\.o: /);
   });
 });
+
+describe('names and sections as libbpf reads them', () => {
+  it.each([
+    ['globals.bpf.o', '.data', 'globals.data'],
+    ['a_very_long_object_name.bpf.o', '.rodata', 'a_very_l.rodata'],
+    ['obj.bpf.o', '.rodata.str1.1', '.rodata.str1.1'],
+    ['obj.bpf.o', '.data.custom', '.data.custom'],
+  ])('%s %s is map %s', async (source, section, name) => {
+    const { internalMapNameForTest } = await import('../../src/spec/loader.js');
+    expect(internalMapNameForTest(source, section)).toBe(name);
+  });
+
+  it.each([
+    ['xdp', 'xdp'], ['xdp.frags', 'xdp.frags'], ['xdp/devmap', 'xdp/devmap'], ['xdp_stats1', 'xdp'],
+    ['tc', 'tc'], ['tc/ingress', 'tc/ingress'], ['classifier_main', 'classifier'], ['tcx/egress', 'tcx/egress'],
+  ])('section %s runs as %s', async (section, prefix) => {
+    const { sectionDef } = await import('../../src/spec/section-names.js');
+    expect(sectionDef(section)?.prefix).toBe(prefix);
+  });
+});
