@@ -8,17 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { SK_BUFF } from '../../src/hooks/tc.js';
 import { XdpHook } from '../../src/hooks/xdp.js';
 import { ip6, plainFrame, udp4 } from '../support/packets.js';
-import { TcFixture, hex, ownCgroupId, type Outcome, type RunInput } from '../support/tc-harness.js';
+import { TcFixture, hex, type Outcome, type RunInput } from '../support/tc-harness.js';
 
 const fx = new TcFixture('tc-meta.bpf.o');
-fx.cgroupId = ownCgroupId();
 
-function agree(program: string, input: RunInput): Outcome {
-  const got = fx.xdplab(program, input);
-  const want = fx.kernelRun(program, input);
-  if (want) expect(got).toEqual(want);
-  return got;
-}
+const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 
 function ctxWith(cb: number[]): Uint8Array {
   const ctx = new Uint8Array(SK_BUFF.size);
@@ -224,11 +218,11 @@ describe('bpf_check_mtu', () => {
   if (eth) xdpCases.push([`${eth.name}`, xdpArgs(eth.ifindex, eth.mtu + 1, 0, 0)]);
   it.each(xdpCases)('XDP: %s', (_, frame) => {
     const got = xdp.testRun(xdpProgram('xdp_mtu'), { data: frame });
-    if (xdpKernel) {
-      const want = xdpKernel.run('xdp_mtu', { data: frame });
-      expect(want.ok).toBe(true);
-      if (want.ok) expect({ retval: got.retval, data: hex(got.dataOut) }).toEqual({ retval: want.retval, data: hex(want.dataOut) });
-    }
+    fx.agreeWith('xdp_mtu', { data: frame }, { retval: got.retval, data: hex(got.dataOut) }, () => {
+      const want = xdpKernel!.run('xdp_mtu', { data: frame });
+      if (!want.ok) throw new Error(want.message);
+      return { retval: want.retval, data: hex(want.dataOut) };
+    });
   });
 
   it.each([
@@ -243,11 +237,11 @@ describe('bpf_check_mtu', () => {
     frame[15] = toSize;
     new DataView(frame.buffer).setUint32(16, seed, true);
     const got = xdp.testRun(xdpProgram('xdp_csum_diff'), { data: frame });
-    if (xdpKernel) {
-      const want = xdpKernel.run('xdp_csum_diff', { data: frame });
-      if (want.ok) expect(hex(got.dataOut)).toBe(hex(want.dataOut));
-      else throw new Error(want.message);
-    }
+    fx.agreeWith('xdp_csum_diff', { data: frame }, { retval: got.retval, data: hex(got.dataOut) }, () => {
+      const want = xdpKernel!.run('xdp_csum_diff', { data: frame });
+      if (!want.ok) throw new Error(want.message);
+      return { retval: want.retval, data: hex(want.dataOut) };
+    });
   });
 });
 

@@ -13,12 +13,7 @@ import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js
 
 const fx = new TcFixture('tc-skb.bpf.o');
 
-function agree(program: string, input: RunInput): Outcome {
-  const got = fx.xdplab(program, input);
-  const want = fx.kernelRun(program, input);
-  if (want) expect(got).toEqual(want);
-  return got;
-}
+const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 
 function ctxWith(cb: number[], extra: { mark?: number; priority?: number } = {}): Uint8Array {
   const ctx = new Uint8Array(SK_BUFF.size);

@@ -6,7 +6,7 @@
  * comes back as its errno, so refusals can be compared too.
  *
  * `loadKernelObject` returns undefined, printing why once, when the kernel cannot be asked:
- * not root, no bpftool, no BPF filesystem.
+ * not root, no bpftool, no BPF filesystem, or XDPLAB_NO_KERNEL set.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ export function kernelRunSkipReason(): string | undefined {
 }
 
 function probe(): string | undefined {
+  if (process.env.XDPLAB_NO_KERNEL) return 'XDPLAB_NO_KERNEL is set';
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
   if (process.getuid?.() !== 0) return 'not root (BPF_PROG_TEST_RUN of TC programs needs CAP_BPF and CAP_NET_ADMIN)';
   if (spawnSync('sh', ['-c', 'command -v bpftool'], { stdio: 'pipe' }).status !== 0) return 'bpftool is not installed';
