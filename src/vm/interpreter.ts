@@ -63,6 +63,8 @@ export class Interpreter implements HelperCall {
   env: unknown;
   /** Instructions executed by the last run. */
   executed = 0;
+  /** The pc of the instruction that ended the last run (its exit), in the image that ran last. */
+  exitPc = 0;
 
   // HelperCall state
   image!: ProgramImage;
@@ -382,7 +384,10 @@ export class Interpreter implements HelperCall {
           u8 = arena.u8;
           dv = arena.view;
           if (action === HELPER_CONTINUE) break;
-          if (action === HELPER_STOP) return;
+          if (action === HELPER_STOP) {
+            this.exitPc = pc;
+            return;
+          }
           // HELPER_TAIL_CALL: the target replaces this program in the current frame.
           image = this.tailCallTarget!;
           this.tailCallTarget = undefined;
@@ -426,7 +431,10 @@ export class Interpreter implements HelperCall {
         case 0x117: // call kfunc
           throw new Fault('KFUNC', pc, `kfunc ${imms[pc]} (kernel functions exist only inside the kernel)`);
         case 0x95: { // exit
-          if (depth === baseDepth) return;
+          if (depth === baseDepth) {
+            this.exitPc = pc;
+            return;
+          }
           depth--;
           this.depth = depth;
           const at = depth * 9;
@@ -487,6 +495,7 @@ export class Interpreter implements HelperCall {
             // The kernel ends the program with r0 = 0 when the load is outside the packet.
             R[0] = 0;
             R[1] = 0;
+            this.exitPc = pc;
             return;
           }
           R[0] = size === 1 ? u8[a] : size === 2 ? dv.getUint16(a, false) : dv.getInt32(a, false);
