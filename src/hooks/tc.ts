@@ -60,6 +60,8 @@ const SKB_SHARED_INFO = 320;
 export const TC_MAX_PACKET = 4096 - TC_TEST_RUN_HEADROOM - SKB_SHARED_INFO;
 /** The packet region: room for the helpers to grow the packet at the head and at the tail. */
 const BUFFER_BYTES = 64 * 1024;
+/** Bytes cleared before and after a frame in the network path. */
+const NETWORK_MARGIN = 256;
 const DATA_START = 48 * 1024;
 const GSO_LEGACY_MAX_SIZE = 65536;
 const GSO_MAX_SEGS = 65535;
@@ -175,6 +177,32 @@ export class TcHook {
     // A TC program sees the frame from its MAC header.
     skb.push(ETH_HLEN);
     return true;
+  }
+
+  /**
+   * Build the skb of the emulated network for a frame on `dev`: received (ingress: pkt_type from
+   * the destination MAC, skb_iif = dev) or leaving (egress: skb_iif = the interface it came in
+   * on, 0 for the node's own). No socket: forwarded and received packets have none. Only the
+   * bytes around the frame are cleared, not the whole buffer: this runs once per packet.
+   */
+  loadNetwork(data: Uint8Array, dev: NetDevice, ingress: boolean, ingressIfindex: number): void {
+    const { u8 } = this.runtime.arena;
+    const skb = this.skb;
+    const start = this.buffer.base + DATA_START;
+    u8.fill(0, start - NETWORK_MARGIN, start);
+    u8.set(data, start);
+    u8.fill(0, start + data.length, start + data.length + NETWORK_MARGIN);
+    resetSkb(skb);
+    skb.dev = dev;
+    skb.setData(start, start + data.length);
+    skb.macHeader = start;
+    skb.pktType = ingress ? packetType(data, dev) : PACKET_HOST;
+    const type = data.length >= ETH_HLEN ? (data[12] << 8) | data[13] : 0;
+    skb.protocol = type >= ETH_P_802_3_MIN ? type : ETH_P_802_2;
+    skb.networkHeader = start + ETH_HLEN;
+    skb.atIngress = ingress;
+    skb.skbIif = ingressIfindex;
+    skb.pktLen = data.length;
   }
 
   /** Run the program once on the loaded skb; returns its verdict. */
