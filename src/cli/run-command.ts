@@ -1,0 +1,113 @@
+/**
+ * `xdplab run TOPOLOGY.yaml`: build the network a topology file describes, feed it its
+ * captures, write what every interface sent, delivered and dropped, and print a table per
+ * interface and hook (or JSON lines). Exit 0, or 1 when a program faulted, 2 on bad input.
+ */
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { SingleBar } from 'cli-progress';
+import { XdplabError } from '../errors.js';
+import { loadTopology, type Topology } from '../topology/load.js';
+import { OutputFiles } from '../topology/outputs.js';
+import { runTraffic, type RunStats } from '../topology/run.js';
+import { EXIT_FAULT, type Io } from './main.js';
+
+interface RunCliOptions {
+  out?: string;
+  json?: boolean;
+  seed?: string;
+  cpus?: string;
+  skipBad?: boolean;
+}
+
+const HOOK_ORDER = ['wire', 'xdp', 'tc-ingress', 'stack', 'tc-egress'];
+
+function count(text: string | undefined, what: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new XdplabError('USAGE', `${what} ${text}: expected an integer ${min}..${max}`);
+  return n;
+}
+
+export function summaryOf(topology: Topology, stats: RunStats): Record<string, unknown> {
+  const network = topology.network;
+  return {
+    topology: topology.name,
+    packets: stats.packets,
+    skipped: stats.skipped,
+    faults: network.faults,
+    elapsed_ms: Math.round(stats.elapsedMs),
+    interfaces: network.counters.toJSON(),
+    trace: network.trace,
+  };
+}
+
+function printTable(topology: Topology, stats: RunStats, io: Io): void {
+  const table = new Table({ head: ['interface', 'hook', 'packets', 'verdicts'], style: { head: [], border: [] } });
+  const seconds = Math.max(stats.elapsedMs / 1000, 1e-9);
+  for (const [nic, hooks] of topology.network.counters.byNic) {
+    const names = [...hooks.keys()].sort((a, b) => HOOK_ORDER.indexOf(a) - HOOK_ORDER.indexOf(b));
+    for (const hook of names) {
+      const verdicts = hooks.get(hook)!;
+      const total = hook === 'wire' ? undefined : [...verdicts.values()].reduce((a, b) => a + b, 0);
+      const detail = [...verdicts].map(([v, n]) => `${v} ${n}`).join(', ');
+      table.push([nic, hook, total === undefined ? '' : String(total), detail]);
+    }
+  }
+  io.out(`${topology.name}: ${stats.packets} packets in ${(stats.elapsedMs / 1000).toFixed(2)} s (${Math.round(stats.packets / seconds).toLocaleString('en-US')} packets/s)\n`);
+  io.out(table.toString() + '\n');
+  if (stats.skipped.length > 0) io.out(`skipped ${stats.skipped.length} malformed records (--skip-bad)\n`);
+  if (topology.network.faults > 0) io.out(`${topology.network.faults} program faults (see the dropped captures' comments)\n`);
+}
+
+function printJson(topology: Topology, stats: RunStats, io: Io): void {
+  for (const [nic, hooks] of topology.network.counters.byNic) {
+    for (const [hook, verdicts] of hooks) {
+      io.out(JSON.stringify({ interface: nic, hook, verdicts: Object.fromEntries(verdicts) }) + '\n');
+    }
+  }
+  io.out(JSON.stringify({ summary: summaryOf(topology, stats) }) + '\n');
+}
+
+export function registerRunCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run a topology: its captures through its networks of programs; write what came out, what was dropped and why')
+    .argument('<topology.yaml>', 'the topology file (docs/topology.md)')
+    .option('--out <dir>', 'where to write the outputs (default: the topology\'s outputs.dir, or out/<name>)')
+    .option('--json', 'JSON lines instead of the table')
+    .option('--seed <n>', 'bpf_get_prandom_u32\'s seed')
+    .option('--cpus <n>', 'emulated CPUs')
+    .option('--skip-bad', 'go on past malformed capture records, counting them')
+    .action(async (file: string, opts: RunCliOptions) => {
+      const outputs = new OutputFiles();
+      const topology = loadTopology(file, outputs, {
+        seed: count(opts.seed, '--seed', 0, 2 ** 32 - 1),
+        cpus: count(opts.cpus, '--cpus', 1, 256),
+        outputDir: opts.out,
+      });
+      outputs.setDirectory(topology.outputDir);
+      const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'replaying {value} packets | {rate} packets/s', hideCursor: true }) : undefined;
+      let stats: RunStats;
+      try {
+        bar?.start(0, 0, { rate: 0 });
+        const started = performance.now();
+        stats = await runTraffic(topology, {
+          skipBad: opts.skipBad,
+          onProgress: (n) => bar?.update(n, { rate: Math.round(n / ((performance.now() - started) / 1000)) }),
+        });
+        bar?.stop();
+        await outputs.close('summary.json', summaryOf(topology, stats));
+      } catch (err) {
+        bar?.stop();
+        await outputs.abort();
+        throw err;
+      }
+      if (opts.json) printJson(topology, stats, io);
+      else {
+        printTable(topology, stats, io);
+        io.out(`outputs: ${topology.outputDir}\n`);
+      }
+      if (topology.network.faults > 0) setExit(EXIT_FAULT);
+    });
+}

@@ -1,0 +1,381 @@
+/**
+ * Network: nodes joined by wires, and the path every packet takes through them, as Linux
+ * takes it:
+ *
+ *   wire → XDP ─ DROP/ABORTED: dropped
+ *              ─ TX: back out of the same interface (no TC egress)
+ *              ─ REDIRECT: out of another interface (no TC egress), or to a CPU (cpumap)
+ *              ─ PASS → skb → TC ingress (tcx order) ─ SHOT: dropped ─ REDIRECT: egress/ingress of another
+ *                  → the stack: delivered locally, forwarded by the node's routes and neighbours,
+ *                    or switched by MAC → TC egress → wire → the peer interface
+ *
+ * Links have no latency: a packet runs to completion (every hop, every copy) before the next
+ * one enters, so the order of events is the order of the capture. Every decision is counted
+ * per interface and hook, and handed to a PacketSink (the run's output files).
+ */
+import { XdplabError } from '../errors.js';
+import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } from '../helpers/env.js';
+import { TcHook, tcActionName } from '../hooks/tc.js';
+import { XdpHook, XDP_MAX_PACKET, xdpActionName } from '../hooks/xdp.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { VmFault } from '../vm/fault.js';
+import { flowHash } from './flow-hash.js';
+import type { Attached, HookName, VirtualNic } from './nic.js';
+import type { Node } from './node.js';
+import { Counters, type PacketSink } from './recorder.js';
+
+/** A packet loop stops after this many hops (the emulator's own TTL). */
+export const MAX_HOPS = 64;
+/** The virtual clock starts 1 s "after boot" at the first packet, so ktime deltas are never 0-based. */
+export const CLOCK_START_NS = 1_000_000_000;
+
+const TC_ACT_UNSPEC = -1;
+const TC_ACT_SHOT = 2;
+const TC_ACT_STOLEN = 4;
+const TC_ACT_QUEUED = 5;
+const TC_ACT_TRAP = 8;
+const BPF_F_INGRESS = 1;
+const BPF_F_EXCLUDE_INGRESS = 1 << 4;
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+
+/** What one hook's programs decided. */
+interface HookResult {
+  action: 'pass' | 'drop' | 'tx' | 'redirect' | 'consumed';
+  frame: Uint8Array;
+  redirect?: RedirectTarget;
+  cpu?: number;
+}
+
+export class Network {
+  readonly nodes: Node[] = [];
+  readonly counters = new Counters();
+  /** Programs that faulted (counted as ABORTED / SHOT). */
+  faults = 0;
+  readonly trace: string[] = [];
+  private readonly xdp: XdpHook;
+  private readonly tc: TcHook;
+  private origin: { sec: number; nsec: number } | undefined;
+  private tsSec = 0;
+  private tsNsec = 0;
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly sink: PacketSink,
+  ) {
+    this.xdp = new XdpHook(runtime);
+    this.tc = new TcHook(runtime);
+  }
+
+  get interfaces(): VirtualNic[] {
+    return this.nodes.flatMap((n) => n.nics);
+  }
+
+  nic(id: string): VirtualNic {
+    const [nodeName, nicName] = id.split('/');
+    const nic = this.nodes.find((n) => n.name === nodeName)?.nicByName(nicName ?? '');
+    if (!nic) throw new XdplabError('BAD_INPUT', `no interface ${id}`);
+    return nic;
+  }
+
+  /** A frame arrives on `nic` from its wire at the given capture time. */
+  inject(nic: VirtualNic, frame: Uint8Array, tsSec: number, tsNsec: number): void {
+    this.origin ??= { sec: tsSec, nsec: tsNsec };
+    this.tsSec = tsSec;
+    this.tsNsec = tsNsec;
+    this.runtime.clockNs = CLOCK_START_NS + (tsSec - this.origin.sec) * 1e9 + (tsNsec - this.origin.nsec);
+    this.counters.add(nic, 'wire', 'rx');
+    this.receive(nic, frame, 0);
+  }
+
+  private time(): { sec: number; nsec: number } {
+    return { sec: this.tsSec, nsec: this.tsNsec };
+  }
+
+  private cpuOf(nic: VirtualNic, frame: Uint8Array): number {
+    const queue = flowHash(frame) % nic.rxQueues;
+    return queue % this.runtime.cpus;
+  }
+
+  private drop(nic: VirtualNic, frame: Uint8Array, hook: string, reason: string): void {
+    this.counters.add(nic, hook, 'dropped');
+    this.sink.dropped(nic, frame, this.time(), `${hook}: ${reason}`);
+  }
+
+  // ---- receive: wire → XDP → TC ingress → stack --------------------------------------------
+
+  private receive(nic: VirtualNic, frame: Uint8Array, hops: number, skipXdp = false, cpu = this.cpuOf(nic, frame)): void {
+    if (hops > MAX_HOPS) {
+      this.drop(nic, frame, 'stack', `more than ${MAX_HOPS} hops (a forwarding loop?)`);
+      return;
+    }
+    if (nic.xdp && !skipXdp) {
+      const r = this.runXdp(nic, nic.xdp, frame, cpu);
+      switch (r.action) {
+        case 'drop': return;
+        case 'tx': this.toWire(nic, r.frame, hops); return;
+        case 'redirect': this.xdpRedirect(nic, r.frame, r.redirect!, hops, cpu); return;
+        default: frame = r.frame;
+      }
+    }
+    const tc = this.runTc(nic, nic.tcIngress, 'tc-ingress', frame, true, nic.ifindex, cpu);
+    if (tc.action === 'drop' || tc.action === 'consumed') return;
+    if (tc.action === 'redirect') {
+      this.tcRedirect(nic, tc.frame, tc.redirect!, hops, cpu);
+      return;
+    }
+    this.stack(nic, tc.frame, hops, cpu);
+  }
+
+  private runXdp(nic: VirtualNic, attached: Attached, frame: Uint8Array, cpu: number): HookResult {
+    if (frame.length > XDP_MAX_PACKET || frame.length < 14) {
+      this.counters.add(nic, 'xdp', 'skipped');
+      return { action: 'pass', frame };
+    }
+    this.runtime.fib = nic.node.fib;
+    this.xdp.env.trace.length = 0;
+    this.xdp.load(frame, 0, nic.ifindex, cpu % nic.rxQueues);
+    let retval: number;
+    try {
+      retval = this.xdp.runOnce(attached.program, cpu);
+    } catch (err) {
+      return this.fault(nic, 'xdp', attached, frame, err);
+    }
+    const out = this.xdp.packet.bytes(this.runtime.arena.u8);
+    const verdict = xdpActionName(retval);
+    this.counters.add(nic, 'xdp', verdict);
+    this.collectTrace(nic, 'xdp', this.xdp.env.trace);
+    switch (retval) {
+      case XDP_PASS: return { action: 'pass', frame: out };
+      case XDP_TX: return { action: 'tx', frame: out };
+      case XDP_REDIRECT: return { action: 'redirect', frame: out, redirect: this.xdp.env.redirect };
+      default:
+        this.sink.dropped(nic, frame, this.time(), this.dropComment(attached, 'xdp', verdict, this.xdp.env.trace));
+        return { action: 'drop', frame: out };
+    }
+  }
+
+  /** XDP_REDIRECT: out of another interface of the node (no TC egress), or to a CPU. */
+  private xdpRedirect(nic: VirtualNic, frame: Uint8Array, target: RedirectTarget | undefined, hops: number, cpu: number): void {
+    if (!target) {
+      this.drop(nic, frame, 'xdp', 'XDP_REDIRECT without a redirect target');
+      return;
+    }
+    if (target.kind === 'cpumap') {
+      // The frame becomes an skb on the target CPU and continues up the stack there.
+      this.receive(nic, frame, hops, true, target.target % this.runtime.cpus);
+      return;
+    }
+    if (target.kind === 'devmap' && target.map && target.flags & (1 << 3)) {
+      this.broadcast(nic, frame, target, hops);
+      return;
+    }
+    const out = nic.node.nicByIfindex(target.target);
+    if (!out) {
+      this.drop(nic, frame, 'xdp', `XDP_REDIRECT to ifindex ${target.target}, which ${nic.node.name} does not have`);
+      return;
+    }
+    this.counters.add(nic, 'xdp', `redirect → ${out.name}`);
+    this.toWire(out, frame, hops);
+    void cpu;
+  }
+
+  /** bpf_redirect_map with BPF_F_BROADCAST: a copy out of every interface in the devmap. */
+  private broadcast(nic: VirtualNic, frame: Uint8Array, target: RedirectTarget, hops: number): void {
+    const map = target.map!;
+    for (const [, value] of map.entries()) {
+      const ifindex = new DataView(value.buffer, value.byteOffset).getUint32(0, true);
+      if (target.flags & BPF_F_EXCLUDE_INGRESS && ifindex === nic.ifindex) continue;
+      const out = nic.node.nicByIfindex(ifindex);
+      if (out) this.toWire(out, frame.slice(), hops);
+    }
+  }
+
+  private runTc(nic: VirtualNic, programs: readonly Attached[], hook: HookName, frame: Uint8Array, ingress: boolean, iif: number, cpu: number): HookResult {
+    if (programs.length === 0) return { action: 'pass', frame };
+    this.runtime.fib = nic.node.fib;
+    this.tc.loadNetwork(frame, nic.device, ingress, iif);
+    for (const attached of programs) {
+      this.tc.env.trace.length = 0;
+      this.tc.env.clones?.splice(0);
+      let retval: number;
+      try {
+        retval = this.tc.runOnce(attached.program, cpu) | 0;
+      } catch (err) {
+        return this.fault(nic, hook, attached, frame, err);
+      }
+      this.collectTrace(nic, hook, this.tc.env.trace);
+      const verdict = tcActionName(retval);
+      this.counters.add(nic, hook, verdict);
+      if (retval === TC_ACT_UNSPEC) continue; // tcx: the next program decides
+      const out = this.tc.skb.bytes();
+      if (retval === TC_ACT_SHOT) {
+        this.sink.dropped(nic, frame, this.time(), this.dropComment(attached, hook, verdict, this.tc.env.trace));
+        return { action: 'drop', frame: out };
+      }
+      if (retval === TC_ACT_STOLEN || retval === TC_ACT_QUEUED || retval === TC_ACT_TRAP) return { action: 'consumed', frame: out };
+      if (retval === TC_ACT_REDIRECT) return { action: 'redirect', frame: out, redirect: this.tc.env.redirect };
+      return { action: 'pass', frame: out };
+    }
+    return { action: 'pass', frame: this.tc.skb.bytes() };
+  }
+
+  /** bpf_redirect from TC: out of (or, with BPF_F_INGRESS, into) another interface. */
+  private tcRedirect(nic: VirtualNic, frame: Uint8Array, target: RedirectTarget | undefined, hops: number, cpu: number): void {
+    const out = target ? nic.node.nicByIfindex(target.target) : undefined;
+    if (!out) {
+      this.drop(nic, frame, 'tc', `TC_ACT_REDIRECT to ifindex ${target?.target ?? '?'}, which ${nic.node.name} does not have`);
+      return;
+    }
+    if (target!.flags & BPF_F_INGRESS) this.receive(out, frame, hops + 1, true, cpu);
+    else this.egress(out, frame, hops, nic.ifindex, cpu);
+  }
+
+  // ---- the stack ---------------------------------------------------------------------------
+
+  private stack(nic: VirtualNic, frame: Uint8Array, hops: number, cpu: number): void {
+    if (frame.length < 14) {
+      this.drop(nic, frame, 'stack', 'runt frame');
+      return;
+    }
+    const node = nic.node;
+    if (node.kind === 'switch') {
+      this.switchFrame(nic, frame, hops, cpu);
+      return;
+    }
+    const toUs = frame.subarray(0, 6).every((b, i) => b === nic.mac[i]);
+    const group = (frame[0] & 1) === 1;
+    if (!toUs && !group) {
+      this.drop(nic, frame, 'stack', 'not addressed to this interface (PACKET_OTHERHOST)');
+      return;
+    }
+    const type = (frame[12] << 8) | frame[13];
+    if (type !== ETH_P_IP && type !== ETH_P_IPV6) {
+      this.deliver(nic, frame);
+      return;
+    }
+    const v4 = type === ETH_P_IP;
+    const minLen = v4 ? 34 : 54;
+    if (frame.length < minLen) {
+      this.drop(nic, frame, 'stack', `truncated IPv${v4 ? 4 : 6} header`);
+      return;
+    }
+    const dst = v4 ? frame.subarray(30, 34) : frame.subarray(38, 54);
+    if (node.ownsAddress(v4 ? 4 : 6, dst) || group) {
+      this.deliver(nic, frame);
+      return;
+    }
+    if (!node.forwarding) {
+      this.drop(nic, frame, 'stack', 'not for this host, and it does not forward');
+      return;
+    }
+    this.forward(nic, frame, v4, dst, hops, cpu);
+  }
+
+  private deliver(nic: VirtualNic, frame: Uint8Array): void {
+    this.counters.add(nic, 'stack', 'delivered');
+    this.sink.delivered(nic, frame, this.time());
+  }
+
+  /** IP forwarding: route, TTL, neighbour, MTU — then out through TC egress. */
+  private forward(nic: VirtualNic, frame: Uint8Array, v4: boolean, dst: Uint8Array, hops: number, cpu: number): void {
+    const node = nic.node;
+    const route = node.lookupRoute(v4 ? 4 : 6, dst);
+    if (!route || route.type !== 'unicast' || !route.nic) {
+      this.drop(nic, frame, 'stack', route ? `route type ${route.type}` : 'no route to host');
+      return;
+    }
+    const ttlAt = v4 ? 22 : 21;
+    if (frame[ttlAt] <= 1) {
+      this.drop(nic, frame, 'stack', v4 ? 'TTL exceeded' : 'hop limit exceeded');
+      return;
+    }
+    const out = route.nic;
+    const mac = node.neighbour(out.ifindex, route.gateway ?? dst);
+    if (!mac) {
+      this.drop(nic, frame, 'stack', `no neighbour for the next hop on ${out.name}`);
+      return;
+    }
+    if (frame.length - 14 > out.mtu) {
+      this.drop(nic, frame, 'stack', `larger than ${out.name}'s MTU ${out.mtu} (fragmentation needed)`);
+      return;
+    }
+    const copy = frame.slice();
+    copy[ttlAt]--;
+    if (v4) {
+      // RFC 1624 incremental update: the TTL is the high byte of its 16-bit word.
+      let sum = ((copy[24] << 8) | copy[25]) + 0x0100;
+      sum = (sum & 0xffff) + (sum >>> 16);
+      copy[24] = sum >>> 8;
+      copy[25] = sum & 0xff;
+    }
+    copy.set(mac, 0);
+    copy.set(out.mac, 6);
+    this.counters.add(nic, 'stack', `forwarded → ${out.name}`);
+    this.egress(out, copy, hops, nic.ifindex, cpu);
+  }
+
+  /** A learning switch: learn the source, forward to the known port or flood. */
+  private switchFrame(nic: VirtualNic, frame: Uint8Array, hops: number, cpu: number): void {
+    const node = nic.node;
+    const key = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    node.macTable.set(key(frame.subarray(6, 12)), nic);
+    const known = (frame[0] & 1) === 0 ? node.macTable.get(key(frame.subarray(0, 6))) : undefined;
+    if (known === nic) {
+      this.drop(nic, frame, 'stack', 'destination is on the port it came from');
+      return;
+    }
+    const ports = known ? [known] : node.nics.filter((n) => n !== nic);
+    this.counters.add(nic, 'stack', known ? `switched → ${known.name}` : 'flooded');
+    for (const port of ports) this.egress(port, ports.length > 1 ? frame.slice() : frame, hops, nic.ifindex, cpu);
+  }
+
+  // ---- egress: TC egress → wire → peer -----------------------------------------------------
+
+  private egress(nic: VirtualNic, frame: Uint8Array, hops: number, iif: number, cpu: number): void {
+    const tc = this.runTc(nic, nic.tcEgress, 'tc-egress', frame, false, iif, cpu);
+    if (tc.action === 'drop' || tc.action === 'consumed') return;
+    if (tc.action === 'redirect') {
+      this.tcRedirect(nic, tc.frame, tc.redirect!, hops + 1, cpu);
+      return;
+    }
+    this.toWire(nic, tc.frame, hops);
+  }
+
+  private toWire(nic: VirtualNic, frame: Uint8Array, hops: number): void {
+    this.counters.add(nic, 'wire', 'tx');
+    this.sink.tx(nic, frame, this.time());
+    if (nic.peer) {
+      this.counters.add(nic.peer, 'wire', 'rx');
+      this.receive(nic.peer, frame, hops + 1);
+    }
+  }
+
+  // ---- records -----------------------------------------------------------------------------
+
+  private fault(nic: VirtualNic, hook: HookName, attached: Attached, frame: Uint8Array, err: unknown): HookResult {
+    if (!(err instanceof VmFault)) throw err;
+    this.faults++;
+    this.counters.add(nic, hook, 'fault');
+    this.sink.dropped(nic, frame, this.time(), `${hook}: program ${attached.name} faulted: ${err.message}`);
+    return { action: 'drop', frame };
+  }
+
+  private dropComment(attached: Attached, hook: HookName, verdict: string, trace: readonly string[]): string {
+    const engine = this.runtime.engine;
+    const pc = engine.exitPc;
+    // After tail calls the verdict came from another program of the chain: name that one.
+    const last = engine.image;
+    const tail = last === attached.program.image ? '' : ` via tail call to ${last.name}`;
+    const line = last === attached.program.image ? attached.program.spec.lineInfo.get(pc) : undefined;
+    let comment = `${hook}: program ${attached.name} (${attached.program.name}${tail}) returned ${verdict} at pc ${pc}`;
+    if (line) comment += ` (${line})`;
+    if (trace.length > 0) comment += `; trace: ${trace.join(' | ')}`;
+    return comment;
+  }
+
+  private collectTrace(nic: VirtualNic, hook: HookName, lines: readonly string[]): void {
+    for (const line of lines) this.trace.push(`${nic.id} ${hook}: ${line}`);
+  }
+}
+

@@ -1,0 +1,63 @@
+/**
+ * VirtualNic: one interface of a node — its addresses, its place on a wire, and the programs
+ * attached to its hooks (one XDP program; TC programs per direction, run in order as tcx runs
+ * them).
+ */
+import { ethernetDevice, type NetDevice } from '../helpers/skb-model.js';
+import type { Program } from '../runtime/program.js';
+import type { Node } from './node.js';
+
+export type HookName = 'xdp' | 'tc-ingress' | 'tc-egress';
+export const HOOKS: readonly HookName[] = ['xdp', 'tc-ingress', 'tc-egress'];
+
+/** An address with its prefix length, as configured on an interface. */
+export interface Cidr {
+  family: 4 | 6;
+  /** 4 or 16 bytes, network order. */
+  address: Uint8Array;
+  prefixLength: number;
+  text: string;
+}
+
+export interface Attached {
+  program: Program;
+  /** The topology's name for it (programs[].name). */
+  name: string;
+  order: number;
+}
+
+export class VirtualNic {
+  /** The interface on the other end of the wire, if the wire is connected. */
+  peer: VirtualNic | undefined;
+  xdp: Attached | undefined;
+  readonly tcIngress: Attached[] = [];
+  readonly tcEgress: Attached[] = [];
+  readonly device: NetDevice;
+
+  constructor(
+    readonly node: Node,
+    readonly name: string,
+    readonly ifindex: number,
+    readonly mac: Uint8Array,
+    readonly addresses: readonly Cidr[],
+    readonly mtu: number,
+    readonly rxQueues: number,
+  ) {
+    this.device = ethernetDevice(ifindex, name, mac, mtu);
+  }
+
+  /** node/iface, as topology files and outputs name it. */
+  get id(): string {
+    return `${this.node.name}/${this.name}`;
+  }
+
+  attach(hook: HookName, attached: Attached): void {
+    if (hook === 'xdp') {
+      this.xdp = attached;
+      return;
+    }
+    const list = hook === 'tc-ingress' ? this.tcIngress : this.tcEgress;
+    list.push(attached);
+    list.sort((a, b) => a.order - b.order);
+  }
+}

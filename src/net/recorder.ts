@@ -1,0 +1,48 @@
+/**
+ * What a run records: counts per interface and hook by verdict, and the packets themselves
+ * handed to a PacketSink — sent on a wire, delivered to a node, or dropped with the reason.
+ */
+import type { VirtualNic } from './nic.js';
+
+export interface PacketTime {
+  sec: number;
+  nsec: number;
+}
+
+export interface PacketSink {
+  /** A frame `nic` put on its wire. */
+  tx(nic: VirtualNic, frame: Uint8Array, time: PacketTime): void;
+  /** A packet the node's stack took for itself, on `nic`. */
+  delivered(nic: VirtualNic, frame: Uint8Array, time: PacketTime): void;
+  /** A dropped packet (the frame as it arrived at the dropping hook) and why. */
+  dropped(nic: VirtualNic, frame: Uint8Array, time: PacketTime, comment: string): void;
+}
+
+export const NULL_SINK: PacketSink = { tx() {}, delivered() {}, dropped() {} };
+
+/** nic id → hook → verdict → count, in first-seen order. */
+export class Counters {
+  readonly byNic = new Map<string, Map<string, Map<string, number>>>();
+
+  add(nic: VirtualNic, hook: string, verdict: string): void {
+    let hooks = this.byNic.get(nic.id);
+    if (!hooks) this.byNic.set(nic.id, (hooks = new Map()));
+    let verdicts = hooks.get(hook);
+    if (!verdicts) hooks.set(hook, (verdicts = new Map()));
+    verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
+  }
+
+  get(nic: string, hook: string, verdict: string): number {
+    return this.byNic.get(nic)?.get(hook)?.get(verdict) ?? 0;
+  }
+
+  /** Plain data: { "node/if": { hook: { verdict: count } } }. */
+  toJSON(): Record<string, Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, Record<string, number>>> = {};
+    for (const [nic, hooks] of this.byNic) {
+      out[nic] = {};
+      for (const [hook, verdicts] of hooks) out[nic][hook] = Object.fromEntries(verdicts);
+    }
+    return out;
+  }
+}

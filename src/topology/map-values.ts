@@ -1,0 +1,102 @@
+/**
+ * Map entries written in a topology file, as the bytes a map takes: numbers, IP addresses,
+ * CIDRs (LPM trie keys: struct bpf_lpm_trie_key, a u32 prefix length then the address),
+ * structs and arrays through the object's BTF, or `{ hex: "…" }`. docs/topology.md lists the
+ * forms. Per-CPU maps take one value, which every CPU gets.
+ */
+import type { Btf } from '../btf/btf.js';
+import { parseValue } from '../btf/parse-value.js';
+import { BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_INT } from '../btf/types.js';
+import { XdplabError } from '../errors.js';
+import { roundUp8, type BpfMap } from '../maps/map.js';
+import { BPF_MAP_TYPE } from '../spec/types.js';
+import { parseCidr, parseIp } from './addresses.js';
+import type { Cursor } from './cursor.js';
+
+function littleEndian(value: bigint, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let v = BigInt.asUintN(size * 8, value);
+  for (let i = 0; i < size; i++, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+}
+
+function fitsInt(value: bigint, size: number): boolean {
+  const bits = BigInt(size * 8);
+  return value >= -(1n << (bits - 1n)) && value < 1n << bits;
+}
+
+/** Bytes of one key or value of `size` bytes, whose BTF type is `typeId` (0: none). */
+export function entryBytes(at: Cursor, size: number, typeId: number, btf: Btf | undefined, lpmKey: boolean): Uint8Array {
+  const js = at.toJS();
+  if (js !== null && typeof js === 'object' && !Array.isArray(js) && Object.keys(js).length === 1 && 'hex' in js) {
+    const hex = String((js as { hex: unknown }).hex).replace(/\s+/g, '');
+    if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw at.fail(`hex: "${hex}" is not hex bytes`);
+    const bytes = Uint8Array.from(Buffer.from(hex, 'hex'));
+    if (bytes.length !== size) throw at.fail(`hex gives ${bytes.length} bytes; this map's ${at.path.endsWith('key') ? 'keys' : 'values'} are ${size}`);
+    return bytes;
+  }
+  if (typeof js === 'string') {
+    const cidr = parseCidr(js);
+    if (cidr) {
+      if (!lpmKey) throw at.fail(`${js} is a CIDR, which only an LPM trie's key can be`);
+      if (size !== 4 + cidr.address.length) throw at.fail(`an LPM key of ${size} bytes cannot hold ${js} (needs ${4 + cidr.address.length})`);
+      const out = new Uint8Array(size);
+      new DataView(out.buffer).setUint32(0, cidr.prefixLength, true);
+      out.set(cidr.address, 4);
+      return out;
+    }
+    const ip = parseIp(js);
+    if (ip) {
+      if (ip.bytes.length !== size) throw at.fail(`${js} is ${ip.bytes.length} bytes; the field is ${size}`);
+      return ip.bytes;
+    }
+  }
+  if (typeof js === 'number' || typeof js === 'bigint') {
+    const value = BigInt(js);
+    if (btf && typeId && isInteger(btf, typeId)) return checkedParse(at, btf, typeId, js, size);
+    if (size > 8 || !fitsInt(value, size)) throw at.fail(`${js} does not fit ${size} bytes`);
+    return littleEndian(value, size);
+  }
+  if (btf && typeId) return checkedParse(at, btf, typeId, js, size);
+  throw at.fail(`cannot make ${size} bytes of ${JSON.stringify(js)} without BTF (write { hex: "…" })`);
+}
+
+function isInteger(btf: Btf, typeId: number): boolean {
+  const t = btf.resolve(typeId);
+  return t.kind === BTF_KIND_INT || t.kind === BTF_KIND_ENUM || t.kind === BTF_KIND_ENUM64;
+}
+
+function checkedParse(at: Cursor, btf: Btf, typeId: number, js: unknown, size: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = parseValue(btf, typeId, js, at.path);
+  } catch (err) {
+    throw at.fail(err instanceof Error ? err.message : String(err));
+  }
+  if (bytes.length !== size) throw at.fail(`${btf.toString(typeId)} is ${bytes.length} bytes; the map takes ${size}`);
+  return bytes;
+}
+
+/** Load `{ key, value }` entries into a live map. */
+export function loadMapEntries(map: BpfMap, entries: Cursor, btf: Btf | undefined): void {
+  const { keySize, valueSize, keyTypeId, valueTypeId, type } = map.spec;
+  const lpm = type === BPF_MAP_TYPE.BPF_MAP_TYPE_LPM_TRIE;
+  for (const entry of entries.list()) {
+    const fields = entry.map(['key', 'value'], ['key', 'value']);
+    const key = entryBytes(fields.get('key')!, keySize, keyTypeId, btf, lpm);
+    const one = entryBytes(fields.get('value')!, valueSize, valueTypeId, btf, false);
+    const value = map.perCpu ? perCpuValue(one, valueSize, map.cpus) : one;
+    try {
+      map.update(key, value);
+    } catch (err) {
+      throw entry.fail(err instanceof XdplabError ? err.message : String(err));
+    }
+  }
+}
+
+function perCpuValue(one: Uint8Array, valueSize: number, cpus: number): Uint8Array {
+  const stride = roundUp8(valueSize);
+  const out = new Uint8Array(stride * cpus);
+  for (let cpu = 0; cpu < cpus; cpu++) out.set(one, cpu * stride);
+  return out;
+}
