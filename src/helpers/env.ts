@@ -60,6 +60,12 @@ export class PacketState {
   dataMeta = 0;
   data = 0;
   dataEnd = 0;
+  /**
+   * The lowest data_meta and highest data_end since `resetTouched()`: every byte a program or
+   * a helper could have written lies inside, so a hook reusing the buffer zeroes only that.
+   */
+  touchedStart = 0;
+  touchedEnd = 0;
 
   constructor(
     readonly region: Region,
@@ -67,7 +73,11 @@ export class PacketState {
     private readonly ctxData: number,
     private readonly ctxDataEnd: number,
     private readonly ctxDataMeta: number,
-  ) {}
+  ) {
+    // Until a first reset, assume the whole buffer was touched.
+    this.touchedStart = region.base;
+    this.touchedEnd = region.base + region.capacity;
+  }
 
   /** The first and one-past-last byte a program may use: the whole allocation. */
   get bufferStart(): number {
@@ -87,10 +97,18 @@ export class PacketState {
     this.dataMeta = dataMeta;
     this.data = data;
     this.dataEnd = dataEnd;
+    if (dataMeta < this.touchedStart) this.touchedStart = dataMeta;
+    if (dataEnd > this.touchedEnd) this.touchedEnd = dataEnd;
     this.region.setBounds(dataMeta, dataEnd);
     view.setUint32(this.ctxData, data, true);
     view.setUint32(this.ctxDataEnd, dataEnd, true);
     if (this.ctxDataMeta >= 0) view.setUint32(this.ctxDataMeta, dataMeta, true);
+  }
+
+  /** Start tracking the touched window afresh (empty). */
+  resetTouched(): void {
+    this.touchedStart = this.region.base + this.region.capacity;
+    this.touchedEnd = this.region.base;
   }
 
   /** A copy of the packet's bytes [data, data_end). */

@@ -24,14 +24,18 @@
 import { XdplabError } from '../errors.js';
 import { PacketState, type RunEnv } from '../helpers/env.js';
 import {
-  BPF_SOCK, ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_802_3_MIN, ETH_P_IP, ETH_P_IPV6, LOOPBACK, PACKET_BROADCAST, PACKET_HOST,
-  PACKET_MULTICAST, PACKET_OTHERHOST, SK_BUFF, SkBuff, deviceByIndex, type CloneRecord, type DeviceTable, type NetDevice,
+  BPF_SOCK, ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_8021AD, ETH_P_8021Q, ETH_P_802_3_MIN, ETH_P_IP, ETH_P_IPV6, LOOPBACK,
+  PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, SK_BUFF, SkBuff, VLAN_HLEN, deviceByIndex,
+  type CloneRecord, type DeviceTable, type NetDevice,
 } from '../helpers/skb-model.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, REGION_WRITE, type Region } from '../vm/arena.js';
 
 export { SK_BUFF } from '../helpers/skb-model.js';
+
+/** Where a clsact program runs on the kernel's path (replay), as opposed to a test run. */
+export type TcDirection = 'ingress' | 'egress';
 
 /** Verdicts (include/uapi/linux/pkt_cls.h). */
 export const TC_ACT = {
@@ -63,6 +67,10 @@ const BUFFER_BYTES = 64 * 1024;
 /** Bytes cleared before and after a frame in the network path. */
 const NETWORK_MARGIN = 256;
 const DATA_START = 48 * 1024;
+/** The largest frame loadPath takes: the buffer past DATA_START, less the shared-info tail. */
+export const TC_PATH_MAX_PACKET = BUFFER_BYTES - DATA_START - SKB_SHARED_INFO;
+/** Bytes cleared on either side of the window a packet touched (see clearBuffer). */
+const CLEAR_MARGIN = 64;
 const GSO_LEGACY_MAX_SIZE = 65536;
 const GSO_MAX_SEGS = 65535;
 const AF_INET = 2;
@@ -143,9 +151,8 @@ export class TcHook {
   load(data: Uint8Array, dev: NetDevice, cgroupId: number): boolean {
     const { u8, view } = this.runtime.arena;
     const skb = this.skb;
-    const base = this.buffer.base;
-    u8.fill(0, base, base + BUFFER_BYTES);
-    const start = base + DATA_START;
+    this.clearBuffer();
+    const start = this.buffer.base + DATA_START;
     u8.set(data, start);
     resetSkb(skb);
     skb.dev = dev;
@@ -205,6 +212,106 @@ export class TcHook {
     skb.pktLen = data.length;
   }
 
+  /**
+   * Zero what the last packet can have left in the buffer: every byte a program or helper can
+   * write lies in the window data_meta..data_end has covered since the last clear (PacketState
+   * tracks it), so that window (and a margin) is cleared instead of all 64 KiB.
+   */
+  private clearBuffer(): void {
+    const packet = this.packet;
+    const base = this.buffer.base;
+    const from = Math.max(base, packet.touchedStart - CLEAR_MARGIN);
+    const to = Math.min(base + BUFFER_BYTES, packet.touchedEnd + CLEAR_MARGIN);
+    if (to > from) this.runtime.arena.u8.fill(0, from, to);
+    packet.resetTouched();
+  }
+
+  /**
+   * Build the skb the kernel's own path hands a clsact program (not a test run's): the frame,
+   * `frameLength` bytes already copied to `frameAddress()`, seen on `dev` at `direction`.
+   *
+   * Ingress, as __netif_receive_skb_core leaves it for sch_handle_ingress: eth_type_trans
+   * (pkt_type from the destination MAC against the device's, protocol from the EtherType), an
+   * outer 802.1Q / 802.1ad tag taken out of band (skb_vlan_untag), network and transport
+   * headers at L3, mac_len, skb_iif = the device, tc_at_ingress, queue_mapping = RX queue + 1
+   * (skb_record_rx_queue), the NIC's RSS hash, wire_len = skb->len before the MAC header is
+   * pushed back for the program; no socket.
+   * Egress, as __dev_queue_xmit leaves it for sch_handle_egress: the frame from its MAC header
+   * (a VLAN tag stays in band), pkt_type PACKET_HOST (what locally sent and forwarded skbs
+   * carry; PACKET_OUTGOING only marks the copies given to packet taps), network and transport
+   * headers set, skb_iif 0, queue_mapping 0, wire_len = len (qdisc_pkt_len_init), the flow
+   * hash as the socket's; no socket (a capture does not say which one sent it).
+   * Both: mark, priority, cb, tc_index, tstamp, GSO fields 0. Returns false when the frame is
+   * shorter than an Ethernet header.
+   */
+  loadPath(frameLength: number, direction: TcDirection, dev: NetDevice, hash: number, l4Hash: boolean, rxQueue: number): boolean {
+    if (frameLength < ETH_HLEN || frameLength > TC_PATH_MAX_PACKET) return false;
+    const u8 = this.runtime.arena.u8;
+    const skb = this.skb;
+    const start = this.buffer.base + DATA_START;
+    resetSkb(skb);
+    skb.dev = dev;
+    skb.setData(start, start + frameLength);
+    skb.macHeader = start;
+    let type = (u8[start + 12] << 8) | u8[start + 13];
+    if (direction === 'ingress') {
+      skb.pktType = packetTypeAt(u8, start, dev);
+      skb.pull(ETH_HLEN);
+      if (type >= ETH_P_802_3_MIN) skb.protocol = type;
+      else skb.protocol = frameLength >= ETH_HLEN + 2 && u8[start + 14] === 0xff && u8[start + 15] === 0xff ? ETH_P_802_3 : ETH_P_802_2;
+      if ((type === ETH_P_8021Q || type === ETH_P_8021AD) && skb.len >= VLAN_HLEN) {
+        // skb_vlan_untag: the tag goes out of band and the MAC addresses move up over it.
+        skb.vlanPresent = true;
+        skb.vlanProto = type;
+        skb.vlanTci = (u8[start + 14] << 8) | u8[start + 15];
+        type = (u8[start + 16] << 8) | u8[start + 17];
+        skb.protocol = type >= ETH_P_802_3_MIN ? type : ETH_P_802_2;
+        skb.pull(VLAN_HLEN);
+        u8.copyWithin(start + VLAN_HLEN, start, start + 12);
+        skb.macHeader = start + VLAN_HLEN;
+      }
+      skb.networkHeader = skb.data;
+      skb.transportHeader = skb.data;
+      skb.macLen = skb.networkHeader - skb.macHeader;
+      skb.skbIif = dev.ifindex;
+      skb.atIngress = true;
+      skb.queueMapping = rxQueue + 1;
+      skb.pktLen = skb.len;
+      skb.push(skb.macLen);
+    } else {
+      skb.pktType = PACKET_HOST;
+      let nh = start + ETH_HLEN;
+      for (let tags = 0; tags < 2 && (type === ETH_P_8021Q || type === ETH_P_8021AD) && nh + VLAN_HLEN <= start + frameLength; tags++) {
+        type = (u8[nh + 2] << 8) | u8[nh + 3];
+        nh += VLAN_HLEN;
+      }
+      skb.protocol = (u8[start + 12] << 8) | u8[start + 13];
+      if (skb.protocol < ETH_P_802_3_MIN) skb.protocol = ETH_P_802_2;
+      skb.networkHeader = nh;
+      skb.macLen = nh - start;
+      const end = start + frameLength;
+      if (type === ETH_P_IP && nh + 20 <= end) skb.transportHeader = nh + (u8[nh] & 15) * 4;
+      else if (type === ETH_P_IPV6 && nh + 40 <= end) skb.transportHeader = nh + 40;
+      skb.pktLen = frameLength;
+    }
+    skb.hash = hash;
+    skb.l4Hash = l4Hash && hash !== 0;
+    return true;
+  }
+
+  /** Where loadPath expects the frame: copy it here first (after `beginPath()`). */
+  frameAddress(): number {
+    return this.buffer.base + DATA_START;
+  }
+
+  /** Clear what the last packet left, before a frame is copied to frameAddress(). */
+  beginPath(devices: DeviceTable | undefined): void {
+    this.clearBuffer();
+    this.env.devices = devices;
+    this.env.trace.length = 0;
+    if (this.env.clones && this.env.clones.length) this.env.clones.length = 0;
+  }
+
   /** Run the program once on the loaded skb; returns its verdict. */
   runOnce(program: Program, cpu: number): number {
     const env = this.env;
@@ -215,10 +322,14 @@ export class TcHook {
     env.ingressIfindex = skb.skbIif;
     const engine = this.runtime.engine;
     engine.env = env;
+    // r1 = the context, r2..r9 zero: set in place (a RunArgs object would be allocated per run).
+    const regs = engine.regs;
+    regs.fill(0, 0, 20);
+    regs[2] = this.ctx.start;
     engine.legacyPacket = this.legacyPacket;
     skb.storeCtx();
     try {
-      return engine.run(program.image, { r1: this.ctx.start });
+      return engine.run(program.image);
     } finally {
       engine.legacyPacket = undefined;
       skb.syncCtx();
@@ -298,6 +409,18 @@ function packetType(frame: Uint8Array, dev: NetDevice): number {
 }
 
 const equalMac = (a: Uint8Array, b: Uint8Array): boolean => a.every((x, i) => x === b[i]);
+
+/** eth_skb_pkt_type on a frame in the arena at `at` (nothing allocates). */
+function packetTypeAt(u8: Uint8Array, at: number, dev: NetDevice): number {
+  if (macAt(u8, at, dev.mac)) return PACKET_HOST;
+  if (u8[at] & 1) return macAt(u8, at, dev.broadcast) ? PACKET_BROADCAST : PACKET_MULTICAST;
+  return PACKET_OTHERHOST;
+}
+
+function macAt(u8: Uint8Array, at: number, mac: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (u8[at + i] !== mac[i]) return false;
+  return true;
+}
 
 /** struct bpf_sock for the test socket. */
 function writeSock(view: DataView, at: number, sk: { family: number; src: Uint8Array; dst: Uint8Array }): void {

@@ -95,7 +95,11 @@ export class XdpHook {
     env.redirect = undefined;
     const engine = this.runtime.engine;
     engine.env = env;
-    return engine.run(program.image, { r1: this.ctx.start });
+    // r1 = the context, r2..r9 zero: set in place (a RunArgs object would be allocated per run).
+    const regs = engine.regs;
+    regs.fill(0, 0, 20);
+    regs[2] = this.ctx.start;
+    return engine.run(program.image);
   }
 
   /** BPF_PROG_TEST_RUN for an XDP program. */

@@ -1,0 +1,206 @@
+/**
+ * Replay: one program at one hook, fed packet after packet as the kernel's own path feeds it
+ * (not as BPF_PROG_TEST_RUN does), with the machine's state carried over between packets.
+ *
+ * - XDP: the frame in a reused XDP frame (256 bytes of headroom), xdp_md with ingress_ifindex
+ *   = the replay device's and rx_queue_index = the packet's RX queue.
+ * - tc-ingress / tc-egress: the skb the receive / transmit path builds (TcHook.loadPath).
+ * - The RX queue, and so the CPU (per-CPU maps, bpf_get_smp_processor_id), comes from the
+ *   packet's flow: the Toeplitz RSS hash and the default indirection table (flow-hash.ts).
+ * - bpf_ktime_get_ns reads the packet's capture time, counted from the first packet's and
+ *   never going back (a capture with an earlier timestamp than the one before reads the same
+ *   time again) — DESIGN.md, "Determinism". bpf_get_prandom_u32 is the runtime's seeded PRNG.
+ *
+ * The per-packet path allocates nothing and uses no BigInt: the caller's bytes are copied into
+ * the arena once, the verdict is read back, and what a packet left behind is cleared in place.
+ */
+import { XdplabError } from '../errors.js';
+import { XDP_PASS, XDP_REDIRECT, XDP_TX } from '../helpers/env.js';
+import { LOOPBACK, ethernetDevice, type DeviceTable, type NetDevice } from '../helpers/skb-model.js';
+import type { Program } from '../runtime/program.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { BPF_PROG_TYPE } from '../spec/types.js';
+import { VmFault } from '../vm/fault.js';
+import { RssHasher, rssQueue } from './flow-hash.js';
+import { TC_ACT, TC_PATH_MAX_PACKET, TcHook, tcActionName } from './tc.js';
+import { XDP_MAX_PACKET, XdpHook, xdpActionName } from './xdp.js';
+
+export const REPLAY_HOOKS = ['xdp', 'tc-ingress', 'tc-egress'] as const;
+export type ReplayHookName = (typeof REPLAY_HOOKS)[number];
+
+/** The replay device's ifindex (ifindex 1 is the loopback; the first NIC is 2). */
+export const REPLAY_IFINDEX = 2;
+/** Its default MAC address (locally administered). */
+export const REPLAY_MAC = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0x00, 0x01);
+const ETH_HLEN = 14;
+
+/** The virtual NIC packets arrive on (XDP, tc-ingress) or leave by (tc-egress): eth0, ifindex 2, MTU 1500. */
+export const replayDevice = (mac: Uint8Array = REPLAY_MAC, mtu = 1500): NetDevice => ethernetDevice(REPLAY_IFINDEX, 'eth0', mac, mtu);
+
+export interface PacketReplayOptions {
+  hook: ReplayHookName;
+  /** The device (default replayDevice()). */
+  device?: NetDevice;
+}
+
+/** Why a packet was not run: what the hook cannot take (a refusal of the input, exit code 2). */
+export class ReplayInputError extends XdplabError {
+  constructor(message: string) {
+    super('BAD_INPUT', message);
+  }
+}
+
+/** Runs one program on packet after packet at one hook. */
+export class PacketReplayer {
+  readonly hook: ReplayHookName;
+  readonly device: NetDevice;
+  readonly devices: DeviceTable;
+  /** The largest frame the hook takes. */
+  readonly maxPacket: number;
+
+  // ---- the last packet's outcome (valid until the next run)
+  /** The program's return value (a u32), or 0 after a fault. */
+  retval = 0;
+  /** The CPU it ran on, the flow's RSS hash, and whether that hash covered the ports. */
+  cpu = 0;
+  hash = 0;
+  /** bpf_ktime_get_ns during the run. */
+  clockNs = 0;
+  /** Whether the packet goes on (XDP_PASS/TX, a redirect with a target; TC: not dropped nor consumed). */
+  passed = false;
+  /** The fault that stopped the program, if it faulted. */
+  fault: VmFault | undefined;
+
+  private readonly xdp: XdpHook | undefined;
+  private readonly tc: TcHook | undefined;
+  private readonly hasher = new RssHasher();
+  private readonly cpus: number;
+  private firstSec = 0;
+  private firstNsec = 0;
+  private started = false;
+  private scratch: Uint8Array | undefined;
+
+  constructor(readonly runtime: Runtime, readonly program: Program, options: PacketReplayOptions) {
+    this.hook = options.hook;
+    this.device = options.device ?? replayDevice();
+    this.devices = new Map([[LOOPBACK.ifindex, LOOPBACK], [this.device.ifindex, this.device]]);
+    this.cpus = runtime.cpus;
+    const type = program.type;
+    if (this.hook === 'xdp') {
+      if (type !== BPF_PROG_TYPE.BPF_PROG_TYPE_XDP) throw new XdplabError('USAGE', `program ${program.name} is not an XDP program: it cannot run at the xdp hook`);
+      this.xdp = new XdpHook(runtime);
+      this.xdp.env.devices = this.devices;
+      this.maxPacket = XDP_MAX_PACKET;
+    } else {
+      if (type !== BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS && type !== BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_ACT) {
+        throw new XdplabError('USAGE', `program ${program.name} is not a TC (sched_cls / sched_act) program: it cannot run at ${this.hook}`);
+      }
+      this.tc = new TcHook(runtime);
+      this.maxPacket = TC_PATH_MAX_PACKET;
+    }
+  }
+
+  /**
+   * Run the program on one Ethernet frame captured at tsSec.tsNsec. Returns the verdict
+   * (retval); a fault sets `fault` (retval 0, not passed) and the next packet runs as usual.
+   * A frame the hook cannot take throws a ReplayInputError and changes nothing.
+   */
+  run(data: Uint8Array, tsSec: number, tsNsec: number): number {
+    const length = data.length;
+    if (length < ETH_HLEN) throw new ReplayInputError(`${length} bytes: shorter than an Ethernet header`);
+    if (length > this.maxPacket) {
+      throw new ReplayInputError(`${length} bytes: the ${this.hook} hook takes frames of at most ${this.maxPacket} bytes` +
+        (this.xdp ? ' (one XDP frame; multi-buffer frames are not emulated)' : ''));
+    }
+    this.setClock(tsSec, tsNsec);
+    const hash = this.hasher.hash(data, 0, length);
+    const cpu = rssQueue(hash, this.cpus);
+    this.hash = hash;
+    this.cpu = cpu;
+    this.fault = undefined;
+    this.retval = 0;
+    this.passed = false;
+    try {
+      if (this.xdp) this.runXdp(this.xdp, data, cpu);
+      else this.runTc(this.tc!, data, cpu, hash);
+    } catch (err) {
+      if (!(err instanceof VmFault)) throw err;
+      this.fault = err;
+      this.retval = 0;
+      this.passed = false;
+    }
+    return this.retval;
+  }
+
+  private runXdp(hook: XdpHook, data: Uint8Array, cpu: number): void {
+    const env = hook.env;
+    if (env.trace.length) env.trace.length = 0;
+    hook.load(data, 0, this.device.ifindex, cpu);
+    const retval = hook.runOnce(this.program, cpu);
+    this.retval = retval;
+    this.passed = retval === XDP_PASS || retval === XDP_TX || (retval === XDP_REDIRECT && env.redirect !== undefined);
+  }
+
+  private runTc(hook: TcHook, data: Uint8Array, cpu: number, hash: number): void {
+    hook.beginPath(this.devices);
+    this.runtime.arena.u8.set(data, hook.frameAddress());
+    hook.loadPath(data.length, this.hook === 'tc-ingress' ? 'ingress' : 'egress', this.device, hash, this.hasher.l4, cpu);
+    const retval = hook.runOnce(this.program, cpu);
+    this.retval = retval;
+    const verdict = retval | 0;
+    this.passed = verdict === TC_ACT.TC_ACT_REDIRECT ? hook.env.redirect !== undefined
+      : verdict !== TC_ACT.TC_ACT_SHOT && verdict !== TC_ACT.TC_ACT_STOLEN && verdict !== TC_ACT.TC_ACT_QUEUED && verdict !== TC_ACT.TC_ACT_TRAP;
+  }
+
+  /** The capture time as the program's clock: nanoseconds since the first packet, never going back. */
+  private setClock(tsSec: number, tsNsec: number): void {
+    if (!this.started) {
+      this.started = true;
+      this.firstSec = tsSec;
+      this.firstNsec = tsNsec;
+    }
+    const ns = (tsSec - this.firstSec) * 1e9 + (tsNsec - this.firstNsec);
+    if (ns > this.clockNs) this.clockNs = ns;
+    this.runtime.clockNs = this.clockNs;
+  }
+
+  /** The verdict's name for the hook (XDP_PASS, TC_ACT_SHOT …). */
+  verdictName(retval = this.retval): string {
+    return this.xdp ? xdpActionName(retval) : tcActionName(retval);
+  }
+
+  /** Lines the program printed during the last run (bpf_trace_printk), in order. */
+  get trace(): readonly string[] {
+    return (this.xdp ?? this.tc!).env.trace;
+  }
+
+  /** Where the last packet was redirected to, if the program asked for a redirect. */
+  get redirect(): { kind: string; target: number; flags: number } | undefined {
+    return (this.xdp ?? this.tc!).env.redirect;
+  }
+
+  /**
+   * The frame after the program, as it would go on: XDP from data to data_end; TC from
+   * skb->data to the tail, with a VLAN tag the skb holds out of band put back in place (as a
+   * capture shows it). A view valid until the next run (no copy unless a tag is reinserted).
+   */
+  output(): Uint8Array {
+    const u8 = this.runtime.arena.u8;
+    if (this.xdp) {
+      const p = this.xdp.packet;
+      return u8.subarray(p.data, p.dataEnd);
+    }
+    const skb = this.tc!.skb;
+    if (!skb.vlanPresent) return u8.subarray(skb.data, skb.tail);
+    const len = skb.len;
+    if (len < 12) return u8.subarray(skb.data, skb.tail);
+    const scratch = (this.scratch ??= new Uint8Array(TC_PATH_MAX_PACKET + 64));
+    scratch.set(u8.subarray(skb.data, skb.data + 12), 0);
+    scratch[12] = skb.vlanProto >>> 8;
+    scratch[13] = skb.vlanProto & 0xff;
+    scratch[14] = skb.vlanTci >>> 8;
+    scratch[15] = skb.vlanTci & 0xff;
+    scratch.set(u8.subarray(skb.data + 12, skb.tail), 16);
+    return scratch.subarray(0, len + 4);
+  }
+}
