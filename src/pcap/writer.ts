@@ -1,0 +1,202 @@
+/**
+ * Capture writer: pcap (µs or ns, either byte order) or pcapng (one section, one interface
+ * with if_tsresol = 9, Enhanced Packet Blocks with opt_comment when a comment is given).
+ *
+ * Packets are appended to a 1 MiB buffer that is written out (synchronously, one syscall a
+ * MiB) when full, to a temporary file beside the target; close() flushes and renames it into
+ * place, so a reader never sees half a capture and a failed run leaves nothing behind.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { XdplabError } from '../errors.js';
+import { LINKTYPE_ETHERNET, MAX_CAPTURED_LENGTH, type CaptureWriter, type CaptureWriterOptions } from './types.js';
+
+const BUFFER = 1 << 20;
+const utf8 = new TextEncoder();
+
+let tempCounter = 0;
+
+class FileCaptureWriter implements CaptureWriter {
+  private fd: number | undefined;
+  private readonly temp: string;
+  private buf = new Uint8Array(BUFFER);
+  private view = new DataView(this.buf.buffer);
+  private len = 0;
+  private readonly le: boolean;
+  private readonly pcapng: boolean;
+  private readonly nanoseconds: boolean;
+  private readonly snaplen: number;
+
+  constructor(
+    readonly file: string,
+    options: CaptureWriterOptions,
+  ) {
+    this.le = (options.byteOrder ?? 'little') === 'little';
+    this.pcapng = options.format === 'pcapng';
+    this.nanoseconds = options.nanoseconds ?? true;
+    this.snaplen = options.snaplen ?? MAX_CAPTURED_LENGTH;
+    const linkType = options.linkType ?? LINKTYPE_ETHERNET;
+    if (!Number.isInteger(this.snaplen) || this.snaplen < 1 || this.snaplen > 0xffffffff) {
+      throw new XdplabError('USAGE', `${file}: snaplen ${this.snaplen} is not a positive 32-bit integer`);
+    }
+    if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffff) {
+      throw new XdplabError('USAGE', `${file}: link type ${linkType} is not a 16-bit integer`);
+    }
+    this.temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++tempCounter}.tmp`);
+    try {
+      this.fd = openSync(this.temp, 'wx');
+    } catch (err) {
+      throw new XdplabError('BAD_INPUT', `${file}: cannot create: ${(err as Error).message}`, { cause: err });
+    }
+    if (this.pcapng) this.pcapngHeader(linkType);
+    else this.pcapHeader(linkType);
+  }
+
+  private u16(v: number): void {
+    this.view.setUint16(this.len, v, this.le);
+    this.len += 2;
+  }
+
+  private u32(v: number): void {
+    this.view.setUint32(this.len, v, this.le);
+    this.len += 4;
+  }
+
+  private pcapHeader(linkType: number): void {
+    this.u32(this.nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4);
+    this.u16(2);
+    this.u16(4);
+    this.u32(0); // thiszone
+    this.u32(0); // sigfigs
+    this.u32(this.snaplen);
+    this.u32(linkType);
+  }
+
+  private pcapngHeader(linkType: number): void {
+    // Section Header Block: no options, section length unknown (-1).
+    this.u32(0x0a0d0d0a);
+    this.u32(28);
+    this.u32(0x1a2b3c4d);
+    this.u16(1);
+    this.u16(0);
+    this.u32(0xffffffff);
+    this.u32(0xffffffff);
+    this.u32(28);
+    // Interface Description Block: if_tsresol = 9 (nanoseconds), end of options.
+    this.u32(1);
+    this.u32(32);
+    this.u16(linkType);
+    this.u16(0);
+    this.u32(this.snaplen);
+    this.u16(9); // if_tsresol
+    this.u16(1);
+    this.buf.set([9, 0, 0, 0], this.len); // the value byte 9, then 3 bytes of padding
+    this.len += 4;
+    this.u32(0); // opt_endofopt
+    this.u32(32);
+  }
+
+  /** Make room for `n` more bytes: flush, and grow the buffer for a record larger than it. */
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) {
+      this.buf = new Uint8Array(n);
+      this.view = new DataView(this.buf.buffer);
+    }
+  }
+
+  private flush(): void {
+    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: the writer is closed`);
+    let off = 0;
+    while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
+    this.len = 0;
+  }
+
+  write(data: Uint8Array, tsSec: number, tsNsec: number, comment?: string, origLen?: number): void {
+    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: write after close`);
+    if (!Number.isInteger(tsSec) || tsSec < 0 || tsSec > 0xffffffff || !Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec >= 1e9) {
+      throw new XdplabError('USAGE', `${this.file}: timestamp ${tsSec}.${tsNsec} out of range (seconds: 32-bit unsigned, nanoseconds < 1e9)`);
+    }
+    const capLen = Math.min(data.length, this.snaplen);
+    const wire = origLen ?? data.length;
+    if (this.pcapng) {
+      const padded = (capLen + 3) & ~3;
+      const text = comment !== undefined && comment !== '' ? utf8.encode(comment) : undefined;
+      if (text !== undefined && text.length > 0xffff) throw new XdplabError('USAGE', `${this.file}: comment of ${text.length} bytes (65535 at most)`);
+      const opts = text === undefined ? 0 : 4 + ((text.length + 3) & ~3) + 4;
+      const total = 32 + padded + opts;
+      this.reserve(total);
+      // ticks = tsSec * 1e9 + tsNsec as two 32-bit words, exactly: split tsSec at 16 bits.
+      const a = Math.floor(tsSec / 65536);
+      const b = tsSec - a * 65536;
+      const y = a * 1e9; // < 2^46
+      const yh = Math.floor(y / 65536);
+      const low = (y - yh * 65536) * 65536 + b * 1e9 + tsNsec; // < 2^53
+      const lo = low % 4294967296;
+      const hi = yh + (low - lo) / 4294967296;
+      this.u32(6);
+      this.u32(total);
+      this.u32(0); // interface 0
+      this.u32(hi);
+      this.u32(lo);
+      this.u32(capLen);
+      this.u32(wire);
+      this.buf.set(data.subarray(0, capLen), this.len);
+      this.buf.fill(0, this.len + capLen, this.len + padded);
+      this.len += padded;
+      if (text !== undefined) {
+        this.u16(1); // opt_comment
+        this.u16(text.length);
+        this.buf.set(text, this.len);
+        const p = (text.length + 3) & ~3;
+        this.buf.fill(0, this.len + text.length, this.len + p);
+        this.len += p;
+        this.u32(0); // opt_endofopt
+      }
+      this.u32(total);
+    } else {
+      this.reserve(16 + capLen);
+      this.u32(tsSec);
+      this.u32(this.nanoseconds ? tsNsec : Math.floor(tsNsec / 1000));
+      this.u32(capLen);
+      this.u32(wire);
+      this.buf.set(data.subarray(0, capLen), this.len);
+      this.len += capLen;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: already closed`);
+    try {
+      this.flush();
+      closeSync(this.fd);
+      this.fd = undefined;
+      await rename(this.temp, this.file);
+    } catch (err) {
+      await this.abort();
+      throw err instanceof XdplabError ? err : new XdplabError('BAD_INPUT', `${this.file}: cannot write: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already failing: the file goes anyway
+      }
+      this.fd = undefined;
+    }
+    await unlink(this.temp).catch(() => undefined);
+  }
+}
+
+/**
+ * Start a capture file. Nothing appears at `file` until close(); abort() (or a failure in
+ * close) removes the temporary file.
+ */
+export function createCaptureWriter(file: string, options: CaptureWriterOptions): CaptureWriter {
+  return new FileCaptureWriter(file, options);
+}
