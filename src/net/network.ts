@@ -19,15 +19,13 @@ import { TcHook, tcActionName } from '../hooks/tc.js';
 import { XdpHook, XDP_MAX_PACKET, xdpActionName } from '../hooks/xdp.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { VmFault } from '../vm/fault.js';
-import { flowHash } from './flow-hash.js';
+import { RssHasher, rssQueue } from '../hooks/flow-hash.js';
 import type { Attached, HookName, VirtualNic } from './nic.js';
 import type { Node } from './node.js';
 import { Counters, type PacketSink } from './recorder.js';
 
 /** A packet loop stops after this many hops (the emulator's own TTL). */
 export const MAX_HOPS = 64;
-/** The virtual clock starts 1 s "after boot" at the first packet, so ktime deltas are never 0-based. */
-export const CLOCK_START_NS = 1_000_000_000;
 
 const TC_ACT_UNSPEC = -1;
 const TC_ACT_SHOT = 2;
@@ -55,7 +53,7 @@ export class Network {
   readonly trace: string[] = [];
   private readonly xdp: XdpHook;
   private readonly tc: TcHook;
-  private origin: { sec: number; nsec: number } | undefined;
+  private readonly rss = new RssHasher();
   private tsSec = 0;
   private tsNsec = 0;
 
@@ -80,10 +78,9 @@ export class Network {
 
   /** A frame arrives on `nic` from its wire at the given capture time. */
   inject(nic: VirtualNic, frame: Uint8Array, tsSec: number, tsNsec: number): void {
-    this.origin ??= { sec: tsSec, nsec: tsNsec };
     this.tsSec = tsSec;
     this.tsNsec = tsNsec;
-    this.runtime.clockNs = CLOCK_START_NS + (tsSec - this.origin.sec) * 1e9 + (tsNsec - this.origin.nsec);
+    this.runtime.setCaptureTime(tsSec, tsNsec);
     this.counters.add(nic, 'wire', 'rx');
     this.receive(nic, frame, 0);
   }
@@ -92,8 +89,9 @@ export class Network {
     return { sec: this.tsSec, nsec: this.tsNsec };
   }
 
+  /** RSS: the Toeplitz hash of the flow picks the RX queue (as replay does); queue i is served by CPU i. */
   private cpuOf(nic: VirtualNic, frame: Uint8Array): number {
-    const queue = flowHash(frame) % nic.rxQueues;
+    const queue = rssQueue(this.rss.hash(frame, 0, frame.length), nic.rxQueues);
     return queue % this.runtime.cpus;
   }
 

@@ -59,6 +59,7 @@ export class Runtime implements HelperHost {
   readonly prng: Prng;
   /** CLOCK_MONOTONIC in ns, as programs see it; advanced by the driver. */
   clockNs = 0;
+  private captureOrigin: { sec: number; nsec: number } | undefined;
   /** CLOCK_BOOTTIME minus CLOCK_MONOTONIC (time spent suspended: none here). */
   bootOffsetNs = 0;
   /** Routes, neighbours and devices for bpf_fib_lookup; the network sets them per node. */
@@ -97,6 +98,16 @@ export class Runtime implements HelperHost {
   /** Replace a program's image under its id (the JIT's compiled form, a reload). */
   setProgram(id: number, image: ProgramImage): void {
     this.programs[id] = image;
+  }
+
+  /**
+   * Set the clock from a packet's capture time (DESIGN.md, "Determinism"): nanoseconds since
+   * the first packet given, never going back (a capture out of order holds the clock).
+   */
+  setCaptureTime(tsSec: number, tsNsec: number): void {
+    this.captureOrigin ??= { sec: tsSec, nsec: tsNsec };
+    const ns = (tsSec - this.captureOrigin.sec) * 1e9 + (tsNsec - this.captureOrigin.nsec);
+    if (ns > this.clockNs) this.clockNs = ns;
   }
 
   // ---- HelperHost ------------------------------------------------------------------------
