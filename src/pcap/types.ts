@@ -9,8 +9,7 @@
  */
 
 /** Link types (LINKTYPE_*) xdplab understands. */
-export const LINKTYPE_ETHERNET = 1;
-export const LINKTYPE_RAW = 101;
+export { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../packet/constants.js';
 
 /**
  * Largest captured length a record may have (Wireshark's bound for Ethernet, 256 KiB). A

@@ -13,24 +13,32 @@ export type ByteOrder = 'little' | 'big';
 
 /** A growable byte sink with 16/32/64-bit writers in a chosen byte order. */
 class Bytes {
-  private parts: number[] = [];
+  private chunks: Uint8Array[] = [];
+  private small: number[] = [];
+  private size = 0;
   constructor(public le: boolean) {}
   get length(): number {
-    return this.parts.length;
+    return this.size;
+  }
+  private push(b: number[]): this {
+    for (const x of b) this.small.push(x);
+    this.size += b.length;
+    return this;
+  }
+  private settle(): void {
+    if (this.small.length) this.chunks.push(Uint8Array.from(this.small));
+    this.small = [];
   }
   u8(v: number): this {
-    this.parts.push(v & 0xff);
-    return this;
+    return this.push([v & 0xff]);
   }
   u16(v: number): this {
     const b = [v & 0xff, (v >>> 8) & 0xff];
-    this.parts.push(...(this.le ? b : b.reverse()));
-    return this;
+    return this.push(this.le ? b : b.reverse());
   }
   u32(v: number): this {
     const b = [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-    this.parts.push(...(this.le ? b : b.reverse()));
-    return this;
+    return this.push(this.le ? b : b.reverse());
   }
   u64(v: bigint): this {
     const x = BigInt.asUintN(64, v);
@@ -39,16 +47,29 @@ class Bytes {
     return this.le ? this.u32(lo).u32(hi) : this.u32(hi).u32(lo);
   }
   bytes(b: Uint8Array | number[]): this {
-    for (const x of b) this.parts.push(x);
+    this.settle();
+    this.chunks.push(Uint8Array.from(b));
+    this.size += b.length;
     return this;
   }
   pad4(): this {
-    while (this.parts.length % 4) this.parts.push(0);
+    while (this.size % 4) this.u8(0);
     return this;
   }
   done(): Uint8Array {
-    return Uint8Array.from(this.parts);
+    this.settle();
+    return concat(this.chunks);
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 // ---- pcap ----
@@ -172,18 +193,21 @@ export interface NgFile {
 /** Assemble pcapng blocks; each SHB sets the byte order of the blocks after it (default little). */
 export function pcapngBytes(blocks: NgBlock[], damage: Map<number, NgDamage> = new Map()): NgFile {
   let le = true;
-  const out: number[] = [];
+  const out: Uint8Array[] = [];
   const offsets: number[] = [];
+  let size = 0;
   blocks.forEach((block, i) => {
     if (block.type === 'shb') le = (block.byteOrder ?? 'little') === 'little';
     const { type, body: data } = body(block, le);
     const total = 12 + data.length;
     const d = damage.get(i) ?? {};
     const b = new Bytes(le).u32(type).u32(d.length ?? total).bytes(data).u32(d.trailer ?? total);
-    offsets.push(out.length);
-    for (const x of b.done()) out.push(x);
+    offsets.push(size);
+    const bytes = b.done();
+    out.push(bytes);
+    size += bytes.length;
   });
-  return { bytes: Uint8Array.from(out), offsets };
+  return { bytes: concat(out), offsets };
 }
 
 /** ticks of a timestamp at an if_tsresol byte, exactly (BigInt). */
