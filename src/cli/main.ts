@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { XdplabError } from '../errors.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerProgCommands } from './prog-commands.js';
+import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
 
 export const EXIT_OK = 0;
@@ -51,6 +52,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerCoreCommands(program, io, setExit);
   registerProgCommands(program, io);
+  registerReplayCommand(program, io, setExit);
   registerRunCommand(program, io, setExit);
   return program;
 }

@@ -83,7 +83,7 @@ interface MapEntryJson {
 type MapsJson = Record<string, MapEntryJson[]>;
 
 /** --maps-in: {"map": [{"key": HEX, "value": HEX}, …], …} loaded before the run. */
-function loadMapsIn(collection: Collection, file: string): void {
+export function loadMapsIn(collection: Collection, file: string): void {
   let json: unknown;
   try {
     json = JSON.parse(readText(file));

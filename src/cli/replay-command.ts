@@ -1,0 +1,234 @@
+/**
+ * `xdplab replay`: one program, one capture, no topology — every packet of the capture runs
+ * through the program at its hook as the kernel's own path would run it (hooks/replay.ts),
+ * with maps carried over from packet to packet.
+ *
+ *   xdplab replay OBJ PROG --pcap IN [--hook xdp|tc-ingress|tc-egress] [--out OUT.pcap] [--json]
+ *                 [--seed N] [--cpus N] [--skip-bad] [--maps-in F] [--maps-out F] [--dev-mac MAC]
+ *
+ * Output: a summary (packets, by verdict, faults, skipped records, packets/s) or, with --json,
+ * one object a packet: {"index", "cpu", "retval", "verdict", "out"} (+ "trace" when the program
+ * printed, "redirect" when it redirected, "fault" when it faulted). --out writes the packets
+ * that go on (see PacketReplayer.passed) as a pcap, atomically.
+ * Exit codes: 0; 1 when the program faulted on some packet (the rest still ran); 2 for bad
+ * input (a malformed capture names file, record and offset; with --skip-bad such records are
+ * counted and skipped).
+ */
+import { Command, Option } from 'commander';
+import { XdplabError } from '../errors.js';
+import { PacketReplayer, REPLAY_HOOKS, ReplayInputError, replayDevice, type ReplayHookName } from '../hooks/replay.js';
+import { createCaptureWriter } from '../pcap/writer.js';
+import { openCapture } from '../pcap/reader.js';
+import { LINKTYPE_ETHERNET, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
+import { Collection } from '../runtime/collection.js';
+import { Runtime } from '../runtime/runtime.js';
+import { loadCollectionSpec } from '../spec/loader.js';
+import { BPF_PROG_TYPE } from '../spec/types.js';
+import { readInput, writeOutput } from './files.js';
+import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
+import { dumpMaps, loadMapsIn } from './prog-commands.js';
+
+interface ReplayOptions {
+  pcap: string;
+  hook?: ReplayHookName;
+  out?: string;
+  json?: boolean;
+  seed: string;
+  cpus: string;
+  skipBad?: boolean;
+  mapsIn?: string;
+  mapsOut?: string;
+  devMac?: string;
+}
+
+/** What a replay counted; `byVerdict` by verdict name, in order of first appearance. */
+export interface ReplaySummary {
+  packets: number;
+  byVerdict: Map<string, number>;
+  byCpu: number[];
+  faults: number;
+  /** Records the reader skipped (malformed) and records the hook refused, under --skip-bad. */
+  skipped: number;
+  written: number;
+  seconds: number;
+}
+
+/** Verdicts counted by retval without allocating: small values in an array, the rest in a map. */
+const SMALL_VERDICTS = 16;
+/** Output is handed to Io in pieces of about this many characters. */
+const FLUSH_AT = 1 << 16;
+
+const positiveInt = (text: string, what: string, min: number, max: number): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new XdplabError('USAGE', `${what} ${text}: expected an integer ${min}..${max}`);
+  return n;
+};
+
+function parseMac(text: string): Uint8Array {
+  const m = /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(text);
+  if (!m) throw new XdplabError('USAGE', `--dev-mac ${text}: expected a MAC address like 02:00:00:00:00:01`);
+  return Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16)));
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
+/** The hook a program runs at when --hook is not given: its type's. */
+function defaultHook(type: number): ReplayHookName {
+  return type === BPF_PROG_TYPE.BPF_PROG_TYPE_XDP ? 'xdp' : 'tc-ingress';
+}
+
+export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io): Promise<{ code: number; summary: ReplaySummary }> {
+  const cpus = positiveInt(opts.cpus, '--cpus', 1, 1024);
+  const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
+  const runtime = new Runtime({ cpus, seed });
+  const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
+  const program = collection.program(progName);
+  if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
+  const device = replayDevice(opts.devMac ? parseMac(opts.devMac) : undefined);
+  const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), device });
+
+  const skipBad = opts.skipBad ?? false;
+  const reader = await openCapture(opts.pcap, { skipBad, linkTypes: [LINKTYPE_ETHERNET] });
+  let writer: CaptureWriter | undefined;
+  try {
+    writer = opts.out ? createCaptureWriter(opts.out, { format: 'pcap' }) : undefined;
+  } catch (err) {
+    await reader.close();
+    throw err;
+  }
+
+  const json = opts.json ?? false;
+  const small = new Float64Array(SMALL_VERDICTS);
+  const large = new Map<number, number>();
+  const byCpu = new Array<number>(cpus).fill(0);
+  let packets = 0;
+  let faults = 0;
+  let refused = 0;
+  let written = 0;
+  let pending = '';
+  const faultLines: string[] = [];
+
+  const visit = (rec: CaptureRecord): void => {
+    try {
+      replayer.run(rec.data, rec.tsSec, rec.tsNsec);
+    } catch (err) {
+      if (!(err instanceof ReplayInputError)) throw err;
+      const message = `${opts.pcap}: record ${rec.index}: ${err.message}`;
+      if (!skipBad) throw new XdplabError('BAD_INPUT', `${message} (--skip-bad skips such records)`);
+      refused++;
+      if (json) pending += JSON.stringify({ index: rec.index, skipped: err.message }) + '\n';
+      return;
+    }
+    packets++;
+    byCpu[replayer.cpu]++;
+    const retval = replayer.retval;
+    if (replayer.fault) {
+      faults++;
+      if (faultLines.length < 5) faultLines.push(`record ${rec.index}: ${replayer.fault.message}`);
+    } else if (retval < SMALL_VERDICTS) {
+      small[retval]++;
+    } else {
+      large.set(retval, (large.get(retval) ?? 0) + 1);
+    }
+    if (writer && replayer.passed) {
+      const out = replayer.output();
+      writer.write(out, rec.tsSec, rec.tsNsec, undefined, out.length + Math.max(0, rec.origLen - rec.capLen));
+      written++;
+    }
+    if (json) {
+      pending += packetJson(rec.index, replayer) + '\n';
+      if (pending.length >= FLUSH_AT) {
+        io.out(pending);
+        pending = '';
+      }
+    }
+  };
+
+  const started = performance.now();
+  try {
+    await reader.forEach(visit);
+  } catch (err) {
+    if (pending) io.out(pending);
+    await writer?.abort();
+    throw err;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (pending) io.out(pending);
+  await writer?.close();
+  if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
+
+  const byVerdict = new Map<string, number>();
+  small.forEach((n, retval) => { if (n) byVerdict.set(replayer.verdictName(retval), n); });
+  for (const [retval, n] of [...large].sort((a, b) => a[0] - b[0])) byVerdict.set(replayer.verdictName(retval), n);
+  const summary: ReplaySummary = {
+    packets, byVerdict, byCpu, faults, skipped: reader.skipped.length + refused, written, seconds,
+  };
+  if (json) io.err(`replay: ${oneLine(summary)}\n`);
+  else io.out(formatSummary(summary, opts.out !== undefined, cpus > 1));
+  for (const line of faultLines) io.err(`xdplab: ${line}\n`);
+  if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
+  for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: record ${s.index} at byte offset ${s.offset}: ${s.reason}\n`);
+  return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
+}
+
+function packetJson(index: number, r: PacketReplayer): string {
+  const o: Record<string, unknown> = { index, cpu: r.cpu };
+  if (r.fault) {
+    o.fault = r.fault.message;
+  } else {
+    o.retval = r.retval;
+    o.verdict = r.verdictName();
+    o.out = hex(r.output());
+    const redirect = r.redirect;
+    if (redirect) o.redirect = { kind: redirect.kind, target: redirect.target, flags: redirect.flags };
+  }
+  if (r.trace.length) o.trace = [...r.trace];
+  return JSON.stringify(o);
+}
+
+const rate = (s: ReplaySummary): number => (s.seconds > 0 ? s.packets / s.seconds : 0);
+
+function oneLine(s: ReplaySummary): string {
+  const verdicts = [...s.byVerdict].map(([v, n]) => `${v} ${n}`).join(', ');
+  return `${s.packets} packets${verdicts ? ` (${verdicts})` : ''}, ${s.faults} faults, ${s.skipped} skipped, ${Math.round(rate(s))} packets/s`;
+}
+
+/** The human summary: two aligned columns (and a share for each verdict). */
+export function formatSummary(s: ReplaySummary, withWritten: boolean, withCpus: boolean): string {
+  const rows: Array<[string, string, string]> = [['packets', count(s.packets), '']];
+  const share = (n: number): string => (s.packets ? `${((n / s.packets) * 100).toFixed(1)}%` : '');
+  for (const [verdict, n] of s.byVerdict) rows.push([verdict, count(n), share(n)]);
+  rows.push(['faults', count(s.faults), s.faults ? share(s.faults) : '']);
+  rows.push(['skipped', count(s.skipped), '']);
+  if (withWritten) rows.push(['written', count(s.written), '']);
+  if (withCpus) s.byCpu.forEach((n, cpu) => rows.push([`cpu ${cpu}`, count(n), share(n)]));
+  rows.push(['seconds', s.seconds.toFixed(3), '']);
+  rows.push(['packets/s', count(Math.round(rate(s))), '']);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}${c ? `  ${c.padStart(6)}` : ''}`.trimEnd()).join('\n') + '\n';
+}
+
+const count = (n: number): string => String(n);
+
+export function registerReplayCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('replay')
+    .description('run one program on every packet of a capture, at its hook, as the kernel would (maps carry over)')
+    .argument('<obj>', 'the clang-built object (.o)')
+    .argument('<prog>', 'program name, or section/name')
+    .requiredOption('--pcap <file>', 'the capture to replay (pcap or pcapng, Ethernet)')
+    .addOption(new Option('--hook <hook>', 'where the program runs (default: xdp for XDP programs, tc-ingress for TC)').choices(REPLAY_HOOKS))
+    .option('--out <file.pcap>', 'write the packets that go on (after the program) to this pcap')
+    .option('--json', 'one JSON object a packet instead of the summary')
+    .option('--seed <n>', 'seed of bpf_get_prandom_u32', '1')
+    .option('--cpus <n>', 'emulated CPUs: packets spread over them by RSS flow hash', '1')
+    .option('--skip-bad', 'skip (and count) malformed records instead of stopping')
+    .option('--maps-in <file.json>', 'map entries to load first: {"map": [{"key": HEX, "value": HEX}]}')
+    .option('--maps-out <file.json>', 'write every map after the replay, in the same format')
+    .option('--dev-mac <mac>', 'MAC address of the replay device (eth0, ifindex 2)', '02:00:00:00:00:01')
+    .action(async (obj: string, progName: string, opts: ReplayOptions) => {
+      const { code } = await runReplay(obj, progName, opts, io);
+      setExit(code);
+    });
+}
