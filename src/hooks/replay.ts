@@ -113,8 +113,9 @@ export class PacketReplayer {
         (this.xdp ? ' (one XDP frame; multi-buffer frames are not emulated)' : ''));
     }
     this.setClock(tsSec, tsNsec);
-    const hash = this.hasher.hash(data, 0, length);
-    const cpu = rssQueue(hash, this.cpus);
+    // One CPU and XDP: nothing reads the hash (the TC skb carries it as skb->hash).
+    const hash = this.cpus > 1 || this.tc ? this.hasher.hash(data, 0, length) : 0;
+    const cpu = hash === 0 ? 0 : rssQueue(hash, this.cpus);
     this.hash = hash;
     this.cpu = cpu;
     this.fault = undefined;

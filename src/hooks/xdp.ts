@@ -77,9 +77,17 @@ export class XdpHook {
     const { u8, view } = this.runtime.arena;
     const base = this.frame.base;
     const dataStart = base + XDP_PACKET_HEADROOM;
-    u8.fill(0, base, dataStart + data.length + 64);
-    u8.set(data, dataStart - metaLen);
-    this.packet.set(dataStart - metaLen, dataStart, dataStart - metaLen + data.length, view);
+    const start = dataStart - metaLen;
+    const end = start + data.length;
+    // The frame reads as zeros outside the packet: clear what the last packet (or a helper
+    // moving data_meta / data_end) touched around the new one — PacketState tracks that
+    // window — rather than the whole headroom and tail every time.
+    const packet = this.packet;
+    if (packet.touchedStart < start) u8.fill(0, Math.max(base, packet.touchedStart), start);
+    if (packet.touchedEnd > end) u8.fill(0, end, Math.min(base + this.frame.capacity, packet.touchedEnd));
+    packet.resetTouched();
+    u8.set(data, start);
+    packet.set(start, dataStart, end, view);
     const c = this.ctx.start;
     view.setUint32(c + XDP_MD.ingress_ifindex, ingressIfindex, true);
     view.setUint32(c + XDP_MD.rx_queue_index, rxQueue, true);

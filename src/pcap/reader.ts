@@ -92,6 +92,13 @@ interface Interface {
   exp: number;
   /** if_tsoffset, in seconds. */
   offsetSec: number;
+  /** 'dec' with exp ≤ 9: 10^exp ticks a second, 10^(9-exp) ns a tick. */
+  divisor: number;
+  nsPerTick: number;
+  /** The last timestamp high word seen, and hi·2^32 as whole seconds and remaining ticks. */
+  cacheHi: number;
+  cacheSec: number;
+  cacheRem: number;
 }
 
 // Results of divU64 (module-level so the hot path allocates nothing).
@@ -136,30 +143,21 @@ function setTimestamp(rec: Record, ifc: Interface, hi: number, lo: number): void
   const e = ifc.exp;
   if (ifc.base === 'dec') {
     if (e <= 9) {
-      const d = POW10[e];
-      if (hi < 0x200000) {
-        // ticks < 2^53: plain doubles are exact (the usual microsecond case).
-        const t = hi * 4294967296 + lo;
-        sec = Math.floor(t / d);
-        let rem = t - sec * d;
-        if (rem < 0) (sec--, (rem += d));
-        nsec = rem * POW10[9 - e];
-      } else if (e >= 6) {
-        // Nanosecond (or µs far in the future) ticks ≥ 2^53: estimate the seconds in
-        // doubles (off by a few at most), then take the exact remainder by parts —
-        // hi·2^32 and sh·d·2^16 are multiples of 2^16, so their difference is exact.
-        sec = Math.floor((hi * 4294967296 + lo) / d);
-        const sh = Math.floor(sec / 65536);
-        const sl = sec - sh * 65536;
-        let rem = hi * 4294967296 - sh * d * 65536 - sl * d + lo;
-        while (rem < 0) (sec--, (rem += d));
-        while (rem >= d) (sec++, (rem -= d));
-        nsec = rem * POW10[9 - e];
-      } else {
-        divU64(hi, lo, d);
-        sec = qHi * 4294967296 + qLo;
-        nsec = qRem * POW10[9 - e];
+      // ticks = hi·2^32 + lo, and hi·2^32 = cacheSec·d + cacheRem worked out once per high
+      // word (it changes every 4.3 s of nanosecond ticks): what is left is small and exact.
+      const d = ifc.divisor;
+      if (hi !== ifc.cacheHi) {
+        divU64(hi, 0, d);
+        ifc.cacheHi = hi;
+        ifc.cacheSec = qHi * 4294967296 + qLo;
+        ifc.cacheRem = qRem;
       }
+      const t = ifc.cacheRem + lo;
+      let extra = Math.floor(t / d);
+      let rem = t - extra * d;
+      if (rem < 0) (extra--, (rem += d));
+      sec = ifc.cacheSec + extra;
+      nsec = rem * ifc.nsPerTick;
     } else {
       // Finer than 1 ns: first down to whole nanoseconds (truncating), then to seconds.
       divU64(hi, lo, POW10[e - 9]);
@@ -457,7 +455,18 @@ class CaptureParser {
     const v = this.view;
     const le = this.le;
     if (len < 20) this.fail(this.base + p, this.where(false), `interface description block of ${len} bytes (20 at least)`);
-    const ifc: Interface = { linkType: v.getUint16(p + 8, le), snaplen: v.getUint32(p + 12, le), base: 'dec', exp: 6, offsetSec: 0 };
+    const ifc: Interface = {
+      linkType: v.getUint16(p + 8, le),
+      snaplen: v.getUint32(p + 12, le),
+      base: 'dec',
+      exp: 6,
+      offsetSec: 0,
+      divisor: 1e6,
+      nsPerTick: 1000,
+      cacheHi: -1,
+      cacheSec: 0,
+      cacheRem: 0,
+    };
     const end = p + len - 4;
     for (let o = p + 16; o + 4 <= end; ) {
       const code = v.getUint16(o, le);
@@ -476,6 +485,10 @@ class CaptureParser {
         ifc.offsetSec = high * 4294967296 + low;
       }
       o += 4 + ((olen + 3) & ~3);
+    }
+    if (ifc.base === 'dec' && ifc.exp <= 9) {
+      ifc.divisor = POW10[ifc.exp];
+      ifc.nsPerTick = POW10[9 - ifc.exp];
     }
     this.interfaces.push(ifc);
   }

@@ -143,8 +143,8 @@ class FileCaptureWriter implements CaptureWriter {
       this.u32(lo);
       this.u32(capLen);
       this.u32(wire);
-      this.buf.set(data.subarray(0, capLen), this.len);
-      this.buf.fill(0, this.len + capLen, this.len + padded);
+      this.buf.set(capLen === data.length ? data : data.subarray(0, capLen), this.len);
+      if (padded !== capLen) this.buf.fill(0, this.len + capLen, this.len + padded);
       this.len += padded;
       if (text !== undefined) {
         this.u16(1); // opt_comment
@@ -162,7 +162,7 @@ class FileCaptureWriter implements CaptureWriter {
       this.u32(this.nanoseconds ? tsNsec : Math.floor(tsNsec / 1000));
       this.u32(capLen);
       this.u32(wire);
-      this.buf.set(data.subarray(0, capLen), this.len);
+      this.buf.set(capLen === data.length ? data : data.subarray(0, capLen), this.len);
       this.len += capLen;
     }
   }

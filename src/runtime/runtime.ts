@@ -67,7 +67,8 @@ export class Runtime implements HelperHost {
 
   private readonly maps: (BpfMap | undefined)[] = [undefined];
   private readonly programs: (ProgramImage | undefined)[] = [undefined];
-  private readonly mapByHeader = new Map<number, BpfMap>();
+  /** Maps by the arena region of their header (helpers find a map by that address on every call). */
+  private readonly mapByRegion: (BpfMap | undefined)[] = [];
   /** Maps shared by name between collections (LIBBPF_PIN_BY_NAME, or explicitly). */
   readonly pinned = new Map<string, BpfMap>();
 
@@ -87,7 +88,7 @@ export class Runtime implements HelperHost {
   registerMap(map: BpfMap): void {
     if (map.id !== this.maps.length) throw new Error(`runtime: map id ${map.id} out of order`);
     this.maps.push(map);
-    this.mapByHeader.set(map.header.start, map);
+    this.mapByRegion[map.header.id] = map;
   }
 
   registerProgram(image: ProgramImage): number {
@@ -113,7 +114,8 @@ export class Runtime implements HelperHost {
   // ---- HelperHost ------------------------------------------------------------------------
 
   mapAt(addr: number): BpfMap | undefined {
-    return this.mapByHeader.get(addr);
+    const map = this.mapByRegion[this.arena.pageRegion[addr >>> 12]];
+    return map !== undefined && map.header.base === addr ? map : undefined;
   }
 
   mapById(id: number): BpfMap | undefined {
