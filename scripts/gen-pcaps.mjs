@@ -404,6 +404,9 @@ function l4Lb() {
     const base = { ...G, srcIp: `192.0.2.${1 + (i % 200)}`, dstIp: VIP_WEB, sport: 32768 + i * 37, dport: 80 };
     vipFlow(tcpConversation(base, i % 10 === 0 ? 8 : 2).map(tcp4), `tcp ${base.srcIp}:${base.sport} > ${VIP_WEB}:80`);
   }
+  // Its first client comes back with the same 5-tuple after the flow ended: still in the table.
+  const again = { ...G, srcIp: '192.0.2.1', dstIp: VIP_WEB, sport: 32768, dport: 80 };
+  flows[0].push(...tcpConversation(again, 1).map((o) => pkt('LB_TX_CONN_HIT', 'the first web flow again (same 5-tuple, still in conn_table)', tcp4(o))));
   // UDP (QUIC) to the IPv4 VIP's port 443, which has its own ring (two backends).
   for (let i = 0; i < 30; i++) {
     const base = { ...G, srcIp: `198.51.100.${10 + i}`, dstIp: VIP_WEB, sport: 50000 + i, dport: 443 };
@@ -414,9 +417,6 @@ function l4Lb() {
     const base = { ...G, srcIp: `2001:db8:c::${(i + 1).toString(16)}`, dstIp: VIP6, sport: 40000 + i * 11, dport: 443 };
     vipFlow(tcpConversation(base, 1).map(tcp6), `tcp6 [${base.srcIp}]:${base.sport} > [${VIP6}]:443`);
   }
-  // A client that comes back with the same 5-tuple after its flow ended: still in the table.
-  const again = { ...G, srcIp: '192.0.2.1', dstIp: VIP_WEB, sport: 32768, dport: 80 };
-  flows.push(tcpConversation(again, 1).map((o) => pkt('LB_TX_CONN_HIT', 'the first web flow again (same 5-tuple, still in conn_table)', tcp4(o))));
 
   // Not for a VIP: the host's own traffic and other ports of a VIP address.
   for (let i = 0; i < 10; i++) one('LB_PASS_NOT_VIP', 'ssh to the balancer itself', tcp4({ ...G, srcIp: '10.100.0.1', dstIp: LB, sport: 52000 + i, dport: 22, flags: TCP.SYN }));

@@ -458,7 +458,7 @@ static __always_inline void write_eth(struct ethhdr *eth, const __u8 *our_mac, _
 static __always_inline int encap_ipv4(struct xdp_md *ctx, struct lb_pkt *pkt)
 {
 	void *data, *data_end;
-	struct ethhdr *eth;
+	struct ethhdr *eth, *old_eth;
 	struct iphdr *outer;
 	__u8 our_mac[ETH_ALEN];
 	__be32 *dst = bpf_map_lookup_elem(&backends_v4, &pkt->backend);
@@ -474,10 +474,14 @@ static __always_inline int encap_ipv4(struct xdp_md *ctx, struct lb_pkt *pkt)
 	data_end = (void *)(long)ctx->data_end;
 	eth = data;
 	outer = data + sizeof(*eth);
-	/* The old Ethernet header now starts where the outer IP header ends. */
-	if ((void *)(outer + 1) + sizeof(*eth) > data_end)
+	/*
+	 * The old Ethernet header is still there, sizeof(*outer) bytes in, under what becomes
+	 * the outer IP header: take our MAC address (its destination) out of it first.
+	 */
+	old_eth = data + sizeof(*outer);
+	if ((void *)(outer + 1) > data_end)
 		return count(ctx, LB_DROP_ERROR, XDP_DROP);
-	__builtin_memcpy(our_mac, ((struct ethhdr *)(outer + 1))->h_dest, ETH_ALEN);
+	__builtin_memcpy(our_mac, old_eth->h_dest, ETH_ALEN);
 	write_eth(eth, our_mac, ETH_P_IP);
 
 	outer->version = 4;
@@ -498,7 +502,7 @@ static __always_inline int encap_ipv4(struct xdp_md *ctx, struct lb_pkt *pkt)
 static __always_inline int encap_ipv6(struct xdp_md *ctx, struct lb_pkt *pkt)
 {
 	void *data, *data_end;
-	struct ethhdr *eth;
+	struct ethhdr *eth, *old_eth;
 	struct ipv6hdr *outer;
 	__u8 our_mac[ETH_ALEN];
 	struct in6_addr *dst = bpf_map_lookup_elem(&backends_v6, &pkt->backend);
@@ -515,9 +519,10 @@ static __always_inline int encap_ipv6(struct xdp_md *ctx, struct lb_pkt *pkt)
 	data_end = (void *)(long)ctx->data_end;
 	eth = data;
 	outer = data + sizeof(*eth);
-	if ((void *)(outer + 1) + sizeof(*eth) > data_end)
+	old_eth = data + sizeof(*outer);
+	if ((void *)(outer + 1) > data_end)
 		return count(ctx, LB_DROP_ERROR, XDP_DROP);
-	__builtin_memcpy(our_mac, ((struct ethhdr *)(outer + 1))->h_dest, ETH_ALEN);
+	__builtin_memcpy(our_mac, old_eth->h_dest, ETH_ALEN);
 	write_eth(eth, our_mac, ETH_P_IPV6);
 
 	outer->version = 6;
