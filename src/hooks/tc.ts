@@ -186,31 +186,7 @@ export class TcHook {
     return true;
   }
 
-  /**
-   * Build the skb of the emulated network for a frame on `dev`: received (ingress: pkt_type from
-   * the destination MAC, skb_iif = dev) or leaving (egress: skb_iif = the interface it came in
-   * on, 0 for the node's own). No socket: forwarded and received packets have none. Only the
-   * bytes around the frame are cleared, not the whole buffer: this runs once per packet.
-   */
-  loadNetwork(data: Uint8Array, dev: NetDevice, ingress: boolean, ingressIfindex: number): void {
-    const { u8 } = this.runtime.arena;
-    const skb = this.skb;
-    const start = this.buffer.base + DATA_START;
-    u8.fill(0, start - NETWORK_MARGIN, start);
-    u8.set(data, start);
-    u8.fill(0, start + data.length, start + data.length + NETWORK_MARGIN);
-    resetSkb(skb);
-    skb.dev = dev;
-    skb.setData(start, start + data.length);
-    skb.macHeader = start;
-    skb.pktType = ingress ? packetType(data, dev) : PACKET_HOST;
-    const type = data.length >= ETH_HLEN ? (data[12] << 8) | data[13] : 0;
-    skb.protocol = type >= ETH_P_802_3_MIN ? type : ETH_P_802_2;
-    skb.networkHeader = start + ETH_HLEN;
-    skb.atIngress = ingress;
-    skb.skbIif = ingressIfindex;
-    skb.pktLen = data.length;
-  }
+
 
   /**
    * Zero what the last packet can have left in the buffer: every byte a program or helper can
@@ -297,6 +273,26 @@ export class TcHook {
     skb.hash = hash;
     skb.l4Hash = l4Hash && hash !== 0;
     return true;
+  }
+
+  /**
+   * The frame as it goes on the wire (or into a capture): a copy of skb->data to the tail, with
+   * a VLAN tag the skb holds out of band put back after the MAC addresses — what
+   * validate_xmit_vlan does for a device without TX VLAN offload.
+   */
+  wireFrame(): Uint8Array {
+    const skb = this.skb;
+    const u8 = this.runtime.arena.u8;
+    if (!skb.vlanPresent || skb.tail - skb.data < 12) return u8.slice(skb.data, skb.tail);
+    const len = skb.tail - skb.data;
+    const out = new Uint8Array(len + VLAN_HLEN);
+    out.set(u8.subarray(skb.data, skb.data + 12), 0);
+    out[12] = skb.vlanProto >>> 8;
+    out[13] = skb.vlanProto & 0xff;
+    out[14] = skb.vlanTci >>> 8;
+    out[15] = skb.vlanTci & 0xff;
+    out.set(u8.subarray(skb.data + 12, skb.tail), 16);
+    return out;
   }
 
   /** Where loadPath expects the frame: copy it here first (after `beginPath()`). */

@@ -15,7 +15,8 @@
  */
 import { XdplabError } from '../errors.js';
 import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } from '../helpers/env.js';
-import { TcHook, tcActionName } from '../hooks/tc.js';
+import { TC_PATH_MAX_PACKET, TcHook, tcActionName } from '../hooks/tc.js';
+import { ETH_HLEN } from '../packet/constants.js';
 import { XdpHook, XDP_MAX_PACKET, xdpActionName } from '../hooks/xdp.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { VmFault } from '../vm/fault.js';
@@ -192,7 +193,17 @@ export class Network {
   private runTc(nic: VirtualNic, programs: readonly Attached[], hook: HookName, frame: Uint8Array, ingress: boolean, iif: number, cpu: number): HookResult {
     if (programs.length === 0) return { action: 'pass', frame };
     this.runtime.fib = nic.node.fib;
-    this.tc.loadNetwork(frame, nic.device, ingress, iif);
+    const tc = this.tc;
+    if (frame.length > TC_PATH_MAX_PACKET || frame.length < ETH_HLEN) {
+      this.counters.add(nic, hook, 'skipped');
+      return { action: 'pass', frame };
+    }
+    // The skb Linux's own path builds (the one replay runs too): on ingress the RSS hash, the
+    // RX queue and an outer VLAN tag taken out of band; on egress the device it leaves by.
+    tc.beginPath(nic.node.devices);
+    this.runtime.arena.u8.set(frame, tc.frameAddress());
+    tc.loadPath(frame.length, ingress ? 'ingress' : 'egress', nic.device, this.rss.hash(frame, 0, frame.length), this.rss.l4, cpu % nic.rxQueues);
+    if (!ingress) tc.skb.skbIif = iif; // a forwarded skb keeps the device it came in by
     for (const attached of programs) {
       this.tc.env.trace.length = 0;
       this.tc.env.clones?.splice(0);
@@ -206,7 +217,7 @@ export class Network {
       const verdict = tcActionName(retval);
       this.counters.add(nic, hook, verdict);
       if (retval === TC_ACT_UNSPEC) continue; // tcx: the next program decides
-      const out = this.tc.skb.bytes();
+      const out = tc.wireFrame();
       if (retval === TC_ACT_SHOT) {
         this.sink.dropped(nic, frame, this.time(), this.dropComment(attached, hook, verdict, this.tc.env.trace));
         return { action: 'drop', frame: out };
@@ -215,7 +226,7 @@ export class Network {
       if (retval === TC_ACT_REDIRECT) return { action: 'redirect', frame: out, redirect: this.tc.env.redirect };
       return { action: 'pass', frame: out };
     }
-    return { action: 'pass', frame: this.tc.skb.bytes() };
+    return { action: 'pass', frame: tc.wireFrame() };
   }
 
   /** bpf_redirect from TC: out of (or, with BPF_F_INGRESS, into) another interface. */

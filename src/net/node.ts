@@ -7,6 +7,7 @@
  * entry, or the interface on the same wire (or behind switches) that holds the address.
  */
 import type { Fib, FibDevice, FibRoute, RouteType } from '../helpers/fib.js';
+import type { DeviceTable, NetDevice } from '../helpers/skb-model.js';
 import type { Cidr, VirtualNic } from './nic.js';
 
 export type NodeKind = 'host' | 'router' | 'switch';
@@ -52,6 +53,14 @@ export class Node {
       route: (family, dst) => this.fibRoute(family, dst),
       neighbour: (ifindex, addr) => this.neighbour(ifindex, addr),
     };
+  }
+
+  private deviceTable: Map<number, NetDevice> | undefined;
+
+  /** The node's interfaces by ifindex, as skb helpers see them (bpf_clone_redirect, check_mtu…). */
+  get devices(): DeviceTable {
+    if (this.deviceTable?.size !== this.nics.length) this.deviceTable = new Map(this.nics.map((n) => [n.ifindex, n.device]));
+    return this.deviceTable;
   }
 
   nicByIfindex(ifindex: number): VirtualNic | undefined {
