@@ -1,6 +1,7 @@
 /**
- * `xdplab demo`: what `npm start` shows until the emulator has a default scenario. It
- * assembles a small packet parser, prints its disassembly, and runs it on an Ethernet frame.
+ * `xdplab demo`: a quick look at the core (what `npm start` showed before the emulator had a
+ * default scenario). It assembles a small packet parser, prints its disassembly, and runs it
+ * on an Ethernet frame.
  */
 import { assemble } from '../isa/asm.js';
 import { disassembleLines } from '../isa/disasm.js';
