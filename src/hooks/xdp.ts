@@ -10,6 +10,7 @@ import { XdplabError } from '../errors.js';
 import { PacketState, type RunEnv } from '../helpers/env.js';
 import { XDP_FRAME_BYTES, XDP_META_MAX, XDP_PACKET_HEADROOM, XDP_TAILROOM } from '../helpers/xdp.js';
 import type { Program } from '../runtime/program.js';
+import type { ProgramImage } from '../vm/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, type Region } from '../vm/arena.js';
 
@@ -97,9 +98,14 @@ export class XdpHook {
 
   /** Run the program once on the loaded frame; returns its verdict. */
   runOnce(program: Program, cpu: number): number {
+    return this.runImage(program.image, program.type, cpu);
+  }
+
+  /** The same for an image known by id (a devmap entry's program). */
+  runImage(image: ProgramImage, progType: number, cpu: number): number {
     const env = this.env;
     env.cpu = cpu;
-    env.progType = program.type;
+    env.progType = progType;
     env.redirect = undefined;
     const engine = this.runtime.engine;
     engine.env = env;
@@ -107,7 +113,12 @@ export class XdpHook {
     const regs = engine.regs;
     regs.fill(0, 0, 20);
     regs[2] = this.ctx.start;
-    return engine.run(program.image);
+    return engine.run(image);
+  }
+
+  /** xdp_md.egress_ifindex of the loaded frame: set for a devmap entry's program (dev_map_bpf_prog_run). */
+  setEgressIfindex(ifindex: number): void {
+    this.runtime.arena.view.setUint32(this.ctx.start + XDP_MD.egress_ifindex, ifindex, true);
   }
 
   /** BPF_PROG_TEST_RUN for an XDP program. */

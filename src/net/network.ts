@@ -17,6 +17,7 @@ import { XdplabError } from '../errors.js';
 import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } from '../helpers/env.js';
 import { TC_PATH_MAX_PACKET, TcHook, tcActionName } from '../hooks/tc.js';
 import { ETH_HLEN } from '../packet/constants.js';
+import { BPF_PROG_TYPE } from '../spec/types.js';
 import { XdpHook, XDP_MAX_PACKET, xdpActionName } from '../hooks/xdp.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { VmFault } from '../vm/fault.js';
@@ -35,6 +36,8 @@ const TC_ACT_QUEUED = 5;
 const TC_ACT_TRAP = 8;
 const BPF_F_INGRESS = 1;
 const BPF_F_EXCLUDE_INGRESS = 1 << 4;
+/** Where a devmap entry's program is counted and named in drop comments. */
+const DEVMAP_HOOK = 'xdp-devmap';
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
 
@@ -166,7 +169,7 @@ export class Network {
       return;
     }
     if (target.kind === 'devmap' && target.map && target.flags & (1 << 3)) {
-      this.broadcast(nic, frame, target, hops);
+      this.broadcast(nic, frame, target, hops, cpu);
       return;
     }
     const out = nic.node.nicByIfindex(target.target);
@@ -175,18 +178,57 @@ export class Network {
       return;
     }
     this.counters.add(nic, 'xdp', `redirect → ${out.name}`);
-    this.toWire(out, frame, hops);
-    void cpu;
+    const sent = target.devmapProgramId ? this.runDevmapProgram(nic, out, frame, target.devmapProgramId, cpu) : frame;
+    if (sent) this.toWire(out, sent, hops);
+  }
+
+  /**
+   * A devmap entry's own program (SEC("xdp/devmap")), run on a frame redirected through the
+   * entry before it leaves by `out`, as dev_map_bpf_prog_run does: the same xdp_md with
+   * egress_ifindex = `out`; XDP_PASS sends the frame as the program left it, any other
+   * verdict drops it. Returns the frame to send, or undefined.
+   */
+  private runDevmapProgram(nic: VirtualNic, out: VirtualNic, frame: Uint8Array, programId: number, cpu: number): Uint8Array | undefined {
+    const image = this.runtime.programById(programId);
+    if (!image) {
+      this.drop(out, frame, DEVMAP_HOOK, `devmap entry program ${programId} is not loaded`);
+      return undefined;
+    }
+    const xdp = this.xdp;
+    xdp.env.trace.length = 0;
+    xdp.load(frame, 0, nic.ifindex, cpu % nic.rxQueues);
+    xdp.setEgressIfindex(out.ifindex);
+    let retval: number;
+    try {
+      retval = xdp.runImage(image, BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, cpu);
+    } catch (err) {
+      if (!(err instanceof VmFault)) throw err;
+      this.faults++;
+      this.counters.add(out, DEVMAP_HOOK, 'fault');
+      this.sink.dropped(out, frame, this.time(), `${DEVMAP_HOOK}: program ${image.name} faulted: ${err.message}`);
+      return undefined;
+    }
+    const verdict = xdpActionName(retval);
+    this.counters.add(out, DEVMAP_HOOK, verdict);
+    for (const line of xdp.env.trace) this.trace.push(`${out.id} ${DEVMAP_HOOK}: ${line}`);
+    if (retval === XDP_PASS) return xdp.packet.bytes(this.runtime.arena.u8);
+    const trace = xdp.env.trace.length ? `; trace: ${xdp.env.trace.join(' | ')}` : '';
+    this.sink.dropped(out, frame, this.time(), `${DEVMAP_HOOK}: program ${image.name} returned ${verdict} at pc ${this.runtime.engine.exitPc}${trace}`);
+    return undefined;
   }
 
   /** bpf_redirect_map with BPF_F_BROADCAST: a copy out of every interface in the devmap. */
-  private broadcast(nic: VirtualNic, frame: Uint8Array, target: RedirectTarget, hops: number): void {
+  private broadcast(nic: VirtualNic, frame: Uint8Array, target: RedirectTarget, hops: number, cpu: number): void {
     const map = target.map!;
     for (const [, value] of map.entries()) {
-      const ifindex = new DataView(value.buffer, value.byteOffset).getUint32(0, true);
+      const entry = new DataView(value.buffer, value.byteOffset, value.byteLength);
+      const ifindex = entry.getUint32(0, true);
       if (target.flags & BPF_F_EXCLUDE_INGRESS && ifindex === nic.ifindex) continue;
       const out = nic.node.nicByIfindex(ifindex);
-      if (out) this.toWire(out, frame.slice(), hops);
+      if (!out) continue;
+      const programId = value.byteLength >= 8 ? entry.getUint32(4, true) : 0;
+      const sent = programId ? this.runDevmapProgram(nic, out, frame, programId, cpu) : frame.slice();
+      if (sent) this.toWire(out, sent, hops);
     }
   }
 

@@ -77,14 +77,30 @@ function checkedParse(at: Cursor, btf: Btf, typeId: number, js: unknown, size: n
   return bytes;
 }
 
-/** Load `{ key, value }` entries into a live map. */
-export function loadMapEntries(map: BpfMap, entries: Cursor, btf: Btf | undefined): void {
+/** Map types whose entries may carry a program (struct bpf_devmap_val / bpf_cpumap_val). */
+const PROGRAM_ENTRY_TYPES: ReadonlySet<number> = new Set([
+  BPF_MAP_TYPE.BPF_MAP_TYPE_DEVMAP, BPF_MAP_TYPE.BPF_MAP_TYPE_DEVMAP_HASH, BPF_MAP_TYPE.BPF_MAP_TYPE_CPUMAP,
+]);
+
+/**
+ * Load `{ key, value }` entries into a live map. A devmap or cpumap entry may also name a
+ * program of the topology (`program: NAME`), whose id goes where the kernel's value holds the
+ * program's fd: the u32 after the ifindex (or queue size).
+ */
+export function loadMapEntries(map: BpfMap, entries: Cursor, btf: Btf | undefined, programId: (name: string) => number | undefined = () => undefined): void {
   const { keySize, valueSize, keyTypeId, valueTypeId, type } = map.spec;
   const lpm = type === BPF_MAP_TYPE.BPF_MAP_TYPE_LPM_TRIE;
+  const withProgram = PROGRAM_ENTRY_TYPES.has(type) && valueSize >= 8;
   for (const entry of entries.list()) {
-    const fields = entry.map(['key', 'value'], ['key', 'value']);
+    const fields = entry.map(withProgram ? ['key', 'value', 'program'] : ['key', 'value'], ['key', 'value']);
     const key = entryBytes(fields.get('key')!, keySize, keyTypeId, btf, lpm);
     const one = entryBytes(fields.get('value')!, valueSize, valueTypeId, btf, false);
+    const programAt = fields.get('program');
+    if (programAt) {
+      const id = programId(programAt.string());
+      if (id === undefined) throw programAt.fail(`no program ${programAt.string()} in this topology`);
+      new DataView(one.buffer, one.byteOffset, one.byteLength).setUint32(4, id, true);
+    }
     const value = map.perCpu ? perCpuValue(one, valueSize, map.cpus) : one;
     try {
       map.update(key, value);

@@ -1,0 +1,63 @@
+/**
+ * A devmap entry's own program (SEC("xdp/devmap")): run on every frame redirected through the
+ * entry, with xdp_md.egress_ifindex of the port it leaves by; XDP_PASS sends the frame as the
+ * program left it, XDP_DROP drops it (recorded under the hook "xdp-devmap"). Broadcast runs
+ * each entry's program on its own copy.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { PacketSink } from '../../src/net/recorder.js';
+import { createCaptureWriter } from '../../src/pcap/writer.js';
+import { loadTopology } from '../../src/topology/load.js';
+import { runTraffic } from '../../src/topology/run.js';
+import { repoRoot } from '../support/conformance.js';
+
+const fixture = path.join(repoRoot, 'test', 'fixtures', 'topologies', 'devmap');
+
+/** src → r/eth0 with the given EtherType and a 46-byte payload. */
+function frame(etherType: number): Uint8Array {
+  const f = new Uint8Array(60);
+  f.set([2, 0, 0, 0, 1, 2, 2, 0, 0, 0, 0, 2, etherType >> 8, etherType & 0xff]);
+  f.fill(0x5a, 14);
+  return f;
+}
+
+async function run(frames: Uint8Array[]): Promise<{ tx: string[]; dropped: string[]; counters: unknown }> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'xdplab-devmap-'));
+  writeFileSync(path.join(work, 'topology.yaml'), readFileSync(path.join(fixture, 'topology.yaml'), 'utf8').replaceAll('../../bpf/', `${path.join(repoRoot, 'test', 'fixtures', 'bpf')}/`));
+  const w = createCaptureWriter(path.join(work, 'traffic.pcap'), { format: 'pcap' });
+  frames.forEach((f, i) => w.write(f, 1_700_000_000, i * 1000));
+  await w.close();
+  const tx: string[] = [];
+  const dropped: string[] = [];
+  const sink: PacketSink = {
+    tx: (nic, f) => tx.push(`${nic.id} src ${[...f.subarray(6, 12)].map((b) => b.toString(16)).join(':')}`),
+    delivered: () => {},
+    dropped: (nic, _f, _t, comment) => dropped.push(`${nic.id} ${comment}`),
+  };
+  const topology = loadTopology(path.join(work, 'topology.yaml'), sink);
+  await runTraffic(topology);
+  return { tx, dropped, counters: topology.network.counters.toJSON() };
+}
+
+describe('devmap entry programs', () => {
+  it('run before the frame leaves, with egress_ifindex, and pass it on rewritten', async () => {
+    const { tx, dropped } = await run([frame(0x0800)]);
+    expect(tx).toEqual(['r/eth1 src 2:0:0:0:0:3']);
+    // (host a then drops it: addressed to r/eth0's MAC, not to a's)
+    expect(dropped).toEqual(['a/eth0 stack: not addressed to this interface (PACKET_OTHERHOST)']);
+  });
+
+  it('drop what they drop, saying so', async () => {
+    const { tx, dropped } = await run([frame(0x88b5)]);
+    expect(tx).toEqual([]);
+    expect(dropped).toEqual([expect.stringMatching(/^r\/eth1 xdp-devmap: program xdp_egress returned XDP_DROP at pc \d+$/)]);
+  });
+
+  it('run once per port on a broadcast, never on the excluded ingress port', async () => {
+    const { tx } = await run([frame(0x88b6)]);
+    expect(tx.sort()).toEqual(['r/eth1 src 2:0:0:0:0:3', 'r/eth2 src 2:0:0:0:0:4']);
+  });
+});
