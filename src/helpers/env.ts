@@ -45,8 +45,8 @@ export interface RedirectTarget {
   /** Interface index (ifindex, devmap) or CPU (cpumap). */
   target: number;
   flags: number;
-  /** The devmap entry's program id, when it has one. */
-  devmapProgramId?: number;
+  /** The devmap or cpumap entry's program id, when it has one. */
+  entryProgramId?: number;
   /** For devmap broadcast (BPF_F_BROADCAST): the map. */
   map?: BpfMap;
 }

@@ -119,12 +119,14 @@ function redirectMap(call: HelperCall): number {
     const value = map.lookupElem(scratch, env.cpu);
     if (!value) return fallback;
     const progId = map.spec.valueSize >= 8 ? view.getUint32(value + 4, true) : 0;
-    env.redirect = { kind: 'devmap', target: view.getUint32(value, true), flags, devmapProgramId: progId || undefined };
+    env.redirect = { kind: 'devmap', target: view.getUint32(value, true), flags, entryProgramId: progId || undefined };
     return XDP_REDIRECT;
   }
   if (type === BPF_MAP_TYPE.BPF_MAP_TYPE_CPUMAP) {
-    if (key >= map.spec.maxEntries || !map.lookupElem(scratch, env.cpu)) return fallback;
-    env.redirect = { kind: 'cpumap', target: key, flags };
+    const value = key < map.spec.maxEntries ? map.lookupElem(scratch, env.cpu) : 0;
+    if (!value) return fallback;
+    const progId = map.spec.valueSize >= 8 ? view.getUint32(value + 4, true) : 0;
+    env.redirect = { kind: 'cpumap', target: key, flags, entryProgramId: progId || undefined };
     return XDP_REDIRECT;
   }
   if (type === BPF_MAP_TYPE.BPF_MAP_TYPE_XSKMAP) {

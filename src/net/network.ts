@@ -36,8 +36,9 @@ const TC_ACT_QUEUED = 5;
 const TC_ACT_TRAP = 8;
 const BPF_F_INGRESS = 1;
 const BPF_F_EXCLUDE_INGRESS = 1 << 4;
-/** Where a devmap entry's program is counted and named in drop comments. */
+/** Where devmap and cpumap entries' programs are counted and named in drop comments. */
 const DEVMAP_HOOK = 'xdp-devmap';
+const CPUMAP_HOOK = 'xdp-cpumap';
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
 
@@ -165,7 +166,9 @@ export class Network {
     }
     if (target.kind === 'cpumap') {
       // The frame becomes an skb on the target CPU and continues up the stack there.
-      this.receive(nic, frame, hops, true, target.target % this.runtime.cpus);
+      const to = target.target % this.runtime.cpus;
+      if (target.entryProgramId) this.runCpumapProgram(nic, frame, target.entryProgramId, to, hops);
+      else this.receive(nic, frame, hops, true, to);
       return;
     }
     if (target.kind === 'devmap' && target.map && target.flags & (1 << 3)) {
@@ -178,7 +181,7 @@ export class Network {
       return;
     }
     this.counters.add(nic, 'xdp', `redirect → ${out.name}`);
-    const sent = target.devmapProgramId ? this.runDevmapProgram(nic, out, frame, target.devmapProgramId, cpu) : frame;
+    const sent = target.entryProgramId ? this.runDevmapProgram(nic, out, frame, target.entryProgramId, cpu) : frame;
     if (sent) this.toWire(out, sent, hops);
   }
 
@@ -189,32 +192,58 @@ export class Network {
    * verdict drops it. Returns the frame to send, or undefined.
    */
   private runDevmapProgram(nic: VirtualNic, out: VirtualNic, frame: Uint8Array, programId: number, cpu: number): Uint8Array | undefined {
+    const r = this.runEntryProgram(nic, out, DEVMAP_HOOK, frame, programId, cpu % nic.rxQueues, out.ifindex, cpu);
+    if (r === undefined) return undefined;
+    if (r.retval === XDP_PASS) return r.frame;
+    this.dropByEntryProgram(out, DEVMAP_HOOK, frame, r.retval);
+    return undefined;
+  }
+
+  /**
+   * A cpumap entry's program (SEC("xdp/cpumap")) on the target CPU, as
+   * cpu_map_bpf_prog_run_xdp runs it (rx_queue_index 0: the frame no longer knows its
+   * queue): XDP_PASS builds the skb there, XDP_REDIRECT goes on, anything else drops.
+   */
+  private runCpumapProgram(nic: VirtualNic, frame: Uint8Array, programId: number, cpu: number, hops: number): void {
+    const r = this.runEntryProgram(nic, nic, CPUMAP_HOOK, frame, programId, 0, 0, cpu);
+    if (r === undefined) return;
+    if (r.retval === XDP_PASS) this.receive(nic, r.frame, hops, true, cpu);
+    else if (r.retval === XDP_REDIRECT) this.xdpRedirect(nic, r.frame, this.xdp.env.redirect, hops + 1, cpu);
+    else this.dropByEntryProgram(nic, CPUMAP_HOOK, frame, r.retval);
+  }
+
+  /** Run a map entry's program on `frame`; undefined when it could not run (recorded as a drop). */
+  private runEntryProgram(
+    nic: VirtualNic, at: VirtualNic, hook: string, frame: Uint8Array, programId: number, rxQueue: number, egressIfindex: number, cpu: number,
+  ): { retval: number; frame: Uint8Array } | undefined {
     const image = this.runtime.programById(programId);
     if (!image) {
-      this.drop(out, frame, DEVMAP_HOOK, `devmap entry program ${programId} is not loaded`);
+      this.drop(at, frame, hook, `map entry program ${programId} is not loaded`);
       return undefined;
     }
     const xdp = this.xdp;
     xdp.env.trace.length = 0;
-    xdp.load(frame, 0, nic.ifindex, cpu % nic.rxQueues);
-    xdp.setEgressIfindex(out.ifindex);
+    xdp.load(frame, 0, nic.ifindex, rxQueue);
+    xdp.setEgressIfindex(egressIfindex);
     let retval: number;
     try {
       retval = xdp.runImage(image, BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, cpu);
     } catch (err) {
       if (!(err instanceof VmFault)) throw err;
       this.faults++;
-      this.counters.add(out, DEVMAP_HOOK, 'fault');
-      this.sink.dropped(out, frame, this.time(), `${DEVMAP_HOOK}: program ${image.name} faulted: ${err.message}`);
+      this.counters.add(at, hook, 'fault');
+      this.sink.dropped(at, frame, this.time(), `${hook}: program ${image.name} faulted: ${err.message}`);
       return undefined;
     }
-    const verdict = xdpActionName(retval);
-    this.counters.add(out, DEVMAP_HOOK, verdict);
-    for (const line of xdp.env.trace) this.trace.push(`${out.id} ${DEVMAP_HOOK}: ${line}`);
-    if (retval === XDP_PASS) return xdp.packet.bytes(this.runtime.arena.u8);
-    const trace = xdp.env.trace.length ? `; trace: ${xdp.env.trace.join(' | ')}` : '';
-    this.sink.dropped(out, frame, this.time(), `${DEVMAP_HOOK}: program ${image.name} returned ${verdict} at pc ${this.runtime.engine.exitPc}${trace}`);
-    return undefined;
+    this.counters.add(at, hook, xdpActionName(retval));
+    for (const line of xdp.env.trace) this.trace.push(`${at.id} ${hook}: ${line}`);
+    return { retval, frame: xdp.packet.bytes(this.runtime.arena.u8) };
+  }
+
+  private dropByEntryProgram(at: VirtualNic, hook: string, frame: Uint8Array, retval: number): void {
+    const engine = this.runtime.engine;
+    const trace = this.xdp.env.trace.length ? `; trace: ${this.xdp.env.trace.join(' | ')}` : '';
+    this.sink.dropped(at, frame, this.time(), `${hook}: program ${engine.image.name} returned ${xdpActionName(retval)} at pc ${engine.exitPc}${trace}`);
   }
 
   /** bpf_redirect_map with BPF_F_BROADCAST: a copy out of every interface in the devmap. */

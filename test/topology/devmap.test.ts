@@ -2,7 +2,8 @@
  * A devmap entry's own program (SEC("xdp/devmap")): run on every frame redirected through the
  * entry, with xdp_md.egress_ifindex of the port it leaves by; XDP_PASS sends the frame as the
  * program left it, XDP_DROP drops it (recorded under the hook "xdp-devmap"). Broadcast runs
- * each entry's program on its own copy.
+ * each entry's program on its own copy. A cpumap entry's program (SEC("xdp/cpumap")) runs on
+ * the CPU the frame was sent to.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +25,7 @@ function frame(etherType: number): Uint8Array {
   return f;
 }
 
-async function run(frames: Uint8Array[]): Promise<{ tx: string[]; dropped: string[]; counters: unknown }> {
+async function run(frames: Uint8Array[]): Promise<{ tx: string[]; dropped: string[]; delivered: string[]; counters: unknown }> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'xdplab-devmap-'));
   writeFileSync(path.join(work, 'topology.yaml'), readFileSync(path.join(fixture, 'topology.yaml'), 'utf8').replaceAll('../../bpf/', `${path.join(repoRoot, 'test', 'fixtures', 'bpf')}/`));
   const w = createCaptureWriter(path.join(work, 'traffic.pcap'), { format: 'pcap' });
@@ -32,14 +33,15 @@ async function run(frames: Uint8Array[]): Promise<{ tx: string[]; dropped: strin
   await w.close();
   const tx: string[] = [];
   const dropped: string[] = [];
+  const delivered: string[] = [];
   const sink: PacketSink = {
     tx: (nic, f) => tx.push(`${nic.id} src ${[...f.subarray(6, 12)].map((b) => b.toString(16)).join(':')}`),
-    delivered: () => {},
+    delivered: (nic, f) => delivered.push(`${nic.id} src ${[...f.subarray(6, 12)].map((b) => b.toString(16)).join(':')}`),
     dropped: (nic, _f, _t, comment) => dropped.push(`${nic.id} ${comment}`),
   };
   const topology = loadTopology(path.join(work, 'topology.yaml'), sink);
   await runTraffic(topology);
-  return { tx, dropped, counters: topology.network.counters.toJSON() };
+  return { tx, dropped, delivered, counters: topology.network.counters.toJSON() };
 }
 
 describe('devmap entry programs', () => {
@@ -59,5 +61,12 @@ describe('devmap entry programs', () => {
   it('run once per port on a broadcast, never on the excluded ingress port', async () => {
     const { tx } = await run([frame(0x88b6)]);
     expect(tx.sort()).toEqual(['r/eth1 src 2:0:0:0:0:3', 'r/eth2 src 2:0:0:0:0:4']);
+  });
+
+  it("a cpumap entry's program runs on the target CPU, and what it passes goes up the stack there", async () => {
+    const { tx, delivered, counters } = await run([frame(0x88b7)]);
+    expect(tx).toEqual([]);
+    expect(delivered).toEqual(['r/eth0 src 2:0:0:0:0:c1']);
+    expect(counters).toMatchObject({ 'r/eth0': { xdp: { XDP_REDIRECT: 1 }, 'xdp-cpumap': { XDP_PASS: 1 } } });
   });
 });
