@@ -20,7 +20,7 @@ interface RunCliOptions {
   skipBad?: boolean;
 }
 
-const HOOK_ORDER = ['wire', 'xdp', 'tc-ingress', 'stack', 'tc-egress'];
+const HOOK_ORDER = ['wire', 'xdp', 'xdp-cpumap', 'tc-ingress', 'stack', 'xdp-devmap', 'tc-egress'];
 
 function count(text: string | undefined, what: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
@@ -43,7 +43,7 @@ export function summaryOf(topology: Topology, stats: RunStats): Record<string, u
 }
 
 function printTable(topology: Topology, stats: RunStats, io: Io): void {
-  const table = new Table({ head: ['interface', 'hook', 'packets', 'verdicts'], style: { head: [], border: [] } });
+  const table = new Table({ head: ['interface', 'hook', 'packets', 'pps', 'verdicts'], style: { head: [], border: [] } });
   const seconds = Math.max(stats.elapsedMs / 1000, 1e-9);
   for (const [nic, hooks] of topology.network.counters.byNic) {
     const names = [...hooks.keys()].sort((a, b) => HOOK_ORDER.indexOf(a) - HOOK_ORDER.indexOf(b));
@@ -51,7 +51,8 @@ function printTable(topology: Topology, stats: RunStats, io: Io): void {
       const verdicts = hooks.get(hook)!;
       const total = hook === 'wire' ? undefined : [...verdicts.values()].reduce((a, b) => a + b, 0);
       const detail = [...verdicts].map(([v, n]) => `${v} ${n}`).join(', ');
-      table.push([nic, hook, total === undefined ? '' : String(total), detail]);
+      const pps = total === undefined ? '' : Math.round(total / seconds).toLocaleString('en-US');
+      table.push([nic, hook, total === undefined ? '' : String(total), pps, detail]);
     }
   }
   io.out(`${topology.name}: ${stats.packets} packets in ${(stats.elapsedMs / 1000).toFixed(2)} s (${Math.round(stats.packets / seconds).toLocaleString('en-US')} packets/s)\n`);
