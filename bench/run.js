@@ -5,10 +5,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchInterpreter } from './interpreter.js';
 import { benchLpm } from './lpm.js';
+import { benchPrograms } from './programs.js';
+import { benchReplay } from './replay.js';
 import { machineDetails } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suites = [benchInterpreter, benchLpm];
+const suites = [benchPrograms, benchReplay, benchInterpreter, benchLpm];
 
 const table = (header, rows) =>
   [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
