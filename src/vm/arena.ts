@@ -7,6 +7,12 @@
  * A page table (region id per 4 KiB page) answers "which region is this address in" in two
  * array reads; both engines check every access against it. Page 0 is never mapped, so NULL
  * (and anything near it) faults.
+ *
+ * The tables themselves live in the arena, in a reserved area right after page 0 that is never
+ * mapped (its pages have region id 0, so no program can reach it): compiled code (vm/jit/) reads
+ * them with plain loads, and the JS typed arrays here are views over the same bytes, re-made
+ * whenever the memory grows. The area also holds the JIT's scratch words (register file, call
+ * frames, run state), which the interpreter does not use.
  */
 import { XdplabError } from '../errors.js';
 
@@ -15,6 +21,26 @@ const PAGE_SHIFT = 12;
 const WASM_PAGE = 65536;
 /** Region ids fit a Uint16; 0 means "unmapped". */
 const MAX_REGIONS = 65535;
+
+/**
+ * The reserved area (byte addresses in the arena). Page 0 stays unmapped; from page 1 on: the
+ * JIT's scratch page, then the region tables and the page table. None of it is ever mapped.
+ */
+export const ARENA_LAYOUT = {
+  /** JIT scratch: register file, frame stack, run state (vm/jit/layout.ts carves it up). */
+  SCRATCH: 0x1000,
+  SCRATCH_BYTES: 0x1000,
+  /** Uint8 flags per region id. */
+  REGION_FLAGS: 0x2000,
+  /** Uint32 first accessible byte per region id. */
+  REGION_START: 0x2000 + (MAX_REGIONS + 1),
+  /** Uint32 end (exclusive) per region id. */
+  REGION_END: 0x2000 + (MAX_REGIONS + 1) * 5,
+  /** Uint16 region id per 4 KiB page of the 32-bit address space. */
+  PAGE_TABLE: 0x2000 + (MAX_REGIONS + 1) * 9,
+  /** First address handed out to regions. */
+  FIRST_REGION: 0x2000 + (MAX_REGIONS + 1) * 9 + (1 << (32 - PAGE_SHIFT)) * 2,
+} as const;
 
 /** Region flags. */
 export const REGION_READ = 1;
@@ -71,15 +97,15 @@ export interface ArenaOptions {
 
 export class Arena {
   readonly memory: WebAssembly.Memory;
-  /** Region id of each 4 KiB page of the 32-bit address space; 0 = unmapped. */
-  readonly pageRegion = new Uint16Array(1 << (32 - PAGE_SHIFT));
-  readonly regionStart = new Uint32Array(MAX_REGIONS + 1);
-  readonly regionEnd = new Uint32Array(MAX_REGIONS + 1);
-  readonly regionFlags = new Uint8Array(MAX_REGIONS + 1);
+  /** Region id of each 4 KiB page of the 32-bit address space; 0 = unmapped. (Views into the reserved area.) */
+  pageRegion!: Uint16Array;
+  regionStart!: Uint32Array;
+  regionEnd!: Uint32Array;
+  regionFlags!: Uint8Array;
   private readonly regions: (Region | undefined)[] = [undefined];
   private readonly freeIds: number[] = [];
-  /** Next free address; starts past the never-mapped first page. */
-  private top = PAGE_SIZE;
+  /** Next free address; starts past the never-mapped first page and the reserved area. */
+  private top: number = ARENA_LAYOUT.FIRST_REGION;
   private readonly maximumBytes: number;
 
   /** Views over the memory, replaced whenever it grows (growing detaches the old buffer). */
@@ -87,7 +113,7 @@ export class Arena {
   view!: DataView;
 
   constructor(options: ArenaOptions = {}) {
-    const initial = Math.max(1, Math.ceil((options.initialBytes ?? 1 << 20) / WASM_PAGE));
+    const initial = Math.ceil((ARENA_LAYOUT.FIRST_REGION + (options.initialBytes ?? 1 << 20)) / WASM_PAGE);
     this.maximumBytes = Math.min(options.maximumBytes ?? 4 * 1024 ** 3, 4 * 1024 ** 3);
     this.memory = new WebAssembly.Memory({ initial, maximum: Math.ceil(this.maximumBytes / WASM_PAGE) });
     this.refreshViews();
@@ -96,6 +122,11 @@ export class Arena {
   private refreshViews(): void {
     this.u8 = new Uint8Array(this.memory.buffer);
     this.view = new DataView(this.memory.buffer);
+    const buffer = this.memory.buffer;
+    this.pageRegion = new Uint16Array(buffer, ARENA_LAYOUT.PAGE_TABLE, 1 << (32 - PAGE_SHIFT));
+    this.regionStart = new Uint32Array(buffer, ARENA_LAYOUT.REGION_START, MAX_REGIONS + 1);
+    this.regionEnd = new Uint32Array(buffer, ARENA_LAYOUT.REGION_END, MAX_REGIONS + 1);
+    this.regionFlags = new Uint8Array(buffer, ARENA_LAYOUT.REGION_FLAGS, MAX_REGIONS + 1);
   }
 
   /** Map a new region of at least `size` bytes (zero-filled), followed by a guard page. */

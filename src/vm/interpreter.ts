@@ -45,6 +45,18 @@ export interface RunArgs {
   r5?: number;
 }
 
+/** The detail of a memory fault (both engines word it the same): `addr` is the low word plus the offset, unwrapped. */
+export function describeMemoryFault(arena: Arena, addr: number, hi: number, size: number, write: boolean): string {
+  const where = hi !== 0 ? `0x${(hi >>> 0).toString(16)}${(addr >>> 0).toString(16).padStart(8, '0')} (outside the arena)`
+    : addr < 0 || addr >= 2 ** 32 ? `${addr} (outside the arena)`
+    : addr < PAGE_SIZE ? `0x${addr.toString(16)} (NULL page)`
+    : `0x${addr.toString(16)} in ${arena.describe(addr)}`;
+  return `${write ? 'write' : 'read'} of ${size} bytes at ${where}`;
+}
+
+/** The detail of a budget fault. */
+export const describeBudgetFault = (budget: number): string => `more than ${budget} instructions executed (a loop that does not end?)`;
+
 /** A marker thrown past the dispatch loop; turned into a VmFault with context. */
 class Fault {
   constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
@@ -143,11 +155,7 @@ export class Interpreter implements HelperCall {
   }
 
   private memoryFault(pc: number, addr: number, hi: number, size: number, write: boolean): Fault {
-    const where = hi !== 0 ? `0x${(hi >>> 0).toString(16)}${(addr >>> 0).toString(16).padStart(8, '0')} (outside the arena)`
-      : addr < 0 || addr >= 2 ** 32 ? `${addr} (outside the arena)`
-      : addr < PAGE_SIZE ? `0x${addr.toString(16)} (NULL page)`
-      : `0x${addr.toString(16)} in ${this.arena.describe(addr)}`;
-    return new Fault('MEMORY', pc, `${write ? 'write' : 'read'} of ${size} bytes at ${where}`);
+    return new Fault('MEMORY', pc, describeMemoryFault(this.arena, addr, hi, size, write));
   }
 
   // The dispatch loop. Long by nature: one case per instruction form.
@@ -192,8 +200,9 @@ export class Interpreter implements HelperCall {
   private execute(entry: ProgramImage, startPc: number, baseDepth: number): void {
     const R = this.regs;
     const arena = this.arena;
-    const pageRegion = arena.pageRegion, regionStart = arena.regionStart, regionEnd = arena.regionEnd;
-    const regionFlags = arena.regionFlags;
+    // The tables are views into the arena: a helper that grows it replaces them (see refresh).
+    let pageRegion = arena.pageRegion, regionStart = arena.regionStart, regionEnd = arena.regionEnd;
+    let regionFlags = arena.regionFlags;
     const saved = this.saved;
     const budget = this.budget;
     let u8 = arena.u8, dv = arena.view;
@@ -381,8 +390,8 @@ export class Interpreter implements HelperCall {
           const fn = this.helperFor(imms[pc]);
           if (fn === null) throw new Fault('UNKNOWN_HELPER', pc, `no helper with id ${imms[pc]}`);
           const action = this.callHelper(fn, pc);
-          u8 = arena.u8;
-          dv = arena.view;
+          u8 = arena.u8; dv = arena.view;
+          pageRegion = arena.pageRegion; regionStart = arena.regionStart; regionEnd = arena.regionEnd; regionFlags = arena.regionFlags;
           if (action === HELPER_CONTINUE) break;
           if (action === HELPER_STOP) {
             this.exitPc = pc;
@@ -409,8 +418,8 @@ export class Interpreter implements HelperCall {
               const fn = R[s + 1] === 0 ? this.helperFor(target) : null;
               if (fn === null) throw new Fault('BAD_CALL', pc, `callx to ${pairToBigInt(R[s], R[s + 1])}: neither a function of the program nor a helper`);
               const action = this.callHelper(fn, pc);
-              u8 = arena.u8;
-              dv = arena.view;
+              u8 = arena.u8; dv = arena.view;
+              pageRegion = arena.pageRegion; regionStart = arena.regionStart; regionEnd = arena.regionEnd; regionFlags = arena.regionFlags;
               if (action === HELPER_STOP) return;
               if (action !== HELPER_CONTINUE) throw new Fault('BAD_CALL', pc, 'a tail call through callx');
               break;
@@ -525,7 +534,7 @@ export class Interpreter implements HelperCall {
   }
 
   private budgetFault(pc: number): Fault {
-    return new Fault('BUDGET', pc, `more than ${this.budget} instructions executed (a loop that does not end?)`);
+    return new Fault('BUDGET', pc, describeBudgetFault(this.budget));
   }
 
   private callHelper(fn: HelperFn, pc: number): number {

@@ -9,7 +9,7 @@ import { decodeProgram } from '../isa/instruction.js';
 import { Arena } from './arena.js';
 import { HELPER_CONTINUE, HELPER_STOP, type HelperCall, type HelperFn, type HelperTable } from './helper-table.js';
 import { ProgramImage } from './image.js';
-import { Interpreter } from './interpreter.js';
+import { createEngine, type Engine, type EngineKind } from './engine.js';
 
 export const UNWIND_HELPER_ID = 5;
 
@@ -34,10 +34,15 @@ export interface RawRunResult {
 
 export class RawRunner {
   readonly arena = new Arena();
-  readonly interpreter: Interpreter;
+  readonly engine: Engine;
 
-  constructor(helpers: HelperTable = CONFORMANCE_HELPERS) {
-    this.interpreter = new Interpreter(this.arena, helpers);
+  constructor(helpers: HelperTable = CONFORMANCE_HELPERS, kind: EngineKind = 'interp') {
+    this.engine = createEngine(kind, this.arena, helpers);
+  }
+
+  /** The engine (kept under its old name for callers that predate the JIT). */
+  get interpreter(): Engine {
+    return this.engine;
   }
 
   /** Decode, check and run `program` (bytes) on a copy of `mem`. Throws XdplabError on bad code or a fault. */
@@ -46,9 +51,9 @@ export class RawRunner {
     const region = mem.length > 0 ? this.arena.alloc(mem.length, 'memory', 'mem') : undefined;
     try {
       if (region) this.arena.u8.set(mem, region.start);
-      this.interpreter.run(image, { r1: region?.start ?? 0, r2: mem.length });
+      this.engine.run(image, { r1: region?.start ?? 0, r2: mem.length });
       const after = region ? this.arena.u8.slice(region.start, region.end) : new Uint8Array(0);
-      return { r0: this.interpreter.r0, mem: after, executed: this.interpreter.executed };
+      return { r0: this.engine.r0, mem: after, executed: this.engine.executed };
     } finally {
       if (region) this.arena.free(region);
     }

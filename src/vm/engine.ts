@@ -1,0 +1,40 @@
+/**
+ * The engine interface both execution engines implement — the reference interpreter
+ * (interpreter.ts) and the WebAssembly JIT (jit/) — and the factory the runtime uses.
+ */
+import type { Arena } from './arena.js';
+import type { HelperCall, HelperTable } from './helper-table.js';
+import type { ProgramImage } from './image.js';
+import { Interpreter, type InterpreterOptions, type LegacyPacket, type RunArgs } from './interpreter.js';
+import { JitEngine } from './jit/jit-engine.js';
+
+export type EngineKind = 'jit' | 'interp';
+export const ENGINE_KINDS: readonly EngineKind[] = ['jit', 'interp'];
+
+/** What hooks, the runtime and helpers use of an engine. */
+export interface Engine extends HelperCall {
+  /** r0..r10 as (low, high) int32 pairs; r1..r5 are set here before a run. */
+  readonly regs: Int32Array;
+  env: unknown;
+  budget: number;
+  legacyPacket: LegacyPacket | undefined;
+  /** Instructions executed by the last run. */
+  readonly executed: number;
+  /** The pc of the exit that ended the last run. */
+  readonly exitPc: number;
+  /** The image that ran last (the last link of a tail-call chain). */
+  readonly image: ProgramImage;
+  /** All 64 bits of r0 after the last run. */
+  readonly r0: bigint;
+  run(image: ProgramImage, args?: RunArgs): number;
+  setReg(n: number, value: bigint): void;
+}
+
+export function createEngine(kind: EngineKind, arena: Arena, helpers: HelperTable, options: InterpreterOptions = {}): Engine {
+  return kind === 'jit' ? new JitEngine(arena, helpers, options) : new Interpreter(arena, helpers, options);
+}
+
+export function parseEngineKind(text: string): EngineKind {
+  if (text === 'jit' || text === 'interp') return text;
+  throw new Error(`unknown engine ${JSON.stringify(text)} (jit or interp)`);
+}

@@ -1,0 +1,129 @@
+/**
+ * The JIT compiler: a ProgramImage (with all its subprograms) → one WebAssembly module whose
+ * exported `run(startPc, depth, baseDepth) → status` executes it over the arena's memory.
+ *
+ * eBPF registers are i64 locals. Local calls stay inside `run` with an explicit frame stack
+ * (lower-control.ts), so a call costs no host stack, a callback can start at any function,
+ * and a tail-called program can return through frames its caller pushed. Control flow: one
+ * loop around nested blocks, a block per basic block (lower-control.ts explains it): forward
+ * edges are plain branches, backward edges go through a br_table over pcs.
+ *
+ * The module imports the memory and five functions (layout.ts, IMPORT): helper calls, faults,
+ * legacy packet loads and callx. Everything a run needs from the engine (budget, stack top,
+ * registers) is read from the scratch area at entry, so a module depends on no engine: it is
+ * compiled once per image and instantiated per engine.
+ */
+import type { ProgramImage } from '../image.js';
+import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
+import {
+  IMPORT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg,
+} from './layout.js';
+import { lowerAlu } from './lower-alu.js';
+import {
+  emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
+} from './lower-control.js';
+import { lowerLegacyLoad, lowerMemory } from './lower-memory.js';
+import { CodeWriter, I32, OP, writeModule, type FunctionImport } from './wasm-writer.js';
+
+export class JitUnsupported extends Error {}
+
+const IMPORTS: FunctionImport[] = [
+  { module: 'env', name: 'helper', type: { params: [I32, I32], results: [I32] } },
+  { module: 'env', name: 'fault', type: { params: [I32, I32, I32], results: [] } },
+  { module: 'env', name: 'memFault', type: { params: [I32, I32, I32, I32, I32], results: [] } },
+  { module: 'env', name: 'ldPacket', type: { params: [I32, I32, I32, I32], results: [I32] } },
+  { module: 'env', name: 'callx', type: { params: [I32, I32, I32], results: [I32] } },
+];
+void IMPORT; // the order above is IMPORT's
+
+export interface CompiledImage {
+  module: WebAssembly.Module;
+  /** Milliseconds spent emitting and compiling. */
+  compileMs: number;
+  /** Bytes of wasm. */
+  bytes: number;
+  blocks: number;
+}
+
+/** Registers the program names anywhere, plus r0 (helpers' result) and r10. */
+function usedRegisters(image: ProgramImage): number[] {
+  const used = new Set<number>([0, 10]);
+  for (let pc = 0; pc < image.slots; pc++) {
+    if (image.insnAt[pc] === undefined) continue;
+    used.add(image.dst2[pc] >> 1);
+    used.add(image.src2[pc] >> 1);
+  }
+  return [...used].filter((r) => r >= 0 && r <= 10).sort((a, b) => a - b);
+}
+
+/** Emit the body of `run`. */
+export function emitRun(image: ProgramImage, cfg: ControlFlow): CodeWriter {
+  const w = new CodeWriter();
+  const used = usedRegisters(image);
+  const k = cfg.blocks.length;
+  // Entry: the run's state from the scratch area, registers from the register file.
+  w.i32(0).mem(OP.i32_load, SCRATCH.N).set(LOCAL.N);
+  w.i32(0).mem(OP.i32_load, SCRATCH.BUDGET).set(LOCAL.BUDGET);
+  w.i32(0).mem(OP.i32_load, SCRATCH.STACK_TOP).set(LOCAL.STACK_TOP);
+  loadRegisters({ w, used });
+  setFramePointer(w);
+  w.get(LOCAL.START_PC).set(LOCAL.NEXT);
+
+  w.loop();
+  for (let j = 0; j < k; j++) w.block();
+  w.block();
+  // Dispatch: pc → label depth (block j is label j + 1; 0 is "not a block start").
+  w.get(LOCAL.NEXT).op(OP.br_table).u32(image.slots);
+  for (let pc = 0; pc < image.slots; pc++) w.u32(cfg.blockAt[pc] + 1);
+  w.u32(0);
+  w.end();
+  emitReturn({ w, used }, STATUS.NOT_A_BLOCK);
+  for (let j = 0; j < k; j++) {
+    w.end();
+    emitBlock({ w, image, cfg, index: j, blockCount: k, used });
+  }
+  w.end(); // loop
+  emitReturn({ w, used }, STATUS.FELL_OFF);
+  w.i32(STATUS.FELL_OFF); // unreachable after the return; satisfies the validator
+  w.end();
+  return w;
+}
+
+function emitBlock(c: BlockContext): void {
+  const { w, image, cfg } = c;
+  const block = cfg.blocks[c.index];
+  w.get(LOCAL.N).i32(block.count).op(OP.i32_add).set(LOCAL.N);
+  for (let pc = block.start; pc < block.end; pc++) {
+    if (image.insnAt[pc] === undefined) continue;
+    const xop = image.xop[pc];
+    const dst = image.dst2[pc] >> 1, src = image.src2[pc] >> 1;
+    if (lowerAlu(w, { xop, dst, src, imm: image.imm[pc], immHi: image.imm[pc + 1] ?? 0, pc })) continue;
+    if (xop === 0x118) { // lddw of a function address: its instruction index
+      w.i64(pc + 1 + image.imm[pc]).set(reg(dst));
+      continue;
+    }
+    const operands = { xop, dst, src, off: image.off[pc], imm: image.imm[pc], pc, after: cfg.after[pc] };
+    if (lowerMemory(w, operands)) continue;
+    if (isLegacyLoad(xop)) {
+      lowerLegacyLoad(w, operands, () => emitReturn(c, STATUS.EXIT, pc));
+      continue;
+    }
+    if (endsBlock(xop) && lowerControl(c, pc)) continue;
+    throw new JitUnsupported(`pc ${pc}: ${image.insnAt[pc]!.toString()} (xop 0x${xop.toString(16)})`);
+  }
+}
+
+/** Compile an image to a module (synchronously: images are small and compiled once). */
+export function compileImage(image: ProgramImage): CompiledImage {
+  const started = performance.now();
+  const cfg = buildControlFlow(image);
+  const code = emitRun(image, cfg);
+  const bytes = writeModule(IMPORTS, [{
+    type: { params: [I32, I32, I32], results: [I32] },
+    locals: LOCAL_TYPES,
+    code,
+    export: 'run',
+  }]);
+  const module = new WebAssembly.Module(bytes);
+  return { module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length };
+}

@@ -1,0 +1,351 @@
+/**
+ * JitEngine: runs ProgramImages compiled to WebAssembly (compiler.ts), with the interpreter's
+ * surface and its exact behaviour (r0, memory, maps, faults with the same reason at the same
+ * pc, the same instruction count at the same budget).
+ *
+ * Each image is compiled once (a WeakMap on the image, shared by every engine) and instantiated
+ * once per engine. The engine's register file is the scratch area of the arena (layout.ts), so
+ * `regs` — which hooks fill before a run and helpers read — is a view of the same bytes the
+ * compiled code loads and stores. Tail calls never grow the host stack: `run` returns
+ * STATUS.TAIL_CALL and the driver loop (execute) starts the next image. An image the JIT cannot
+ * compile runs in the interpreter, with a one-line notice on stderr.
+ */
+import { MAX_CALL_FRAMES } from '../../isa/opcodes.js';
+import { ARENA_LAYOUT, type Arena, type Region } from '../arena.js';
+import { VmFault, formatFaultInstruction, type FaultReason } from '../fault.js';
+import {
+  HELPER_CONTINUE, HELPER_STOP, type HelperCall, type HelperFn, type HelperTable,
+} from '../helper-table.js';
+import type { ProgramImage } from '../image.js';
+import { pairToBigInt } from '../int64.js';
+import {
+  DEFAULT_BUDGET, Interpreter, describeBudgetFault, describeMemoryFault, type InterpreterOptions, type LegacyPacket, type RunArgs,
+} from '../interpreter.js';
+import { compileImage, type CompiledImage } from './compiler.js';
+import {
+  CALLX_CONTINUE, CALLX_STOP, FAULT_CODE_REASON, FRAME_BYTES, FRAME_RET_PC, SCRATCH, STATUS,
+} from './layout.js';
+
+/** A fault raised inside compiled code or its imports; turned into a VmFault with the image. */
+class JitFault {
+  constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
+}
+
+/** Compiled images, shared by all engines; `null` when the JIT cannot compile the image. */
+const compiled = new WeakMap<ProgramImage, CompiledImage | null>();
+
+export interface CompileStats {
+  /** Images compiled (by any engine). */
+  images: number;
+  /** Total milliseconds spent compiling them. */
+  ms: number;
+  /** Images the JIT could not compile (they run in the interpreter). */
+  fallbacks: number;
+}
+
+/** Compile statistics of this process. */
+export const compileStats: CompileStats = { images: 0, ms: 0, fallbacks: 0 };
+
+/** The compiled form of an image (compiling it on first use), or null when it cannot be compiled. */
+export function compiledImage(image: ProgramImage): CompiledImage | null {
+  let entry = compiled.get(image);
+  if (entry === undefined) {
+    try {
+      entry = compileImage(image);
+      compileStats.images++;
+      compileStats.ms += entry.compileMs;
+    } catch (err) {
+      entry = null;
+      compileStats.fallbacks++;
+      const why = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`xdplab: jit: ${image.name} runs in the interpreter (${why})\n`);
+    }
+    compiled.set(image, entry);
+  }
+  return entry;
+}
+
+type RunFn = (startPc: number, depth: number, baseDepth: number) => number;
+
+const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
+const N = W(SCRATCH.N), BUDGET = W(SCRATCH.BUDGET), DEPTH = W(SCRATCH.DEPTH), EXIT_PC = W(SCRATCH.EXIT_PC);
+const STACK_TOP = W(SCRATCH.STACK_TOP), LD_OUTSIDE = W(SCRATCH.LD_OUTSIDE), FRAMES = W(SCRATCH.FRAMES);
+/** The compiled code counts in an i32. */
+const MAX_JIT_BUDGET = 0x7fff0000;
+
+const arenasInUse = new WeakSet<Arena>();
+
+export class JitEngine implements HelperCall {
+  readonly stack: Region;
+  readonly stackTop: number;
+  budget: number;
+  legacyPacket: LegacyPacket | undefined;
+  env: unknown;
+  executed = 0;
+  image!: ProgramImage;
+  tailCalls = 0;
+  tailCallTarget: ProgramImage | undefined;
+
+  /** The scratch area as int32 words, and its first 22 words as the register file. */
+  private words: Int32Array;
+  private regsView: Int32Array;
+  private readonly instances = new WeakMap<ProgramImage, RunFn>();
+  private readonly helperById: (HelperFn | null | undefined)[] = [];
+  private helperPc = 0;
+  private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
+  private fallback: Interpreter | undefined;
+  private lastRunFellBack = false;
+  private readonly imports: WebAssembly.Imports;
+
+  constructor(
+    readonly arena: Arena,
+    readonly helpers: HelperTable,
+    private readonly options: InterpreterOptions = {},
+  ) {
+    // The register file and frame stack are per arena: one JIT engine an arena.
+    if (arenasInUse.has(arena)) throw new Error('jit: this arena already has a JIT engine');
+    arenasInUse.add(arena);
+    this.budget = options.budget ?? DEFAULT_BUDGET;
+    this.stack = arena.alloc(512 * MAX_CALL_FRAMES, 'stack', 'bpf stack');
+    this.stackTop = this.stack.end;
+    this.words = this.regsView = new Int32Array(0);
+    this.refreshViews();
+    this.imports = {
+      env: {
+        memory: arena.memory,
+        helper: (id: number, pc: number) => this.helperImport(id, pc),
+        fault: (code: number, pc: number, arg: number) => this.faultImport(code, pc, arg),
+        memFault: (pc: number, lo: number, hi: number, off: number, sizeWrite: number) => {
+          throw new JitFault('MEMORY', pc, describeMemoryFault(this.arena, (lo >>> 0) + off, hi, sizeWrite & 0xff, (sizeWrite & 0x100) !== 0));
+        },
+        ldPacket: (pc: number, index: number, imm: number, size: number) => this.ldPacket(pc, index, imm, size),
+        callx: (pc: number, lo: number, hi: number) => this.callxImport(pc, lo, hi),
+      },
+    };
+  }
+
+  private refreshViews(): void {
+    const buffer = this.arena.memory.buffer;
+    this.words = new Int32Array(buffer, ARENA_LAYOUT.SCRATCH, ARENA_LAYOUT.SCRATCH_BYTES >> 2);
+    this.regsView = new Int32Array(buffer, SCRATCH.REGS, 22);
+  }
+
+  /** The scratch words (re-made when the memory grew and detached the old view). */
+  private scratch(): Int32Array {
+    if (this.words.length === 0) this.refreshViews();
+    return this.words;
+  }
+
+  /** r0..r10 as (low, high) int32 pairs, as in the interpreter (a view of the arena). */
+  get regs(): Int32Array {
+    if (this.regsView.length === 0) this.refreshViews();
+    return this.regsView;
+  }
+
+  get r0(): bigint {
+    const regs = this.regs;
+    return pairToBigInt(regs[0], regs[1]);
+  }
+
+  get exitPc(): number {
+    return this.lastRunFellBack ? this.fallback!.exitPc : this.scratch()[EXIT_PC];
+  }
+
+  setReg(n: number, value: bigint): void {
+    const regs = this.regs;
+    regs[n * 2] = Number(BigInt.asIntN(32, value));
+    regs[n * 2 + 1] = Number(BigInt.asIntN(32, value >> 32n));
+  }
+
+  /** Run a program (see Interpreter.run): returns the low 32 bits of r0, unsigned. */
+  run(image: ProgramImage, args?: RunArgs): number {
+    const regs = this.regs;
+    if (args) {
+      regs.fill(0, 0, 20);
+      regs[2] = args.r1 ?? 0;
+      regs[4] = args.r2 ?? 0;
+      regs[6] = args.r3 ?? 0;
+      regs[8] = args.r4 ?? 0;
+      regs[10] = args.r5 ?? 0;
+    }
+    if (compiledImage(image) === null) return this.runInInterpreter(image);
+    this.lastRunFellBack = false;
+    this.tailCalls = 0;
+    this.executed = 0;
+    this.scratch()[DEPTH] = 0;
+    try {
+      this.execute(image, 0, 0);
+    } catch (err) {
+      if (err instanceof JitFault) throw this.toVmFault(err);
+      throw err;
+    }
+    return this.regs[0] >>> 0;
+  }
+
+  private runInInterpreter(image: ProgramImage): number {
+    this.fallback ??= new Interpreter(this.arena, this.helpers, this.options);
+    const interp = this.fallback;
+    this.lastRunFellBack = true;
+    interp.regs.set(this.regs);
+    interp.env = this.env;
+    interp.legacyPacket = this.legacyPacket;
+    interp.budget = this.budget;
+    try {
+      return interp.run(image);
+    } finally {
+      this.regs.set(interp.regs);
+      this.executed = interp.executed;
+      this.image = interp.image;
+      this.tailCalls = interp.tailCalls;
+    }
+  }
+
+  private instanceFor(image: ProgramImage): RunFn {
+    let run = this.instances.get(image);
+    if (run === undefined) {
+      const entry = compiledImage(image);
+      if (entry === null) throw new Error(`jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
+      const instance = new WebAssembly.Instance(entry.module, this.imports);
+      run = instance.exports.run as RunFn;
+      this.instances.set(image, run);
+    }
+    return run;
+  }
+
+  /** Run from `startPc` in frame `depth` until that frame exits, following tail calls. */
+  private execute(entry: ProgramImage, startPc: number, depth: number): void {
+    let words = this.scratch();
+    words[N] = 0;
+    words[BUDGET] = Math.min(this.budget, MAX_JIT_BUDGET);
+    words[STACK_TOP] = this.stackTop;
+    let image = entry;
+    this.image = image;
+    let pc = startPc;
+    let frame = depth;
+    try {
+      for (;;) {
+        const status = this.instanceFor(image)(pc, frame, depth);
+        if (status === STATUS.EXIT || status === STATUS.STOP) return;
+        if (status !== STATUS.TAIL_CALL) {
+          const where = status === STATUS.FELL_OFF ? 'ran past the last instruction' : 'reached a pc that starts no block';
+          throw new Error(`jit: ${image.name}: control ${where} (pc ${this.scratch()[EXIT_PC]})`);
+        }
+        // The target replaces the program in the current frame, as in the interpreter.
+        image = this.tailCallTarget!;
+        this.tailCallTarget = undefined;
+        this.tailCalls++;
+        this.image = image;
+        pc = 0;
+        frame = this.scratch()[DEPTH];
+      }
+    } finally {
+      words = this.scratch();
+      this.executed += words[N];
+    }
+  }
+
+  private toVmFault(fault: JitFault): VmFault {
+    const insn = this.image.insnAt[fault.pc];
+    return new VmFault(fault.reason, this.image.name, fault.pc, formatFaultInstruction(insn), fault.detail);
+  }
+
+  // ---- imports of the compiled code ----------------------------------------------------
+
+  private helperFor(id: number): HelperFn | null {
+    let fn = id >= 0 && id < 0x10000 ? this.helperById[id] : undefined;
+    if (fn === undefined) {
+      fn = this.helpers.lookup(id) ?? null;
+      if (id >= 0 && id < 0x10000) this.helperById[id] = fn;
+    }
+    return fn;
+  }
+
+  private callHelper(fn: HelperFn, pc: number): number {
+    this.helperPc = pc;
+    try {
+      return fn(this);
+    } catch (err) {
+      if (err instanceof VmFault || err instanceof JitFault) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new JitFault('HELPER', pc, message);
+    }
+  }
+
+  private helperImport(id: number, pc: number): number {
+    const fn = this.helperFor(id);
+    if (fn === null) throw new JitFault('UNKNOWN_HELPER', pc, `no helper with id ${id}`);
+    return this.callHelper(fn, pc);
+  }
+
+  private faultImport(code: number, pc: number, arg: number): never {
+    const reason = FAULT_CODE_REASON[code];
+    const detail = reason === 'BUDGET' ? describeBudgetFault(this.budget)
+      : reason === 'CALL_DEPTH' ? `more than ${MAX_CALL_FRAMES} nested calls`
+      : `kfunc ${arg} (kernel functions exist only inside the kernel)`;
+    throw new JitFault(reason, pc, detail);
+  }
+
+  private ldPacket(pc: number, index: number, imm: number, size: number): number {
+    const pkt = this.legacyPacket;
+    if (!pkt) throw new JitFault('LEGACY_PACKET', pc, 'LD_ABS/LD_IND need a socket buffer (a TC or socket program)');
+    const words = this.scratch();
+    const offset = index + imm;
+    const a = pkt.dataStart + offset;
+    if (offset < 0 || a + size > pkt.dataEnd) {
+      words[LD_OUTSIDE] = 1;
+      return 0;
+    }
+    words[LD_OUTSIDE] = 0;
+    const dv = this.arena.view;
+    return size === 1 ? this.arena.u8[a] : size === 2 ? dv.getUint16(a, false) : dv.getInt32(a, false);
+  }
+
+  private callxImport(pc: number, lo: number, hi: number): number {
+    const image = this.image;
+    if (hi === 0 && lo >= 0 && lo < image.slots && image.insnAt[lo] !== undefined) return lo;
+    const fn = hi === 0 ? this.helperFor(lo) : null;
+    if (fn === null) throw new JitFault('BAD_CALL', pc, `callx to ${pairToBigInt(lo, hi)}: neither a function of the program nor a helper`);
+    const action = this.callHelper(fn, pc);
+    if (action === HELPER_STOP) return CALLX_STOP;
+    if (action !== HELPER_CONTINUE) throw new JitFault('BAD_CALL', pc, 'a tail call through callx');
+    return CALLX_CONTINUE;
+  }
+
+  // ---- HelperCall ----------------------------------------------------------------------
+
+  /** Run a function of the running program as a callback (see Interpreter.callFunction). */
+  callFunction(pc: number, args: readonly number[]): number {
+    const image = this.image;
+    if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined) {
+      throw new Error(`callback at ${pc} is not an instruction of ${image.name}`);
+    }
+    const depth = this.scratch()[DEPTH];
+    if (depth + 1 >= MAX_CALL_FRAMES) throw new Error(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    const saved = this.callbackSaves[depth];
+    saved.set(this.regs);
+    const savedCount = this.scratch()[N];
+    try {
+      const R = this.regs;
+      for (let i = 0; i < 5; i++) {
+        R[2 + 2 * i] = args[i] ?? 0;
+        R[3 + 2 * i] = 0;
+      }
+      this.execute(image, pc, depth + 1);
+      return this.regs[0];
+    } finally {
+      this.regs.set(saved);
+      const words = this.scratch();
+      words[DEPTH] = depth;
+      words[N] = savedCount;
+      this.image = image;
+    }
+  }
+
+  /** The pcs of the helper call in progress and of each call site below it, innermost first. */
+  callChain(): number[] {
+    const words = this.scratch();
+    const chain = [this.helperPc];
+    for (let d = words[DEPTH]; d > 0; d--) chain.push(words[FRAMES + ((d - 1) * FRAME_BYTES + FRAME_RET_PC) / 4] - 1);
+    return chain;
+  }
+}

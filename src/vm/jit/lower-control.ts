@@ -1,0 +1,217 @@
+/**
+ * Lowering of the instructions that end a block: jumps, exit, local calls, helper calls,
+ * callx, kfunc calls.
+ *
+ * Layout (compiler.ts): the function is one loop around nested blocks, one per basic block, so
+ * that block j's code follows the `end` of label E_j. A forward jump from block j to block t
+ * is `br E_t` (label depth t - j - 1): no dispatch. A backward jump (or a return, or a dynamic
+ * target) sets `next` to the target pc and branches to the loop, whose br_table maps pcs to
+ * blocks. That is correct for any control-flow graph; forward edges — most of them in
+ * networking code — cost one branch.
+ *
+ * Frames follow the kernel's bpf-to-bpf call rules (the interpreter's): r6–r9 saved in a frame
+ * stack in the arena's scratch area with the return pc, r10 = stack top − depth × 512, at most
+ * MAX_CALL_FRAMES frames. The budget is checked, as the interpreter checks it, at backward jumps
+ * taken and at local calls.
+ */
+import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
+import { XOP, type ProgramImage } from '../image.js';
+import { jumpTarget, type ControlFlow } from './cfg.js';
+import {
+  CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
+} from './layout.js';
+import { spillCount } from './lower-memory.js';
+import { OP, type CodeWriter } from './wasm-writer.js';
+
+export interface BlockContext {
+  w: CodeWriter;
+  image: ProgramImage;
+  cfg: ControlFlow;
+  /** Index of the block being emitted, and the number of blocks. */
+  index: number;
+  blockCount: number;
+  /** Registers the program uses (always r0 and r10), spilled around calls. */
+  used: readonly number[];
+}
+
+/** Label depth of the dispatch loop from block code nested `extra` levels deeper. */
+const loopDepth = (c: BlockContext, extra: number): number => c.blockCount - 1 - c.index + extra;
+
+/** Branch to the block at `target` (unconditionally), from `extra` levels of nesting. */
+function branchTo(c: BlockContext, target: number, extra: number): void {
+  const t = c.cfg.blockAt[target];
+  if (t > c.index) {
+    c.w.br(t - c.index - 1 + extra);
+    return;
+  }
+  c.w.i32(target).set(LOCAL.NEXT).br(loopDepth(c, extra));
+}
+
+function fault(c: BlockContext, code: number, pc: number, arg: number): void {
+  spillCount(c.w, 0);
+  c.w.i32(code).i32(pc).i32(arg).call(IMPORT.FAULT).op(OP.unreachable);
+}
+
+function budgetCheck(c: BlockContext, pc: number): void {
+  c.w.get(LOCAL.N).get(LOCAL.BUDGET).op(OP.i32_gt_s).if();
+  fault(c, FAULT_CODE.BUDGET, pc, 0);
+  c.w.end();
+}
+
+/** Store the registers the program uses into the register file. */
+export function spillRegisters(c: { w: CodeWriter; used: readonly number[] }): void {
+  for (const r of c.used) c.w.i32(0).get(reg(r)).mem(OP.i64_store, SCRATCH.REGS + r * 8);
+}
+
+export function loadRegisters(c: { w: CodeWriter; used: readonly number[] }): void {
+  for (const r of c.used) if (r !== 10) c.w.i32(0).mem(OP.i64_load, SCRATCH.REGS + r * 8).set(reg(r));
+}
+
+/** r10 = stack top − depth × MAX_BPF_STACK. */
+export function setFramePointer(w: CodeWriter): void {
+  w.get(LOCAL.STACK_TOP).get(LOCAL.DEPTH).i32(MAX_BPF_STACK).op(OP.i32_mul).op(OP.i32_sub).op(OP.i64_extend_i32_u).set(reg(10));
+}
+
+function spillState(c: BlockContext): void {
+  spillRegisters(c);
+  spillCount(c.w, 0);
+  c.w.i32(SCRATCH.DEPTH).get(LOCAL.DEPTH).mem(OP.i32_store);
+}
+
+/** Leave `run` with a status: registers, count and depth in the scratch area; exitPc when given. */
+export function emitReturn(c: { w: CodeWriter; used: readonly number[] }, status: number, exitPc?: number): void {
+  spillRegisters(c);
+  spillCount(c.w, 0);
+  c.w.i32(SCRATCH.DEPTH).get(LOCAL.DEPTH).mem(OP.i32_store);
+  if (exitPc !== undefined) c.w.i32(SCRATCH.EXIT_PC).i32(exitPc).mem(OP.i32_store);
+  c.w.i32(status).op(OP.return);
+}
+
+/** Check the depth and budget, push a frame (r6–r9, return pc), enter the callee's frame. */
+function pushFrame(c: BlockContext, pc: number): void {
+  const w = c.w;
+  w.get(LOCAL.DEPTH).i32(1).op(OP.i32_add).i32(MAX_CALL_FRAMES).op(OP.i32_ge_s).if();
+  fault(c, FAULT_CODE.CALL_DEPTH, pc, 0);
+  w.end();
+  budgetCheck(c, pc);
+  w.get(LOCAL.DEPTH).i32(FRAME_BYTES).op(OP.i32_mul).set(LOCAL.T32);
+  for (let r = 6; r <= 9; r++) w.get(LOCAL.T32).get(reg(r)).mem(OP.i64_store, SCRATCH.FRAMES + (r - 6) * 8);
+  w.get(LOCAL.T32).i32(pc + 1).mem(OP.i32_store, SCRATCH.FRAMES + FRAME_RET_PC);
+  w.get(LOCAL.DEPTH).i32(1).op(OP.i32_add).set(LOCAL.DEPTH);
+  setFramePointer(w);
+}
+
+function lowerExit(c: BlockContext, pc: number): void {
+  const w = c.w;
+  w.get(LOCAL.DEPTH).get(LOCAL.BASE).op(OP.i32_eq).if();
+  emitReturn(c, STATUS.EXIT, pc);
+  w.end();
+  w.get(LOCAL.DEPTH).i32(1).op(OP.i32_sub).tee(LOCAL.DEPTH).i32(FRAME_BYTES).op(OP.i32_mul).set(LOCAL.T32);
+  for (let r = 6; r <= 9; r++) w.get(LOCAL.T32).mem(OP.i64_load, SCRATCH.FRAMES + (r - 6) * 8).set(reg(r));
+  w.get(LOCAL.T32).mem(OP.i32_load, SCRATCH.FRAMES + FRAME_RET_PC).set(LOCAL.NEXT);
+  setFramePointer(w);
+  w.br(loopDepth(c, 0));
+}
+
+function lowerHelperCall(c: BlockContext, pc: number, id: number): void {
+  const w = c.w;
+  spillState(c);
+  w.i32(id).i32(pc).call(IMPORT.HELPER).set(LOCAL.T32);
+  w.i32(0).mem(OP.i64_load, SCRATCH.REGS).set(reg(0));
+  w.get(LOCAL.T32).if();
+  // HELPER_STOP (2) ends the run here; HELPER_TAIL_CALL (1) hands over to the engine.
+  w.get(LOCAL.T32).i32(2).op(OP.i32_eq).if();
+  w.i32(SCRATCH.EXIT_PC).i32(pc).mem(OP.i32_store).i32(STATUS.STOP).op(OP.return);
+  w.end();
+  w.i32(STATUS.TAIL_CALL).op(OP.return);
+  w.end();
+}
+
+function lowerCallx(c: BlockContext, pc: number, src: number): void {
+  const w = c.w;
+  spillState(c);
+  w.i32(pc).get(reg(src)).op(OP.i32_wrap_i64).get(reg(src)).i64(32).op(OP.i64_shr_u).op(OP.i32_wrap_i64)
+    .call(IMPORT.CALLX).set(LOCAL.NEXT);
+  w.get(LOCAL.NEXT).i32(0).op(OP.i32_ge_s).if(); // a function of the program: a local call
+  pushFrame(c, pc);
+  w.br(loopDepth(c, 1));
+  w.end();
+  // A helper ran: take its r0; it may have asked to stop (the interpreter keeps exitPc then).
+  w.i32(0).mem(OP.i64_load, SCRATCH.REGS).set(reg(0));
+  w.get(LOCAL.NEXT).i32(CALLX_STOP).op(OP.i32_eq).if().i32(STATUS.STOP).op(OP.return).end();
+}
+
+/** JMP / JMP32 conditions: op nibble → [i64 compare, i32 compare]; jset (0x40) apart. */
+const COMPARE: Record<number, readonly [number, number]> = {
+  0x10: [OP.i64_eq, OP.i32_eq], 0x50: [OP.i64_ne, OP.i32_ne],
+  0x20: [OP.i64_gt_u, OP.i32_gt_u], 0x30: [OP.i64_ge_u, OP.i32_ge_u],
+  0xa0: [OP.i64_lt_u, OP.i32_lt_u], 0xb0: [OP.i64_le_u, OP.i32_le_u],
+  0x60: [OP.i64_gt_s, OP.i32_gt_s], 0x70: [OP.i64_ge_s, OP.i32_ge_s],
+  0xc0: [OP.i64_lt_s, OP.i32_lt_s], 0xd0: [OP.i64_le_s, OP.i32_le_s],
+};
+
+function condition(c: BlockContext, pc: number): void {
+  const { w, image } = c;
+  const xop = image.xop[pc];
+  const wide = (xop & 0x07) === 0x05;
+  const d = image.dst2[pc] >> 1, s = image.src2[pc] >> 1, imm = image.imm[pc];
+  const push = (r: number | undefined): void => {
+    if (wide) { if (r === undefined) w.i64(imm); else w.get(reg(r)); }
+    else if (r === undefined) w.i32(imm);
+    else w.get(reg(r)).op(OP.i32_wrap_i64);
+  };
+  push(d);
+  push(xop & 0x08 ? s : undefined);
+  const op = xop & 0xf0;
+  if (op === 0x40) { // jset: (dst & src) != 0
+    if (wide) w.op(OP.i64_and).op(OP.i64_eqz).op(OP.i32_eqz);
+    else w.op(OP.i32_and).op(OP.i32_eqz).op(OP.i32_eqz);
+    return;
+  }
+  w.op(COMPARE[op][wide ? 0 : 1]);
+}
+
+function lowerJump(c: BlockContext, pc: number): void {
+  const xop = c.image.xop[pc];
+  const target = jumpTarget(c.image, pc);
+  const backward = target <= pc;
+  if ((xop & 0xf0) === 0x00) { // ja, gotol
+    if (backward) budgetCheck(c, pc);
+    branchTo(c, target, 0);
+    return;
+  }
+  condition(c, pc);
+  const t = c.cfg.blockAt[target];
+  if (t > c.index) {
+    c.w.brIf(t - c.index - 1);
+    return;
+  }
+  c.w.if();
+  budgetCheck(c, pc);
+  c.w.i32(target).set(LOCAL.NEXT).br(loopDepth(c, 1));
+  c.w.end();
+}
+
+/** Lower the instruction that ends a block; false when xop is not one of these. */
+export function lowerControl(c: BlockContext, pc: number): boolean {
+  const { image } = c;
+  const xop = image.xop[pc];
+  switch (xop) {
+    case 0x95: lowerExit(c, pc); return true;
+    case 0x85: lowerHelperCall(c, pc, image.imm[pc]); return true;
+    case 0x8d: lowerCallx(c, pc, image.src2[pc] >> 1); return true;
+    case XOP.CALL_KFUNC:
+      fault(c, FAULT_CODE.KFUNC, pc, image.imm[pc]);
+      return true;
+    case XOP.CALL_LOCAL:
+      pushFrame(c, pc);
+      branchTo(c, pc + 1 + image.imm[pc], 0);
+      return true;
+    default:
+      if (xop < 0x100 && ((xop & 0x07) === 0x05 || (xop & 0x07) === 0x06)) {
+        lowerJump(c, pc);
+        return true;
+      }
+      return false;
+  }
+}

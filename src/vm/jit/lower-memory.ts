@@ -1,0 +1,139 @@
+/**
+ * Lowering of loads, stores, atomics and legacy packet loads. Every access is checked inline
+ * exactly as arena.ts's checkAccess does, against the page table and region tables that live
+ * in the arena's reserved area: the register's upper word must be 0, base + off must not leave
+ * the 32-bit space, and [addr, addr + size) must lie inside the region of addr's page, which
+ * must allow the access. A failed check calls the memFault import with the pc (it throws).
+ */
+import { ARENA_LAYOUT, REGION_READ, REGION_WRITE } from '../arena.js';
+import { XOP } from '../image.js';
+import { IMPORT, LOCAL, SCRATCH, reg } from './layout.js';
+import { OP, type CodeWriter } from './wasm-writer.js';
+
+export interface MemoryOperands {
+  xop: number;
+  dst: number;
+  src: number;
+  off: number;
+  imm: number;
+  pc: number;
+  /** Instructions of the block after this one (the count at a fault is made exact with it). */
+  after: number;
+}
+
+const SIZE_OF: Record<number, number> = { 0x10: 1, 0x08: 2, 0x00: 4, 0x18: 8 };
+const LOAD_U = [0, OP.i64_load8_u, OP.i64_load16_u, 0, OP.i64_load32_u, 0, 0, 0, OP.i64_load];
+const LOAD_S = [0, OP.i64_load8_s, OP.i64_load16_s, 0, OP.i64_load32_s];
+const STORE = [0, OP.i64_store8, OP.i64_store16, 0, OP.i64_store32, 0, 0, 0, OP.i64_store];
+
+/** Store the instruction count, made exact for a stop in the middle of a block. */
+export function spillCount(w: CodeWriter, after: number): void {
+  w.i32(SCRATCH.N).get(LOCAL.N);
+  if (after !== 0) w.i32(after).op(OP.i32_sub);
+  w.mem(OP.i32_store);
+}
+
+/**
+ * Check [base + off, +size) for `flag`; leaves the address in LOCAL.ADDR. `base` is a register.
+ */
+export function emitCheckedAddress(w: CodeWriter, base: number, off: number, size: number, flag: number, pc: number, after: number): void {
+  const r = reg(base);
+  // The upper word must be zero, and base + off must stay within [0, 2^32).
+  w.get(r).i64(-1, 0).op(OP.i64_gt_u);
+  if (off !== 0) {
+    w.get(r).i64(off).op(OP.i64_add).tee(LOCAL.T64).i64(-1, 0).op(OP.i64_gt_u).op(OP.i32_or);
+    w.get(LOCAL.T64);
+  } else {
+    w.get(r);
+  }
+  w.op(OP.i32_wrap_i64).set(LOCAL.ADDR);
+  // The region of addr's page (region 0, "unmapped", has no flags, so it always fails).
+  w.get(LOCAL.ADDR).i32(12).op(OP.i32_shr_u).i32(1).op(OP.i32_shl).mem(OP.i32_load16_u, ARENA_LAYOUT.PAGE_TABLE).set(LOCAL.REGION);
+  w.get(LOCAL.ADDR).get(LOCAL.REGION).i32(2).op(OP.i32_shl).mem(OP.i32_load, ARENA_LAYOUT.REGION_START).op(OP.i32_lt_u).op(OP.i32_or);
+  w.get(LOCAL.ADDR).i32(size).op(OP.i32_add).get(LOCAL.REGION).i32(2).op(OP.i32_shl).mem(OP.i32_load, ARENA_LAYOUT.REGION_END)
+    .op(OP.i32_gt_u).op(OP.i32_or);
+  w.get(LOCAL.REGION).mem(OP.i32_load8_u, ARENA_LAYOUT.REGION_FLAGS).i32(flag).op(OP.i32_and).op(OP.i32_eqz).op(OP.i32_or);
+  w.if();
+  spillCount(w, after);
+  w.i32(pc).get(r).op(OP.i32_wrap_i64).get(r).i64(32).op(OP.i64_shr_u).op(OP.i32_wrap_i64).i32(off)
+    .i32(size | (flag === REGION_WRITE ? 0x100 : 0)).call(IMPORT.MEM_FAULT).op(OP.unreachable);
+  w.end();
+}
+
+/** Lower a load, store or atomic; false when xop is not one. */
+export function lowerMemory(w: CodeWriter, o: MemoryOperands): boolean {
+  const { xop } = o;
+  if (xop >= XOP.ATOMIC32 && xop < XOP.ATOMIC64 + 0x10) {
+    lowerAtomic(w, o);
+    return true;
+  }
+  if (xop >= 0x100) return false;
+  const cls = xop & 0x07;
+  const mode = xop & 0xe0;
+  const size = SIZE_OF[xop & 0x18];
+  if (cls === 0x01 && (mode === 0x60 || mode === 0x80)) { // ldx, ldsx: dst = *(size *)(src + off)
+    emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after);
+    w.get(LOCAL.ADDR).mem(mode === 0x80 ? LOAD_S[size] : LOAD_U[size]).set(reg(o.dst));
+    return true;
+  }
+  if ((cls === 0x02 || cls === 0x03) && mode === 0x60) { // st, stx: *(size *)(dst + off) = imm | src
+    emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after);
+    w.get(LOCAL.ADDR);
+    if (cls === 0x03) w.get(reg(o.src));
+    else w.i64(o.imm);
+    w.mem(STORE[size]);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * lock <op>[32] [dst + off], src. Order ATOMIC_OPS: add, or, and, xor, fetch add/or/and/xor,
+ * xchg, cmpxchg. 32-bit forms store the low word and fetch it zero-extended.
+ */
+function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
+  const wide = o.xop >= XOP.ATOMIC64;
+  const op = o.xop & 0x0f;
+  const size = wide ? 8 : 4;
+  const load = wide ? OP.i64_load : OP.i64_load32_u;
+  const store = wide ? OP.i64_store : OP.i64_store32;
+  const s = reg(o.src);
+  emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after);
+  // old value → T64, source value → T64B (read before r0 or src change)
+  w.get(LOCAL.ADDR).mem(load).set(LOCAL.T64);
+  w.get(s).set(LOCAL.T64B);
+  if (op === 9) { // cmpxchg: compare with r0; r0 = old; store src when equal
+    const equal = (): void => {
+      if (wide) w.get(reg(0)).get(LOCAL.T64).op(OP.i64_eq);
+      else w.get(reg(0)).op(OP.i32_wrap_i64).get(LOCAL.T64).op(OP.i32_wrap_i64).op(OP.i32_eq);
+    };
+    equal();
+    w.get(LOCAL.T64).set(reg(0));
+    w.if().get(LOCAL.ADDR).get(LOCAL.T64B).mem(store).end();
+    return;
+  }
+  w.get(LOCAL.ADDR);
+  const arith = [OP.i64_add, OP.i64_or, OP.i64_and, OP.i64_xor][op & 3];
+  if (op === 8) w.get(LOCAL.T64B); // xchg
+  else w.get(LOCAL.T64).get(LOCAL.T64B).op(arith);
+  w.mem(store);
+  if (op >= 4) w.get(LOCAL.T64).set(s); // fetch forms and xchg: src = old
+}
+
+/**
+ * LD_ABS / LD_IND: r0 = the packet's bytes at imm (+ src's low word), in network order. The
+ * ld_packet import reads them (the socket buffer is the runtime's); outside the packet the
+ * program ends with r0 = 0, as the kernel does. `exit` emits the end of the run.
+ */
+export function lowerLegacyLoad(w: CodeWriter, o: MemoryOperands, exit: () => void): void {
+  const size = o.xop & 0x10 ? 1 : o.xop & 0x08 ? 2 : 4;
+  spillCount(w, 0);
+  w.i32(o.pc);
+  if (o.xop & 0x40) w.get(reg(o.src)).op(OP.i32_wrap_i64);
+  else w.i32(0);
+  w.i32(o.imm).i32(size).call(IMPORT.LD_PACKET).op(OP.i64_extend_i32_u).set(reg(0));
+  w.i32(SCRATCH.LD_OUTSIDE).mem(OP.i32_load).if();
+  w.i64(0).set(reg(0));
+  exit();
+  w.end();
+}
