@@ -31,9 +31,6 @@ export const MAX_HOPS = 64;
 
 const TC_ACT_UNSPEC = -1;
 const TC_ACT_SHOT = 2;
-const TC_ACT_STOLEN = 4;
-const TC_ACT_QUEUED = 5;
-const TC_ACT_TRAP = 8;
 const BPF_F_INGRESS = 1;
 const BPF_F_EXCLUDE_INGRESS = 1 << 4;
 /** Where devmap and cpumap entries' programs are counted and named in drop comments. */
@@ -44,7 +41,7 @@ const ETH_P_IPV6 = 0x86dd;
 
 /** What one hook's programs decided. */
 interface HookResult {
-  action: 'pass' | 'drop' | 'tx' | 'redirect' | 'consumed';
+  action: 'pass' | 'drop' | 'tx' | 'redirect';
   frame: Uint8Array;
   redirect?: RedirectTarget;
   cpu?: number;
@@ -122,7 +119,7 @@ export class Network {
       }
     }
     const tc = this.runTc(nic, nic.tcIngress, 'tc-ingress', frame, true, nic.ifindex, cpu);
-    if (tc.action === 'drop' || tc.action === 'consumed') return;
+    if (tc.action === 'drop') return;
     if (tc.action === 'redirect') {
       this.tcRedirect(nic, tc.frame, tc.redirect!, hops, cpu);
       return;
@@ -293,8 +290,10 @@ export class Network {
         this.sink.dropped(nic, frame, this.time(), this.dropComment(attached, hook, verdict, this.tc.env.trace));
         return { action: 'drop', frame: out };
       }
-      if (retval === TC_ACT_STOLEN || retval === TC_ACT_QUEUED || retval === TC_ACT_TRAP) return { action: 'consumed', frame: out };
       if (retval === TC_ACT_REDIRECT) return { action: 'redirect', frame: out, redirect: this.tc.env.redirect };
+      // tcx_action_code: after a tcx chain only OK, SHOT and REDIRECT mean something; any other
+      // verdict (STOLEN, PIPE, RECLASSIFY…) ends the chain and, with no legacy filter behind
+      // it, lets the packet through.
       return { action: 'pass', frame: out };
     }
     return { action: 'pass', frame: tc.wireFrame() };
@@ -414,7 +413,7 @@ export class Network {
 
   private egress(nic: VirtualNic, frame: Uint8Array, hops: number, iif: number, cpu: number): void {
     const tc = this.runTc(nic, nic.tcEgress, 'tc-egress', frame, false, iif, cpu);
-    if (tc.action === 'drop' || tc.action === 'consumed') return;
+    if (tc.action === 'drop') return;
     if (tc.action === 'redirect') {
       this.tcRedirect(nic, tc.frame, tc.redirect!, hops + 1, cpu);
       return;

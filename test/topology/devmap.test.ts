@@ -5,17 +5,8 @@
  * each entry's program on its own copy. A cpumap entry's program (SEC("xdp/cpumap")) runs on
  * the CPU the frame was sent to.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PacketSink } from '../../src/net/recorder.js';
-import { createCaptureWriter } from '../../src/pcap/writer.js';
-import { loadTopology } from '../../src/topology/load.js';
-import { runTraffic } from '../../src/topology/run.js';
-import { repoRoot } from '../support/conformance.js';
-
-const fixture = path.join(repoRoot, 'test', 'fixtures', 'topologies', 'devmap');
+import { runFixtureTopology } from '../support/topology-fixture.js';
 
 /** src → r/eth0 with the given EtherType and a 46-byte payload. */
 function frame(etherType: number): Uint8Array {
@@ -25,24 +16,7 @@ function frame(etherType: number): Uint8Array {
   return f;
 }
 
-async function run(frames: Uint8Array[]): Promise<{ tx: string[]; dropped: string[]; delivered: string[]; counters: unknown }> {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'xdplab-devmap-'));
-  writeFileSync(path.join(work, 'topology.yaml'), readFileSync(path.join(fixture, 'topology.yaml'), 'utf8').replaceAll('../../bpf/', `${path.join(repoRoot, 'test', 'fixtures', 'bpf')}/`));
-  const w = createCaptureWriter(path.join(work, 'traffic.pcap'), { format: 'pcap' });
-  frames.forEach((f, i) => w.write(f, 1_700_000_000, i * 1000));
-  await w.close();
-  const tx: string[] = [];
-  const dropped: string[] = [];
-  const delivered: string[] = [];
-  const sink: PacketSink = {
-    tx: (nic, f) => tx.push(`${nic.id} src ${[...f.subarray(6, 12)].map((b) => b.toString(16)).join(':')}`),
-    delivered: (nic, f) => delivered.push(`${nic.id} src ${[...f.subarray(6, 12)].map((b) => b.toString(16)).join(':')}`),
-    dropped: (nic, _f, _t, comment) => dropped.push(`${nic.id} ${comment}`),
-  };
-  const topology = loadTopology(path.join(work, 'topology.yaml'), sink);
-  await runTraffic(topology);
-  return { tx, dropped, delivered, counters: topology.network.counters.toJSON() };
-}
+const run = (frames: Uint8Array[]) => runFixtureTopology('devmap', frames);
 
 describe('devmap entry programs', () => {
   it('run before the frame leaves, with egress_ifindex, and pass it on rewritten', async () => {
