@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 let reason: string | undefined | null = null;
 
@@ -23,6 +24,20 @@ function probe(): string | undefined {
   if (spawnSync('sh', ['-c', 'command -v bpftool']).status !== 0) return 'bpftool is not installed';
   if (spawnSync('sh', ['-c', 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf']).status !== 0) return 'no BPF filesystem at /sys/fs/bpf';
   return undefined;
+}
+
+let batchTool: string | undefined | null = null;
+
+/** test/support/kernel-batch.c built in a temporary folder, or undefined without gcc or libbpf. */
+function kernelBatchTool(): string | undefined {
+  if (batchTool !== null) return batchTool;
+  batchTool = undefined;
+  const source = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kernel-batch.c');
+  const binary = path.join(mkdtempSync(path.join(os.tmpdir(), 'xdplab-batch-')), 'kernel-batch');
+  const r = spawnSync('gcc', ['-O2', '-o', binary, source, '-lbpf'], { encoding: 'utf8' });
+  if (r.status === 0) batchTool = binary;
+  else console.log(`kernel-batch: not built (${(r.error?.message ?? r.stderr ?? '').split('\n')[0]}); one bpftool run a packet instead`);
+  return batchTool;
 }
 
 export interface KernelRun {
@@ -75,6 +90,36 @@ export class KernelObject {
       dataOut: new Uint8Array(readFileSync(dataOut)),
       ctxOut: ctx ? new Uint8Array(readFileSync(ctxOut)) : undefined,
     };
+  }
+
+  /**
+   * Run `prog` on each packet in order, as many BPF_PROG_TEST_RUN calls in one process
+   * (test/support/kernel-batch.c, built once with gcc and libbpf); one bpftool run a packet
+   * where that cannot be built.
+   */
+  runMany(prog: string, packets: readonly Uint8Array[]): KernelRun[] {
+    const tool = kernelBatchTool();
+    if (tool === undefined) return packets.map((p) => this.run(prog, p));
+    const input = path.join(this.dir, 'batch_in');
+    const output = path.join(this.dir, 'batch_out');
+    const parts: Uint8Array[] = [];
+    for (const p of packets) {
+      const head = new Uint8Array(4);
+      new DataView(head.buffer).setUint32(0, p.length, true);
+      parts.push(head, p);
+    }
+    writeFileSync(input, Buffer.concat(parts));
+    execFileSync(tool, [`${this.progs}/${prog}`, input, output], { stdio: 'pipe' });
+    const bytes = new Uint8Array(readFileSync(output));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const runs: KernelRun[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const length = view.getUint32(at + 4, true);
+      runs.push({ retval: view.getUint32(at, true), dataOut: bytes.slice(at + 8, at + 8 + length) });
+      at += 8 + length;
+    }
+    if (runs.length !== packets.length) throw new Error(`kernel-batch: ${runs.length} answers for ${packets.length} packets`);
+    return runs;
   }
 
   /** libbpf pins a map under its name with '.' made '_' (globals.data → globals_data). */

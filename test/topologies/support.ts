@@ -185,6 +185,25 @@ export function expectSameRuns(program: string, cases: TableCase[], xdplab: Side
   }
 }
 
+/**
+ * Every packet of a capture through `program`, in order, in xdplab and in the kernel (state
+ * carried from packet to packet on both sides): the same verdict and output bytes for each.
+ * Returns how many packets were compared.
+ */
+export function expectSameCapture(program: string, packets: readonly LabelledPacket[], runtime: Runtime, collection: Collection, kernel: KernelObject): number {
+  const answers = kernel.runMany(program, packets.map((p) => p.frame));
+  const different: string[] = [];
+  packets.forEach((p, i) => {
+    const r = testRun(runtime, collection.program(program), { data: p.frame });
+    const k = answers[i];
+    if (r.retval !== k.retval || hex(r.dataOut) !== hex(k.dataOut)) {
+      different.push(`#${p.index} ${p.what}: xdplab ${r.retval} ${hex(r.dataOut).slice(0, 80)}…, kernel ${k.retval} ${hex(k.dataOut).slice(0, 80)}…`);
+    }
+  });
+  expect(different.slice(0, 10)).toEqual([]);
+  return packets.length;
+}
+
 /** Expect the named maps to hold the same (sorted, per-CPU-summed) contents on both sides. */
 export function expectSameMaps(collection: Collection, kernel: KernelObject, maps: [string, MapView][]): void {
   for (const [name, view] of maps) {

@@ -15,7 +15,7 @@ import { loadTopology } from '../../src/topology/load.js';
 import { runTraffic } from '../../src/topology/run.js';
 import { KernelObject } from '../support/kernel-object.js';
 import {
-  expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, ipv4L4Valid, kernelAvailable, kernelSide, loadObject, objectPath,
+  expectSameCapture, expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, ipv4L4Valid, kernelAvailable, kernelSide, loadObject, objectPath,
   readCapture, scenarioCollection, scenarioDir, tableFromCapture, tally, xdplabEntries, xdplabSide,
 } from './support.js';
 
@@ -96,6 +96,19 @@ describe('tc-nat-vlan: the topology over its capture (xdplab)', () => {
 });
 
 describe.skipIf(!kernelAvailable())('tc-nat-vlan: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
+  it('tc_wan_egress: every packet of the capture, in order, then the mappings and counters', () => {
+    // (Ingress is left out here: its rate limit reads bpf_ktime_get_ns, the kernel's real clock.)
+    const fresh = new KernelObject(objectPath(SCENARIO, OBJECT));
+    try {
+      const { runtime, collection } = loadObject(SCENARIO, OBJECT);
+      expect(expectSameCapture('tc_wan_egress', capture, runtime, collection, fresh)).toBe(311);
+      expectSameMaps(collection, fresh, [['nat_out', 'entries'], ['nat_in', 'entries'], ['nat_stats', 'entries']]);
+    } finally {
+      fresh.close();
+    }
+  });
+
+
   let kernel: KernelObject;
   beforeAll(() => {
     kernel = new KernelObject(objectPath(SCENARIO, OBJECT));
