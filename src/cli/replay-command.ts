@@ -4,7 +4,11 @@
  * with maps carried over from packet to packet.
  *
  *   xdplab replay OBJ PROG --pcap IN [--hook xdp|tc-ingress|tc-egress] [--out OUT.pcap] [--json]
- *                 [--seed N] [--cpus N] [--skip-bad] [--maps-in F] [--maps-out F] [--dev-mac MAC]
+ *                 [--seed N] [--cpus N] [--skip-bad] [--maps-in F] [--maps-out F] [--path [--dev-mac MAC]]
+ *
+ * Each packet reaches the program as BPF_PROG_TEST_RUN would hand it over (so every answer
+ * can be checked against the kernel's test run), or with --path as the kernel's own receive or
+ * transmit path would on a device eth0 (hooks/replay.ts, ReplayContext).
  *
  * Output: a summary (packets, by verdict, faults, skipped records, packets/s) or, with --json,
  * one object a packet: {"index", "cpu", "retval", "verdict", "out"} (+ "trace" when the program
@@ -39,6 +43,7 @@ interface ReplayOptions {
   mapsIn?: string;
   mapsOut?: string;
   devMac?: string;
+  path?: boolean;
 }
 
 /** What a replay counted; `byVerdict` by verdict name, in order of first appearance. */
@@ -85,7 +90,8 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const program = collection.program(progName);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
   const device = replayDevice(opts.devMac ? parseMac(opts.devMac) : undefined);
-  const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), device });
+  const context = opts.path ? 'path' : 'test-run';
+  const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device });
 
   const skipBad = opts.skipBad ?? false;
   const reader = await openCapture(opts.pcap, { skipBad, linkTypes: [LINKTYPE_ETHERNET] });
@@ -226,7 +232,8 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .option('--skip-bad', 'skip (and count) malformed records instead of stopping')
     .option('--maps-in <file.json>', 'map entries to load first: {"map": [{"key": HEX, "value": HEX}]}')
     .option('--maps-out <file.json>', 'write every map after the replay, in the same format')
-    .option('--dev-mac <mac>', 'MAC address of the replay device (eth0, ifindex 2)', '02:00:00:00:00:01')
+    .option('--path', 'hand each packet over as the kernel\'s receive (or transmit) path does on a device eth0 (RX queue by RSS; TC: its skb, a VLAN tag out of band), not as BPF_PROG_TEST_RUN does')
+    .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
     .action(async (obj: string, progName: string, opts: ReplayOptions) => {
       const { code } = await runReplay(obj, progName, opts, io);
       setExit(code);

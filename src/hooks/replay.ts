@@ -37,9 +37,22 @@ const ETH_HLEN = 14;
 /** The virtual NIC packets arrive on (XDP, tc-ingress) or leave by (tc-egress): eth0, ifindex 2, MTU 1500. */
 export const replayDevice = (mac: Uint8Array = REPLAY_MAC, mtu = 1500): NetDevice => ethernetDevice(REPLAY_IFINDEX, 'eth0', mac, mtu);
 
+/**
+ * How each packet is handed to the program:
+ * - 'test-run': as BPF_PROG_TEST_RUN hands it (the kernel's offline path, one call a packet):
+ *   XDP on the loopback's RX queue 0; TC the test run's skb on the loopback (eth_type_trans,
+ *   a VLAN tag left in the frame, no hash, a test socket). Answers compare with the kernel's
+ *   test run packet for packet.
+ * - 'path': as the kernel's own receive or transmit path hands it on `device`: the RX queue
+ *   by RSS, and for TC the skb of that path (below).
+ */
+export type ReplayContext = 'test-run' | 'path';
+
 export interface PacketReplayOptions {
   hook: ReplayHookName;
-  /** The device (default replayDevice()). */
+  /** Default 'test-run'. */
+  context?: ReplayContext;
+  /** The device of the 'path' context (default replayDevice()). */
   device?: NetDevice;
 }
 
@@ -53,6 +66,8 @@ export class ReplayInputError extends XdplabError {
 /** Runs one program on packet after packet at one hook. */
 export class PacketReplayer {
   readonly hook: ReplayHookName;
+  readonly context: ReplayContext;
+  /** The device packets arrive on (or leave by): the loopback for 'test-run'. */
   readonly device: NetDevice;
   readonly devices: DeviceTable;
   /** The largest frame the hook takes. */
@@ -82,7 +97,8 @@ export class PacketReplayer {
 
   constructor(readonly runtime: Runtime, readonly program: Program, options: PacketReplayOptions) {
     this.hook = options.hook;
-    this.device = options.device ?? replayDevice();
+    this.context = options.context ?? 'test-run';
+    this.device = this.context === 'test-run' ? LOOPBACK : options.device ?? replayDevice();
     this.devices = new Map([[LOOPBACK.ifindex, LOOPBACK], [this.device.ifindex, this.device]]);
     this.cpus = runtime.cpus;
     const type = program.type;
@@ -136,7 +152,7 @@ export class PacketReplayer {
   private runXdp(hook: XdpHook, data: Uint8Array, cpu: number): void {
     const env = hook.env;
     if (env.trace.length) env.trace.length = 0;
-    hook.load(data, 0, this.device.ifindex, cpu);
+    hook.load(data, 0, this.device.ifindex, this.context === 'test-run' ? 0 : cpu);
     const retval = hook.runOnce(this.program, cpu);
     this.retval = retval;
     this.passed = retval === XDP_PASS || retval === XDP_TX || (retval === XDP_REDIRECT && env.redirect !== undefined);
@@ -144,8 +160,14 @@ export class PacketReplayer {
 
   private runTc(hook: TcHook, data: Uint8Array, cpu: number, hash: number): void {
     hook.beginPath(this.devices);
-    this.runtime.arena.u8.set(data, hook.frameAddress());
-    hook.loadPath(data.length, this.hook === 'tc-ingress' ? 'ingress' : 'egress', this.device, hash, this.hasher.l4, cpu);
+    if (this.context === 'test-run') {
+      // The test run's skb: BPF_PROG_TEST_RUN refuses (EINVAL) a frame too short for the IP
+      // header its EtherType announces.
+      if (!hook.load(data, this.device, 1)) throw new ReplayInputError(`${data.length} bytes: too short for the IP header its EtherType announces (BPF_PROG_TEST_RUN: EINVAL)`);
+    } else {
+      this.runtime.arena.u8.set(data, hook.frameAddress());
+      hook.loadPath(data.length, this.hook === 'tc-ingress' ? 'ingress' : 'egress', this.device, hash, this.hasher.l4, cpu);
+    }
     const retval = hook.runOnce(this.program, cpu);
     this.retval = retval;
     const verdict = retval | 0;
@@ -192,7 +214,8 @@ export class PacketReplayer {
       return u8.subarray(p.data, p.dataEnd);
     }
     const skb = this.tc!.skb;
-    if (!skb.vlanPresent) return u8.subarray(skb.data, skb.tail);
+    // A test run's data_out is the linear data alone: a tag held out of band is not in it.
+    if (!skb.vlanPresent || this.context === 'test-run') return u8.subarray(skb.data, skb.tail);
     const len = skb.len;
     if (len < 12) return u8.subarray(skb.data, skb.tail);
     const scratch = (this.scratch ??= new Uint8Array(TC_PATH_MAX_PACKET + 64));

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RssHasher, rssQueue } from '../../src/hooks/flow-hash.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
@@ -15,6 +15,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { pcapBytes, pcapRecordOffset, tempDir, writeTemp, type PcapRecordSpec, type PcapSpec } from '../support/captures.js';
 import { cli } from '../support/cli.js';
+import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
 import { repoRoot } from '../support/conformance.js';
 import { ETH_P_IP, ethernet, ip4, ipv4, mac, plainFrame, tcp4, tcp6, udp4 } from '../support/packets.js';
 
@@ -103,6 +104,31 @@ describe('xdplab replay: verdicts and bytes', () => {
   });
 });
 
+describe.skipIf(kernelSkipReason() !== undefined)('xdplab replay: each packet as BPF_PROG_TEST_RUN hands it over (the kernel, packet by packet)', () => {
+  // Programs whose return value is the context they were given: the device, the RX queue, the
+  // skb's pkt_type, VLAN state, hash; frames tagged and untagged, to us and broadcast.
+  const FRAMES = [
+    tcp4(), udp4({ ethDst: mac('ff:ff:ff:ff:ff:ff') }), tcp4({ vlan: 0x2064 }), tcp6(), plainFrame(0x0806, 60),
+    udp4({ vlan: 7, ethDst: mac('01:00:5e:00:00:01') }),
+  ];
+  const PROBE = path.join(repoRoot, 'test', 'fixtures', 'bpf', 'context-probe.bpf.o');
+  let kernel: KernelObject;
+  beforeAll(() => {
+    kernel = new KernelObject(PROBE);
+  });
+  afterAll(() => kernel?.close());
+
+  for (const [prog, hook] of [['xdp_where', 'xdp'], ['tc_where', 'tc-ingress'], ['tc_where', 'tc-egress']] as const) {
+    it(`${prog} at ${hook}: the same return value and bytes as the kernel's test run of each packet`, async () => {
+      const r = await cli(['replay', PROBE, prog, '--hook', hook, '--pcap', capture(FRAMES), '--json', '--cpus', '4']);
+      expect(r.code).toBe(0);
+      const got = lines(r.stdout).map((l) => ({ retval: l.retval, out: l.out }));
+      const want = kernel.runMany(prog, FRAMES).map((k) => ({ retval: k.retval, out: hex(k.dataOut) }));
+      expect(got).toEqual(want);
+    });
+  }
+});
+
 describe('xdplab replay: clock and CPUs', () => {
   it('bpf_ktime_get_ns is the capture time since the first packet, never going back', async () => {
     // 0, +1 ms, +2.5 ms, an earlier stamp (reads the previous time again), +1 s + 7 ns, +2 days.
@@ -132,7 +158,7 @@ describe('xdplab replay: clock and CPUs', () => {
     const frames = Array.from({ length: 64 }, (_, i) => (i % 3 === 0 ? tcp4({ sport: 30000 + i, dst: ip4(`10.0.${i}.1`) }) : udp4({ sport: 2000 + 7 * i })));
     frames.push(plainFrame(0x0806, 60)); // not IP: hash 0, CPU 0
     const mapsOut = path.join(dir, 'cpus.json');
-    const r = await cli(['replay', OBJECT, 'xdp_clock', '--pcap', capture(frames), '--cpus', '4', '--json', '--maps-out', mapsOut]);
+    const r = await cli(['replay', OBJECT, 'xdp_clock', '--pcap', capture(frames), '--cpus', '4', '--json', '--maps-out', mapsOut, '--path']);
     expect(r.code).toBe(0);
     const got = lines(r.stdout);
     const hasher = new RssHasher();
@@ -229,14 +255,14 @@ describe('xdplab replay: bad input and faults', () => {
   });
 });
 
-describe('xdplab replay: TC hooks', () => {
+describe('xdplab replay: TC hooks (--path: the skb of the kernel\'s own path)', () => {
   const DEV = '02:00:00:00:00:01';
 
   it('tc-ingress: the skb of the receive path (pkt_type by the device MAC, skb_iif, RX queue + 1, wire_len without the MAC header)', async () => {
     const toUs = tcp4({ ethDst: mac(DEV) });
     const other = tcp4({ ethDst: mac('02:aa:bb:cc:dd:ee') });
     const bcast = plainFrame(0x0806, 60, { ethDst: mac('ff:ff:ff:ff:ff:ff') });
-    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', capture([toUs, other, bcast, udp4({ ethDst: mac(DEV) })]), '--json']);
+    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', capture([toUs, other, bcast, udp4({ ethDst: mac(DEV) })]), '--json', '--path']);
     expect(r.code).toBe(0);
     const got = lines(r.stdout);
     expect(got.map((l) => l.trace![0])).toEqual([
@@ -252,7 +278,7 @@ describe('xdplab replay: TC hooks', () => {
   it('tc-ingress takes an 802.1Q tag out of band, and --out puts it back', async () => {
     const tagged = tcp4({ ethDst: mac(DEV), vlan: 0x2064 });
     const out = path.join(dir, 'vlan.pcap');
-    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', capture([tagged]), '--json', '--out', out]);
+    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', capture([tagged]), '--json', '--out', out, '--path']);
     const [line] = lines(r.stdout);
     expect(line.trace![1]).toBe(`len=${tagged.length - 4} wire_len=${tagged.length - 18} queue=1`);
     expect(line.trace![2]).toMatch(/ vlan=1 tci=8292$/);
@@ -263,7 +289,7 @@ describe('xdplab replay: TC hooks', () => {
   it('tc-egress: the skb of the transmit path (PACKET_HOST, no skb_iif, wire_len = len); --out leaves out what was shot', async () => {
     const frames = [tcp4(), udp4(), tcp6()];
     const out = path.join(dir, 'egress.pcap');
-    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', capture(frames), '--hook', 'tc-egress', '--json', '--out', out]);
+    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', capture(frames), '--hook', 'tc-egress', '--json', '--out', out, '--path']);
     expect(r.code).toBe(0);
     const got = lines(r.stdout);
     expect(got[0].trace).toEqual([
