@@ -13,7 +13,10 @@ import { ALL_HELPERS } from '../helpers/index.js';
 import type { BpfMap } from '../maps/map.js';
 import { Arena } from '../vm/arena.js';
 import type { ProgramImage } from '../vm/image.js';
-import { Interpreter } from '../vm/interpreter.js';
+import { createEngine, type Engine, type EngineKind } from '../vm/engine.js';
+
+/** The engine a Runtime runs programs in unless told otherwise (XDPLAB_ENGINE overrides it). */
+export const DEFAULT_ENGINE: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : process.env.XDPLAB_ENGINE === 'jit' ? 'jit' : 'interp';
 
 export interface RuntimeOptions {
   /** Emulated CPUs (per-CPU maps hold one value each). Default 1. */
@@ -22,6 +25,8 @@ export interface RuntimeOptions {
   seed?: number;
   /** Instruction budget per run. */
   budget?: number;
+  /** The execution engine: the WebAssembly JIT or the reference interpreter. Default DEFAULT_ENGINE. */
+  engine?: EngineKind;
   /**
    * Attach a perf buffer reader to each CPU's slot of every perf event array (default true).
    * `xdplab prog run` sets false: BPF_PROG_TEST_RUN has no reader, so output fails with -ENOENT.
@@ -55,7 +60,9 @@ export class Runtime implements HelperHost {
   readonly cpus: number;
   readonly perfReaders: boolean;
   readonly helpers: HelperRegistry;
-  readonly engine: Interpreter;
+  readonly engine: Engine;
+  /** Which engine `engine` is. */
+  readonly engineName: EngineKind;
   readonly prng: Prng;
   /** CLOCK_MONOTONIC in ns, as programs see it; advanced by the driver. */
   clockNs = 0;
@@ -77,7 +84,8 @@ export class Runtime implements HelperHost {
     this.perfReaders = options.perfReaders ?? true;
     this.prng = new Prng(options.seed ?? 1);
     this.helpers = new HelperRegistry(ALL_HELPERS);
-    this.engine = new Interpreter(this.arena, this.helpers, { budget: options.budget });
+    this.engineName = options.engine ?? DEFAULT_ENGINE;
+    this.engine = createEngine(this.engineName, this.arena, this.helpers, { budget: options.budget });
   }
 
   /** The id the next registered map will get. */

@@ -47,10 +47,12 @@ export function jumpTarget(image: ProgramImage, pc: number): number {
 
 export { isJump, isLegacyLoad };
 
-export function buildControlFlow(image: ProgramImage): ControlFlow {
+/** `extraLeaders`: more pcs that must start a block (a callback that starts where nothing jumps). */
+export function buildControlFlow(image: ProgramImage, extraLeaders: readonly number[] = []): ControlFlow {
   const n = image.slots;
   const leader = new Uint8Array(n + 1);
   leader[0] = 1;
+  for (const pc of extraLeaders) leader[pc] = 1;
   for (let pc = 0; pc < n; pc++) {
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];

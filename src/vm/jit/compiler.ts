@@ -43,6 +43,9 @@ export interface CompiledImage {
   /** Bytes of wasm. */
   bytes: number;
   blocks: number;
+  /** Block index of each pc that starts a block, -1 elsewhere. */
+  blockAt: Int32Array;
+  extraLeaders: readonly number[];
 }
 
 /** Registers the program names anywhere, plus r0 (helpers' result) and r10. */
@@ -114,9 +117,9 @@ function emitBlock(c: BlockContext): void {
 }
 
 /** Compile an image to a module (synchronously: images are small and compiled once). */
-export function compileImage(image: ProgramImage): CompiledImage {
+export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = []): CompiledImage {
   const started = performance.now();
-  const cfg = buildControlFlow(image);
+  const cfg = buildControlFlow(image, extraLeaders);
   const code = emitRun(image, cfg);
   const bytes = writeModule(IMPORTS, [{
     type: { params: [I32, I32, I32], results: [I32] },
@@ -125,5 +128,7 @@ export function compileImage(image: ProgramImage): CompiledImage {
     export: 'run',
   }]);
   const module = new WebAssembly.Module(bytes);
-  return { module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length };
+  return {
+    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, blockAt: cfg.blockAt, extraLeaders,
+  };
 }

@@ -47,11 +47,11 @@ export interface CompileStats {
 export const compileStats: CompileStats = { images: 0, ms: 0, fallbacks: 0 };
 
 /** The compiled form of an image (compiling it on first use), or null when it cannot be compiled. */
-export function compiledImage(image: ProgramImage): CompiledImage | null {
-  let entry = compiled.get(image);
+export function compiledImage(image: ProgramImage, extraLeaders?: readonly number[]): CompiledImage | null {
+  let entry = extraLeaders ? undefined : compiled.get(image);
   if (entry === undefined) {
     try {
-      entry = compileImage(image);
+      entry = compileImage(image, extraLeaders);
       compileStats.images++;
       compileStats.ms += entry.compileMs;
     } catch (err) {
@@ -89,7 +89,7 @@ export class JitEngine implements HelperCall {
   /** The scratch area as int32 words, and its first 22 words as the register file. */
   private words: Int32Array;
   private regsView: Int32Array;
-  private readonly instances = new WeakMap<ProgramImage, RunFn>();
+  private readonly instances = new WeakMap<ProgramImage, { entry: CompiledImage; run: RunFn }>();
   private readonly helperById: (HelperFn | null | undefined)[] = [];
   private helperPc = 0;
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
@@ -201,15 +201,22 @@ export class JitEngine implements HelperCall {
   }
 
   private instanceFor(image: ProgramImage): RunFn {
-    let run = this.instances.get(image);
-    if (run === undefined) {
-      const entry = compiledImage(image);
+    const entry = compiledImage(image);
+    let instance = this.instances.get(image);
+    if (instance === undefined || instance.entry !== entry) {
       if (entry === null) throw new Error(`jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
-      const instance = new WebAssembly.Instance(entry.module, this.imports);
-      run = instance.exports.run as RunFn;
-      this.instances.set(image, run);
+      const run = new WebAssembly.Instance(entry.module, this.imports).exports.run as RunFn;
+      instance = { entry, run };
+      this.instances.set(image, instance);
     }
-    return run;
+    return instance.run;
+  }
+
+  /** Make `pc` start a block of the image's compiled code (recompiling it once if needed). */
+  private ensureBlockStart(image: ProgramImage, pc: number): void {
+    const entry = compiledImage(image);
+    if (entry === null || entry.blockAt[pc] >= 0) return;
+    compiledImage(image, [...entry.extraLeaders, pc]);
   }
 
   /** Run from `startPc` in frame `depth` until that frame exits, following tail calls. */
@@ -321,6 +328,7 @@ export class JitEngine implements HelperCall {
     }
     const depth = this.scratch()[DEPTH];
     if (depth + 1 >= MAX_CALL_FRAMES) throw new Error(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    this.ensureBlockStart(image, pc);
     const saved = this.callbackSaves[depth];
     saved.set(this.regs);
     const savedCount = this.scratch()[N];
