@@ -8,7 +8,7 @@ import Table from 'cli-table3';
 import { SingleBar } from 'cli-progress';
 import { XdplabError } from '../errors.js';
 import { loadTopology, type Topology } from '../topology/load.js';
-import { OutputFiles } from '../topology/outputs.js';
+import { BEFORE_AFTER_FILE, OutputFiles } from '../topology/outputs.js';
 import { runTraffic, type RunStats } from '../topology/run.js';
 import { EXIT_FAULT, type Io } from './main.js';
 
@@ -18,6 +18,7 @@ interface RunCliOptions {
   seed?: string;
   cpus?: string;
   skipBad?: boolean;
+  beforeAfter?: boolean;
 }
 
 const HOOK_ORDER = ['wire', 'xdp', 'xdp-cpumap', 'tc-ingress', 'stack', 'xdp-devmap', 'tc-egress'];
@@ -80,8 +81,9 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .option('--seed <n>', 'bpf_get_prandom_u32\'s seed')
     .option('--cpus <n>', 'emulated CPUs')
     .option('--skip-bad', 'go on past malformed capture records, counting them')
+    .option('--before-after', `also write ${BEFORE_AFTER_FILE}: for every program run, the frame before and after it`)
     .action(async (file: string, opts: RunCliOptions) => {
-      const outputs = new OutputFiles();
+      const outputs = new OutputFiles(opts.beforeAfter ?? false);
       const topology = loadTopology(file, outputs, {
         seed: count(opts.seed, '--seed', 0, 2 ** 32 - 1),
         cpus: count(opts.cpus, '--cpus', 1, 256),

@@ -144,6 +144,7 @@ export class Network {
     const out = this.xdp.packet.bytes(this.runtime.arena.u8);
     const verdict = xdpActionName(retval);
     this.counters.add(nic, 'xdp', verdict);
+    this.sink.ran?.(nic, 'xdp', attached.name, frame, out, verdict, this.time());
     this.collectTrace(nic, 'xdp', this.xdp.env.trace);
     switch (retval) {
       case XDP_PASS: return { action: 'pass', frame: out };
@@ -234,7 +235,9 @@ export class Network {
     }
     this.counters.add(at, hook, xdpActionName(retval));
     for (const line of xdp.env.trace) this.trace.push(`${at.id} ${hook}: ${line}`);
-    return { retval, frame: xdp.packet.bytes(this.runtime.arena.u8) };
+    const out = xdp.packet.bytes(this.runtime.arena.u8);
+    this.sink.ran?.(at, hook, image.name, frame, out, xdpActionName(retval), this.time());
+    return { retval, frame: out };
   }
 
   private dropByEntryProgram(at: VirtualNic, hook: string, frame: Uint8Array, retval: number): void {
@@ -272,6 +275,8 @@ export class Network {
     this.runtime.arena.u8.set(frame, tc.frameAddress());
     tc.loadPath(frame.length, ingress ? 'ingress' : 'egress', nic.device, this.rss.hash(frame, 0, frame.length), this.rss.l4, cpu % nic.rxQueues);
     if (!ingress) tc.skb.skbIif = iif; // a forwarded skb keeps the device it came in by
+    const logged = this.sink.ran !== undefined;
+    let before = frame;
     for (const attached of programs) {
       this.tc.env.trace.length = 0;
       this.tc.env.clones?.splice(0);
@@ -284,6 +289,11 @@ export class Network {
       this.collectTrace(nic, hook, this.tc.env.trace);
       const verdict = tcActionName(retval);
       this.counters.add(nic, hook, verdict);
+      if (logged) {
+        const after = tc.wireFrame();
+        this.sink.ran!(nic, hook, attached.name, before, after, verdict, this.time());
+        before = after;
+      }
       if (retval === TC_ACT_UNSPEC) continue; // tcx: the next program decides
       const out = tc.wireFrame();
       if (retval === TC_ACT_SHOT) {

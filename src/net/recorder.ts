@@ -16,6 +16,11 @@ export interface PacketSink {
   delivered(nic: VirtualNic, frame: Uint8Array, time: PacketTime): void;
   /** A dropped packet (the frame as it arrived at the dropping hook) and why. */
   dropped(nic: VirtualNic, frame: Uint8Array, time: PacketTime, comment: string): void;
+  /**
+   * A program ran at `hook` of `nic`: the frame as it got it and as it left it, and its
+   * verdict. Optional: the network copies the frames only for a sink that has it.
+   */
+  ran?(nic: VirtualNic, hook: string, program: string, before: Uint8Array, after: Uint8Array, verdict: string, time: PacketTime): void;
 }
 
 export const NULL_SINK: PacketSink = { tx() {}, delivered() {}, dropped() {} };

@@ -14,9 +14,20 @@ import type { CaptureWriter } from '../pcap/types.js';
 
 type Kind = 'tx' | 'delivered' | 'dropped';
 
+/** The file of --before-after: every program run, the frame before and after it. */
+export const BEFORE_AFTER_FILE = 'before-after.pcapng';
+
 export class OutputFiles implements PacketSink {
   private dir: string | undefined;
   private readonly writers = new Map<string, CaptureWriter>();
+  private beforeAfter: CaptureWriter | undefined;
+  private runs = 0;
+  readonly ran: PacketSink['ran'];
+
+  /** `beforeAndAfter`: also write BEFORE_AFTER_FILE (two records for every program run). */
+  constructor(beforeAndAfter = false) {
+    this.ran = beforeAndAfter ? (nic, hook, program, before, after, verdict, t) => this.logRun(nic, hook, program, before, after, verdict, t) : undefined;
+  }
 
   /** Where the files go; created when the first one is. */
   setDirectory(dir: string): void {
@@ -24,7 +35,7 @@ export class OutputFiles implements PacketSink {
   }
 
   get files(): string[] {
-    return [...this.writers.values()].map((w) => w.file);
+    return [...this.writers.values(), ...(this.beforeAfter ? [this.beforeAfter] : [])].map((w) => w.file);
   }
 
   private writer(nic: VirtualNic, kind: Kind): CaptureWriter {
@@ -51,9 +62,22 @@ export class OutputFiles implements PacketSink {
     this.writer(nic, 'dropped').write(frame, t.sec, t.nsec, comment);
   }
 
+  private logRun(nic: VirtualNic, hook: string, program: string, before: Uint8Array, after: Uint8Array, verdict: string, t: PacketTime): void {
+    if (!this.beforeAfter) {
+      if (!this.dir) throw new XdplabError('USAGE', 'outputs: no directory set');
+      mkdirSync(this.dir, { recursive: true });
+      this.beforeAfter = createCaptureWriter(path.join(this.dir, BEFORE_AFTER_FILE), { format: 'pcapng' });
+    }
+    const run = ++this.runs;
+    const what = `run ${run}: ${nic.id} ${hook} program ${program}`;
+    this.beforeAfter.write(before, t.sec, t.nsec, `${what}: before`);
+    this.beforeAfter.write(after, t.sec, t.nsec, `${what}: after, ${verdict}`);
+  }
+
   /** Finish every file (rename into place) and write `name` (JSON) beside them. */
   async close(summaryName: string, summary: unknown): Promise<void> {
     for (const w of this.writers.values()) await w.close();
+    await this.beforeAfter?.close();
     if (!this.dir) return;
     mkdirSync(this.dir, { recursive: true });
     const file = path.join(this.dir, summaryName);
@@ -65,5 +89,6 @@ export class OutputFiles implements PacketSink {
   /** Give up: remove every temporary file; nothing appears under a final name. */
   async abort(): Promise<void> {
     for (const w of this.writers.values()) await w.abort();
+    await this.beforeAfter?.abort();
   }
 }

@@ -89,4 +89,18 @@ describe('xdplab run', () => {
     expect(r.stdout).toMatch(/router\/wan.*xdp.*8.*XDP_PASS 6, XDP_DROP 2/);
     expect(existsSync(path.join(out, 'summary.json'))).toBe(true);
   });
+
+  it('--before-after writes every program run: the frame before it and after it, with the verdict', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'xdplab-run-'));
+    const r = await cli(['run', topologyFile, '--out', out, '--before-after', '--json']);
+    expect(r.code).toBe(0);
+    const records = readCaptureSync(new Uint8Array(readFileSync(path.join(out, 'before-after.pcapng')))).records;
+    expect(records).toHaveLength(16); // 8 XDP runs, two records each
+    expect(records.slice(0, 2).map((x) => x.comment)).toEqual([
+      'run 1: router/wan xdp program counter: before', 'run 1: router/wan xdp program counter: after, XDP_PASS',
+    ]);
+    expect(records.filter((x) => x.comment!.endsWith('XDP_DROP'))).toHaveLength(2);
+    const input = readCaptureSync(new Uint8Array(readFileSync(captureFile))).records;
+    records.filter((_, i) => i % 2 === 0).forEach((x, i) => expect(Buffer.from(x.data)).toEqual(Buffer.from(input[i].data)));
+  });
 });
