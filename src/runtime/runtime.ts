@@ -16,7 +16,7 @@ import type { ProgramImage } from '../vm/image.js';
 import { createEngine, type Engine, type EngineKind } from '../vm/engine.js';
 
 /** The engine a Runtime runs programs in unless told otherwise (XDPLAB_ENGINE overrides it). */
-export const DEFAULT_ENGINE: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : process.env.XDPLAB_ENGINE === 'jit' ? 'jit' : 'interp';
+export const DEFAULT_ENGINE: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : 'jit';
 
 export interface RuntimeOptions {
   /** Emulated CPUs (per-CPU maps hold one value each). Default 1. */
