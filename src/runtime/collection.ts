@@ -11,6 +11,7 @@ import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL } from '../isa/opcodes.js';
 import { createMap } from '../maps/index.js';
 import type { BpfMap } from '../maps/map.js';
 import { BPF_MAP_TYPE, LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
+import { BPF_CORE_POISON_HELPER } from '../spec/core.js';
 import { ProgramImage } from '../vm/image.js';
 import { Program } from './program.js';
 import type { Runtime } from './runtime.js';
@@ -125,6 +126,7 @@ function checkHelper(runtime: Runtime, insn: Instruction, pc: number, spec: Prog
   if (insn.src === BPF_PSEUDO_KFUNC_CALL) {
     throw new XdplabError('UNSUPPORTED', `pc ${pc}: calls kernel function (kfunc) ${insn.imm}; kfuncs exist only inside the kernel`);
   }
+  if (insn.imm === BPF_CORE_POISON_HELPER) return; // faults if reached, as the verifier refuses it then
   const def = runtime.helpers.def(insn.imm);
   if (!def) throw new XdplabError('UNSUPPORTED', `pc ${pc}: calls ${helperName(insn.imm)} (helper ${insn.imm}), which xdplab does not implement`);
   if (def.proto.progTypes && !def.proto.progTypes.includes(spec.type)) {

@@ -1,68 +1,33 @@
 /**
  * CO-RE relocations (BTF.ext core_relo records), resolved as libbpf's bpf_core_calc_relo and
- * bpf_core_patch_insn do — with the object's own BTF as the target.
+ * bpf_core_patch_insn do, against the kernel's types.
  *
- * The kernel resolves a relocation against vmlinux's BTF. Everything an xdplab program can
- * read is laid out as the object itself declares it — the contexts (xdp_md, __sk_buff are
- * uapi: their layout is the kernel's), packet headers, map values, globals — so the local
- * type is the target type. Relocations against types that exist only inside the kernel
- * (struct sk_buff, task_struct…) cannot be emulated: those programs also read kernel memory
- * through helpers xdplab does not have, and are refused there with a clear error.
+ * The kernel resolves a relocation against vmlinux BTF; xdplab against the uapi types an XDP or
+ * TC program can reach (contexts, packet headers, helper and map enums) and, for a type the uapi
+ * lacks, the object's own unflavored definition (core-match.ts). So a flavored or partial
+ * definition (`struct __sk_buff___new`, `struct iphdr___min`) gets the kernel's offsets, and a
+ * field, type or enumerator the kernel lacks does not exist. Relocations against types that
+ * exist only inside the kernel (struct sk_buff, task_struct…) cannot be emulated: those
+ * programs also read kernel memory through helpers xdplab does not have.
  */
 import { XdplabError } from '../errors.js';
 import { Instruction } from '../isa/instruction.js';
-import { BPF_ALU, BPF_ALU64, BPF_CLASS, BPF_K, BPF_SRC } from '../isa/opcodes.js';
+import { BPF_ALU, BPF_ALU64, BPF_CALL, BPF_CLASS, BPF_JMP, BPF_K, BPF_SRC } from '../isa/opcodes.js';
 import type { Btf } from '../btf/btf.js';
+import { coreCandidates, matchEnumerator, matchField, type CoreField, type CoreTarget } from './core-match.js';
 import type { BtfCoreRelo } from '../btf/ext.js';
 import {
   BPF_CORE_ENUMVAL_EXISTS, BPF_CORE_ENUMVAL_VALUE, BPF_CORE_FIELD_BYTE_OFFSET, BPF_CORE_FIELD_BYTE_SIZE,
   BPF_CORE_FIELD_EXISTS, BPF_CORE_FIELD_LSHIFT_U64, BPF_CORE_FIELD_RSHIFT_U64, BPF_CORE_FIELD_SIGNED,
   BPF_CORE_RELO_KIND_NAMES, BPF_CORE_TYPE_EXISTS, BPF_CORE_TYPE_ID_LOCAL, BPF_CORE_TYPE_ID_TARGET,
-  BPF_CORE_TYPE_SIZE, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_INT,
-  BTF_KIND_STRUCT, BTF_KIND_UNION,
+  BPF_CORE_TYPE_SIZE, BTF_INT_SIGNED, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_INT,
 } from '../btf/types.js';
 
 /** bpf_core_relo_kind 12 (type matches, Linux 6.2+): answered like TYPE_EXISTS. */
 const BPF_CORE_TYPE_MATCHES = 12;
 
-interface Field {
-  bitOffset: number;
-  bitSize: number;
-  bitfield: boolean;
-  type: number;
-}
-
-/** Walk an access path ("0:1:2": array index of the root, then member / element indexes). */
-function resolveField(btf: Btf, relo: BtfCoreRelo): Field {
-  const [first, ...rest] = relo.access;
-  let type = relo.typeId;
-  let bitOffset = first * btf.sizeOf(type) * 8;
-  let bitSize = btf.sizeOf(type) * 8;
-  let bitfield = false;
-  for (const index of rest) {
-    const t = btf.resolve(type);
-    if (t.kind === BTF_KIND_STRUCT || t.kind === BTF_KIND_UNION) {
-      const member = t.members[index];
-      if (!member) throw new XdplabError('BAD_INPUT', `member ${index} of ${btf.toString(t.id)} does not exist`);
-      bitOffset += member.bitOffset;
-      bitfield = member.bitfieldSize > 0;
-      bitSize = bitfield ? member.bitfieldSize : btf.sizeOf(member.type) * 8;
-      type = member.type;
-    } else if (t.kind === BTF_KIND_ARRAY) {
-      const elem = btf.sizeOf(t.type);
-      bitOffset += index * elem * 8;
-      bitSize = elem * 8;
-      bitfield = false;
-      type = t.type;
-    } else {
-      throw new XdplabError('BAD_INPUT', `access ${relo.accessStr}: ${btf.toString(t.id)} has no members or elements`);
-    }
-  }
-  return { bitOffset, bitSize, bitfield, type };
-}
-
 /** libbpf's byte offset and load size of a field; bitfields load the smallest int around them. */
-function fieldLoad(btf: Btf, f: Field): { byteOff: number; byteSize: number } {
+function fieldLoad(btf: Btf, f: CoreField): { byteOff: number; byteSize: number } {
   if (!f.bitfield) return { byteOff: f.bitOffset / 8, byteSize: f.bitSize / 8 };
   let byteSize = btf.sizeOf(f.type);
   let byteOff = Math.floor(f.bitOffset / 8 / byteSize) * byteSize;
@@ -81,39 +46,70 @@ function isSigned(btf: Btf, typeId: number): boolean {
   return false;
 }
 
-/** The value a relocation resolves to (a number, or a bigint for a 64-bit enum value). */
-export function coreReloValue(btf: Btf, relo: BtfCoreRelo): number | bigint {
+/**
+ * libbpf's BPF_CORE_POISON: a relocation the kernel's types cannot satisfy turns its instruction
+ * into a call of this helper id, which the verifier refuses if the program can reach it (a
+ * guarded access behind bpf_core_field_exists never does); here it faults when executed.
+ */
+export const BPF_CORE_POISON_HELPER = 0xbad2310;
+
+/** What a relocation resolves to: a value, or `poison` when the kernel has no such field/type. */
+export type CoreValue = number | bigint | 'poison';
+
+const EXISTS_KINDS = new Set([BPF_CORE_FIELD_EXISTS, BPF_CORE_TYPE_EXISTS, BPF_CORE_TYPE_MATCHES, BPF_CORE_ENUMVAL_EXISTS]);
+
+/**
+ * The value a relocation resolves to, against the kernel's types (core-match.ts): the first
+ * candidate the access matches decides; with none, existence checks are 0 and everything else
+ * is poisoned, as libbpf's bpf_core_calc_relo_insn.
+ */
+export function coreReloValue(btf: Btf, relo: BtfCoreRelo): CoreValue {
+  if (relo.kind === BPF_CORE_TYPE_ID_LOCAL) return relo.typeId;
+  for (const target of coreCandidates(btf, relo.typeId)) {
+    const value = valueIn(btf, relo, target);
+    if (value !== undefined) return value;
+  }
+  if (!(relo.kind in BPF_CORE_RELO_KIND_NAMES) && relo.kind !== BPF_CORE_TYPE_MATCHES) {
+    throw new XdplabError('UNSUPPORTED', `CO-RE relocation kind ${relo.kind} is not supported`);
+  }
+  return EXISTS_KINDS.has(relo.kind) ? 0 : 'poison';
+}
+
+function valueIn(local: Btf, relo: BtfCoreRelo, target: CoreTarget): number | bigint | undefined {
   switch (relo.kind) {
-    case BPF_CORE_FIELD_BYTE_OFFSET: return fieldLoad(btf, resolveField(btf, relo)).byteOff;
-    case BPF_CORE_FIELD_BYTE_SIZE: return fieldLoad(btf, resolveField(btf, relo)).byteSize;
-    case BPF_CORE_FIELD_EXISTS: resolveField(btf, relo); return 1;
-    case BPF_CORE_FIELD_SIGNED: return isSigned(btf, resolveField(btf, relo).type) ? 1 : 0;
-    case BPF_CORE_FIELD_LSHIFT_U64: {
-      const f = resolveField(btf, relo);
-      return 64 - (f.bitOffset + f.bitSize - fieldLoad(btf, f).byteOff * 8);
-    }
-    case BPF_CORE_FIELD_RSHIFT_U64: return 64 - resolveField(btf, relo).bitSize;
-    case BPF_CORE_TYPE_ID_LOCAL:
-    case BPF_CORE_TYPE_ID_TARGET: return relo.typeId;
+    case BPF_CORE_TYPE_ID_TARGET: return target.btf === local ? target.id : relo.typeId;
     case BPF_CORE_TYPE_EXISTS:
     case BPF_CORE_TYPE_MATCHES: return 1;
-    case BPF_CORE_TYPE_SIZE: return btf.sizeOf(relo.typeId);
-    case BPF_CORE_ENUMVAL_EXISTS: return 1;
-    case BPF_CORE_ENUMVAL_VALUE: {
-      const t = btf.resolve(relo.typeId);
-      if (t.kind !== BTF_KIND_ENUM && t.kind !== BTF_KIND_ENUM64) throw new XdplabError('BAD_INPUT', `${btf.toString(relo.typeId)} is not an enum`);
-      const value = t.values[relo.access[0]];
-      if (!value) throw new XdplabError('BAD_INPUT', `enumerator ${relo.access[0]} of ${btf.toString(relo.typeId)} does not exist`);
-      return value.value;
+    case BPF_CORE_TYPE_SIZE: return target.btf.sizeOf(target.id);
+    case BPF_CORE_ENUMVAL_EXISTS: return matchEnumerator(local, relo, target) === undefined ? undefined : 1;
+    case BPF_CORE_ENUMVAL_VALUE: return matchEnumerator(local, relo, target);
+    default: {
+      const f = matchField(local, relo, target);
+      return f === undefined ? undefined : fieldValue(relo.kind, f);
     }
-    default:
-      throw new XdplabError('UNSUPPORTED', `CO-RE relocation kind ${relo.kind} is not supported`);
+  }
+}
+
+function fieldValue(kind: number, f: CoreField): number | undefined {
+  switch (kind) {
+    case BPF_CORE_FIELD_BYTE_OFFSET: return fieldLoad(f.btf, f).byteOff;
+    case BPF_CORE_FIELD_BYTE_SIZE: return fieldLoad(f.btf, f).byteSize;
+    case BPF_CORE_FIELD_EXISTS: return 1;
+    case BPF_CORE_FIELD_SIGNED: return isSigned(f.btf, f.type) ? 1 : 0;
+    case BPF_CORE_FIELD_LSHIFT_U64: return 64 - (f.bitOffset + f.bitSize - fieldLoad(f.btf, f).byteOff * 8);
+    case BPF_CORE_FIELD_RSHIFT_U64: return 64 - f.bitSize;
+    default: return undefined;
   }
 }
 
 /** bpf_core_patch_insn: put the value where the instruction carries it. */
-export function patchCoreInstruction(insn: Instruction, value: number | bigint, relo: BtfCoreRelo): Instruction {
+export function patchCoreInstruction(insn: Instruction, value: CoreValue, relo: BtfCoreRelo): Instruction {
   const kind = insn.info.kind;
+  if (value === 'poison') {
+    // An lddw keeps its two slots (pcs must not move): it loads 0 instead of failing.
+    if (kind === 'lddw') return new Instruction(insn.code, insn.dst, insn.src, insn.off, 0, 0);
+    return new Instruction(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_CORE_POISON_HELPER);
+  }
   const what = `CO-RE ${BPF_CORE_RELO_KIND_NAMES[relo.kind] ?? relo.kind} relocation on ${insn.toString()}`;
   if (kind === 'lddw') {
     const v = BigInt.asUintN(64, BigInt(value));

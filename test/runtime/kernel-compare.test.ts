@@ -41,6 +41,8 @@ const CASES: Case[] = [
   { object: 'rt-maps.bpf.o', program: 'lru_ops', packets: [frame(1), frame(100)], maps: ['lru'], expect: [8, 8] },
   { object: 'xdp-count.bpf.o', program: 'xdp_count', packets: [frame(0, 14), ipv4(6), ipv4(17), ipv4(1), ipv4(6)], maps: ['proto_count'] },
   { object: 'core-fields.bpf.o', program: 'core_fields', packets: [0x45, 0x46, 0x65].map(ipHeaderByte), maps: [], expect: [3, 7170, 7201] },
+  // Flavored and partial types relocate to the kernel's layout; what the kernel lacks does not exist.
+  { object: 'core-flavors.bpf.o', program: 'core_flavors', packets: [frame(0, 14), ttlDaddr(64, 2), ttlDaddr(1, 3)], maps: [], expect: [266246, 604246022, 806621190] },
   { object: 'rt-tailcall.bpf.o', program: 'entry', packets: [frame(0), frame(1)], maps: ['hits'], expect: [3, 3] },
   { object: 'rt-tailcall.bpf.o', program: 'self_loop', packets: [frame(0)], maps: ['hits'], expect: [2] },
   { object: 'rt-helpers.bpf.o', program: 'callbacks', packets: [frame(0)], maps: ['out', 'table'], expect: [2] },
@@ -69,6 +71,14 @@ function fibPacket(head: number[]): Uint8Array {
   const f = ipv4(17);
   f.set(head, 0);
   f.set([10, 9, 8, 7], 30);
+  return f;
+}
+
+/** An IPv4/UDP frame with that TTL and that last byte of the destination address. */
+function ttlDaddr(ttl: number, lastByte: number): Uint8Array {
+  const f = ipv4(17);
+  f[22] = ttl;
+  f.set([10, 0, 0, lastByte], 30);
   return f;
 }
 
