@@ -22,7 +22,8 @@ import { lowerAlu } from './lower-alu.js';
 import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
 } from './lower-control.js';
-import { lowerLegacyLoad, lowerMemory } from './lower-memory.js';
+import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
+import { planCheckGroups } from './check-groups.js';
 import { CodeWriter, I32, OP, writeModule, type FunctionImport } from './wasm-writer.js';
 
 export class JitUnsupported extends Error {}
@@ -96,8 +97,11 @@ function emitBlock(c: BlockContext): void {
   const { w, image, cfg } = c;
   const block = cfg.blocks[c.index];
   w.get(LOCAL.N).i32(block.count).op(OP.i32_add).set(LOCAL.N);
+  const groups = planCheckGroups(image, block);
   for (let pc = block.start; pc < block.end; pc++) {
     if (image.insnAt[pc] === undefined) continue;
+    const guard = groups.guardAt.get(pc);
+    if (guard) emitGroupGuard(w, guard.base, guard.lo, guard.span, guard.need);
     const xop = image.xop[pc];
     const dst = image.dst2[pc] >> 1, src = image.src2[pc] >> 1;
     if (lowerAlu(w, { xop, dst, src, imm: image.imm[pc], immHi: image.imm[pc + 1] ?? 0, pc })) continue;
@@ -105,7 +109,7 @@ function emitBlock(c: BlockContext): void {
       w.i64(pc + 1 + image.imm[pc]).set(reg(dst));
       continue;
     }
-    const operands = { xop, dst, src, off: image.off[pc], imm: image.imm[pc], pc, after: cfg.after[pc] };
+    const operands = { xop, dst, src, off: image.off[pc], imm: image.imm[pc], pc, after: cfg.after[pc], grouped: groups.grouped.has(pc) };
     if (lowerMemory(w, operands)) continue;
     if (isLegacyLoad(xop)) {
       lowerLegacyLoad(w, operands, () => emitReturn(c, STATUS.EXIT, pc));

@@ -95,6 +95,9 @@ export class JitEngine implements HelperCall {
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
   private fallback: Interpreter | undefined;
   private lastRunFellBack = false;
+  /** The image run last and its compiled code: most runs run the same program again. */
+  private lastImage: ProgramImage | undefined;
+  private lastRun: RunFn | undefined;
   private readonly imports: WebAssembly.Imports;
 
   constructor(
@@ -168,11 +171,11 @@ export class JitEngine implements HelperCall {
       regs[8] = args.r4 ?? 0;
       regs[10] = args.r5 ?? 0;
     }
-    if (compiledImage(image) === null) return this.runInInterpreter(image);
+    if (image !== this.lastImage && compiledImage(image) === null) return this.runInInterpreter(image);
     this.lastRunFellBack = false;
     this.tailCalls = 0;
     this.executed = 0;
-    this.scratch()[DEPTH] = 0;
+    this.words[DEPTH] = 0;
     try {
       this.execute(image, 0, 0);
     } catch (err) {
@@ -201,6 +204,7 @@ export class JitEngine implements HelperCall {
   }
 
   private instanceFor(image: ProgramImage): RunFn {
+    if (image === this.lastImage) return this.lastRun!;
     const entry = compiledImage(image);
     let instance = this.instances.get(image);
     if (instance === undefined || instance.entry !== entry) {
@@ -209,6 +213,8 @@ export class JitEngine implements HelperCall {
       instance = { entry, run };
       this.instances.set(image, instance);
     }
+    this.lastImage = image;
+    this.lastRun = instance.run;
     return instance.run;
   }
 
@@ -217,11 +223,12 @@ export class JitEngine implements HelperCall {
     const entry = compiledImage(image);
     if (entry === null || entry.blockAt[pc] >= 0) return;
     compiledImage(image, [...entry.extraLeaders, pc]);
+    this.lastImage = undefined;
   }
 
   /** Run from `startPc` in frame `depth` until that frame exits, following tail calls. */
   private execute(entry: ProgramImage, startPc: number, depth: number): void {
-    let words = this.scratch();
+    const words = this.scratch();
     words[N] = 0;
     words[BUDGET] = Math.min(this.budget, MAX_JIT_BUDGET);
     words[STACK_TOP] = this.stackTop;
@@ -246,8 +253,7 @@ export class JitEngine implements HelperCall {
         frame = this.scratch()[DEPTH];
       }
     } finally {
-      words = this.scratch();
-      this.executed += words[N];
+      this.executed += this.scratch()[N];
     }
   }
 

@@ -84,6 +84,8 @@ export const LOCAL = {
   T32: 20,
   T64: 21,
   T64B: 22,
+  /** GUARD0 + r: a group check passed for r's current value (lower-memory.ts, emitGroupGuard). */
+  GUARD0: 23,
 } as const;
 export const PARAM_COUNT = 3;
 /** Types of the locals after the params (i32 = 0x7f, i64 = 0x7e). */
@@ -91,6 +93,7 @@ export const LOCAL_TYPES = [
   ...new Array<number>(11).fill(0x7e), // r0..r10
   0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, // n, budget, next, stackTop, addr, region, t32
   0x7e, 0x7e, // t64, t64b
+  ...new Array<number>(11).fill(0x7f), // guard r0..r10
 ];
 
 export const reg = (r: number): number => LOCAL.R0 + r;

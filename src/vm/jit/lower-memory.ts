@@ -7,6 +7,7 @@
  */
 import { ARENA_LAYOUT, REGION_READ, REGION_WRITE } from '../arena.js';
 import { XOP } from '../image.js';
+import { MAX_BPF_STACK } from '../../isa/opcodes.js';
 import { IMPORT, LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
@@ -19,6 +20,8 @@ export interface MemoryOperands {
   pc: number;
   /** Instructions of the block after this one (the count at a fault is made exact with it). */
   after: number;
+  /** A group check covers this access (emitGroupGuard). */
+  grouped?: boolean;
 }
 
 const SIZE_OF: Record<number, number> = { 0x10: 1, 0x08: 2, 0x00: 4, 0x18: 8 };
@@ -34,10 +37,10 @@ export function spillCount(w: CodeWriter, after: number): void {
 }
 
 /**
- * Check [base + off, +size) for `flag`; leaves the address in LOCAL.ADDR. `base` is a register.
+ * Whether [base + off, +size) fails the access check for the flags in `need`: leaves 1 (fails)
+ * or 0 on the stack and the address in LOCAL.ADDR.
  */
-export function emitCheckedAddress(w: CodeWriter, base: number, off: number, size: number, flag: number, pc: number, after: number): void {
-  const r = reg(base);
+function emitAccessTest(w: CodeWriter, r: number, off: number, size: number, need: number): void {
   // The upper word must be zero, and base + off must stay within [0, 2^32).
   w.get(r).i64(-1, 0).op(OP.i64_gt_u);
   if (off !== 0) {
@@ -50,14 +53,77 @@ export function emitCheckedAddress(w: CodeWriter, base: number, off: number, siz
   // The region of addr's page (region 0, "unmapped", has no flags, so it always fails).
   w.get(LOCAL.ADDR).i32(12).op(OP.i32_shr_u).i32(1).op(OP.i32_shl).mem(OP.i32_load16_u, ARENA_LAYOUT.PAGE_TABLE).set(LOCAL.REGION);
   w.get(LOCAL.ADDR).get(LOCAL.REGION).i32(2).op(OP.i32_shl).mem(OP.i32_load, ARENA_LAYOUT.REGION_START).op(OP.i32_lt_u).op(OP.i32_or);
+  // addr + size cannot wrap past 2^32 unnoticed: the last page is never mapped (arena.ts).
   w.get(LOCAL.ADDR).i32(size).op(OP.i32_add).get(LOCAL.REGION).i32(2).op(OP.i32_shl).mem(OP.i32_load, ARENA_LAYOUT.REGION_END)
     .op(OP.i32_gt_u).op(OP.i32_or);
-  w.get(LOCAL.REGION).mem(OP.i32_load8_u, ARENA_LAYOUT.REGION_FLAGS).i32(flag).op(OP.i32_and).op(OP.i32_eqz).op(OP.i32_or);
+  w.get(LOCAL.REGION).mem(OP.i32_load8_u, ARENA_LAYOUT.REGION_FLAGS).i32(need).op(OP.i32_and).i32(need).op(OP.i32_ne).op(OP.i32_or);
+}
+
+/** Whether an access through r10 stays inside the current frame. */
+const inFrame = (base: number, off: number, size: number): boolean => base === 10 && off >= -MAX_BPF_STACK && off + size <= 0;
+
+/**
+ * Check [base + off, +size) for `flag`; leaves the address in LOCAL.ADDR. `base` is a register.
+ * With `grouped`, a group check (emitGroupGuard) made earlier in the block may have covered
+ * this access already: then the address is all there is to compute.
+ */
+export function emitCheckedAddress(
+  w: CodeWriter, base: number, off: number, size: number, flag: number, pc: number, after: number, grouped = false,
+): void {
+  const r = reg(base);
+  if (inFrame(base, off, size)) {
+    // r10 is read-only and always the top of one of the engine's 8 frames, all inside its
+    // stack region (read-write, never unmapped): such an access cannot fail the check.
+    w.get(r).op(OP.i32_wrap_i64).i32(off).op(OP.i32_add).set(LOCAL.ADDR);
+    return;
+  }
+  if (grouped) {
+    w.get(LOCAL.GUARD0 + base).if();
+    w.get(r).op(OP.i32_wrap_i64).i32(off).op(OP.i32_add).set(LOCAL.ADDR);
+    w.else();
+  }
+  emitAccessTest(w, r, off, size, flag);
   w.if();
   spillCount(w, after);
   w.i32(pc).get(r).op(OP.i32_wrap_i64).get(r).i64(32).op(OP.i64_shr_u).op(OP.i32_wrap_i64).i32(off)
     .i32(size | (flag === REGION_WRITE ? 0x100 : 0)).call(IMPORT.MEM_FAULT).op(OP.unreachable);
   w.end();
+  if (grouped) w.end();
+}
+
+/**
+ * One check for a group of accesses through the same register value in a block: when the
+ * whole span [base + lo, base + lo + span) lies in one region that allows every access the
+ * group makes, each access in it passes its own check, so they skip it (GUARD = 1). When it
+ * does not, each access is checked on its own, and the first that fails faults at its pc —
+ * exactly as without the group.
+ */
+export function emitGroupGuard(w: CodeWriter, base: number, lo: number, span: number, need: number): void {
+  emitAccessTest(w, reg(base), lo, span, need);
+  w.op(OP.i32_eqz).set(LOCAL.GUARD0 + base);
+}
+
+export interface AccessShape {
+  base: number;
+  off: number;
+  size: number;
+  flag: number;
+}
+
+/** The access a load, store or atomic makes (undefined for other instructions). */
+/** The checked access a load, store or atomic makes (undefined for others and for in-frame stack accesses). */
+export function accessOf(xop: number, dst: number, src: number, off: number): AccessShape | undefined {
+  const shape = shapeOf(xop, dst, src, off);
+  return shape && !inFrame(shape.base, shape.off, shape.size) ? shape : undefined;
+}
+
+function shapeOf(xop: number, dst: number, src: number, off: number): AccessShape | undefined {
+  if (xop >= XOP.ATOMIC32 && xop < XOP.ATOMIC64 + 0x10) return { base: dst, off, size: xop >= XOP.ATOMIC64 ? 8 : 4, flag: REGION_WRITE };
+  if (xop >= 0x100) return undefined;
+  const cls = xop & 0x07, mode = xop & 0xe0, size = SIZE_OF[xop & 0x18];
+  if (cls === 0x01 && (mode === 0x60 || mode === 0x80)) return { base: src, off, size, flag: REGION_READ };
+  if ((cls === 0x02 || cls === 0x03) && mode === 0x60) return { base: dst, off, size, flag: REGION_WRITE };
+  return undefined;
 }
 
 /** Lower a load, store or atomic; false when xop is not one. */
@@ -72,12 +138,12 @@ export function lowerMemory(w: CodeWriter, o: MemoryOperands): boolean {
   const mode = xop & 0xe0;
   const size = SIZE_OF[xop & 0x18];
   if (cls === 0x01 && (mode === 0x60 || mode === 0x80)) { // ldx, ldsx: dst = *(size *)(src + off)
-    emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after);
+    emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after, o.grouped);
     w.get(LOCAL.ADDR).mem(mode === 0x80 ? LOAD_S[size] : LOAD_U[size]).set(reg(o.dst));
     return true;
   }
   if ((cls === 0x02 || cls === 0x03) && mode === 0x60) { // st, stx: *(size *)(dst + off) = imm | src
-    emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after);
+    emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped);
     w.get(LOCAL.ADDR);
     if (cls === 0x03) w.get(reg(o.src));
     else w.i64(o.imm);
@@ -98,7 +164,7 @@ function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
   const load = wide ? OP.i64_load : OP.i64_load32_u;
   const store = wide ? OP.i64_store : OP.i64_store32;
   const s = reg(o.src);
-  emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after);
+  emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped);
   // old value → T64, source value → T64B (read before r0 or src change)
   w.get(LOCAL.ADDR).mem(load).set(LOCAL.T64);
   w.get(s).set(LOCAL.T64B);
