@@ -608,6 +608,9 @@ class CaptureParser {
 /** A reader over a file handle: refills the parser's buffer as it asks. */
 class FileCaptureReader implements CaptureReader {
   private closed = false;
+  /** The read of the next chunk, started before the parser needs it. */
+  private ahead: { at: number; read: Promise<number>; buf: Uint8Array; used: number } | undefined;
+  private spare: Uint8Array | undefined;
   private readonly result: IteratorResult<CaptureRecord> & { done: false };
 
   constructor(
@@ -651,20 +654,65 @@ class FileCaptureReader implements CaptureReader {
     const want = Math.max(ps.need, 1);
     let atEnd = false;
     while (ps.base + ps.end < ps.size) {
-      let n: number;
-      try {
-        ({ bytesRead: n } = await this.fh.read(ps.buf, ps.end, ps.buf.length - ps.end, ps.base + ps.end));
-      } catch (err) {
-        throw new XdplabError('BAD_INPUT', `${this.file}: read at byte offset ${ps.base + ps.end}: ${(err as Error).message}`, { cause: err });
-      }
+      const n = await this.readMore();
       if (n === 0) {
         atEnd = true; // the file shrank under us
         break;
       }
-      ps.end += n;
       if (ps.end >= want) break;
     }
+    this.startPrefetch();
     ps.eof = atEnd || ps.base + ps.end >= ps.size;
+  }
+
+  /**
+   * Append the next bytes of the file to the parser's buffer; returns how many (0 at the end).
+   * They come from the read started ahead of time when there is one (the file is read one
+   * chunk ahead of the parser, so the disk and the parser work at once), else from a read now.
+   */
+  private async readMore(): Promise<number> {
+    const ps = this.parser;
+    const at = ps.base + ps.end;
+    const ahead = this.ahead;
+    if (ahead && ahead.at === at) {
+      const n = await ahead.read;
+      const take = Math.min(n - ahead.used, ps.buf.length - ps.end);
+      ps.buf.set(ahead.buf.subarray(ahead.used, ahead.used + take), ps.end);
+      ps.end += take;
+      ahead.used += take;
+      ahead.at += take;
+      if (ahead.used >= n) this.ahead = undefined;
+      return take;
+    }
+    this.ahead = undefined;
+    let n: number;
+    try {
+      ({ bytesRead: n } = await this.fh!.read(ps.buf, ps.end, ps.buf.length - ps.end, at));
+    } catch (err) {
+      throw this.readError(at, err);
+    }
+    ps.end += n;
+    return n;
+  }
+
+  /** Start reading the chunk after what the buffer holds, unless that is under way or done. */
+  private startPrefetch(): void {
+    const ps = this.parser;
+    const at = ps.base + ps.end;
+    if (this.ahead || at >= ps.size || this.fh === undefined) return;
+    const buf = (this.spare ??= new Uint8Array(CHUNK));
+    const read = this.fh.read(buf, 0, Math.min(buf.length, ps.size - at), at).then(
+      (r) => r.bytesRead,
+      (err: unknown) => {
+        throw this.readError(at, err);
+      },
+    );
+    read.catch(() => {}); // surfaced when awaited
+    this.ahead = { at, read, buf, used: 0 };
+  }
+
+  private readError(at: number, err: unknown): XdplabError {
+    return new XdplabError('BAD_INPUT', `${this.file}: read at byte offset ${at}: ${(err as Error).message}`, { cause: err });
   }
 
   /** Next record, or null at the end. */
@@ -726,6 +774,9 @@ class FileCaptureReader implements CaptureReader {
     if (this.closed) return;
     this.closed = true;
     this.parser.finish();
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    await ahead?.read.catch(() => 0);
     await this.fh?.close();
   }
 }
