@@ -209,6 +209,15 @@ describe('calls', () => {
     expect(out.r0).not.toBe('0');
   });
 
+  it('callx to an instruction no jump or function address names', () => {
+    expect(both(['mov %r3, 5\ncall %r3\nadd %r0, 1\nexit\nmov %r0, 1\nmov %r0, 41\nexit']).r0).toBe('2a');
+  });
+
+  it('a program tail-called from a function returns into the caller\'s frame, at the caller\'s pc', () => {
+    const out = both(['mov %r3, 1\ncall local f\nadd %r0, 100\nexit\nf:\ncall 1\nmov %r0, 5\nexit', 'mov %r0, 7\nmov %r0, 8\nmov %r0, 9\nexit']);
+    expect(out.r0).toBe('9');
+  });
+
   it('callx calls a function by its instruction index', () => {
     expect(both(['mov %r3, 4\ncall %r3\nadd %r0, 1\nexit\nmov %r0, 41\nexit']).r0).toBe('2a');
   });

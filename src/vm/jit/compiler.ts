@@ -81,6 +81,7 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow): CodeWriter {
   for (let pc = 0; pc < image.slots; pc++) w.u32(cfg.blockAt[pc] + 1);
   w.u32(0);
   w.end();
+  w.i32(0).get(LOCAL.NEXT).mem(OP.i32_store, SCRATCH.RESUME_PC);
   emitReturn({ w, used }, STATUS.NOT_A_BLOCK);
   for (let j = 0; j < k; j++) {
     w.end();

@@ -55,6 +55,7 @@ export function compiledImage(image: ProgramImage, extraLeaders?: readonly numbe
       compileStats.images++;
       compileStats.ms += entry.compileMs;
     } catch (err) {
+      if (extraLeaders) return null; // keep the code compiled before
       entry = null;
       compileStats.fallbacks++;
       const why = err instanceof Error ? err.message : String(err);
@@ -70,6 +71,7 @@ type RunFn = (startPc: number, depth: number, baseDepth: number) => number;
 const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
 const N = W(SCRATCH.N), BUDGET = W(SCRATCH.BUDGET), DEPTH = W(SCRATCH.DEPTH), EXIT_PC = W(SCRATCH.EXIT_PC);
 const STACK_TOP = W(SCRATCH.STACK_TOP), LD_OUTSIDE = W(SCRATCH.LD_OUTSIDE), FRAMES = W(SCRATCH.FRAMES);
+const RESUME_PC = W(SCRATCH.RESUME_PC);
 /** The compiled code counts in an i32. */
 const MAX_JIT_BUDGET = 0x7fff0000;
 
@@ -218,12 +220,17 @@ export class JitEngine implements HelperCall {
     return instance.run;
   }
 
-  /** Make `pc` start a block of the image's compiled code (recompiling it once if needed). */
-  private ensureBlockStart(image: ProgramImage, pc: number): void {
+  /** Make `pc` start a block of the image's compiled code (recompiling it once if needed); false if it cannot. */
+  private ensureBlockStart(image: ProgramImage, pc: number): boolean {
     const entry = compiledImage(image);
-    if (entry === null || entry.blockAt[pc] >= 0) return;
-    compiledImage(image, [...entry.extraLeaders, pc]);
+    if (entry === null) return false;
+    if (entry.blockAt[pc] >= 0) {
+      // Compiled with it already; this engine may still hold the code from before.
+      if (this.lastImage === image && this.instances.get(image)?.entry !== entry) this.lastImage = undefined;
+      return true;
+    }
     this.lastImage = undefined;
+    return compiledImage(image, [...entry.extraLeaders, pc]) !== null;
   }
 
   /** Run from `startPc` in frame `depth` until that frame exits, following tail calls. */
@@ -240,10 +247,16 @@ export class JitEngine implements HelperCall {
       for (;;) {
         const status = this.instanceFor(image)(pc, frame, depth);
         if (status === STATUS.EXIT || status === STATUS.STOP) return;
-        if (status !== STATUS.TAIL_CALL) {
-          const where = status === STATUS.FELL_OFF ? 'ran past the last instruction' : 'reached a pc that starts no block';
-          throw new Error(`jit: ${image.name}: control ${where} (pc ${this.scratch()[EXIT_PC]})`);
+        if (status === STATUS.NOT_A_BLOCK) {
+          const scratch = this.scratch();
+          pc = scratch[RESUME_PC];
+          frame = scratch[DEPTH];
+          if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined || !this.ensureBlockStart(image, pc)) {
+            throw new Error(`jit: ${image.name}: control went to pc ${pc}, which starts no instruction`);
+          }
+          continue;
         }
+        if (status !== STATUS.TAIL_CALL) throw new Error(`jit: ${image.name}: control ran past the last instruction`);
         // The target replaces the program in the current frame, as in the interpreter.
         image = this.tailCallTarget!;
         this.tailCallTarget = undefined;

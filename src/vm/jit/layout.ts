@@ -22,6 +22,8 @@ export const SCRATCH = {
   STACK_TOP: S + 0x90,
   /** Set by the ld_packet import when an LD_ABS/LD_IND load is outside the packet. */
   LD_OUTSIDE: S + 0x94,
+  /** With STATUS.NOT_A_BLOCK: the pc control was going to (the engine recompiles and resumes there). */
+  RESUME_PC: S + 0x98,
   /** MAX_CALL_FRAMES frames of FRAME_BYTES: r6..r9 (i64) and the return pc (i32). */
   FRAMES: S + 0x100,
 } as const;
@@ -36,7 +38,11 @@ export const STATUS = {
   TAIL_CALL: 1,
   /** A helper asked to stop. */
   STOP: 2,
-  /** Control reached a pc that is not a block start (a return into a tail-called program, a bad callback pc). */
+  /**
+   * Control went to a pc that starts no block (callx to an address no lddw names, a return
+   * into a tail-called program): everything is in the scratch area, and the engine resumes
+   * there after recompiling with that pc as a block start.
+   */
   NOT_A_BLOCK: 3,
   /** Control ran past the last instruction. */
   FELL_OFF: 4,
