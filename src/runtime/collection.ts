@@ -27,6 +27,8 @@ export class Collection {
     readonly spec: CollectionSpec,
     readonly maps: Map<string, BpfMap>,
     readonly programs: Map<string, Program>,
+    /** Programs xdplab cannot run (a kfunc, a helper it lacks): the error, given when one is asked for. */
+    readonly refused: ReadonlyMap<string, XdplabError> = new Map(),
   ) {}
 
   static load(runtime: Runtime, spec: CollectionSpec, options: LoadOptions = {}): Collection {
@@ -36,13 +38,21 @@ export class Collection {
         maps.set(mapSpec.name, step(`map ${mapSpec.name}`, () => liveMap(runtime, mapSpec, options)));
       }
       const programs = new Map<string, Program>();
+      const refused = new Map<string, XdplabError>();
       for (const progSpec of spec.programs.values()) {
-        programs.set(progSpec.name, step(`program ${progSpec.name}`, () => loadProgram(runtime, progSpec, maps)));
+        // The kernel loads every program of an object; one xdplab cannot run refuses only itself.
+        try {
+          programs.set(progSpec.name, loadProgram(runtime, progSpec, maps));
+        } catch (err) {
+          const e = withContext(err, `program ${progSpec.name} (section ${progSpec.sectionName})`);
+          if (e.code !== 'UNSUPPORTED') throw e;
+          refused.set(progSpec.name, withContext(e, `load ${spec.source}`, 'UNSUPPORTED'));
+        }
       }
       for (const mapSpec of spec.maps.values()) {
-        step(`map ${mapSpec.name}`, () => fillInitialSlots(runtime, mapSpec, maps, programs));
+        step(`map ${mapSpec.name}`, () => fillInitialSlots(runtime, mapSpec, maps, programs, refused));
       }
-      return new Collection(runtime, spec, maps, programs);
+      return new Collection(runtime, spec, maps, programs, refused);
     } catch (err) {
       throw withContext(err, `load ${spec.source}`);
     }
@@ -50,6 +60,12 @@ export class Collection {
 
   program(name: string): Program {
     const program = this.programs.get(name) ?? [...this.programs.values()].find((p) => `${p.spec.sectionName}/${p.name}` === name);
+    const refusal = this.refused.get(name) ?? [...this.refused.entries()].find(([n]) => `${this.spec.programs.get(n)?.sectionName}/${n}` === name)?.[1];
+    if (!program && refusal) throw refusal;
+    const section = this.spec.otherPrograms?.get(name);
+    if (!program && section !== undefined) {
+      throw new XdplabError('UNSUPPORTED', `program ${name} (section ${section}) in ${this.spec.source}: not a program type xdplab runs (it runs XDP and TC programs)`);
+    }
     if (!program) {
       throw new XdplabError('BAD_INPUT', `no program ${name} in ${this.spec.source} (it has: ${[...this.programs.keys()].join(', ') || 'none'})`);
     }
@@ -124,7 +140,8 @@ function loadProgram(runtime: Runtime, spec: ProgramSpec, maps: Map<string, BpfM
 function checkHelper(runtime: Runtime, insn: Instruction, pc: number, spec: ProgramSpec): void {
   if (insn.src === BPF_PSEUDO_CALL) return;
   if (insn.src === BPF_PSEUDO_KFUNC_CALL) {
-    throw new XdplabError('UNSUPPORTED', `pc ${pc}: calls kernel function (kfunc) ${insn.imm}; kfuncs exist only inside the kernel`);
+    const name = spec.kfuncs?.get(pc) ?? `#${insn.imm}`;
+    throw new XdplabError('UNSUPPORTED', `pc ${pc}: calls kernel function (kfunc) ${name}; kfuncs are kernel code, which xdplab cannot run`);
   }
   if (insn.imm === BPF_CORE_POISON_HELPER) return; // faults if reached, as the verifier refuses it then
   const def = runtime.helpers.def(insn.imm);
@@ -134,13 +151,17 @@ function checkHelper(runtime: Runtime, insn: Instruction, pc: number, spec: Prog
   }
 }
 
-function fillInitialSlots(runtime: Runtime, spec: MapSpec, maps: Map<string, BpfMap>, programs: Map<string, Program>): void {
+function fillInitialSlots(
+  runtime: Runtime, spec: MapSpec, maps: Map<string, BpfMap>, programs: Map<string, Program>, refused: ReadonlyMap<string, XdplabError>,
+): void {
   if (!spec.initialSlots) return;
   const map = maps.get(spec.name)!;
   for (const [slot, name] of spec.initialSlots) {
     const key = new Uint8Array(4);
     new DataView(key.buffer).setUint32(0, slot, true);
     const id = spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY ? programs.get(name)?.id : maps.get(name)?.id;
+    const refusal = refused.get(name);
+    if (id === undefined && refusal) throw refusal;
     if (id === undefined) throw new XdplabError('BAD_INPUT', `slot ${slot} names ${name}, which this object does not define`);
     const value = new Uint8Array(4);
     new DataView(value.buffer).setUint32(0, id, true);

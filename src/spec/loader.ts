@@ -10,10 +10,10 @@
  *       → programs (each entry function linked with every subprogram it reaches)
  */
 import { XdplabError, withContext } from '../errors.js';
-import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STT_FUNC, STT_SECTION } from '../elf/constants.js';
+import { SHF_EXECINSTR, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, STT_FUNC, STT_SECTION } from '../elf/constants.js';
 import { parseElf, type ElfFile, type ElfSection, type ElfSymbol } from '../elf/elf.js';
 import { Instruction, checkInstruction, decodeInstructions, INSN_SIZE } from '../isa/instruction.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { loadBtfMaps, loadBtfSections, type BtfSections } from './btf-maps.js';
 import { coreReloValue, patchCoreInstruction } from './core.js';
 import { sectionDef } from './section-names.js';
@@ -40,7 +40,8 @@ type Reference =
   | { kind: 'map'; map: string }
   | { kind: 'value'; map: string; offset: number }
   | { kind: 'call'; target: FunctionCode }
-  | { kind: 'func'; target: FunctionCode };
+  | { kind: 'func'; target: FunctionCode }
+  | { kind: 'kfunc'; name: string };
 
 interface LoadContext {
   source: string;
@@ -79,7 +80,8 @@ export function loadCollectionSpec(bytes: Uint8Array, source = '<object>'): Coll
     step('apply CO-RE relocations', () => applyCoreRelocations(ctx));
     step('apply relocations', () => applyRelocations(ctx));
     const programs = step('link programs', () => linkPrograms(ctx));
-    return { source, maps: ctx.maps, programs, license: ctx.license, kernelVersion: ctx.kernelVersion, btf: ctx.btf };
+    const otherPrograms = new Map(ctx.functions.filter((f) => f.section.name !== '.text' && !sectionDef(f.section.name)).map((f) => [f.name, f.section.name]));
+    return { source, maps: ctx.maps, programs, license: ctx.license, kernelVersion: ctx.kernelVersion, btf: ctx.btf, otherPrograms };
   } catch (err) {
     throw withContext(err, source);
   }
@@ -249,8 +251,10 @@ function resolveReference(ctx: LoadContext, insn: Instruction, sym: ElfSymbol, s
   const { elf } = ctx;
   const symName = elf.symbolName(sym);
   const target = elf.sections[sym.shndx];
-  if (!target) throw new XdplabError('BAD_INPUT', `symbol ${symName || symbolIndex} is undefined (an extern or a missing function)`);
   const kind = insn.info.kind;
+  // libbpf: a call to an extern function (`__ksym`) is a kfunc call, resolved in vmlinux BTF.
+  if (sym.shndx === SHN_UNDEF && kind === 'call' && symName) return { kind: 'kfunc', name: symName };
+  if (!target) throw new XdplabError('BAD_INPUT', `symbol ${symName || symbolIndex} is undefined (an extern or a missing function)`);
 
   if (kind === 'call') {
     if (insn.src !== BPF_PSEUDO_CALL) throw new XdplabError('BAD_INPUT', `relocation on a helper call to ${symName}`);
@@ -301,6 +305,7 @@ function linkProgram(ctx: LoadContext, entry: FunctionCode, def: NonNullable<Ret
   const instructions: Instruction[] = [];
   const mapReferences: MapReference[] = [];
   const functions = new Map<number, string>();
+  const kfuncs = new Map<number, string>();
   for (let i = 0; i < order.length; i++) {
     const fn = order[i];
     const base = placed.get(fn)!;
@@ -308,14 +313,14 @@ function linkProgram(ctx: LoadContext, entry: FunctionCode, def: NonNullable<Ret
     fn.insns.forEach((insn, k) => {
       const pc = base + fn.pcs[k];
       const ref = fn.refs.get(fn.pcs[k]) ?? localCallReference(ctx, fn, insn, fn.pcs[k]);
-      instructions.push(patch(insn, pc, ref, place, mapReferences));
+      instructions.push(patch(insn, pc, ref, place, mapReferences, kfuncs));
     });
   }
   const lineInfo = ctx.btf?.lineInfoFor(entry, order, placed) ?? new Map<number, string>();
   return {
     name: entry.name, sectionName: entry.section.name, type: def.type, attachType: def.attachType,
     fragments: def.fragments ?? false, instructions, mapReferences, license: ctx.license, kernelVersion: ctx.kernelVersion,
-    functions, lineInfo,
+    functions, lineInfo, kfuncs,
   };
 }
 
@@ -328,6 +333,7 @@ function localCallReference(ctx: LoadContext, fn: FunctionCode, insn: Instructio
 
 function patch(
   insn: Instruction, pc: number, ref: Reference | undefined, place: (fn: FunctionCode) => number, mapReferences: MapReference[],
+  kfuncs: Map<number, string>,
 ): Instruction {
   if (!ref) return insn;
   const { code, dst } = insn;
@@ -336,6 +342,9 @@ function patch(
       return new Instruction(code, dst, BPF_PSEUDO_CALL, 0, place(ref.target) - (pc + 1));
     case 'func':
       return new Instruction(code, dst, BPF_PSEUDO_FUNC, 0, place(ref.target) - (pc + 1), 0);
+    case 'kfunc':
+      kfuncs.set(pc, ref.name);
+      return new Instruction(code, dst, BPF_PSEUDO_KFUNC_CALL, 0, 0);
     case 'map':
       mapReferences.push({ pc, map: ref.map, kind: 'map', offset: 0 });
       return new Instruction(code, dst, BPF_PSEUDO_MAP_FD, 0, mapReferences.length - 1, 0);

@@ -166,6 +166,8 @@ export interface ProgramSpec {
   functions: Map<number, string>;
   /** pc → "file:line: source text", from BTF line info, when the object has it. */
   lineInfo: Map<number, string>;
+  /** pc → name of the kernel function (kfunc) a call there names, for the refusal. */
+  kfuncs?: Map<number, string>;
 }
 
 export interface CollectionSpec {
@@ -177,4 +179,6 @@ export interface CollectionSpec {
   kernelVersion: number;
   /** The object's BTF (types, line info), when it has one. */
   btf: BtfSections | undefined;
+  /** Functions in sections of program types xdplab does not know (kprobe/…, tracepoint/…): name → section. */
+  otherPrograms?: Map<string, string>;
 }

@@ -77,6 +77,36 @@ describe('xdplab prog run (bpftool-compatible)', () => {
   });
 });
 
+describe('programs xdplab cannot run are refused alone, saying what and why (exit 2)', () => {
+  const REFUSALS = fixture('rt-refusals.bpf.o');
+  const pkt = (): string => file('refusal.bin', ipv4(17));
+
+  it('a kfunc call names the program, section, pc and kernel function', async () => {
+    const r = await cli(['prog', 'run', REFUSALS, 'uses_kfunc', 'data_in', pkt()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('program uses_kfunc (section xdp): pc 3: calls kernel function (kfunc) bpf_dynptr_from_xdp');
+  });
+
+  it('a program type outside XDP and TC names its section', async () => {
+    const r = await cli(['prog', 'run', REFUSALS, 'probe', 'data_in', pkt()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('program probe (section kprobe/do_sys_openat2)');
+    expect(r.stderr).toContain('not a program type xdplab runs');
+  });
+
+  it('the object\'s other programs still run, as the kernel loads them all', async () => {
+    const r = await cli(['prog', 'run', REFUSALS, 'plain', 'data_in', pkt()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Return value: 2,/); // 64 bytes > 60: XDP_PASS
+  });
+
+  it('replay refuses the same way', async () => {
+    const r = await cli(['replay', REFUSALS, 'uses_kfunc', '--pcap', path.join(repoRoot, 'pcaps', 'edge-firewall.pcapng')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('kfunc) bpf_dynptr_from_xdp');
+  });
+});
+
 describe('xdplab prog show', () => {
   it('lists programs and maps like bpftool', async () => {
     const r = await cli(['prog', 'show', fixture('rt-tailcall.bpf.o')]);

@@ -14,9 +14,10 @@ const load = (name: string) => loadCollectionSpec(new Uint8Array(readFileSync(fi
 const u32 = (n: number): Uint8Array => Uint8Array.of(n, n >> 8, n >> 16, n >> 24);
 
 describe('Collection.load', () => {
-  it('refuses a program that calls a helper xdplab lacks, naming it and the pc', () => {
-    expect(() => Collection.load(new Runtime(), load('rt-missing-helper.bpf.o')))
-      .toThrow(/program lookup_sock: pc \d+: calls bpf_sk_lookup_tcp \(helper 84\), which xdplab does not implement/);
+  it('refuses a program that calls a helper xdplab lacks, naming it, its section and the pc — when it is asked for', () => {
+    const collection = Collection.load(new Runtime(), load('rt-missing-helper.bpf.o'));
+    expect(() => collection.program('lookup_sock'))
+      .toThrow(/program lookup_sock \(section \w+\): pc \d+: calls bpf_sk_lookup_tcp \(helper 84\), which xdplab does not implement/);
   });
 
   it('names the programs and maps it has when asked for one it has not', () => {
