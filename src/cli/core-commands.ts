@@ -3,6 +3,8 @@
  * `npm start` runs until a default scenario exists.
  */
 import { Command, Option } from 'commander';
+import { getDefaultEngine } from '../runtime/runtime.js';
+import { engineOf, engineOption } from './engine-option.js';
 import { XdplabError } from '../errors.js';
 import { parseElf } from '../elf/elf.js';
 import { disassembleObject } from '../spec/objdump.js';
@@ -71,10 +73,12 @@ export function registerCoreCommands(program: Command, io: Io, setExit: (code: n
     .argument('<file>', 'FILE.s (assembly), FILE.data (a conformance test) or FILE.bin (raw bytes)')
     .option('--mem <hex>', 'input memory as hex bytes')
     .option('--json', 'print one JSON object: r0, executed instructions, memory after the run')
-    .action((file: string, opts: { mem?: string; json?: boolean }) => {
+    .addOption(engineOption())
+    .action((file: string, opts: { mem?: string; json?: boolean; engine?: string }) => {
       const loaded = loadRawProgram(file);
       const mem = opts.mem !== undefined ? parseHex(opts.mem, '--mem') : (loaded.mem ?? new Uint8Array(0));
-      const result = withFile(file, () => new RawRunner().run(loaded.program, mem, file));
+      const runner = new RawRunner(undefined, engineOf(opts.engine) ?? getDefaultEngine());
+      const result = withFile(file, () => runner.run(loaded.program, mem, file));
       if (opts.json) {
         io.out(JSON.stringify({ r0: hex64(result.r0), executed: result.executed, mem: Buffer.from(result.mem).toString('hex') }) + '\n');
       } else {
@@ -86,13 +90,14 @@ export function registerCoreCommands(program: Command, io: Io, setExit: (code: n
     .command('conformance-plugin')
     .description('engine plugin for bpf_conformance_runner: program hex on stdin, r0 in hex on stdout')
     .argument('[memhex]', 'input memory: hex bytes separated by white space')
-    .option('--jit', 'run in the JIT engine')
+    .option('--jit', 'run in the JIT engine (without it: the interpreter)')
+    .addOption(engineOption())
     .allowUnknownOption()
-    .action(async (memhex: string | undefined, opts: { jit?: boolean }) => {
-      if (opts.jit) throw new XdplabError('UNSUPPORTED', 'the JIT engine is not built yet; run without --jit for the interpreter');
+    .action(async (memhex: string | undefined, opts: { jit?: boolean; engine?: string }) => {
       const stdin = await io.stdin();
       const mem = memhex ? parseHex(memhex, 'memory argument') : new Uint8Array(0);
-      const result = new RawRunner().run(parseHex(stdin, 'program on standard input'), mem, 'plugin');
+      const runner = new RawRunner(undefined, opts.jit ? 'jit' : engineOf(opts.engine) ?? 'interp');
+      const result = runner.run(parseHex(stdin, 'program on standard input'), mem, 'plugin');
       io.out(`${hex64(result.r0)}\n`);
     });
 

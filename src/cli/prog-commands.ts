@@ -8,6 +8,7 @@
  * the kernel and against xdplab. Extras: --maps-in / --maps-out (JSON), --json, --cpu.
  */
 import { Command } from 'commander';
+import { engineOf, engineOption } from './engine-option.js';
 import { XdplabError } from '../errors.js';
 import { testRun } from '../hooks/test-run.js';
 import type { Btf } from '../btf/btf.js';
@@ -154,14 +155,15 @@ export function registerProgCommands(program: Command, io: Io): void {
     .option('--cpu <n>', 'the CPU the program runs on', '0')
     .option('--cpus <n>', 'emulated CPUs (per-CPU maps hold one value each)', '1')
     .option('--json', 'print one JSON object instead of bpftool\'s line')
-    .action(async (obj: string, progName: string, words: string[], opts: { mapsIn?: string; mapsOut?: string; json?: boolean; cpu: string; cpus: string }) => {
+    .addOption(engineOption())
+    .action(async (obj: string, progName: string, words: string[], opts: { mapsIn?: string; mapsOut?: string; json?: boolean; cpu: string; cpus: string; engine?: string }) => {
       const args = parseRunArgs(words);
       const cpus = Number(opts.cpus);
       const cpu = Number(opts.cpu);
       if (!Number.isInteger(cpus) || cpus < 1) throw new XdplabError('USAGE', `--cpus ${opts.cpus}: expected a positive count`);
       if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) throw new XdplabError('USAGE', `--cpu ${opts.cpu}: expected 0..${cpus - 1}`);
       // As BPF_PROG_TEST_RUN: no perf buffer reader is attached.
-      const runtime = new Runtime({ cpus, perfReaders: false });
+      const runtime = new Runtime({ cpus, perfReaders: false, engine: engineOf(opts.engine) });
       const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
       const target = collection.program(progName);
       if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);

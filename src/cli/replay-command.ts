@@ -19,6 +19,7 @@
  * counted and skipped).
  */
 import { Command, Option } from 'commander';
+import { engineOf, engineOption } from './engine-option.js';
 import { XdplabError } from '../errors.js';
 import { PacketReplayer, REPLAY_HOOKS, ReplayInputError, replayDevice, type ReplayHookName } from '../hooks/replay.js';
 import { createCaptureWriter } from '../pcap/writer.js';
@@ -35,6 +36,7 @@ import { dumpMaps, loadMapsIn } from './prog-commands.js';
 interface ReplayOptions {
   pcap: string;
   hook?: ReplayHookName;
+  engine?: string;
   out?: string;
   json?: boolean;
   seed: string;
@@ -85,7 +87,7 @@ function defaultHook(type: number): ReplayHookName {
 export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io): Promise<{ code: number; summary: ReplaySummary }> {
   const cpus = positiveInt(opts.cpus, '--cpus', 1, 1024);
   const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
-  const runtime = new Runtime({ cpus, seed });
+  const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
   const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
   const program = collection.program(progName);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
@@ -234,6 +236,7 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .option('--maps-out <file.json>', 'write every map after the replay, in the same format')
     .option('--path', 'hand each packet over as the kernel\'s receive (or transmit) path does on a device eth0 (RX queue by RSS; TC: its skb, a VLAN tag out of band), not as BPF_PROG_TEST_RUN does')
     .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
+    .addOption(engineOption())
     .action(async (obj: string, progName: string, opts: ReplayOptions) => {
       const { code } = await runReplay(obj, progName, opts, io);
       setExit(code);

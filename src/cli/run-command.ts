@@ -4,6 +4,8 @@
  * interface and hook (or JSON lines). Exit 0, or 1 when a program faulted, 2 on bad input.
  */
 import { Command } from 'commander';
+import { setDefaultEngine } from '../runtime/runtime.js';
+import { engineOf, engineOption } from './engine-option.js';
 import Table from 'cli-table3';
 import { SingleBar } from 'cli-progress';
 import { XdplabError } from '../errors.js';
@@ -82,7 +84,10 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .option('--cpus <n>', 'emulated CPUs')
     .option('--skip-bad', 'go on past malformed capture records, counting them')
     .option('--before-after', `also write ${BEFORE_AFTER_FILE}: for every program run, the frame before and after it`)
-    .action(async (file: string, opts: RunCliOptions) => {
+    .addOption(engineOption())
+    .action(async (file: string, opts: RunCliOptions & { engine?: string }) => {
+      const engine = engineOf(opts.engine);
+      if (engine) setDefaultEngine(engine);
       const outputs = new OutputFiles(opts.beforeAfter ?? false);
       const topology = loadTopology(file, outputs, {
         seed: count(opts.seed, '--seed', 0, 2 ** 32 - 1),

@@ -16,7 +16,13 @@ import type { ProgramImage } from '../vm/image.js';
 import { createEngine, type Engine, type EngineKind } from '../vm/engine.js';
 
 /** The engine a Runtime runs programs in unless told otherwise (XDPLAB_ENGINE overrides it). */
-export const DEFAULT_ENGINE: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : 'jit';
+let defaultEngine: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : 'jit';
+
+/** The engine new Runtimes get unless their options name one (the CLI's --engine sets it for a topology). */
+export const getDefaultEngine = (): EngineKind => defaultEngine;
+export function setDefaultEngine(kind: EngineKind): void {
+  defaultEngine = kind;
+}
 
 export interface RuntimeOptions {
   /** Emulated CPUs (per-CPU maps hold one value each). Default 1. */
@@ -25,7 +31,7 @@ export interface RuntimeOptions {
   seed?: number;
   /** Instruction budget per run. */
   budget?: number;
-  /** The execution engine: the WebAssembly JIT or the reference interpreter. Default DEFAULT_ENGINE. */
+  /** The execution engine: the WebAssembly JIT or the reference interpreter. Default getDefaultEngine(). */
   engine?: EngineKind;
   /**
    * Attach a perf buffer reader to each CPU's slot of every perf event array (default true).
@@ -84,7 +90,7 @@ export class Runtime implements HelperHost {
     this.perfReaders = options.perfReaders ?? true;
     this.prng = new Prng(options.seed ?? 1);
     this.helpers = new HelperRegistry(ALL_HELPERS);
-    this.engineName = options.engine ?? DEFAULT_ENGINE;
+    this.engineName = options.engine ?? defaultEngine;
     this.engine = createEngine(this.engineName, this.arena, this.helpers, { budget: options.budget });
   }
 
