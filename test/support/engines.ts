@@ -14,6 +14,8 @@ export interface Outcome {
   mem?: string;
   executed?: number;
   exitPc?: number;
+  /** The register file after the run (or the fault). */
+  regs?: string;
   fault?: { reason: string; pc: number; message: string };
   error?: string;
 }
@@ -50,6 +52,7 @@ export function makeBench(kind: EngineKind, helpers: (bench: { images: ProgramIm
           else out.error = (err as Error).message;
         }
         out.executed = engine.executed;
+        out.regs = Array.from(engine.regs, (v) => (v >>> 0).toString(16)).join(',');
         // Addresses differ between arenas by nothing: both allocate the same regions in order.
         if (region) out.mem = Buffer.from(arena.u8.subarray(region.start, region.end)).toString('hex');
         return out;

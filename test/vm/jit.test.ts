@@ -7,6 +7,8 @@ import {
 import type { ProgramImage } from '../../src/vm/image.js';
 import { MAX_TAIL_CALL_CNT } from '../../src/vm/interpreter.js';
 import { compileImage } from '../../src/vm/jit/compiler.js';
+import { REGION_READ } from '../../src/vm/arena.js';
+import { VmFault } from '../../src/vm/fault.js';
 import { ByteWriter } from '../../src/vm/jit/wasm-writer.js';
 import { imageOf, makeBench, type EngineBench } from '../support/engines.js';
 
@@ -216,6 +218,22 @@ describe('calls', () => {
   it('a program tail-called from a function returns into the caller\'s frame, at the caller\'s pc', () => {
     const out = both(['mov %r3, 1\ncall local f\nadd %r0, 100\nexit\nf:\ncall 1\nmov %r0, 5\nexit', 'mov %r0, 7\nmov %r0, 8\nmov %r0, 9\nexit']);
     expect(out.r0).toBe('9');
+  });
+
+  it('a read-only region: reads pass, the first write faults at its pc (grouped checks)', () => {
+    const outs = benches().map((bench) => {
+      const ro = bench.arena.alloc(64, 'memory', 'ro', REGION_READ);
+      bench.arena.u8[ro.start + 4] = 9;
+      const image = imageOf(assemble('ldxb %r0, [%r1+4]\nldxb %r2, [%r1+5]\nstb [%r1+6], 1\nldxb %r3, [%r1+7]\nexit'));
+      try {
+        bench.engine.run(image, { r1: ro.start });
+        return { r0: bench.engine.r0 };
+      } catch (err) {
+        return { fault: (err as VmFault).reason, pc: (err as VmFault).pc, executed: bench.engine.executed, r0: bench.engine.regs[0] };
+      }
+    });
+    expect(outs[1]).toEqual(outs[0]);
+    expect(outs[1]).toEqual({ fault: 'MEMORY', pc: 2, executed: 3, r0: 9 });
   });
 
   it('callx calls a function by its instruction index', () => {

@@ -110,7 +110,9 @@ function emitBlock(c: BlockContext): void {
       w.i64(pc + 1 + image.imm[pc]).set(reg(dst));
       continue;
     }
-    const operands = { xop, dst, src, off: image.off[pc], imm: image.imm[pc], pc, after: cfg.after[pc], grouped: groups.grouped.has(pc) };
+    const operands = {
+      xop, dst, src, off: image.off[pc], imm: image.imm[pc], pc, after: cfg.after[pc], grouped: groups.grouped.has(pc), used: c.used,
+    };
     if (lowerMemory(w, operands)) continue;
     if (isLegacyLoad(xop)) {
       lowerLegacyLoad(w, operands, () => emitReturn(c, STATUS.EXIT, pc));

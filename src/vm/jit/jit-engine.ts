@@ -72,8 +72,11 @@ const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
 const N = W(SCRATCH.N), BUDGET = W(SCRATCH.BUDGET), DEPTH = W(SCRATCH.DEPTH), EXIT_PC = W(SCRATCH.EXIT_PC);
 const STACK_TOP = W(SCRATCH.STACK_TOP), LD_OUTSIDE = W(SCRATCH.LD_OUTSIDE), FRAMES = W(SCRATCH.FRAMES);
 const RESUME_PC = W(SCRATCH.RESUME_PC);
-/** The compiled code counts in an i32. */
-const MAX_JIT_BUDGET = 0x7fff0000;
+/**
+ * The compiled code counts in an unsigned i32; a larger budget acts as this one (a run of 4
+ * billion instructions takes tens of seconds in either engine).
+ */
+const MAX_JIT_BUDGET = 0xf0000000;
 
 const arenasInUse = new WeakSet<Arena>();
 
@@ -266,7 +269,7 @@ export class JitEngine implements HelperCall {
         frame = this.scratch()[DEPTH];
       }
     } finally {
-      this.executed += this.scratch()[N];
+      this.executed += this.scratch()[N] >>> 0;
     }
   }
 

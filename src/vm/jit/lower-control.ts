@@ -20,7 +20,7 @@ import { jumpTarget, type ControlFlow } from './cfg.js';
 import {
   CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
 } from './layout.js';
-import { spillCount } from './lower-memory.js';
+import { spillCount, spillRegisters as spillRegisterFile } from './spill.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
 export interface BlockContext {
@@ -48,19 +48,20 @@ function branchTo(c: BlockContext, target: number, extra: number): void {
 }
 
 function fault(c: BlockContext, code: number, pc: number, arg: number): void {
+  spillRegisters(c);
   spillCount(c.w, 0);
   c.w.i32(code).i32(pc).i32(arg).call(IMPORT.FAULT).op(OP.unreachable);
 }
 
 function budgetCheck(c: BlockContext, pc: number): void {
-  c.w.get(LOCAL.N).get(LOCAL.BUDGET).op(OP.i32_gt_s).if();
+  c.w.get(LOCAL.N).get(LOCAL.BUDGET).op(OP.i32_gt_u).if();
   fault(c, FAULT_CODE.BUDGET, pc, 0);
   c.w.end();
 }
 
 /** Store the registers the program uses into the register file. */
 export function spillRegisters(c: { w: CodeWriter; used: readonly number[] }): void {
-  for (const r of c.used) c.w.i32(0).get(reg(r)).mem(OP.i64_store, SCRATCH.REGS + r * 8);
+  spillRegisterFile(c.w, c.used);
 }
 
 export function loadRegisters(c: { w: CodeWriter; used: readonly number[] }): void {

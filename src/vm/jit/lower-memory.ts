@@ -10,6 +10,9 @@ import { XOP } from '../image.js';
 import { MAX_BPF_STACK } from '../../isa/opcodes.js';
 import { IMPORT, LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
+import { spillCount, spillRegisters } from './spill.js';
+
+export { spillCount };
 
 export interface MemoryOperands {
   xop: number;
@@ -22,19 +25,14 @@ export interface MemoryOperands {
   after: number;
   /** A group check covers this access (emitGroupGuard). */
   grouped?: boolean;
+  /** Registers the program uses (spilled before a fault). */
+  used: readonly number[];
 }
 
 const SIZE_OF: Record<number, number> = { 0x10: 1, 0x08: 2, 0x00: 4, 0x18: 8 };
 const LOAD_U = [0, OP.i64_load8_u, OP.i64_load16_u, 0, OP.i64_load32_u, 0, 0, 0, OP.i64_load];
 const LOAD_S = [0, OP.i64_load8_s, OP.i64_load16_s, 0, OP.i64_load32_s];
 const STORE = [0, OP.i64_store8, OP.i64_store16, 0, OP.i64_store32, 0, 0, 0, OP.i64_store];
-
-/** Store the instruction count, made exact for a stop in the middle of a block. */
-export function spillCount(w: CodeWriter, after: number): void {
-  w.i32(SCRATCH.N).get(LOCAL.N);
-  if (after !== 0) w.i32(after).op(OP.i32_sub);
-  w.mem(OP.i32_store);
-}
 
 /**
  * Whether [base + off, +size) fails the access check for the flags in `need`: leaves 1 (fails)
@@ -68,7 +66,7 @@ const inFrame = (base: number, off: number, size: number): boolean => base === 1
  * this access already: then the address is all there is to compute.
  */
 export function emitCheckedAddress(
-  w: CodeWriter, base: number, off: number, size: number, flag: number, pc: number, after: number, grouped = false,
+  w: CodeWriter, base: number, off: number, size: number, flag: number, pc: number, after: number, grouped: boolean, used: readonly number[],
 ): void {
   const r = reg(base);
   if (inFrame(base, off, size)) {
@@ -84,6 +82,7 @@ export function emitCheckedAddress(
   }
   emitAccessTest(w, r, off, size, flag);
   w.if();
+  spillRegisters(w, used);
   spillCount(w, after);
   w.i32(pc).get(r).op(OP.i32_wrap_i64).get(r).i64(32).op(OP.i64_shr_u).op(OP.i32_wrap_i64).i32(off)
     .i32(size | (flag === REGION_WRITE ? 0x100 : 0)).call(IMPORT.MEM_FAULT).op(OP.unreachable);
@@ -138,12 +137,12 @@ export function lowerMemory(w: CodeWriter, o: MemoryOperands): boolean {
   const mode = xop & 0xe0;
   const size = SIZE_OF[xop & 0x18];
   if (cls === 0x01 && (mode === 0x60 || mode === 0x80)) { // ldx, ldsx: dst = *(size *)(src + off)
-    emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after, o.grouped);
+    emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after, o.grouped ?? false, o.used);
     w.get(LOCAL.ADDR).mem(mode === 0x80 ? LOAD_S[size] : LOAD_U[size]).set(reg(o.dst));
     return true;
   }
   if ((cls === 0x02 || cls === 0x03) && mode === 0x60) { // st, stx: *(size *)(dst + off) = imm | src
-    emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped);
+    emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped ?? false, o.used);
     w.get(LOCAL.ADDR);
     if (cls === 0x03) w.get(reg(o.src));
     else w.i64(o.imm);
@@ -164,7 +163,7 @@ function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
   const load = wide ? OP.i64_load : OP.i64_load32_u;
   const store = wide ? OP.i64_store : OP.i64_store32;
   const s = reg(o.src);
-  emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped);
+  emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped ?? false, o.used);
   // old value → T64, source value → T64B (read before r0 or src change)
   w.get(LOCAL.ADDR).mem(load).set(LOCAL.T64);
   w.get(s).set(LOCAL.T64B);
@@ -193,6 +192,7 @@ function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
  */
 export function lowerLegacyLoad(w: CodeWriter, o: MemoryOperands, exit: () => void): void {
   const size = o.xop & 0x10 ? 1 : o.xop & 0x08 ? 2 : 4;
+  spillRegisters(w, o.used);
   spillCount(w, 0);
   w.i32(o.pc);
   if (o.xop & 0x40) w.get(reg(o.src)).op(OP.i32_wrap_i64);
