@@ -16,6 +16,7 @@ import { Instruction, checkInstruction, decodeInstructions, INSN_SIZE } from '..
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { loadBtfMaps, loadBtfSections, type BtfSections } from './btf-maps.js';
 import { coreReloValue, patchCoreInstruction } from './core.js';
+import { loadKconfig, type Kconfig } from './kconfig.js';
 import { sectionDef } from './section-names.js';
 import {
   BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, LIBBPF_PIN_NONE, type CollectionSpec, type GlobalVariable,
@@ -55,6 +56,8 @@ interface LoadContext {
   /** Symbol index → map name, for map definitions in `.maps` / `maps`. */
   mapOfSymbol: Map<number, string>;
   functions: FunctionCode[];
+  /** The `.kconfig` map and each extern's offset in it, when the object declares any. */
+  kconfig?: Kconfig;
 }
 
 function step<T>(name: string, fn: () => T): T {
@@ -76,6 +79,7 @@ export function loadCollectionSpec(bytes: Uint8Array, source = '<object>'): Coll
     step('read BTF', () => { ctx.btf = loadBtfSections(elf); });
     step('load maps', () => { loadBtfMaps(ctx.elf, ctx.btf, ctx.maps, ctx.mapOfSymbol); loadLegacyMaps(ctx); });
     step('load global data', () => loadGlobals(ctx));
+    step('load kconfig externs', () => loadKconfigMap(ctx));
     step('decode functions', () => decodeFunctions(ctx));
     step('apply CO-RE relocations', () => applyCoreRelocations(ctx));
     step('apply relocations', () => applyRelocations(ctx));
@@ -161,6 +165,14 @@ function loadGlobals(ctx: LoadContext): void {
     ctx.maps.set(name, spec);
     ctx.mapOfSection.set(section.index, name);
   }
+}
+
+function loadKconfigMap(ctx: LoadContext): void {
+  ctx.kconfig = loadKconfig(ctx.btf?.btf, ctx.elf, internalMapName(ctx.source, '.kconfig'));
+  if (!ctx.kconfig) return;
+  const { spec, offsets } = ctx.kconfig;
+  ctx.btf?.layOutDatasec('.kconfig', spec.valueSize, offsets);
+  ctx.maps.set(spec.name, spec);
 }
 
 /** The named variables of a global-data section, from its OBJECT symbols. */
@@ -254,6 +266,11 @@ function resolveReference(ctx: LoadContext, insn: Instruction, sym: ElfSymbol, s
   const kind = insn.info.kind;
   // libbpf: a call to an extern function (`__ksym`) is a kfunc call, resolved in vmlinux BTF.
   if (sym.shndx === SHN_UNDEF && kind === 'call' && symName) return { kind: 'kfunc', name: symName };
+  const kconfigOffset = sym.shndx === SHN_UNDEF ? ctx.kconfig?.offsets.get(symName) : undefined;
+  if (kind === 'lddw' && kconfigOffset !== undefined) return { kind: 'value', map: ctx.kconfig!.spec.name, offset: kconfigOffset + insn.imm };
+  if (sym.shndx === SHN_UNDEF && symName) {
+    throw new XdplabError('UNSUPPORTED', `extern ${symName} (__ksym): a kernel symbol, which exists only inside the kernel`);
+  }
   if (!target) throw new XdplabError('BAD_INPUT', `symbol ${symName || symbolIndex} is undefined (an extern or a missing function)`);
 
   if (kind === 'call') {

@@ -41,6 +41,17 @@ describe('loadCollectionSpec', () => {
     for (const ref of prog.mapReferences) expect(ref.kind).toBe('value');
   });
 
+  it('gathers __kconfig externs into a read-only .kconfig map, laid out in libbpf\'s order', () => {
+    const spec = load('kconfig.bpf.o');
+    const kconfig = spec.maps.get('kconfig.kconfig')!;
+    expect({ flags: kconfig.flags, valueSize: kconfig.valueSize }).toEqual({ flags: BPF_F_MMAPABLE | BPF_F_RDONLY_PROG, valueSize: 25 });
+    // Alignment 4 before 1; then size ascending; then name.
+    expect(Object.fromEntries([...kconfig.variables!].map(([n, v]) => [n, v.offset]))).toEqual({
+      CONFIG_XDPLAB_NO_SUCH_OPTION: 0, LINUX_KERNEL_VERSION: 4, CONFIG_BPF_JIT: 8, CONFIG_XDPLAB_NO_SUCH_STRING: 9,
+    });
+    expect(Buffer.from(kconfig.initialValue!).toString('hex')).toBe(`00000000${'00120600'}01${'00'.repeat(16)}`);
+  });
+
   it('resolves calls, function addresses and global offsets as libbpf does', () => {
     const spec = loadCollectionSpec(new Uint8Array(readFileSync(fixture('linking.bpf.o'))), 'linking.bpf.o');
     const p1 = spec.programs.get('p1')!;
