@@ -34,6 +34,8 @@ export interface LegacyPacket {
 export interface InterpreterOptions {
   /** Instruction budget per run (default DEFAULT_BUDGET). */
   budget?: number;
+  /** The stack region (8 frames of 512 bytes) to use; by default the interpreter maps its own. */
+  stack?: Region;
 }
 
 /** Arguments of one run: r1..r5 as numbers (uint32-safe; use setArg64 for wider values). */
@@ -98,7 +100,7 @@ export class Interpreter implements HelperCall {
     options: InterpreterOptions = {},
   ) {
     this.budget = options.budget ?? DEFAULT_BUDGET;
-    this.stack = arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
+    this.stack = options.stack ?? arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
     this.stackTop = this.stack.end;
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { assemble } from '../../src/isa/asm.js';
 import { BPF_PSEUDO_FUNC } from '../../src/isa/opcodes.js';
 import {
@@ -7,6 +7,7 @@ import {
 import type { ProgramImage } from '../../src/vm/image.js';
 import { MAX_TAIL_CALL_CNT } from '../../src/vm/interpreter.js';
 import { compileImage } from '../../src/vm/jit/compiler.js';
+import { compileStats } from '../../src/vm/jit/jit-engine.js';
 import { REGION_READ } from '../../src/vm/arena.js';
 import { VmFault } from '../../src/vm/fault.js';
 import { ByteWriter } from '../../src/vm/jit/wasm-writer.js';
@@ -92,6 +93,27 @@ describe('wasm writer', () => {
     expect(compiled.bytes).toBeGreaterThan(8);
     expect(compiled.compileMs).toBeGreaterThanOrEqual(0);
     expect(compiled.blocks).toBe(1);
+  });
+});
+
+describe('fallback', () => {
+  it('an image the JIT cannot compile runs in the interpreter, with a notice on stderr', () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const [interp, jit] = benches();
+      const broken = (): ProgramImage => {
+        const image = imageOf(assemble('mov %r0, 1\nexit'), 'broken');
+        image.xop[0] = 0x1ff; // no instruction has this extended opcode
+        return image;
+      };
+      const before = compileStats.fallbacks;
+      expect(jit.run([broken()])).toEqual(interp.run([broken()]));
+      expect(compileStats.fallbacks).toBe(before + 1);
+      expect(write).toHaveBeenCalledWith(expect.stringContaining('jit: broken runs in the interpreter'));
+      expect(jit.run([imageOf(assemble('mov %r0, 2\nexit'))]).r0).toBe('2');
+    } finally {
+      write.mockRestore();
+    }
   });
 });
 

@@ -7,11 +7,17 @@
  * body mixes ALU/ALU64 (every op, immediate and register, sdiv/smod, movsx, byte swaps),
  * loads/stores/atomics on the stack and the block (now and then out of bounds), forward jumps,
  * backward jumps (counted through r8, or on any condition, ended by a small budget), local
- * calls to subprograms, and a helper that may stop the program.
+ * calls to subprograms, callbacks (a bpf_loop-like helper calling a subprogram), tail calls to
+ * a second random program, and a helper that may stop the program.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HELPER_CONTINUE, HELPER_STOP, type HelperTable } from '../../src/vm/helper-table.js';
+import {
+  HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, type HelperFn, type HelperTable,
+} from '../../src/vm/helper-table.js';
+import type { ProgramImage } from '../../src/vm/image.js';
+import { MAX_TAIL_CALL_CNT } from '../../src/vm/interpreter.js';
+import { BPF_PSEUDO_FUNC } from '../../src/isa/opcodes.js';
 import type { Region } from '../../src/vm/arena.js';
 import { imageOf, makeBench, type Outcome } from '../support/engines.js';
 
@@ -21,7 +27,11 @@ type Insn = [code: number, dst: number, src: number, off: number, imm: number];
 type Item =
   | { kind: 'insns'; insns: Insn[] }
   | { kind: 'jump'; code: number; dst: number; src: number; imm: number; to: number }
-  | { kind: 'call'; fn: number };
+  | { kind: 'call'; fn: number }
+  /** bpf_loop-like: helper 2 calls function `fn` `count` times (r1 = i, r2 = the block). */
+  | { kind: 'callback'; fn: number; count: number }
+  /** Helper 1: a tail call to the second program (up to MAX_TAIL_CALL_CNT times a run). */
+  | { kind: 'tail' };
 
 const ALU_OPS = [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0];
 const JMP_OPS = [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0];
@@ -79,13 +89,19 @@ const countedLoop = (): fc.Arbitrary<Item[]> => fc.integer({ min: -6, max: -1 })
   { kind: 'jump', code: 0x65, dst: 8, src: 0, imm: 0, to },
 ]);
 
-const body = (items: number, fns: number): fc.Arbitrary<Item[]> => fc.array(fc.oneof(
+const body = (items: number, fns: number, tails = false): fc.Arbitrary<Item[]> => fc.array(fc.oneof(
   { weight: 6, arbitrary: alu.map((i): Item[] => [{ kind: 'insns', insns: [i] }]) },
   { weight: 3, arbitrary: memAccess.map((i): Item[] => [{ kind: 'insns', insns: [i] }]) },
   { weight: 2, arbitrary: jump().map((j) => [j]) },
   { weight: 1, arbitrary: countedLoop() },
   { weight: fns > 0 ? 1 : 0, arbitrary: fc.integer({ min: 0, max: Math.max(0, fns - 1) }).map((fn): Item[] => [{ kind: 'call', fn }]) },
   { weight: 1, arbitrary: fc.constant<Item[]>([{ kind: 'insns', insns: [[0xbf, 1, 0, 0, 0], [0x85, 0, 0, 0, 4]] }]) }, // r1 = r0; call stop-if-zero
+  {
+    weight: fns > 0 ? 1 : 0,
+    arbitrary: fc.tuple(fc.integer({ min: 0, max: Math.max(0, fns - 1) }), fc.integer({ min: 1, max: 3 }))
+      .map(([fn, count]): Item[] => [{ kind: 'callback', fn, count }]),
+  },
+  { weight: tails ? 1 : 0, arbitrary: fc.constant<Item[]>([{ kind: 'tail' }]) },
 ), { maxLength: items }).map((groups) => groups.flat());
 
 const encode = ([code, dst, src, off, imm]: Insn, out: DataView, at: number): void => {
@@ -106,7 +122,7 @@ function layout(regs: [number, number][], prologue: Insn[], main: Item[], fns: I
     if (p === 0) pc += regs.length * 2 + prologue.length;
     itemPc.push(items.map((item) => {
       const at = pc;
-      pc += item.kind === 'insns' ? item.insns.length : 1;
+      pc += item.kind === 'insns' ? item.insns.length : item.kind === 'callback' ? 5 : item.kind === 'tail' ? 2 : 1;
       return at;
     }));
     itemPc[p].push(pc); // the exit
@@ -121,6 +137,16 @@ function layout(regs: [number, number][], prologue: Insn[], main: Item[], fns: I
     items.forEach((item, i) => {
       if (item.kind === 'insns') item.insns.forEach(put);
       else if (item.kind === 'call') put([0x85, 0, 1, 0, starts[item.fn + 1] - (at + 1)]);
+      else if (item.kind === 'callback') {
+        put([0xb7, 1, 0, 0, item.count]);
+        put([0x18, 2, BPF_PSEUDO_FUNC, 0, starts[item.fn + 1] - (at + 1)]);
+        put([0, 0, 0, 0, 0]);
+        put([0xbf, 3, 9, 0, 0]);
+        put([0x85, 0, 0, 0, 2]);
+      } else if (item.kind === 'tail') {
+        put([0xb7, 3, 0, 0, 1]);
+        put([0x85, 0, 0, 0, 1]);
+      }
       else {
         const target = itemPc[p][Math.max(0, Math.min(i + item.to, items.length))];
         const rel = target - (at + 1);
@@ -133,23 +159,40 @@ function layout(regs: [number, number][], prologue: Insn[], main: Item[], fns: I
   return new Uint8Array(out.buffer);
 }
 
-const helpers = (): HelperTable => ({
-  lookup: (id) => id === 4 ? (call) => {
+const HELPERS: Record<number, HelperFn> = {
+  1: (call) => { // tail call to program 1
+    if (call.tailCalls >= MAX_TAIL_CALL_CNT) return HELPER_CONTINUE;
+    call.tailCallTarget = tailTarget;
+    return HELPER_TAIL_CALL;
+  },
+  2: (call) => { // loop: callback r2, r1 times, with (i, r3); stops on a non-zero return
+    let i = 0;
+    while (i < call.regs[2] && call.callFunction(call.regs[4], [i, call.regs[6]]) === 0) i++;
+    call.regs[0] = i;
+    call.regs[1] = 0;
+    return HELPER_CONTINUE;
+  },
+  4: (call) => { // returns r1 ^ 0x5a; stops the program when r1's low 3 bits are 0
     call.regs[0] = call.regs[2] ^ 0x5a;
     call.regs[1] = call.regs[3];
     return (call.regs[2] & 7) === 0 ? HELPER_STOP : HELPER_CONTINUE;
-  } : undefined,
-});
+  },
+};
+/** The second program of the run being checked (helper 1's target). */
+let tailTarget: ProgramImage | undefined;
+const helpers = (): HelperTable => ({ lookup: (id) => HELPERS[id] });
 
 const program = fc.record({
   regs: fc.array(fc.tuple(imm32, imm32), { minLength: 8, maxLength: 8 }),
   counter: fc.integer({ min: 0, max: 6 }),
   mem: fc.uint8Array({ minLength: 64, maxLength: 64 }),
   fns: fc.array(body(6, 0), { maxLength: 3 }),
-}).chain((p) => body(40, p.fns.length).map((main) => ({ ...p, main })));
+  tail: body(12, 0),
+}).chain((p) => body(40, p.fns.length, true).map((main) => ({ ...p, main })));
 
-function runIn(kind: 'jit' | 'interp', bytes: Uint8Array, mem: Uint8Array): Outcome & { stack?: string } {
+function runIn(kind: 'jit' | 'interp', bytes: Uint8Array, tail: Uint8Array, mem: Uint8Array): Outcome & { stack?: string } {
   const bench = makeBench(kind, helpers, 3000);
+  tailTarget = imageOf(tail, 'tail');
   const out: Outcome & { stack?: string } = bench.run([imageOf(bytes, 'prop')], mem);
   const stack = (bench.engine as unknown as { stack: Region }).stack;
   out.stack = Buffer.from(bench.arena.u8.subarray(stack.start, stack.end)).toString('hex');
@@ -161,8 +204,9 @@ describe('property: the JIT and the interpreter agree on random programs', () =>
     fc.assert(fc.property(program, (p) => {
       const prologue: Insn[] = [[0xb7, 8, 0, 0, p.counter], [0xbf, 9, 1, 0, 0]];
       const bytes = layout(p.regs, prologue, p.main, p.fns);
-      const a = runIn('interp', bytes, p.mem);
-      const b = runIn('jit', bytes, p.mem);
+      const tail = layout([], [], p.tail, []);
+      const a = runIn('interp', bytes, tail, p.mem);
+      const b = runIn('jit', bytes, tail, p.mem);
       expect(b).toEqual(a);
     }), { numRuns: 400 });
   });

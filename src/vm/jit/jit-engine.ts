@@ -191,7 +191,8 @@ export class JitEngine implements HelperCall {
   }
 
   private runInInterpreter(image: ProgramImage): number {
-    this.fallback ??= new Interpreter(this.arena, this.helpers, this.options);
+    // Sharing the stack keeps r10 what the JIT's would be.
+    this.fallback ??= new Interpreter(this.arena, this.helpers, { ...this.options, stack: this.stack });
     const interp = this.fallback;
     this.lastRunFellBack = true;
     interp.regs.set(this.regs);
