@@ -4,13 +4,14 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchInterpreter } from './interpreter.js';
+import { benchLoad } from './load.js';
 import { benchLpm } from './lpm.js';
 import { benchPrograms } from './programs.js';
 import { benchReplay } from './replay.js';
 import { machineDetails } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suites = [benchPrograms, benchReplay, benchInterpreter, benchLpm];
+const suites = [benchPrograms, benchReplay, benchInterpreter, benchLpm, benchLoad];
 
 const table = (header, rows) =>
   [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
