@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchInterpreter } from './interpreter.js';
+import { benchHash } from './hash.js';
 import { benchLoad } from './load.js';
 import { benchLpm } from './lpm.js';
 import { benchPrograms } from './programs.js';
@@ -11,7 +12,7 @@ import { benchReplay } from './replay.js';
 import { machineDetails } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suites = [benchPrograms, benchReplay, benchInterpreter, benchLpm, benchLoad];
+const suites = [benchPrograms, benchReplay, benchInterpreter, benchLpm, benchHash, benchLoad];
 
 const table = (header, rows) =>
   [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

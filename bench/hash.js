@@ -1,0 +1,81 @@
+// Hash map updates and lookups per second: bench/programs/hash.bpf.o inserts 1M pseudo-random
+// u32 keys with bpf_loop, then looks up 1M keys (half present) — the same object, the same
+// work, in xdplab (each engine) and in the kernel (one BPF_PROG_TEST_RUN each), in the same run.
+// The figure is the program's time over the operation count: the loop, the helper call and the
+// map together, as a program pays them.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Collection, Runtime, loadCollectionSpec, testRun } from '../dist/index.js';
+import { fmt, kernelUnavailableReason, readBytes } from './lib.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const OBJECT = path.join(here, 'programs', 'hash.bpf.o');
+const OPS = 1_000_000;
+
+function xdplab(engine) {
+  const spec = loadCollectionSpec(readBytes(OBJECT), OBJECT);
+  const runtime = new Runtime({ engine, perfReaders: false });
+  const c = Collection.load(runtime, spec);
+  const data = new Uint8Array(64);
+  const run = (name) => {
+    const t0 = process.hrtime.bigint();
+    const r = testRun(runtime, c.program(name), { data });
+    return { retval: r.retval, ns: Number(process.hrtime.bigint() - t0) / OPS };
+  };
+  const update = run('hash_update');
+  const lookup = run('hash_lookup');
+  return { update, lookup };
+}
+
+function kernel() {
+  const dir = path.join('/sys/fs/bpf', `xdplab_hash_bench_${process.pid}`);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'xdplab-hash-'));
+  try {
+    mkdirSync(dir);
+    execFileSync('bpftool', ['prog', 'loadall', OBJECT, dir, 'pinmaps', `${dir}_maps`], { stdio: 'pipe' });
+    const packet = path.join(tmp, 'packet');
+    writeFileSync(packet, new Uint8Array(64));
+    const run = (prog) => {
+      const out = execFileSync('bpftool', ['prog', 'run', 'pinned', path.join(dir, prog), 'data_in', packet, 'repeat', '1'], { encoding: 'utf8' });
+      const m = /Return value: (\d+), duration(?: \(average\))?: (\d+)ns/.exec(out);
+      if (!m) throw new Error(`unexpected bpftool output: ${out}`);
+      return { retval: Number(m[1]), ns: Number(m[2]) / OPS };
+    };
+    return { update: run('hash_update'), lookup: run('hash_lookup') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}_maps`, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function benchHash() {
+  const engines = ['interp', 'jit'].map((e) => ({ engine: e, ...xdplab(e) }));
+  const why = kernelUnavailableReason();
+  const k = why === undefined ? kernel() : undefined;
+  const cell = (r) => `${fmt(r.ns, 1)} ns (${fmt(1e3 / r.ns, 2)}M/s)`;
+  const rows = ['update', 'lookup'].map((op) => [
+    op === 'update' ? `updates, ${OPS / 1e6}M new u32 keys (BPF_ANY)` : `lookups, ${OPS / 1e6}M keys (half present)`,
+    ...engines.map((e) => cell(e[op])),
+    k ? cell(k[op]) : '–',
+    k ? `${fmt(engines[1][op].ns / k[op].ns, 2)}×` : '–',
+  ]);
+  const counts = engines.map((e) => `${e.engine}: ${e.update.retval} stored, ${e.lookup.retval} found`);
+  const notes = [
+    `Per operation: the program's run time (one testRun / BPF_PROG_TEST_RUN with bpf_loop over ${OPS.toLocaleString('en-US')} steps) over the step count, xorshift32 keys, values u64. ${counts.join('; ')}` +
+      (k ? `; kernel: ${k.update.retval} stored, ${k.lookup.retval} found.` : '.'),
+  ];
+  if (k && (k.update.retval !== engines[1].update.retval || k.lookup.retval !== engines[1].lookup.retval)) throw new Error('hash bench: xdplab and the kernel disagree');
+  if (why !== undefined) notes.push(`Kernel figures skipped: ${why}.`);
+  return { title: 'Hash map: updates and lookups from a program', header: ['operation', 'interpreter', 'JIT', 'kernel', 'JIT / kernel'], rows, notes };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await benchHash();
+  console.log(result.title);
+  for (const row of result.rows) console.log('  ' + row.join('  '));
+  for (const note of result.notes) console.log('  ' + note);
+}
