@@ -131,6 +131,8 @@ function loadProgram(runtime: Runtime, spec: ProgramSpec, maps: Map<string, BpfM
       return new Instruction(insn.code, insn.dst, 0, 0, addr | 0, 0);
     }
     if (insn.info.kind === 'call') checkHelper(runtime, insn, at, spec);
+    const ksym = spec.ksyms?.get(at);
+    if (ksym) throw new XdplabError('UNSUPPORTED', `pc ${at}: loads the address of kernel symbol ${ksym} (__ksym), which exists only inside the kernel`);
     return insn;
   });
   const image = new ProgramImage(spec.name, decodeProgram(encodeProgram(resolved)));

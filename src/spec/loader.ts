@@ -42,7 +42,8 @@ type Reference =
   | { kind: 'value'; map: string; offset: number }
   | { kind: 'call'; target: FunctionCode }
   | { kind: 'func'; target: FunctionCode }
-  | { kind: 'kfunc'; name: string };
+  | { kind: 'kfunc'; name: string }
+  | { kind: 'ksym'; name: string };
 
 interface LoadContext {
   source: string;
@@ -268,9 +269,7 @@ function resolveReference(ctx: LoadContext, insn: Instruction, sym: ElfSymbol, s
   if (sym.shndx === SHN_UNDEF && kind === 'call' && symName) return { kind: 'kfunc', name: symName };
   const kconfigOffset = sym.shndx === SHN_UNDEF ? ctx.kconfig?.offsets.get(symName) : undefined;
   if (kind === 'lddw' && kconfigOffset !== undefined) return { kind: 'value', map: ctx.kconfig!.spec.name, offset: kconfigOffset + insn.imm };
-  if (sym.shndx === SHN_UNDEF && symName) {
-    throw new XdplabError('UNSUPPORTED', `extern ${symName} (__ksym): a kernel symbol, which exists only inside the kernel`);
-  }
+  if (kind === 'lddw' && sym.shndx === SHN_UNDEF && symName) return { kind: 'ksym', name: symName };
   if (!target) throw new XdplabError('BAD_INPUT', `symbol ${symName || symbolIndex} is undefined (an extern or a missing function)`);
 
   if (kind === 'call') {
@@ -323,6 +322,7 @@ function linkProgram(ctx: LoadContext, entry: FunctionCode, def: NonNullable<Ret
   const mapReferences: MapReference[] = [];
   const functions = new Map<number, string>();
   const kfuncs = new Map<number, string>();
+  const ksyms = new Map<number, string>();
   for (let i = 0; i < order.length; i++) {
     const fn = order[i];
     const base = placed.get(fn)!;
@@ -330,14 +330,14 @@ function linkProgram(ctx: LoadContext, entry: FunctionCode, def: NonNullable<Ret
     fn.insns.forEach((insn, k) => {
       const pc = base + fn.pcs[k];
       const ref = fn.refs.get(fn.pcs[k]) ?? localCallReference(ctx, fn, insn, fn.pcs[k]);
-      instructions.push(patch(insn, pc, ref, place, mapReferences, kfuncs));
+      instructions.push(patch(insn, pc, ref, place, mapReferences, kfuncs, ksyms));
     });
   }
   const lineInfo = ctx.btf?.lineInfoFor(entry, order, placed) ?? new Map<number, string>();
   return {
     name: entry.name, sectionName: entry.section.name, type: def.type, attachType: def.attachType,
     fragments: def.fragments ?? false, instructions, mapReferences, license: ctx.license, kernelVersion: ctx.kernelVersion,
-    functions, lineInfo, kfuncs,
+    functions, lineInfo, kfuncs, ksyms,
   };
 }
 
@@ -350,7 +350,7 @@ function localCallReference(ctx: LoadContext, fn: FunctionCode, insn: Instructio
 
 function patch(
   insn: Instruction, pc: number, ref: Reference | undefined, place: (fn: FunctionCode) => number, mapReferences: MapReference[],
-  kfuncs: Map<number, string>,
+  kfuncs: Map<number, string>, ksyms: Map<number, string>,
 ): Instruction {
   if (!ref) return insn;
   const { code, dst } = insn;
@@ -362,6 +362,9 @@ function patch(
     case 'kfunc':
       kfuncs.set(pc, ref.name);
       return new Instruction(code, dst, BPF_PSEUDO_KFUNC_CALL, 0, 0);
+    case 'ksym':
+      ksyms.set(pc, ref.name);
+      return new Instruction(code, dst, 0, 0, 0, 0);
     case 'map':
       mapReferences.push({ pc, map: ref.map, kind: 'map', offset: 0 });
       return new Instruction(code, dst, BPF_PSEUDO_MAP_FD, 0, mapReferences.length - 1, 0);

@@ -87,6 +87,12 @@ describe('programs xdplab cannot run are refused alone, saying what and why (exi
     expect(r.stderr).toContain('program uses_kfunc (section xdp): pc 3: calls kernel function (kfunc) bpf_dynptr_from_xdp');
   });
 
+  it('the address of a kernel symbol (bpf_ksym_exists) names the symbol', async () => {
+    const r = await cli(['prog', 'run', REFUSALS, 'ksym_probe', 'data_in', pkt()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/program ksym_probe \(section tc\): pc \d+: loads the address of kernel symbol bpf_dynptr_from_skb/);
+  });
+
   it('a program type outside XDP and TC names its section', async () => {
     const r = await cli(['prog', 'run', REFUSALS, 'probe', 'data_in', pkt()]);
     expect(r.code).toBe(2);
