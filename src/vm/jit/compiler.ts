@@ -24,6 +24,7 @@ import {
 } from './lower-control.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
+import { LabelStack, planLayout } from './structure.js';
 import { CodeWriter, I32, OP, writeModule, type FunctionImport } from './wasm-writer.js';
 
 export class JitUnsupported extends Error {}
@@ -44,8 +45,8 @@ export interface CompiledImage {
   /** Bytes of wasm. */
   bytes: number;
   blocks: number;
-  /** Block index of each pc that starts a block, -1 elsewhere. */
-  blockAt: Int32Array;
+  /** 1 for each pc the dispatcher can start at (callbacks, resumes); 0 elsewhere. */
+  dispatchable: Uint8Array;
   extraLeaders: readonly number[];
 }
 
@@ -61,10 +62,10 @@ function usedRegisters(image: ProgramImage): number[] {
 }
 
 /** Emit the body of `run`. */
-export function emitRun(image: ProgramImage, cfg: ControlFlow): CodeWriter {
+export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = []): { code: CodeWriter; dispatchable: Uint8Array } {
   const w = new CodeWriter();
+  const dispatchable = new Uint8Array(image.slots);
   const used = usedRegisters(image);
-  const k = cfg.blocks.length;
   // Entry: the run's state from the scratch area, registers from the register file.
   w.i32(0).mem(OP.i32_load, SCRATCH.N).set(LOCAL.N);
   w.i32(0).mem(OP.i32_load, SCRATCH.BUDGET).set(LOCAL.BUDGET);
@@ -73,25 +74,56 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow): CodeWriter {
   setFramePointer(w);
   w.get(LOCAL.START_PC).set(LOCAL.NEXT);
 
+  const items = planLayout(image, cfg, extraLeaders);
+  const labels = new LabelStack();
+  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used });
   w.loop();
-  for (let j = 0; j < k; j++) w.block();
+  labels.push('dispatch');
+  for (let i = items.length - 1; i >= 0; i--) {
+    w.block();
+    labels.push('E', items[i].first);
+  }
   w.block();
-  // Dispatch: pc → label depth (block j is label j + 1; 0 is "not a block start").
+  labels.push('other');
+  // Dispatch: pc → the label of its block (only blocks that start an item; 0 is "not a block start").
   w.get(LOCAL.NEXT).op(OP.br_table).u32(image.slots);
-  for (let pc = 0; pc < image.slots; pc++) w.u32(cfg.blockAt[pc] + 1);
+  for (let pc = 0; pc < image.slots; pc++) {
+    const depth = cfg.blockAt[pc] >= 0 ? labels.depth('E', cfg.blockAt[pc]) : -1;
+    if (depth >= 0) dispatchable[pc] = 1;
+    w.u32(depth >= 0 ? depth : 0);
+  }
   w.u32(0);
   w.end();
+  labels.pop();
   w.i32(0).get(LOCAL.NEXT).mem(OP.i32_store, SCRATCH.RESUME_PC);
   emitReturn({ w, used }, STATUS.NOT_A_BLOCK);
-  for (let j = 0; j < k; j++) {
+  for (const item of items) {
     w.end();
-    emitBlock({ w, image, cfg, index: j, blockCount: k, used });
+    labels.pop();
+    if (!item.loop) {
+      emit(item.first);
+      continue;
+    }
+    w.loop();
+    labels.push('L', item.first);
+    for (let b = item.last; b > item.first; b--) {
+      w.block();
+      labels.push('E', b);
+    }
+    emit(item.first);
+    for (let b = item.first + 1; b <= item.last; b++) {
+      w.end();
+      labels.pop();
+      emit(b);
+    }
+    w.end();
+    labels.pop();
   }
   w.end(); // loop
   emitReturn({ w, used }, STATUS.FELL_OFF);
   w.i32(STATUS.FELL_OFF); // unreachable after the return; satisfies the validator
   w.end();
-  return w;
+  return { code: w, dispatchable };
 }
 
 function emitBlock(c: BlockContext): void {
@@ -127,7 +159,7 @@ function emitBlock(c: BlockContext): void {
 export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = []): CompiledImage {
   const started = performance.now();
   const cfg = buildControlFlow(image, extraLeaders);
-  const code = emitRun(image, cfg);
+  const { code, dispatchable } = emitRun(image, cfg, extraLeaders);
   const bytes = writeModule(IMPORTS, [{
     type: { params: [I32, I32, I32], results: [I32] },
     locals: LOCAL_TYPES,
@@ -136,6 +168,6 @@ export function compileImage(image: ProgramImage, extraLeaders: readonly number[
   }]);
   const module = new WebAssembly.Module(bytes);
   return {
-    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, blockAt: cfg.blockAt, extraLeaders,
+    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders,
   };
 }

@@ -228,7 +228,7 @@ export class JitEngine implements HelperCall {
   private ensureBlockStart(image: ProgramImage, pc: number): boolean {
     const entry = compiledImage(image);
     if (entry === null) return false;
-    if (entry.blockAt[pc] >= 0) {
+    if (entry.dispatchable[pc]) {
       // Compiled with it already; this engine may still hold the code from before.
       if (this.lastImage === image && this.instances.get(image)?.entry !== entry) this.lastImage = undefined;
       return true;

@@ -2,12 +2,11 @@
  * Lowering of the instructions that end a block: jumps, exit, local calls, helper calls,
  * callx, kfunc calls.
  *
- * Layout (compiler.ts): the function is one loop around nested blocks, one per basic block, so
- * that block j's code follows the `end` of label E_j. A forward jump from block j to block t
- * is `br E_t` (label depth t - j - 1): no dispatch. A backward jump (or a return, or a dynamic
- * target) sets `next` to the target pc and branches to the loop, whose br_table maps pcs to
- * blocks. That is correct for any control-flow graph; forward edges — most of them in
- * networking code — cost one branch.
+ * Layout (compiler.ts, structure.ts): the function is one loop around nested blocks, one per
+ * basic block, so that block t's code follows the `end` of its label E_t. A forward jump to
+ * block t is `br E_t`: no dispatch; a back edge of a simple loop is `br` to the loop's label. Any
+ * other backward jump (and a return, or a dynamic target) sets `next` to the target pc and
+ * branches to the dispatch loop, whose br_table maps pcs to blocks: correct for any graph.
  *
  * Frames follow the kernel's bpf-to-bpf call rules (the interpreter's): r6–r9 saved in a frame
  * stack in the arena's scratch area with the return pc, r10 = stack top − depth × 512, at most
@@ -17,6 +16,7 @@
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
 import { XOP, type ProgramImage } from '../image.js';
 import { jumpTarget, type ControlFlow } from './cfg.js';
+import type { LabelStack } from './structure.js';
 import {
   CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
 } from './layout.js';
@@ -27,21 +27,32 @@ export interface BlockContext {
   w: CodeWriter;
   image: ProgramImage;
   cfg: ControlFlow;
-  /** Index of the block being emitted, and the number of blocks. */
+  /** Index of the block being emitted. */
   index: number;
-  blockCount: number;
+  /** The labels open around the block's code (structure.ts). */
+  labels: LabelStack;
   /** Registers the program uses (always r0 and r10), spilled around calls. */
   used: readonly number[];
 }
 
 /** Label depth of the dispatch loop from block code nested `extra` levels deeper. */
-const loopDepth = (c: BlockContext, extra: number): number => c.blockCount - 1 - c.index + extra;
+const loopDepth = (c: BlockContext, extra: number): number => c.labels.depth('dispatch') + extra;
+
+/**
+ * The br depth that reaches the block at `target` directly — forward to the end of its wasm
+ * block, or back to the loop it heads — or -1 when only the dispatcher reaches it.
+ */
+function directDepth(c: BlockContext, target: number): number {
+  const t = c.cfg.blockAt[target];
+  const forward = c.labels.depth('E', t);
+  return forward >= 0 ? forward : c.labels.depth('L', t);
+}
 
 /** Branch to the block at `target` (unconditionally), from `extra` levels of nesting. */
 function branchTo(c: BlockContext, target: number, extra: number): void {
-  const t = c.cfg.blockAt[target];
-  if (t > c.index) {
-    c.w.br(t - c.index - 1 + extra);
+  const depth = directDepth(c, target);
+  if (depth >= 0) {
+    c.w.br(depth + extra);
     return;
   }
   c.w.i32(target).set(LOCAL.NEXT).br(loopDepth(c, extra));
@@ -182,14 +193,13 @@ function lowerJump(c: BlockContext, pc: number): void {
     return;
   }
   condition(c, pc);
-  const t = c.cfg.blockAt[target];
-  if (t > c.index) {
-    c.w.brIf(t - c.index - 1);
+  if (!backward && directDepth(c, target) >= 0) {
+    c.w.brIf(directDepth(c, target));
     return;
   }
   c.w.if();
-  budgetCheck(c, pc);
-  c.w.i32(target).set(LOCAL.NEXT).br(loopDepth(c, 1));
+  if (backward) budgetCheck(c, pc);
+  branchTo(c, target, 1);
   c.w.end();
 }
 

@@ -1,0 +1,112 @@
+/**
+ * Structured loops and the label stack.
+ *
+ * The compiled function lays basic blocks out in pc order, each after the `end` of a wasm
+ * block of its own, so forward jumps are `br`s (lower-control.ts). A backward jump would need
+ * the dispatch loop's br_table; for a simple loop — a run of blocks [h..e] whose back edges all
+ * go to h, which nothing outside enters but through h, and none of whose other blocks is a
+ * dispatch target (a call target, function address, return address) — the run is wrapped in a
+ * wasm `loop` instead, and its back edges are plain `br`s to it. Anything else (irreducible
+ * graphs, nested loops but the innermost, loops with calls inside) keeps the dispatcher, which
+ * is correct for any graph.
+ */
+import { XOP, type ProgramImage } from '../image.js';
+import { isJump, jumpTarget, type ControlFlow } from './cfg.js';
+
+/** A top-level item of the layout: one block, or a loop over blocks first..last. */
+export interface LayoutItem {
+  first: number;
+  last: number;
+  loop: boolean;
+}
+
+export interface Edge {
+  from: number;
+  to: number;
+  backward: boolean;
+}
+
+/** Jump edges between blocks (fall-through edges only ever go to the next block). */
+function jumpEdges(image: ProgramImage, cfg: ControlFlow): Edge[] {
+  const edges: Edge[] = [];
+  cfg.blocks.forEach((block, from) => {
+    if (!isJump(image.xop[block.last])) return;
+    const target = jumpTarget(image, block.last);
+    edges.push({ from, to: cfg.blockAt[target], backward: target <= block.last });
+  });
+  return edges;
+}
+
+/** Blocks the dispatcher must reach: entry, call targets, function addresses, return addresses, extra leaders. */
+export function dispatchTargets(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[]): Uint8Array {
+  const marks = new Uint8Array(cfg.blocks.length);
+  const mark = (pc: number): void => {
+    if (pc >= 0 && pc < image.slots && cfg.blockAt[pc] >= 0) marks[cfg.blockAt[pc]] = 1;
+  };
+  mark(0);
+  for (const pc of extraLeaders) mark(pc);
+  for (let pc = 0; pc < image.slots; pc++) {
+    if (image.insnAt[pc] === undefined) continue;
+    const xop = image.xop[pc];
+    if (xop === XOP.CALL_LOCAL || xop === XOP.LDDW_FUNC) mark(pc + 1 + image.imm[pc]);
+    if (xop === XOP.CALL_LOCAL || xop === 0x8d) mark(pc + 1);
+  }
+  return marks;
+}
+
+function isSimpleLoop(h: number, e: number, edges: Edge[], dispatch: Uint8Array): boolean {
+  for (let b = h + 1; b <= e; b++) if (dispatch[b]) return false;
+  for (const edge of edges) {
+    const inside = edge.from >= h && edge.from <= e;
+    if (!inside && edge.to > h && edge.to <= e) return false; // enters the loop past its header
+    if (inside && edge.backward && edge.to !== h) return false; // another loop inside, or a jump back out
+  }
+  return true;
+}
+
+/** The layout: blocks in pc order, simple loops grouped. */
+export function planLayout(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[]): LayoutItem[] {
+  const k = cfg.blocks.length;
+  const edges = jumpEdges(image, cfg);
+  const dispatch = dispatchTargets(image, cfg, extraLeaders);
+  const loopEnd = new Int32Array(k).fill(-1);
+  for (const edge of edges) if (edge.backward) loopEnd[edge.to] = Math.max(loopEnd[edge.to], edge.from);
+  const items: LayoutItem[] = [];
+  for (let b = 0; b < k; b++) {
+    const e = loopEnd[b];
+    if (e >= b && isSimpleLoop(b, e, edges, dispatch)) {
+      items.push({ first: b, last: e, loop: true });
+      b = e;
+    } else {
+      items.push({ first: b, last: b, loop: false });
+    }
+  }
+  return items;
+}
+
+/** What a label is: the dispatch loop, the end of a block's wasm block (E), a loop header (L), or anything else. */
+export type LabelKind = 'dispatch' | 'E' | 'L' | 'other';
+
+/** The wasm labels open at the point of emission, innermost last. */
+export class LabelStack {
+  private readonly kinds: LabelKind[] = [];
+  private readonly blocks: number[] = [];
+
+  push(kind: LabelKind, block = -1): void {
+    this.kinds.push(kind);
+    this.blocks.push(block);
+  }
+
+  pop(): void {
+    this.kinds.pop();
+    this.blocks.pop();
+  }
+
+  /** The br depth of the label, or -1 when it is not open. */
+  depth(kind: LabelKind, block = -1): number {
+    for (let i = this.kinds.length - 1; i >= 0; i--) {
+      if (this.kinds[i] === kind && this.blocks[i] === block) return this.kinds.length - 1 - i;
+    }
+    return -1;
+  }
+}
