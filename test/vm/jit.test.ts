@@ -8,6 +8,8 @@ import type { ProgramImage } from '../../src/vm/image.js';
 import { MAX_TAIL_CALL_CNT } from '../../src/vm/interpreter.js';
 import { compileImage } from '../../src/vm/jit/compiler.js';
 import { compileStats } from '../../src/vm/jit/jit-engine.js';
+import { planLayout } from '../../src/vm/jit/structure.js';
+import { buildControlFlow } from '../../src/vm/jit/cfg.js';
 import { REGION_READ } from '../../src/vm/arena.js';
 import { VmFault } from '../../src/vm/fault.js';
 import { ByteWriter } from '../../src/vm/jit/wasm-writer.js';
@@ -93,6 +95,28 @@ describe('wasm writer', () => {
     expect(compiled.bytes).toBeGreaterThan(8);
     expect(compiled.compileMs).toBeGreaterThanOrEqual(0);
     expect(compiled.blocks).toBe(1);
+  });
+});
+
+describe('control flow', () => {
+  const layoutOf = (asm: string) => {
+    const image = imageOf(assemble(asm));
+    return planLayout(image, buildControlFlow(image), []);
+  };
+
+  it('a counted loop is a wasm loop', () => {
+    const asm = 'mov %r0, 0\nmov %r1, 10\nloop:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, loop\nexit';
+    expect(layoutOf(asm).filter((item) => item.loop)).toEqual([{ first: 1, last: 1, loop: true }]);
+    expect(both([asm]).r0).toBe('37');
+  });
+
+  it('a loop entered in its middle, and nested loops, go through the dispatcher and agree', () => {
+    const irreducible = 'mov %r0, 0\nmov %r1, 5\njeq %r2, 0, mid\ntop:\nadd %r0, 1\nmid:\nsub %r1, 1\njne %r1, 0, top\nexit';
+    expect(layoutOf(irreducible).some((item) => item.loop)).toBe(false);
+    expect(both([irreducible]).r0).toBe('4');
+    const nested = 'mov %r0, 0\nmov %r1, 4\nouter:\nmov %r2, 3\ninner:\nadd %r0, 1\nsub %r2, 1\njne %r2, 0, inner\nsub %r1, 1\njne %r1, 0, outer\nexit';
+    expect(layoutOf(nested).filter((item) => item.loop).length).toBe(1);
+    expect(both([nested]).r0).toBe('c');
   });
 });
 

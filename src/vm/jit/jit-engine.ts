@@ -150,6 +150,11 @@ export class JitEngine implements HelperCall {
     return this.regsView;
   }
 
+  /** Compile statistics (of this process: compiled images are shared by engines). */
+  get compileStats(): Readonly<CompileStats> {
+    return compileStats;
+  }
+
   get r0(): bigint {
     const regs = this.regs;
     return pairToBigInt(regs[0], regs[1]);
