@@ -113,11 +113,17 @@ export function loadMapsIn(collection: Collection, file: string): void {
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
+/** A key without BTF: a u32 (array indexes), none for queues and stacks (keyless), else hex. */
+function untypedKey(key: Uint8Array): unknown {
+  if (key.length === 0) return null;
+  return key.length === 4 ? new DataView(key.buffer, key.byteOffset).getUint32(0, true) : hex(key);
+}
+
 /** Key and value through BTF, when the object has it; undefined when a map has no types. */
 function formatEntry(btf: Btf | undefined, map: BpfMap, key: Uint8Array, value: Uint8Array): MapEntryJson['formatted'] {
   const { keyTypeId, valueTypeId, valueSize } = map.spec;
   if (!btf || !valueTypeId) return undefined;
-  const formattedKey = keyTypeId ? formatValue(btf, keyTypeId, key, 'key') : new DataView(key.buffer, key.byteOffset).getUint32(0, true);
+  const formattedKey = keyTypeId ? formatValue(btf, keyTypeId, key, 'key') : untypedKey(key);
   if (!map.perCpu) return { key: formattedKey, value: formatValue(btf, valueTypeId, value) };
   const stride = roundUp8(valueSize);
   const values = Array.from({ length: value.length / stride }, (_, cpu) => ({

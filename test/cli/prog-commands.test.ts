@@ -134,4 +134,13 @@ describe('--maps-out decodes values through BTF, as bpftool map dump does', () =
     expect(maps['globals.data'][0].formatted).toEqual({ key: 0, value: { '.data': [{ packets_seen: 2 }] } });
     expect(maps['globals.bss'][0].formatted.value['.bss']).toEqual([{ bytes_summed: 3 }, { last_len: 64 }]);
   });
+
+  it('dumps a queue, whose elements have no key, oldest first', async () => {
+    const mapsOut = path.join(dir, 'queue.json');
+    const r = await cli(['prog', 'run', fixture('rt-maps.bpf.o'), 'queue_ops', 'data_in', file('q.bin', ipv4(17)), '--maps-out', mapsOut]);
+    expect(r.code).toBe(0);
+    const queue = JSON.parse(readFileSync(mapsOut, 'utf8')).queue;
+    expect(queue.map((e: { key: string; formatted: { key: unknown; value: unknown } }) => [e.key, e.formatted.key, e.formatted.value]))
+      .toEqual([['', null, 3], ['', null, 9]]);
+  });
 });
