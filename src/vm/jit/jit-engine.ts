@@ -33,6 +33,8 @@ class JitFault {
 
 /** Compiled images, shared by all engines; `null` when the JIT cannot compile the image. */
 const compiled = new WeakMap<ProgramImage, CompiledImage | null>();
+/** Bumped by every recompile: an engine's instance made before may be out of date. */
+let recompiles = 0;
 
 export interface CompileStats {
   /** Images compiled (by any engine). */
@@ -62,6 +64,7 @@ export function compiledImage(image: ProgramImage, extraLeaders?: readonly numbe
       process.stderr.write(`xdplab: jit: ${image.name} runs in the interpreter (${why})\n`);
     }
     compiled.set(image, entry);
+    if (extraLeaders) recompiles++;
   }
   return entry;
 }
@@ -94,7 +97,7 @@ export class JitEngine implements HelperCall {
   /** The scratch area as int32 words, and its first 22 words as the register file. */
   private words: Int32Array;
   private regsView: Int32Array;
-  private readonly instances = new WeakMap<ProgramImage, { entry: CompiledImage; run: RunFn }>();
+  private readonly instances = new WeakMap<ProgramImage, { entry: CompiledImage; run: RunFn; recompiles: number }>();
   private readonly helperById: (HelperFn | null | undefined)[] = [];
   private helperPc = 0;
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
@@ -216,13 +219,16 @@ export class JitEngine implements HelperCall {
 
   private instanceFor(image: ProgramImage): RunFn {
     if (image === this.lastImage) return this.lastRun!;
-    const entry = compiledImage(image);
     let instance = this.instances.get(image);
-    if (instance === undefined || instance.entry !== entry) {
+    if (instance === undefined || instance.recompiles !== recompiles) {
+      const entry = compiledImage(image);
       if (entry === null) throw new Error(`jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
-      const run = new WebAssembly.Instance(entry.module, this.imports).exports.run as RunFn;
-      instance = { entry, run };
-      this.instances.set(image, instance);
+      if (instance?.entry !== entry) {
+        const run = new WebAssembly.Instance(entry.module, this.imports).exports.run as RunFn;
+        instance = { entry, run, recompiles };
+        this.instances.set(image, instance);
+      }
+      instance.recompiles = recompiles;
     }
     this.lastImage = image;
     this.lastRun = instance.run;
