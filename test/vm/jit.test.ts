@@ -120,6 +120,23 @@ describe('control flow', () => {
   });
 });
 
+describe('legacy packet loads (LD_ABS / LD_IND)', () => {
+  const PROGRAMS = [
+    'ldabsb 3\nexit', 'ldabsh 6\nexit', 'ldabsw 4\nexit', 'ldabsw 5\nmov %r0, 7\nexit',
+    'mov %r1, 2\nldindh %r1, 1\nexit', 'mov %r1, -1\nldindb %r1, 0\nmov %r0, 7\nexit',
+    'mov %r6, 1\ncall local f\nmov %r0, 9\nexit\nf:\nldabsw 100\nexit',
+  ];
+  it.each(PROGRAMS)('%s', (asm) => {
+    const outs = benches().map((bench) => {
+      const packet = bench.arena.alloc(8, 'packet', 'p');
+      bench.arena.u8.set([1, 2, 3, 4, 5, 6, 7, 8], packet.start);
+      bench.engine.legacyPacket = { dataStart: packet.start, dataEnd: packet.start + 8 };
+      return bench.run([imageOf(assemble(asm))]);
+    });
+    expect(outs[1]).toEqual(outs[0]);
+  });
+});
+
 describe('fallback', () => {
   it('an image the JIT cannot compile runs in the interpreter, with a notice on stderr', () => {
     const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
