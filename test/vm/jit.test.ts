@@ -16,8 +16,9 @@ import { ByteWriter } from '../../src/vm/jit/wasm-writer.js';
 import { imageOf, makeBench, type EngineBench } from '../support/engines.js';
 
 // Test helpers: 1 = tail call to images[r3]; 2 = loop: call fn r2 r1 times with (i, r3), stop on
-// non-zero; 3 = call chain depth in r0; 4 = unwind (stop when r1 = 0); 5 = throws; 6 = grows the arena.
-const HELPER = { TAIL: 1, LOOP: 2, CHAIN: 3, UNWIND: 4, THROW: 5, GROW: 6 } as const;
+// non-zero; 3 = call chain depth in r0; 4 = unwind (stop when r1 = 0); 5 = throws; 6 = grows the arena;
+// 7 = writes r1..r5 of the register file.
+const HELPER = { TAIL: 1, LOOP: 2, CHAIN: 3, UNWIND: 4, THROW: 5, GROW: 6, CLOBBER: 7 } as const;
 
 function testHelpers(state: { images: ProgramImage[] }): HelperTable {
   const fns: Record<number, HelperFn> = {
@@ -49,6 +50,11 @@ function testHelpers(state: { images: ProgramImage[] }): HelperTable {
     },
     [HELPER.THROW]: () => {
       throw new Error('helper exploded');
+    },
+    [HELPER.CLOBBER]: (call) => {
+      for (let i = 2; i < 12; i++) call.regs[i] = i * 0x1111;
+      ret(call, 1);
+      return HELPER_CONTINUE;
     },
     [HELPER.GROW]: (call) => {
       const region = call.arena.alloc(8 << 20, 'helper', 'big');
@@ -297,6 +303,10 @@ describe('calls', () => {
     });
     expect(outs[1]).toEqual(outs[0]);
     expect(outs[1]).toEqual({ fault: 'MEMORY', pc: 2, executed: 3, r0: 9 });
+  });
+
+  it('a helper that writes r1..r5 leaves them so', () => {
+    expect(both(['mov %r1, 1\nmov %r5, 5\ncall 7\nadd %r0, %r1\nadd %r0, %r5\nexit']).r0).toBe('eeee0000cccd'); // 1 + (0x3333:0x2222) + (0xbbbb:0xaaaa)
   });
 
   it('callx calls a function by its instruction index', () => {

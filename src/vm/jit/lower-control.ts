@@ -125,11 +125,19 @@ function lowerExit(c: BlockContext, pc: number): void {
   w.br(loopDepth(c, 0));
 }
 
+/**
+ * After a helper: r0 is its result; r1..r5 are reloaded too, since a helper owns the argument
+ * registers of the file while it runs (the interpreter keeps whatever it leaves there).
+ */
+function reloadHelperRegisters(c: BlockContext): void {
+  for (const r of c.used) if (r <= 5) c.w.i32(0).mem(OP.i64_load, SCRATCH.REGS + r * 8).set(reg(r));
+}
+
 function lowerHelperCall(c: BlockContext, pc: number, id: number): void {
   const w = c.w;
   spillState(c);
   w.i32(id).i32(pc).call(IMPORT.HELPER).set(LOCAL.T32);
-  w.i32(0).mem(OP.i64_load, SCRATCH.REGS).set(reg(0));
+  reloadHelperRegisters(c);
   w.get(LOCAL.T32).if();
   // HELPER_STOP (2) ends the run here; HELPER_TAIL_CALL (1) hands over to the engine.
   w.get(LOCAL.T32).i32(2).op(OP.i32_eq).if();
@@ -149,7 +157,7 @@ function lowerCallx(c: BlockContext, pc: number, src: number): void {
   w.br(loopDepth(c, 1));
   w.end();
   // A helper ran: take its r0; it may have asked to stop (the interpreter keeps exitPc then).
-  w.i32(0).mem(OP.i64_load, SCRATCH.REGS).set(reg(0));
+  reloadHelperRegisters(c);
   w.get(LOCAL.NEXT).i32(CALLX_STOP).op(OP.i32_eq).if().i32(STATUS.STOP).op(OP.return).end();
 }
 
