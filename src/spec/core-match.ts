@@ -7,9 +7,10 @@
  * the kernel's offsets, and a field, type or enumerator the kernel lacks does not exist.
  *
  * The kernel's types come from the uapi headers (target-btf/uapi-types.c: contexts, packet
- * headers, helper and map enums — what an XDP or TC program can reach). A type the uapi lacks
- * falls back to the object's own unflavored definition of that name (a vmlinux.h type, or the
- * program's own struct): what the object declares is then taken as the kernel's layout.
+ * headers, helper and map enums — what an XDP or TC program can reach). What the uapi lacks (a
+ * type, or a field newer than the headers) is looked for in the object's own unflavored
+ * definition of that name (a vmlinux.h type, or the program's own struct): what the object
+ * declares under the kernel's name is then taken as the kernel's layout.
  */
 import { parseBtf, type Btf } from '../btf/btf.js';
 import type { BtfCoreRelo } from '../btf/ext.js';
@@ -73,16 +74,17 @@ function candidatesIn(btf: Btf, local: BtfType, name: string, unflavoredOnly: bo
 }
 
 /**
- * The kernel types a local type may relocate to: the uapi's of the same essential name, else the
- * object's own unflavored ones. An anonymous local type is its own target (libbpf refuses
- * relocations against anonymous types, clang does not emit them for named accesses).
+ * The kernel types a local type may relocate to, tried in order: the uapi's of the same
+ * essential name, then the object's own unflavored ones — a vmlinux.h type describes a kernel
+ * newer than the uapi headers (bpf_fib_lookup's `mark`, Linux 6.7), so a field the uapi lacks is
+ * looked for there. An anonymous local type is its own target (libbpf refuses relocations
+ * against anonymous types; clang does not emit them for named accesses).
  */
 export function coreCandidates(local: Btf, typeId: number): CoreTarget[] {
   const t = local.typeById(typeId);
   if (!t.name) return [{ btf: local, id: typeId }];
   const name = essentialName(t.name);
-  const uapi = candidatesIn(kernelBtf(), t, name, false);
-  return uapi.length > 0 ? uapi : candidatesIn(local, t, name, true);
+  return [...candidatesIn(kernelBtf(), t, name, false), ...candidatesIn(local, t, name, true)];
 }
 
 type Category = 'composite' | 'array' | 'int' | 'enum' | 'ptr' | 'other';

@@ -44,6 +44,8 @@ const CASES: Case[] = [
   // Flavored and partial types relocate to the kernel's layout; what the kernel lacks does not exist.
   { object: 'core-flavors.bpf.o', program: 'core_flavors', packets: [frame(0, 14), ttlDaddr(64, 2), ttlDaddr(1, 3)], maps: [], expect: [266246, 604246022, 806621190] },
   // __kconfig externs: the kernel version, CONFIG_BPF_JIT=y, weak options the kernel lacks read 0.
+  // A uapi type newer than the uapi headers (vmlinux.h's bpf_fib_lookup with `mark`) still relocates.
+  { object: 'core-flavors.bpf.o', program: 'core_newer_uapi', packets: [frame(0)], maps: [], expect: [783] },
   { object: 'kconfig.bpf.o', program: 'kconfig_gate', packets: [frame(0)], maps: [], expect: [7] },
   { object: 'rt-tailcall.bpf.o', program: 'entry', packets: [frame(0), frame(1)], maps: ['hits'], expect: [3, 3] },
   { object: 'rt-tailcall.bpf.o', program: 'self_loop', packets: [frame(0)], maps: ['hits'], expect: [2] },
