@@ -112,16 +112,18 @@ describe('control flow', () => {
 
   it('a counted loop is a wasm loop', () => {
     const asm = 'mov %r0, 0\nmov %r1, 10\nloop:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, loop\nexit';
-    expect(layoutOf(asm).filter((item) => item.loop)).toEqual([{ first: 1, last: 1, loop: true }]);
+    expect(layoutOf(asm).filter((item) => item.loop)).toEqual([{ first: 1, last: 1, loop: true, inner: [] }]);
     expect(both([asm]).r0).toBe('37');
   });
 
-  it('a loop entered in its middle, and nested loops, go through the dispatcher and agree', () => {
+  it('a loop entered in its middle goes through the dispatcher; nested loops nest', () => {
     const irreducible = 'mov %r0, 0\nmov %r1, 5\njeq %r2, 0, mid\ntop:\nadd %r0, 1\nmid:\nsub %r1, 1\njne %r1, 0, top\nexit';
     expect(layoutOf(irreducible).some((item) => item.loop)).toBe(false);
     expect(both([irreducible]).r0).toBe('4');
     const nested = 'mov %r0, 0\nmov %r1, 4\nouter:\nmov %r2, 3\ninner:\nadd %r0, 1\nsub %r2, 1\njne %r2, 0, inner\nsub %r1, 1\njne %r1, 0, outer\nexit';
-    expect(layoutOf(nested).filter((item) => item.loop).length).toBe(1);
+    const outer = layoutOf(nested).filter((item) => item.loop);
+    expect(outer.length).toBe(1);
+    expect(outer[0].inner?.filter((item) => item.loop).length).toBe(1);
     expect(both([nested]).r0).toBe('c');
   });
 });

@@ -24,7 +24,7 @@ import {
 } from './lower-control.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
-import { LabelStack, planLayout } from './structure.js';
+import { LabelStack, planLayout, type LayoutItem } from './structure.js';
 import { CodeWriter, I32, OP, writeModule, type FunctionImport } from './wasm-writer.js';
 
 export class JitUnsupported extends Error {}
@@ -97,27 +97,32 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
   labels.pop();
   w.i32(0).get(LOCAL.NEXT).mem(OP.i32_store, SCRATCH.RESUME_PC);
   emitReturn({ w, used }, STATUS.NOT_A_BLOCK);
+  const emitItem = (item: LayoutItem): void => {
+    if (!item.loop) {
+      emit(item.first);
+      return;
+    }
+    // A structured loop: its header's code, then its inner items, each after its block's end.
+    const inner = item.inner ?? [];
+    w.loop();
+    labels.push('L', item.first);
+    for (let i = inner.length - 1; i >= 0; i--) {
+      w.block();
+      labels.push('E', inner[i].first);
+    }
+    emit(item.first);
+    for (const child of inner) {
+      w.end();
+      labels.pop();
+      emitItem(child);
+    }
+    w.end();
+    labels.pop();
+  };
   for (const item of items) {
     w.end();
     labels.pop();
-    if (!item.loop) {
-      emit(item.first);
-      continue;
-    }
-    w.loop();
-    labels.push('L', item.first);
-    for (let b = item.last; b > item.first; b--) {
-      w.block();
-      labels.push('E', b);
-    }
-    emit(item.first);
-    for (let b = item.first + 1; b <= item.last; b++) {
-      w.end();
-      labels.pop();
-      emit(b);
-    }
-    w.end();
-    labels.pop();
+    emitItem(item);
   }
   w.end(); // loop
   emitReturn({ w, used }, STATUS.FELL_OFF);

@@ -3,21 +3,22 @@
  *
  * The compiled function lays basic blocks out in pc order, each after the `end` of a wasm
  * block of its own, so forward jumps are `br`s (lower-control.ts). A backward jump would need
- * the dispatch loop's br_table; for a simple loop — a run of blocks [h..e] whose back edges all
- * go to h, which nothing outside enters but through h, and none of whose other blocks is a
- * dispatch target (a call target, function address, return address) — the run is wrapped in a
- * wasm `loop` instead, and its back edges are plain `br`s to it. Anything else (irreducible
- * graphs, nested loops but the innermost, loops with calls inside) keeps the dispatcher, which
- * is correct for any graph.
+ * the dispatch loop's br_table; for a natural loop laid out as a run of blocks [h..e] — which
+ * nothing outside enters but through h, none of whose other blocks is a dispatch target (a
+ * call target, function address, return address), and whose back edges go to h or to the
+ * header of a loop nested in it that is structured the same way — the run is wrapped in a wasm
+ * `loop`, and its back edges are plain `br`s. Anything else (irreducible graphs, loops with
+ * calls inside) keeps the dispatcher, which is correct for any graph.
  */
 import { XOP, type ProgramImage } from '../image.js';
 import { isJump, jumpTarget, type ControlFlow } from './cfg.js';
 
-/** A top-level item of the layout: one block, or a loop over blocks first..last. */
+/** An item of the layout: one block, or a loop over blocks first..last (its items after the header in `inner`). */
 export interface LayoutItem {
   first: number;
   last: number;
   loop: boolean;
+  inner?: LayoutItem[];
 }
 
 export interface Edge {
@@ -54,34 +55,63 @@ export function dispatchTargets(image: ProgramImage, cfg: ControlFlow, extraLead
   return marks;
 }
 
-function isSimpleLoop(h: number, e: number, edges: Edge[], dispatch: Uint8Array): boolean {
-  for (let b = h + 1; b <= e; b++) if (dispatch[b]) return false;
-  for (const edge of edges) {
-    const inside = edge.from >= h && edge.from <= e;
-    if (!inside && edge.to > h && edge.to <= e) return false; // enters the loop past its header
-    if (inside && edge.backward && edge.to !== h) return false; // another loop inside, or a jump back out
+/** Decides which runs of blocks are structured loops (memoized per header). */
+class LoopPlanner {
+  private readonly structured = new Map<number, boolean>();
+
+  constructor(
+    private readonly edges: Edge[],
+    private readonly dispatch: Uint8Array,
+    /** For each block: the last block with a back edge to it, or -1. */
+    readonly loopEnd: Int32Array,
+  ) {}
+
+  isStructured(h: number): boolean {
+    let known = this.structured.get(h);
+    if (known === undefined) {
+      this.structured.set(h, false); // a cycle of headers is not a nest
+      known = this.check(h, this.loopEnd[h]);
+      this.structured.set(h, known);
+    }
+    return known;
   }
-  return true;
+
+  private check(h: number, e: number): boolean {
+    for (let b = h + 1; b <= e; b++) if (this.dispatch[b]) return false;
+    for (const edge of this.edges) {
+      const inside = edge.from >= h && edge.from <= e;
+      if (!inside && edge.to > h && edge.to <= e) return false; // enters the loop past its header
+      if (!inside || !edge.backward || edge.to === h) continue;
+      // Another back edge inside: to the header of a structured loop nested here that holds it.
+      const t = edge.to, innerEnd = this.loopEnd[t];
+      if (t <= h || innerEnd > e || edge.from > innerEnd || !this.isStructured(t)) return false;
+    }
+    return true;
+  }
+
+  /** The items of blocks lo..hi. */
+  items(lo: number, hi: number): LayoutItem[] {
+    const items: LayoutItem[] = [];
+    for (let b = lo; b <= hi; b++) {
+      const e = this.loopEnd[b];
+      if (e >= b && e <= hi && this.isStructured(b)) {
+        items.push({ first: b, last: e, loop: true, inner: this.items(b + 1, e) });
+        b = e;
+      } else {
+        items.push({ first: b, last: b, loop: false });
+      }
+    }
+    return items;
+  }
 }
 
-/** The layout: blocks in pc order, simple loops grouped. */
+/** The layout: blocks in pc order, structured loops grouped (and nested). */
 export function planLayout(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[]): LayoutItem[] {
   const k = cfg.blocks.length;
   const edges = jumpEdges(image, cfg);
-  const dispatch = dispatchTargets(image, cfg, extraLeaders);
   const loopEnd = new Int32Array(k).fill(-1);
   for (const edge of edges) if (edge.backward) loopEnd[edge.to] = Math.max(loopEnd[edge.to], edge.from);
-  const items: LayoutItem[] = [];
-  for (let b = 0; b < k; b++) {
-    const e = loopEnd[b];
-    if (e >= b && isSimpleLoop(b, e, edges, dispatch)) {
-      items.push({ first: b, last: e, loop: true });
-      b = e;
-    } else {
-      items.push({ first: b, last: b, loop: false });
-    }
-  }
-  return items;
+  return new LoopPlanner(edges, dispatchTargets(image, cfg, extraLeaders), loopEnd).items(0, k - 1);
 }
 
 /** What a label is: the dispatch loop, the end of a block's wasm block (E), a loop header (L), or anything else. */
