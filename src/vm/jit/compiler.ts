@@ -15,9 +15,7 @@
  */
 import type { ProgramImage } from '../image.js';
 import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
-import {
-  IMPORT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg,
-} from './layout.js';
+import { LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
 import { lowerAlu } from './lower-alu.js';
 import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
@@ -29,6 +27,7 @@ import { CodeWriter, I32, OP, writeModule, type FunctionImport } from './wasm-wr
 
 export class JitUnsupported extends Error {}
 
+/** The imported functions, in IMPORT's order (layout.ts). */
 const IMPORTS: FunctionImport[] = [
   { module: 'env', name: 'helper', type: { params: [I32, I32], results: [I32] } },
   { module: 'env', name: 'fault', type: { params: [I32, I32, I32], results: [] } },
@@ -36,7 +35,6 @@ const IMPORTS: FunctionImport[] = [
   { module: 'env', name: 'ldPacket', type: { params: [I32, I32, I32, I32], results: [I32] } },
   { module: 'env', name: 'callx', type: { params: [I32, I32, I32], results: [I32] } },
 ];
-void IMPORT; // the order above is IMPORT's
 
 export interface CompiledImage {
   module: WebAssembly.Module;

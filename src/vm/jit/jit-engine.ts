@@ -10,7 +10,7 @@
  * STATUS.TAIL_CALL and the driver loop (execute) starts the next image. An image the JIT cannot
  * compile runs in the interpreter, with a one-line notice on stderr.
  */
-import { MAX_CALL_FRAMES } from '../../isa/opcodes.js';
+import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
 import { ARENA_LAYOUT, type Arena, type Region } from '../arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from '../fault.js';
 import {
@@ -117,7 +117,7 @@ export class JitEngine implements HelperCall {
     if (arenasInUse.has(arena)) throw new Error('jit: this arena already has a JIT engine');
     arenasInUse.add(arena);
     this.budget = options.budget ?? DEFAULT_BUDGET;
-    this.stack = arena.alloc(512 * MAX_CALL_FRAMES, 'stack', 'bpf stack');
+    this.stack = arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
     this.stackTop = this.stack.end;
     this.words = this.regsView = new Int32Array(0);
     this.refreshViews();
