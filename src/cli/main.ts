@@ -17,14 +17,14 @@ export const EXIT_BAD_INPUT = 2;
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  /** All of standard input, as text. */
+  /** All of standard input, one character per byte (latin1), so binary input survives. */
   stdin(): Promise<string>;
 }
 
 async function readProcessStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('latin1');
 }
 
 export const processIo: Io = {

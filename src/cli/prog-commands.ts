@@ -27,6 +27,9 @@ interface RunArgs {
   dataOut?: string;
   ctxIn?: string;
   ctxOut?: string;
+  /** bpftool's data_size_out / ctx_size_out: the output buffers' sizes, when given. */
+  dataSizeOut?: number;
+  ctxSizeOut?: number;
   repeat: number;
 }
 
@@ -46,12 +49,28 @@ export function parseRunArgs(words: readonly string[]): RunArgs {
   }
   const dataIn = seen.get('data_in');
   if (dataIn === undefined) throw new XdplabError('USAGE', 'prog run: data_in FILE is required');
-  const repeatText = seen.get('repeat') ?? '1';
-  const repeat = Number(repeatText);
-  if (!Number.isInteger(repeat) || repeat < 0 || repeat > 2 ** 32 - 1) {
-    throw new XdplabError('USAGE', `prog run: repeat ${repeatText} is not a count`);
-  }
-  return { dataIn, dataOut: seen.get('data_out'), ctxIn: seen.get('ctx_in'), ctxOut: seen.get('ctx_out'), repeat: Math.max(1, repeat) };
+  const repeat = countArg(seen, 'repeat') ?? 1;
+  return {
+    dataIn, dataOut: seen.get('data_out'), ctxIn: seen.get('ctx_in'), ctxOut: seen.get('ctx_out'),
+    dataSizeOut: countArg(seen, 'data_size_out'), ctxSizeOut: countArg(seen, 'ctx_size_out'), repeat: Math.max(1, repeat),
+  };
+}
+
+function countArg(seen: ReadonlyMap<string, string>, key: string): number | undefined {
+  const text = seen.get(key);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new XdplabError('USAGE', `prog run: ${key} ${text} is not a count`);
+  return n;
+}
+
+/**
+ * bpf_test_finish: output larger than the buffer the caller gave (bpftool's data_size_out,
+ * ctx_size_out) fails the run with ENOSPC, and bpftool then writes nothing.
+ */
+function checkOutputFits(what: 'data' | 'ctx', size: number, bufferSize: number | undefined): void {
+  if (bufferSize === undefined || size <= bufferSize) return;
+  throw new XdplabError('BAD_INPUT', `${what}_out: ${size} bytes do not fit ${what}_size_out ${bufferSize} (the kernel fails the run with ENOSPC)`);
 }
 
 async function readArg(file: string, io: Io): Promise<Uint8Array> {
@@ -59,12 +78,20 @@ async function readArg(file: string, io: Io): Promise<Uint8Array> {
   return readInput(file);
 }
 
-/** Like bpftool's hex dump of data written to standard output. */
+/** bpftool's hex_print (prog.c) of data written to standard output: offset, byte pairs, ASCII. */
 function hexDump(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += 16) {
-    const row = [...bytes.subarray(i, i + 16)].map((b) => b.toString(16).padStart(2, '0'));
-    out += `${row.slice(0, 8).join(' ')}  ${row.slice(8).join(' ')}`.trimEnd() + '\n';
+    out += `${i.toString(16).padStart(7, '0')}\t`;
+    for (let j = i; j < i + 16; j++) {
+      out += (j < bytes.length ? bytes[j].toString(16).padStart(2, '0') : '  ') + (j % 2 ? ' ' : '');
+    }
+    out += '| ';
+    for (let j = i; j < i + 16 && j < bytes.length; j++) {
+      const c = bytes[j] >= 0x20 && bytes[j] <= 0x7e ? String.fromCharCode(bytes[j]) : '.';
+      out += c + (j === i + 7 ? ' ' : '');
+    }
+    out += '\n';
   }
   return out;
 }
@@ -155,7 +182,7 @@ export function registerProgCommands(program: Command, io: Io): void {
     .description('run one program once (or `repeat N` times) on a packet, as BPF_PROG_TEST_RUN does')
     .argument('<obj>', 'the clang-built object (.o)')
     .argument('<prog>', 'program name, or section/name')
-    .argument('<args...>', 'data_in FILE [data_out FILE] [ctx_in FILE] [ctx_out FILE] [repeat N]')
+    .argument('<args...>', 'data_in FILE [data_out FILE [data_size_out L]] [ctx_in FILE [ctx_out FILE [ctx_size_out M]]] [repeat N] (FILE - is standard input/output)')
     .option('--maps-in <file.json>', 'map entries to load before the run: {"map": [{"key": HEX, "value": HEX}]}')
     .option('--maps-out <file.json>', 'write every map after the run, in the same format')
     .option('--cpu <n>', 'the CPU the program runs on', '0')
@@ -177,6 +204,8 @@ export function registerProgCommands(program: Command, io: Io): void {
       const ctx = args.ctxIn !== undefined ? await readArg(args.ctxIn, io) : undefined;
       const result = testRun(runtime, target, { data, ctx, repeat: args.repeat, cpu });
       if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
+      if (args.dataOut !== undefined) checkOutputFits('data', result.dataOut.length, args.dataSizeOut);
+      if (args.ctxOut !== undefined && ctx !== undefined) checkOutputFits('ctx', result.ctxOut.length, args.ctxSizeOut);
       if (opts.json) {
         io.out(JSON.stringify({
           retval: result.retval, verdict: result.verdict, duration: Math.round(result.durationNs),

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,6 +60,27 @@ describe('xdplab prog run (bpftool-compatible)', () => {
     const r = await cli(args as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message as RegExp);
+  });
+
+  it('reads binary data_in from standard input and dumps data_out - as bpftool\'s hex_print does', () => {
+    const packet = ipv4(6);
+    packet.set([0xc9, 0xff, 0x80, 0x41], 40);
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'xdplab.js'), 'prog', 'run', COUNT, 'xdp_count', 'data_in', '-', 'data_out', '-'],
+      { input: Buffer.from(packet) });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.toString('latin1').split('\n');
+    expect(lines[0]).toBe('0000000\t0000 0000 0000 0000 0000 0000 0800 4500 | ........ ......E.');
+    expect(lines[2]).toBe('0000020\t0000 0000 0000 0000 c9ff 8041 0000 0000 | ........ ...A....');
+    expect(lines[4]).toMatch(/^Return value: 2, duration: \d+ns$/);
+  });
+
+  it('fails with ENOSPC when data_out does not fit data_size_out, as the kernel does', async () => {
+    const r = await cli(['prog', 'run', COUNT, 'xdp_count', 'data_in', file('nospc.bin', ipv4(6)), 'data_out', path.join(dir, 'nospc.out'), 'data_size_out', '20']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('data_out: 64 bytes do not fit data_size_out 20 (the kernel fails the run with ENOSPC)');
+    expect(existsSync(path.join(dir, 'nospc.out'))).toBe(false);
+    const fits = await cli(['prog', 'run', COUNT, 'xdp_count', 'data_in', file('fits.bin', ipv4(6)), 'data_out', path.join(dir, 'fits.out'), 'data_size_out', '64']);
+    expect(fits.code).toBe(0);
   });
 
   it('refuses a packet shorter than an Ethernet header, as the kernel does', async () => {
