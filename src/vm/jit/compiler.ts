@@ -159,8 +159,14 @@ function emitBlock(c: BlockContext): void {
 }
 
 /** Compile an image to a module (synchronously: images are small and compiled once). */
+/** V8's limit on br_table entries (kV8MaxWasmFunctionBrTableSize): the dispatcher has one a slot. */
+export const MAX_JIT_SLOTS = 65520;
+
 export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = []): CompiledImage {
   const started = performance.now();
+  if (image.slots > MAX_JIT_SLOTS) {
+    throw new JitUnsupported(`${image.slots} instruction slots: the JIT's dispatch table holds ${MAX_JIT_SLOTS}`);
+  }
   const cfg = buildControlFlow(image, extraLeaders);
   const { code, dispatchable } = emitRun(image, cfg, extraLeaders);
   const bytes = writeModule(IMPORTS, [{

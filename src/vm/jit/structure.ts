@@ -117,26 +117,32 @@ export function planLayout(image: ProgramImage, cfg: ControlFlow, extraLeaders: 
 /** What a label is: the dispatch loop, the end of a block's wasm block (E), a loop header (L), or anything else. */
 export type LabelKind = 'dispatch' | 'E' | 'L' | 'other';
 
-/** The wasm labels open at the point of emission, innermost last. */
+const KIND_CODE: Record<LabelKind, number> = { dispatch: 0, E: 1, L: 2, other: 3 };
+
+/** The wasm labels open at the point of emission, innermost last (depth lookups in O(1)). */
 export class LabelStack {
-  private readonly kinds: LabelKind[] = [];
-  private readonly blocks: number[] = [];
+  private readonly keys: number[] = [];
+  /** Position in the stack of each open label by key (E and L labels are unique per block). */
+  private readonly position = new Map<number, number>();
+
+  private static key(kind: LabelKind, block: number): number {
+    return (block + 1) * 4 + KIND_CODE[kind];
+  }
 
   push(kind: LabelKind, block = -1): void {
-    this.kinds.push(kind);
-    this.blocks.push(block);
+    const key = LabelStack.key(kind, block);
+    this.keys.push(key);
+    if (kind !== 'other') this.position.set(key, this.keys.length - 1);
   }
 
   pop(): void {
-    this.kinds.pop();
-    this.blocks.pop();
+    const key = this.keys.pop();
+    if (key !== undefined && this.position.get(key) === this.keys.length) this.position.delete(key);
   }
 
   /** The br depth of the label, or -1 when it is not open. */
   depth(kind: LabelKind, block = -1): number {
-    for (let i = this.kinds.length - 1; i >= 0; i--) {
-      if (this.kinds[i] === kind && this.blocks[i] === block) return this.kinds.length - 1 - i;
-    }
-    return -1;
+    const at = this.position.get(LabelStack.key(kind, block));
+    return at === undefined ? -1 : this.keys.length - 1 - at;
   }
 }
