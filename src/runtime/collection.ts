@@ -58,18 +58,34 @@ export class Collection {
     }
   }
 
+  /**
+   * A program by function name, `section/name`, the kernel's name (the function name cut to
+   * BPF_OBJ_NAME_LEN - 1 = 15 characters, as `bpftool prog show` lists it) or its section name,
+   * when either names one program only.
+   */
   program(name: string): Program {
-    const program = this.programs.get(name) ?? [...this.programs.values()].find((p) => `${p.spec.sectionName}/${p.name}` === name);
-    const refusal = this.refused.get(name) ?? [...this.refused.entries()].find(([n]) => `${this.spec.programs.get(n)?.sectionName}/${n}` === name)?.[1];
+    const resolved = this.resolveName(name);
+    const program = this.programs.get(resolved);
+    const refusal = this.refused.get(resolved);
     if (!program && refusal) throw refusal;
     const section = this.spec.otherPrograms?.get(name);
     if (!program && section !== undefined) {
       throw new XdplabError('UNSUPPORTED', `program ${name} (section ${section}) in ${this.spec.source}: not a program type xdplab runs (it runs XDP and TC programs)`);
     }
     if (!program) {
-      throw new XdplabError('BAD_INPUT', `no program ${name} in ${this.spec.source} (it has: ${[...this.programs.keys()].join(', ') || 'none'})`);
+      throw new XdplabError('BAD_INPUT', `no program ${name} in ${this.spec.source} (it has: ${[...this.spec.programs.keys()].join(', ') || 'none'})`);
     }
     return program;
+  }
+
+  private resolveName(name: string): string {
+    const all = [...this.spec.programs.values()];
+    if (this.spec.programs.has(name)) return name;
+    const only = (matches: typeof all): string | undefined => (matches.length === 1 ? matches[0].name : undefined);
+    return only(all.filter((p) => `${p.sectionName}/${p.name}` === name))
+      ?? (name.length === BPF_OBJ_NAME_LEN - 1 ? only(all.filter((p) => p.name.startsWith(name))) : undefined)
+      ?? only(all.filter((p) => p.sectionName === name))
+      ?? name;
   }
 
   map(name: string): BpfMap {
@@ -78,6 +94,9 @@ export class Collection {
     return map;
   }
 }
+
+/** include/uapi/linux/bpf.h: a program's name in the kernel holds 15 characters and a NUL. */
+const BPF_OBJ_NAME_LEN = 16;
 
 function step<T>(name: string, fn: () => T): T {
   try {

@@ -20,6 +20,15 @@ describe('Collection.load', () => {
       .toThrow(/program lookup_sock \(section \w+\): pc \d+: calls bpf_sk_lookup_tcp \(helper 84\), which xdplab does not implement/);
   });
 
+  it('finds a program by the kernel\'s 15-character name and by a section that holds it alone', () => {
+    const skb = Collection.load(new Runtime(), load('tc-skb.bpf.o'));
+    expect(skb.program('load_bytes_rela').name).toBe('load_bytes_relative'); // as bpftool prog show lists it
+    expect(skb.program('load_bytes').name).toBe('load_bytes'); // an exact name wins over a prefix
+    expect(() => skb.program('tc')).toThrow(/no program tc/); // four programs in section tc
+    const devmap = Collection.load(new Runtime(), load('devmap-egress.bpf.o'));
+    expect(devmap.program('xdp/cpumap').name).toBe('xdp_on_cpu');
+  });
+
   it('names the programs and maps it has when asked for one it has not', () => {
     const collection = Collection.load(new Runtime(), load('xdp-count.bpf.o'));
     expect(() => collection.program('nope')).toThrow(/it has: xdp_count/);
