@@ -58,13 +58,23 @@ export function dispatchTargets(image: ProgramImage, cfg: ControlFlow, extraLead
 /** Decides which runs of blocks are structured loops (memoized per header). */
 class LoopPlanner {
   private readonly structured = new Map<number, boolean>();
+  /** Each block's jump edge (a block ends in one jump at most), and the jump edges into it. */
+  private readonly outgoing: (Edge | undefined)[];
+  private readonly incoming: Edge[][];
 
   constructor(
-    private readonly edges: Edge[],
+    edges: Edge[],
     private readonly dispatch: Uint8Array,
     /** For each block: the last block with a back edge to it, or -1. */
     readonly loopEnd: Int32Array,
-  ) {}
+  ) {
+    this.outgoing = new Array<Edge | undefined>(loopEnd.length).fill(undefined);
+    this.incoming = Array.from({ length: loopEnd.length }, () => []);
+    for (const edge of edges) {
+      this.outgoing[edge.from] = edge;
+      this.incoming[edge.to].push(edge);
+    }
+  }
 
   isStructured(h: number): boolean {
     let known = this.structured.get(h);
@@ -77,14 +87,17 @@ class LoopPlanner {
   }
 
   private check(h: number, e: number): boolean {
-    for (let b = h + 1; b <= e; b++) if (this.dispatch[b]) return false;
-    for (const edge of this.edges) {
-      const inside = edge.from >= h && edge.from <= e;
-      if (!inside && edge.to > h && edge.to <= e) return false; // enters the loop past its header
-      if (!inside || !edge.backward || edge.to === h) continue;
+    for (let b = h + 1; b <= e; b++) {
+      if (this.dispatch[b]) return false;
+      // Nothing outside enters the loop past its header.
+      for (const edge of this.incoming[b]) if (edge.from < h || edge.from > e) return false;
+    }
+    for (let b = h; b <= e; b++) {
+      const edge = this.outgoing[b];
+      if (!edge || !edge.backward || edge.to === h) continue;
       // Another back edge inside: to the header of a structured loop nested here that holds it.
-      const t = edge.to, innerEnd = this.loopEnd[t];
-      if (t <= h || innerEnd > e || edge.from > innerEnd || !this.isStructured(t)) return false;
+      const t = edge.to;
+      if (t <= h || this.loopEnd[t] > e || !this.isStructured(t)) return false;
     }
     return true;
   }
