@@ -107,6 +107,10 @@ export class JitEngine implements HelperCall {
   private lastImage: ProgramImage | undefined;
   private lastRun: RunFn | undefined;
   private readonly imports: WebAssembly.Imports;
+  /** The callback last started (bpf_loop calls the same one again and again): its pc is known to start a block. */
+  private callbackImage: ProgramImage | undefined;
+  private callbackPc = -1;
+  private callbackRecompiles = -1;
 
   constructor(
     readonly arena: Arena,
@@ -362,7 +366,12 @@ export class JitEngine implements HelperCall {
     }
     const depth = this.scratch()[DEPTH];
     if (depth + 1 >= MAX_CALL_FRAMES) throw new Error(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
-    this.ensureBlockStart(image, pc);
+    if (image !== this.callbackImage || pc !== this.callbackPc || this.callbackRecompiles !== recompiles) {
+      this.ensureBlockStart(image, pc);
+      this.callbackImage = image;
+      this.callbackPc = pc;
+      this.callbackRecompiles = recompiles;
+    }
     const saved = this.callbackSaves[depth];
     saved.set(this.regs);
     const savedCount = this.scratch()[N];
