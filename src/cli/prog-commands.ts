@@ -129,7 +129,7 @@ export function loadMapsIn(collection: Collection, file: string): void {
       const e = entry as { key?: unknown; value?: unknown };
       if (typeof e?.key !== 'string' || typeof e?.value !== 'string') throw new XdplabError('BAD_INPUT', `${where}: needs "key" and "value" hex strings`);
       try {
-        map.update(parseHex(e.key, `${where}.key`), parseHex(e.value, `${where}.value`));
+        map.update(parseHex(e.key, `${where}.key`), perCpuValue(map, parseHex(e.value, `${where}.value`)));
       } catch (err) {
         if (err instanceof XdplabError && !err.message.startsWith(file)) err.message = `${where}: ${err.message}`;
         throw err;
@@ -139,6 +139,17 @@ export function loadMapsIn(collection: Collection, file: string): void {
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/** bpftool's fill_per_cpu_value: one value given for a per-CPU map is every CPU's. */
+function perCpuValue(map: BpfMap, value: Uint8Array): Uint8Array {
+  const { valueSize } = map.spec;
+  const cpus = map.cpus;
+  if (!map.perCpu || cpus === 1 || value.length !== valueSize) return value;
+  const stride = roundUp8(valueSize);
+  const all = new Uint8Array(stride * cpus);
+  for (let cpu = 0; cpu < cpus; cpu++) all.set(value, cpu * stride);
+  return all;
+}
 
 /** A key without BTF: a u32 (array indexes), none for queues and stacks (keyless), else hex. */
 function untypedKey(key: Uint8Array): unknown {

@@ -89,6 +89,16 @@ describe('xdplab prog run (bpftool-compatible)', () => {
     expect(r.stderr).toContain('Ethernet header');
   });
 
+  it('--maps-in gives one value of a per-CPU map to every CPU, as bpftool map update does', async () => {
+    const seed = file('percpu.json', JSON.stringify({ per_cpu: [{ key: '00000000', value: '0500000000000000' }] }));
+    const mapsOut = path.join(dir, 'percpu-out.json');
+    const r = await cli(['prog', 'run', fixture('replay.bpf.o'), 'xdp_clock', 'data_in', file('pc.bin', ipv4(17)),
+      '--cpus', '2', '--cpu', '1', '--maps-in', seed, '--maps-out', mapsOut]);
+    expect(r.code).toBe(0);
+    const entry = JSON.parse(readFileSync(mapsOut, 'utf8')).per_cpu[0];
+    expect(entry.formatted.values).toEqual([{ cpu: 0, value: 5 }, { cpu: 1, value: 6 }]);
+  });
+
   it('refuses a malformed --maps-in, naming the entry, and writes no --maps-out', async () => {
     const mapsOut = path.join(dir, 'never.json');
     const bad = file('bad.json', JSON.stringify({ proto_count: [{ key: '06', value: '00' }] }));
