@@ -122,6 +122,8 @@ export function loadMapsIn(collection: Collection, file: string): void {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new XdplabError('BAD_INPUT', `${file}: expected an object of map names`);
   for (const [name, entries] of Object.entries(json as Record<string, unknown>)) {
     const map = collection.maps.get(name);
+    const unsupported = collection.unsupportedMaps.get(name);
+    if (!map && unsupported) throw new XdplabError('UNSUPPORTED', `${file}: ${unsupported.message}`);
     if (!map) throw new XdplabError('BAD_INPUT', `${file}: no map ${name} (the object has: ${[...collection.maps.keys()].join(', ')})`);
     if (!Array.isArray(entries)) throw new XdplabError('BAD_INPUT', `${file}: ${name}: expected a list of {key, value}`);
     entries.forEach((entry, i) => {

@@ -29,19 +29,30 @@ export class Collection {
     readonly programs: Map<string, Program>,
     /** Programs xdplab cannot run (a kfunc, a helper it lacks): the error, given when one is asked for. */
     readonly refused: ReadonlyMap<string, XdplabError> = new Map(),
+    /** Maps of types xdplab lacks: the error, given when one (or a program using it) is asked for. */
+    readonly unsupportedMaps: ReadonlyMap<string, XdplabError> = new Map(),
   ) {}
 
   static load(runtime: Runtime, spec: CollectionSpec, options: LoadOptions = {}): Collection {
     try {
       const maps = new Map<string, BpfMap>();
+      const unsupportedMaps = new Map<string, XdplabError>();
       for (const mapSpec of spec.maps.values()) {
-        maps.set(mapSpec.name, step(`map ${mapSpec.name}`, () => liveMap(runtime, mapSpec, options)));
+        // A map type xdplab lacks refuses only the programs that use the map.
+        try {
+          maps.set(mapSpec.name, liveMap(runtime, mapSpec, options));
+        } catch (err) {
+          if (!(err instanceof XdplabError && err.code === 'UNSUPPORTED')) throw withContext(err, `map ${mapSpec.name}`);
+          unsupportedMaps.set(mapSpec.name, err);
+        }
       }
       const programs = new Map<string, Program>();
       const refused = new Map<string, XdplabError>();
       for (const progSpec of spec.programs.values()) {
         // The kernel loads every program of an object; one xdplab cannot run refuses only itself.
         try {
+          const unsupported = progSpec.mapReferences.map((r) => unsupportedMaps.get(r.map)).find((e) => e !== undefined);
+          if (unsupported) throw new XdplabError('UNSUPPORTED', unsupported.message); // a copy: withContext prefixes in place
           programs.set(progSpec.name, loadProgram(runtime, progSpec, maps));
         } catch (err) {
           const e = withContext(err, `program ${progSpec.name} (section ${progSpec.sectionName})`);
@@ -50,9 +61,10 @@ export class Collection {
         }
       }
       for (const mapSpec of spec.maps.values()) {
-        step(`map ${mapSpec.name}`, () => fillInitialSlots(runtime, mapSpec, maps, programs, refused));
+        if (unsupportedMaps.has(mapSpec.name)) continue;
+        step(`map ${mapSpec.name}`, () => fillInitialSlots(runtime, mapSpec, maps, programs, refused, unsupportedMaps));
       }
-      return new Collection(runtime, spec, maps, programs, refused);
+      return new Collection(runtime, spec, maps, programs, refused, unsupportedMaps);
     } catch (err) {
       throw withContext(err, `load ${spec.source}`);
     }
@@ -67,7 +79,7 @@ export class Collection {
     const resolved = this.resolveName(name);
     const program = this.programs.get(resolved);
     const refusal = this.refused.get(resolved);
-    if (!program && refusal) throw refusal;
+    if (!program && refusal) throw copyOf(refusal);
     const section = this.spec.otherPrograms?.get(name);
     if (!program && section !== undefined) {
       throw new XdplabError('UNSUPPORTED', `program ${name} (section ${section}) in ${this.spec.source}: not a program type xdplab runs (it runs XDP and TC programs)`);
@@ -90,10 +102,15 @@ export class Collection {
 
   map(name: string): BpfMap {
     const map = this.maps.get(name);
+    const unsupported = this.unsupportedMaps.get(name);
+    if (!map && unsupported) throw copyOf(unsupported);
     if (!map) throw new XdplabError('BAD_INPUT', `no map ${name} in ${this.spec.source} (it has: ${[...this.maps.keys()].join(', ') || 'none'})`);
     return map;
   }
 }
+
+/** A fresh error to throw: callers prefix context in place (withContext), the kept one stays as it is. */
+const copyOf = (err: XdplabError): XdplabError => new XdplabError(err.code, err.message);
 
 /** include/uapi/linux/bpf.h: a program's name in the kernel holds 15 characters and a NUL. */
 const BPF_OBJ_NAME_LEN = 16;
@@ -174,6 +191,7 @@ function checkHelper(runtime: Runtime, insn: Instruction, pc: number, spec: Prog
 
 function fillInitialSlots(
   runtime: Runtime, spec: MapSpec, maps: Map<string, BpfMap>, programs: Map<string, Program>, refused: ReadonlyMap<string, XdplabError>,
+  unsupportedMaps: ReadonlyMap<string, XdplabError>,
 ): void {
   if (!spec.initialSlots) return;
   const map = maps.get(spec.name)!;
@@ -181,8 +199,8 @@ function fillInitialSlots(
     const key = new Uint8Array(4);
     new DataView(key.buffer).setUint32(0, slot, true);
     const id = spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY ? programs.get(name)?.id : maps.get(name)?.id;
-    const refusal = refused.get(name);
-    if (id === undefined && refusal) throw refusal;
+    const refusal = refused.get(name) ?? unsupportedMaps.get(name);
+    if (id === undefined && refusal) throw copyOf(refusal);
     if (id === undefined) throw new XdplabError('BAD_INPUT', `slot ${slot} names ${name}, which this object does not define`);
     const value = new Uint8Array(4);
     new DataView(value.buffer).setUint32(0, id, true);

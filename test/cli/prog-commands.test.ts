@@ -125,6 +125,16 @@ describe('programs xdplab cannot run are refused alone, saying what and why (exi
     expect(r.stderr).toMatch(/program ksym_probe \(section tc\): pc \d+: loads the address of kernel symbol bpf_dynptr_from_skb/);
   });
 
+  it('a map type xdplab lacks refuses the programs using it, naming the map', async () => {
+    const r = await cli(['prog', 'run', REFUSALS, 'uses_sk_storage', 'data_in', pkt()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('program uses_sk_storage (section tc): map sk_store: map type sk_storage is not supported');
+    const seed = file('sk.json', JSON.stringify({ sk_store: [{ key: '00000000', value: '0000000000000000' }] }));
+    const mapsIn = await cli(['prog', 'run', REFUSALS, 'plain', 'data_in', pkt(), '--maps-in', seed]);
+    expect(mapsIn.code).toBe(2);
+    expect(mapsIn.stderr).toContain('sk.json: map sk_store: map type sk_storage is not supported');
+  });
+
   it('a program type outside XDP and TC names its section', async () => {
     const r = await cli(['prog', 'run', REFUSALS, 'probe', 'data_in', pkt()]);
     expect(r.code).toBe(2);
