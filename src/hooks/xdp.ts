@@ -11,6 +11,7 @@ import { PacketState, type RunEnv } from '../helpers/env.js';
 import { XDP_FRAME_BYTES, XDP_META_MAX, XDP_PACKET_HEADROOM, XDP_TAILROOM } from '../helpers/xdp.js';
 import type { Program } from '../runtime/program.js';
 import type { ProgramImage } from '../vm/image.js';
+import type { Engine } from '../vm/engine.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, type Region } from '../vm/arena.js';
 
@@ -103,17 +104,36 @@ export class XdpHook {
 
   /** The same for an image known by id (a devmap entry's program). */
   runImage(image: ProgramImage, progType: number, cpu: number): number {
+    return this.prepareRun(progType, cpu).run(image);
+  }
+
+  /** The environment and registers of a run: r1 = the context, r2..r9 zero. */
+  private prepareRun(progType: number, cpu: number): Engine {
     const env = this.env;
     env.cpu = cpu;
     env.progType = progType;
     env.redirect = undefined;
     const engine = this.runtime.engine;
     engine.env = env;
-    // r1 = the context, r2..r9 zero: set in place (a RunArgs object would be allocated per run).
+    // Set in place (a RunArgs object would be allocated per run).
     const regs = engine.regs;
     regs.fill(0, 0, 20);
     regs[2] = this.ctx.start;
-    return engine.run(image);
+    return engine;
+  }
+
+  /**
+   * `repeat` runs, as BPF_PROG_TEST_RUN's repeat: in one call into the JIT when the program
+   * calls no helper (then nothing but memory carries from one run to the next), else one by one.
+   */
+  private runRepeated(program: Program, repeat: number, cpu: number): number {
+    if (repeat > 1) {
+      const retval = this.prepareRun(program.type, cpu).runRepeat?.(program.image, repeat);
+      if (retval !== undefined) return retval;
+    }
+    let retval = 0;
+    for (let i = 0; i < repeat; i++) retval = this.runOnce(program, cpu);
+    return retval;
   }
 
   /** xdp_md.egress_ifindex of the loaded frame: set for a devmap entry's program (dev_map_bpf_prog_run). */
@@ -133,9 +153,8 @@ export class XdpHook {
     this.env.trace.length = 0;
     this.load(input.data, metaLen, ingressIfindex, rxQueue);
     const repeat = Math.max(1, input.repeat ?? 1);
-    let retval = 0;
     const started = process.hrtime.bigint();
-    for (let i = 0; i < repeat; i++) retval = this.runOnce(program, input.cpu ?? 0);
+    const retval = this.runRepeated(program, repeat, input.cpu ?? 0);
     const durationNs = Number(process.hrtime.bigint() - started) / repeat;
     return { retval, dataOut: this.dataOut(), ctxOut: this.ctxOut(), durationNs, trace: [...this.env.trace], env: this.env };
   }

@@ -27,6 +27,12 @@ export interface Engine extends HelperCall {
   /** All 64 bits of r0 after the last run. */
   readonly r0: bigint;
   run(image: ProgramImage, args?: RunArgs): number;
+  /**
+   * Run `n` times from the registers as they are (BPF_PROG_TEST_RUN's repeat) when the engine
+   * can do so faster than `n` runs — the JIT, for programs that call no helper; undefined (and
+   * nothing run) otherwise.
+   */
+  runRepeat?(image: ProgramImage, n: number): number | undefined;
   setReg(n: number, value: bigint): void;
 }
 

@@ -13,6 +13,11 @@ import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import type { EngineKind } from '../../src/vm/engine.js';
 import { repoRoot } from '../support/conformance.js';
+import { assemble } from '../../src/isa/asm.js';
+import { decodeProgram } from '../../src/isa/instruction.js';
+import { ProgramImage } from '../../src/vm/image.js';
+import { Program } from '../../src/runtime/program.js';
+import type { ProgramSpec } from '../../src/spec/types.js';
 
 const objects = [
   ...readdirSync(path.join(repoRoot, 'test/fixtures/bpf')).filter((f) => f.endsWith('.bpf.o')).map((f) => path.join('test/fixtures/bpf', f)),
@@ -57,8 +62,11 @@ function runAll(file: string, engine: EngineKind): unknown[] {
       && kind !== BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_ACT) continue;
     for (const data of frames()) {
       try {
-        const r = testRun(runtime, program, { data, repeat: 2 });
-        results.push({ name, retval: r.retval, out: Buffer.from(r.dataOut).toString('hex'), trace: r.trace, exitPc: runtime.engine.exitPc });
+        const r = testRun(runtime, program, { data, repeat: 3 });
+        results.push({
+          name, retval: r.retval, out: Buffer.from(r.dataOut).toString('hex'), trace: r.trace, exitPc: runtime.engine.exitPc,
+          executed: runtime.engine.executed,
+        });
       } catch (err) {
         results.push({ name, error: (err as Error).message });
       }
@@ -83,5 +91,28 @@ describe('clang-built objects give identical results in the JIT and the interpre
   });
   it('ran programs to their end', () => {
     expect(runs).toBeGreaterThan(100);
+  });
+});
+
+describe('BPF_PROG_TEST_RUN repeat: in one call into the JIT for programs without helpers, as N runs', () => {
+  const REPEATS = [1, 2, 1001];
+  const run = (engine: EngineKind, asm: string, repeat: number): unknown => {
+    const runtime = new Runtime({ engine, perfReaders: false });
+    const spec: ProgramSpec = {
+      name: 'p', section: 'xdp', type: BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, instructions: decodeProgram(assemble(asm)).insns,
+    } as unknown as ProgramSpec;
+    const image = new ProgramImage('p', decodeProgram(assemble(asm)));
+    const program = new Program(spec, image, runtime.registerProgram(image));
+    try {
+      const r = testRun(runtime, program, { data: frames()[0], repeat });
+      return { retval: r.retval, out: Buffer.from(r.dataOut).toString('hex'), executed: runtime.engine.executed, exitPc: runtime.engine.exitPc };
+    } catch (err) {
+      return { error: (err as Error).message, executed: runtime.engine.executed, regs: Array.from(runtime.engine.regs).join(',') };
+    }
+  };
+  // A counter in the packet's first byte; the run that finds it at 0x40 reads NULL.
+  const counting = 'ldxw %r2, [%r1+0]\nldxb %r3, [%r2+0]\nadd %r3, 1\nstxb [%r2+0], %r3\njne %r3, 0x40, +2\nmov %r4, 0\nldxb %r0, [%r4+0]\nmov %r0, 2\nexit';
+  it.each(REPEATS)('repeat %i', (repeat) => {
+    for (const asm of [counting, 'mov %r0, 1\nexit']) expect(run('jit', asm, repeat)).toEqual(run('interp', asm, repeat));
   });
 });

@@ -13,9 +13,9 @@
  * registers) is read from the scratch area at entry, so a module depends on no engine: it is
  * compiled once per image and instantiated per engine.
  */
-import type { ProgramImage } from '../image.js';
 import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
-import { LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
+import { IMPORT_COUNT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
+import { XOP, type ProgramImage } from '../image.js';
 import { lowerAlu } from './lower-alu.js';
 import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
@@ -45,6 +45,8 @@ export interface CompiledImage {
   blocks: number;
   /** 1 for each pc the dispatcher can start at (callbacks, resumes); 0 elsewhere. */
   dispatchable: Uint8Array;
+  /** No helper, callx, kfunc or legacy packet load: a run depends on nothing but memory and registers. */
+  selfContained: boolean;
   extraLeaders: readonly number[];
 }
 
@@ -158,6 +160,36 @@ function emitBlock(c: BlockContext): void {
   }
 }
 
+/** Whether runs of the image call out of the module only to fault. */
+function isSelfContained(image: ProgramImage): boolean {
+  for (let pc = 0; pc < image.slots; pc++) {
+    if (image.insnAt[pc] === undefined) continue;
+    const xop = image.xop[pc];
+    if (xop === 0x85 || xop === 0x8d || xop === XOP.CALL_KFUNC || isLegacyLoad(xop)) return false;
+  }
+  return true;
+}
+
+/**
+ * `repeat(n) → status`: run the program n times from the register file as it is at the call
+ * (each run starts from the same registers, with a fresh count), inside wasm — BPF_PROG_TEST_RUN's
+ * repeat without a JS-to-wasm call a run. Stops at the first run that does not exit normally.
+ * Used only for self-contained images (no helper: nothing outside memory changes between runs).
+ */
+function emitRepeat(): CodeWriter {
+  const w = new CodeWriter();
+  const N = 0, I = 1, STATUS_LOCAL = 2, SAVED = 3; // param n; locals i, status, r0..r10
+  for (let r = 0; r <= 10; r++) w.i32(0).mem(OP.i64_load, SCRATCH.REGS + r * 8).set(SAVED + r);
+  w.block().loop();
+  for (let r = 0; r <= 10; r++) w.i32(0).get(SAVED + r).mem(OP.i64_store, SCRATCH.REGS + r * 8);
+  w.i32(0).i32(0).mem(OP.i32_store, SCRATCH.N);
+  w.i32(0).i32(0).i32(0).call(IMPORT_COUNT).tee(STATUS_LOCAL).brIf(1);
+  w.get(I).i32(1).op(OP.i32_add).tee(I).get(N).op(OP.i32_lt_u).brIf(0);
+  w.end().end();
+  w.get(STATUS_LOCAL).end();
+  return w;
+}
+
 /** Compile an image to a module (synchronously: images are small and compiled once). */
 /** V8's limit on br_table entries (kV8MaxWasmFunctionBrTableSize): the dispatcher has one a slot. */
 export const MAX_JIT_SLOTS = 65520;
@@ -174,9 +206,14 @@ export function compileImage(image: ProgramImage, extraLeaders: readonly number[
     locals: LOCAL_TYPES,
     code,
     export: 'run',
+  }, {
+    type: { params: [I32], results: [I32] },
+    locals: [I32, I32, ...new Array<number>(11).fill(0x7e)],
+    code: emitRepeat(),
+    export: 'repeat',
   }]);
   const module = new WebAssembly.Module(bytes);
   return {
-    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders,
+    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image),
   };
 }

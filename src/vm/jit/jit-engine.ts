@@ -70,6 +70,7 @@ export function compiledImage(image: ProgramImage, extraLeaders?: readonly numbe
 }
 
 type RunFn = (startPc: number, depth: number, baseDepth: number) => number;
+type RepeatFn = (n: number) => number;
 
 const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
 const N = W(SCRATCH.N), BUDGET = W(SCRATCH.BUDGET), DEPTH = W(SCRATCH.DEPTH), EXIT_PC = W(SCRATCH.EXIT_PC);
@@ -97,7 +98,7 @@ export class JitEngine implements HelperCall {
   /** The scratch area as int32 words, and its first 22 words as the register file. */
   private words: Int32Array;
   private regsView: Int32Array;
-  private readonly instances = new WeakMap<ProgramImage, { entry: CompiledImage; run: RunFn; recompiles: number }>();
+  private readonly instances = new WeakMap<ProgramImage, { entry: CompiledImage; run: RunFn; repeat: RepeatFn; recompiles: number }>();
   private readonly helperById: (HelperFn | null | undefined)[] = [];
   private helperPc = 0;
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
@@ -202,6 +203,35 @@ export class JitEngine implements HelperCall {
     return this.regs[0] >>> 0;
   }
 
+  /**
+   * Run a self-contained program (no helper calls) `n` times, each run from the registers as
+   * they are now, the loop inside wasm; what the last run left is what `run` would have left.
+   * Undefined, having run nothing, when the program is not self-contained.
+   */
+  runRepeat(image: ProgramImage, n: number): number | undefined {
+    const entry = compiledImage(image);
+    if (entry === null || !entry.selfContained || n < 1) return undefined;
+    this.instanceFor(image);
+    const repeat = this.instances.get(image)!.repeat;
+    this.lastRunFellBack = false;
+    this.tailCalls = 0;
+    this.executed = 0;
+    this.image = image;
+    const words = this.scratch();
+    words[DEPTH] = 0;
+    words[BUDGET] = Math.min(this.budget, MAX_JIT_BUDGET);
+    words[STACK_TOP] = this.stackTop;
+    try {
+      repeat(n);
+    } catch (err) {
+      if (err instanceof JitFault) throw this.toVmFault(err);
+      throw err;
+    } finally {
+      this.executed = this.scratch()[N] >>> 0;
+    }
+    return this.regs[0] >>> 0;
+  }
+
   private runInInterpreter(image: ProgramImage): number {
     // Sharing the stack keeps r10 what the JIT's would be.
     this.fallback ??= new Interpreter(this.arena, this.helpers, { ...this.options, stack: this.stack });
@@ -228,8 +258,8 @@ export class JitEngine implements HelperCall {
       const entry = compiledImage(image);
       if (entry === null) throw new Error(`jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
       if (instance?.entry !== entry) {
-        const run = new WebAssembly.Instance(entry.module, this.imports).exports.run as RunFn;
-        instance = { entry, run, recompiles };
+        const exports = new WebAssembly.Instance(entry.module, this.imports).exports;
+        instance = { entry, run: exports.run as RunFn, repeat: exports.repeat as RepeatFn, recompiles };
         this.instances.set(image, instance);
       }
       instance.recompiles = recompiles;
