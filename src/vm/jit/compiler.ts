@@ -1,12 +1,14 @@
 /**
  * The JIT compiler: a ProgramImage (with all its subprograms) → one WebAssembly module whose
- * exported `run(startPc, depth, baseDepth) → status` executes it over the arena's memory.
+ * exported `run(startPc, depth, baseDepth) → status` executes it over the arena's memory (and
+ * `repeat(n)`, n runs of a self-contained program).
  *
  * eBPF registers are i64 locals. Local calls stay inside `run` with an explicit frame stack
  * (lower-control.ts), so a call costs no host stack, a callback can start at any function,
  * and a tail-called program can return through frames its caller pushed. Control flow: one
- * loop around nested blocks, a block per basic block (lower-control.ts explains it): forward
- * edges are plain branches, backward edges go through a br_table over pcs.
+ * loop around nested blocks, a block per basic block: forward edges are plain branches,
+ * structured loops (structure.ts) wasm loops, and any other backward edge goes through a
+ * br_table over pcs, correct for any graph.
  *
  * The module imports the memory and five functions (layout.ts, IMPORT): helper calls, faults,
  * legacy packet loads and callx. Everything a run needs from the engine (budget, stack top,
