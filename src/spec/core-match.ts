@@ -62,15 +62,30 @@ function kindsCompatible(local: number, target: number): boolean {
   return enums.includes(local) && enums.includes(target);
 }
 
-function candidatesIn(btf: Btf, local: BtfType, name: string, unflavoredOnly: boolean): CoreTarget[] {
-  const out: CoreTarget[] = [];
-  for (let id = 1; id < btf.types.length; id++) {
-    const t = btf.types[id];
-    if (!t.name || !kindsCompatible(local.kind, t.kind) || essentialName(t.name) !== name) continue;
-    if (unflavoredOnly && isFlavored(t.name)) continue;
-    out.push({ btf, id });
+/** Type ids by essential name, built once per BTF (objects built against vmlinux.h hold thousands). */
+const byEssentialName = new WeakMap<Btf, Map<string, number[]>>();
+
+function essentialIndex(btf: Btf): Map<string, number[]> {
+  let index = byEssentialName.get(btf);
+  if (!index) {
+    index = new Map();
+    for (let id = 1; id < btf.types.length; id++) {
+      const name = btf.types[id].name;
+      if (!name) continue;
+      const key = essentialName(name);
+      const ids = index.get(key);
+      if (ids) ids.push(id);
+      else index.set(key, [id]);
+    }
+    byEssentialName.set(btf, index);
   }
-  return out;
+  return index;
+}
+
+function candidatesIn(btf: Btf, local: BtfType, name: string, unflavoredOnly: boolean): CoreTarget[] {
+  return (essentialIndex(btf).get(name) ?? [])
+    .filter((id) => kindsCompatible(local.kind, btf.types[id].kind) && !(unflavoredOnly && isFlavored(btf.types[id].name)))
+    .map((id) => ({ btf, id }));
 }
 
 /**
