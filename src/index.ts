@@ -6,6 +6,8 @@ export { disassembleObject } from './spec/objdump.js';
 export { Arena, Region } from './vm/arena.js';
 export { ProgramImage } from './vm/image.js';
 export { Interpreter, DEFAULT_BUDGET, MAX_TAIL_CALL_CNT } from './vm/interpreter.js';
+export { JitEngine } from './vm/jit/jit-engine.js';
+export { createEngine, type Engine, type EngineKind } from './vm/engine.js';
 export { VmFault, FAULT_REASONS } from './vm/fault.js';
 export * from './vm/helper-table.js';
 export { RawRunner, CONFORMANCE_HELPERS } from './vm/raw-runner.js';

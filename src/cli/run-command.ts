@@ -4,7 +4,6 @@
  * interface and hook (or JSON lines). Exit 0, or 1 when a program faulted, 2 on bad input.
  */
 import { Command } from 'commander';
-import { setDefaultEngine } from '../runtime/runtime.js';
 import { engineOf, engineOption } from './engine-option.js';
 import Table from 'cli-table3';
 import { SingleBar } from 'cli-progress';
@@ -87,12 +86,12 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .addOption(engineOption())
     .action(async (file: string, opts: RunCliOptions & { engine?: string }) => {
       const engine = engineOf(opts.engine);
-      if (engine) setDefaultEngine(engine);
       const outputs = new OutputFiles(opts.beforeAfter ?? false);
       const topology = loadTopology(file, outputs, {
         seed: count(opts.seed, '--seed', 0, 2 ** 32 - 1),
         cpus: count(opts.cpus, '--cpus', 1, 256),
         outputDir: opts.out,
+        engine,
       });
       outputs.setDirectory(topology.outputDir);
       const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'replaying {value} packets | {rate} packets/s', hideCursor: true }) : undefined;

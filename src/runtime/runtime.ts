@@ -15,14 +15,10 @@ import { Arena } from '../vm/arena.js';
 import type { ProgramImage } from '../vm/image.js';
 import { createEngine, type Engine, type EngineKind } from '../vm/engine.js';
 
-/** The engine a Runtime runs programs in unless told otherwise (XDPLAB_ENGINE overrides it). */
-let defaultEngine: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : 'jit';
+/** The engine a Runtime runs programs in unless its options name one: the JIT (XDPLAB_ENGINE=interp overrides it). */
+const defaultEngine: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : 'jit';
 
-/** The engine new Runtimes get unless their options name one (the CLI's --engine sets it for a topology). */
 export const getDefaultEngine = (): EngineKind => defaultEngine;
-export function setDefaultEngine(kind: EngineKind): void {
-  defaultEngine = kind;
-}
 
 export interface RuntimeOptions {
   /** Emulated CPUs (per-CPU maps hold one value each). Default 1. */

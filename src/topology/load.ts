@@ -15,6 +15,7 @@ import { Node, type NodeKind } from '../net/node.js';
 import type { PacketSink } from '../net/recorder.js';
 import { Collection } from '../runtime/collection.js';
 import type { Program } from '../runtime/program.js';
+import type { EngineKind } from '../vm/engine.js';
 import { Runtime } from '../runtime/runtime.js';
 import { setGlobal } from '../spec/edit.js';
 import { loadCollectionSpec } from '../spec/loader.js';
@@ -46,6 +47,8 @@ export interface TopologyOverrides {
   seed?: number;
   cpus?: number;
   outputDir?: string;
+  /** The execution engine (default: the runtime's default, the JIT). */
+  engine?: EngineKind;
 }
 
 const TOP_KEYS = ['name', 'description', 'seed', 'cpus', 'nodes', 'links', 'programs', 'attach', 'traffic', 'outputs'];
@@ -63,7 +66,7 @@ export function loadTopology(file: string, sink: PacketSink, overrides: Topology
   const name = top.get('name')?.string() ?? path.basename(dir);
   const seed = overrides.seed ?? top.get('seed')?.int(0, 2 ** 32 - 1) ?? 1;
   const cpus = overrides.cpus ?? top.get('cpus')?.int(1, 256) ?? 1;
-  const runtime = new Runtime({ cpus, seed });
+  const runtime = new Runtime({ cpus, seed, engine: overrides.engine });
   const network = new Network(runtime, sink);
 
   for (const nodeAt of top.get('nodes')!.list()) network.nodes.push(readNode(nodeAt, cpus));

@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createCaptureWriter } from '../../src/pcap/writer.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
 import { cli } from '../support/cli.js';
+import { NULL_SINK } from '../../src/net/recorder.js';
+import { loadTopology } from '../../src/topology/load.js';
 import { repoRoot } from '../support/conformance.js';
 
 // The fixture topology, copied beside a capture the test writes (objects resolved to the repo).
@@ -102,5 +104,19 @@ describe('xdplab run', () => {
     expect(records.filter((x) => x.comment!.endsWith('XDP_DROP'))).toHaveLength(2);
     const input = readCaptureSync(new Uint8Array(readFileSync(captureFile))).records;
     records.filter((_, i) => i % 2 === 0).forEach((x, i) => expect(Buffer.from(x.data)).toEqual(Buffer.from(input[i].data)));
+  });
+
+  it('--engine interp and --engine jit write the same bytes', async () => {
+    const dirs = ['interp', 'jit'].map(() => mkdtempSync(path.join(os.tmpdir(), 'xdplab-run-')));
+    await cli(['run', topologyFile, '--out', dirs[0], '--engine', 'interp']);
+    await cli(['run', topologyFile, '--out', dirs[1], '--engine', 'jit']);
+    const files = readdirSync(dirs[0]).filter((x) => x.endsWith('.pcapng'));
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files) expect(readFileSync(path.join(dirs[1], f))).toEqual(readFileSync(path.join(dirs[0], f)));
+  });
+
+  it('loadTopology builds its runtime with the engine asked for', () => {
+    expect(loadTopology(topologyFile, NULL_SINK, { engine: 'interp' }).network.runtime.engineName).toBe('interp');
+    expect(loadTopology(topologyFile, NULL_SINK, { engine: 'jit' }).network.runtime.engineName).toBe('jit');
   });
 });
