@@ -35,10 +35,11 @@ import { QueueMap } from './queue.js';
 import { RingbufMap } from './ringbuf.js';
 import { StackMap } from './stack.js';
 import { PERF_EVENT_MAX_STACK, StackTraceMap } from './stack-trace.js';
+import { XskMap } from './xskmap.js';
 
 export * from './map.js';
 export { ArrayMap, ArrayOfMapsMap, BloomFilterMap, CpuMap, DevMap, DevMapHash, HashMap, HashOfMapsMap, LpmTrieMap, LruHashMap };
-export { LruPercpuHashMap, PercpuArrayMap, PercpuHashMap, PerfEventArrayMap, ProgArrayMap, QueueMap, RingbufMap, StackMap, StackTraceMap };
+export { LruPercpuHashMap, PercpuArrayMap, PercpuHashMap, PerfEventArrayMap, ProgArrayMap, QueueMap, RingbufMap, StackMap, StackTraceMap, XskMap };
 export type { PerfRecord } from './perf-event-array.js';
 export { jhash, jhash2 } from './common.js';
 
@@ -65,6 +66,7 @@ const CLASSES: Record<number, MapClass> = {
   [T.BPF_MAP_TYPE_DEVMAP_HASH]: DevMapHash,
   [T.BPF_MAP_TYPE_RINGBUF]: RingbufMap,
   [T.BPF_MAP_TYPE_BLOOM_FILTER]: BloomFilterMap,
+  [T.BPF_MAP_TYPE_XSKMAP]: XskMap,
 };
 
 /** Every map type createMap makes. */
@@ -227,6 +229,14 @@ export function checkMapSpec(spec: MapSpec, cpus: number): MapSpec {
       onlyFlags(DEV_FLAGS);
       if (type === T.BPF_MAP_TYPE_DEVMAP_HASH && maxEntries > 2 ** 31) fail('EINVAL', `max_entries ${maxEntries} is above 2^31`);
       extraFlags = BPF_F_RDONLY_PROG;
+      break;
+    }
+    case T.BPF_MAP_TYPE_XSKMAP: {
+      // xsk_map_alloc
+      needEntries();
+      needKey(4);
+      if (valueSize !== 4) fail('EINVAL', `value_size ${valueSize}: an AF_XDP socket's fd (4 bytes)`);
+      onlyFlags(DEV_FLAGS);
       break;
     }
     case T.BPF_MAP_TYPE_CPUMAP: {

@@ -39,6 +39,10 @@ const CASES: [string, number, number, number, number, Record<string, unknown>, n
   ['lpm_trie', 260, 4, 1, BPF_F_NO_PREALLOC, {}, 0],
   ['lpm_trie', 261, 4, 1, BPF_F_NO_PREALLOC, {}, E.EINVAL],
   ['lpm_trie', 8, 0, 1, BPF_F_NO_PREALLOC, {}, E.EINVAL],
+  ['xskmap', 4, 4, 64, 0, {}, 0],
+  ['xskmap', 4, 8, 64, 0, {}, E.EINVAL],
+  ['xskmap', 4, 4, 0, 0, {}, E.EINVAL],
+  ['xskmap', 4, 4, 1, BPF_F_NO_PREALLOC, {}, E.EINVAL],
   ['queue', 0, 4, 1, 0, {}, 0],
   ['queue', 4, 4, 1, 0, {}, E.EINVAL],
   ['stack', 0, 0, 1, 0, {}, E.EINVAL],
@@ -88,6 +92,16 @@ describe('createMap: the kernel\'s creation checks', () => {
     expect(checkMapSpec(spec('cpumap', 4, 4, 1), 1).flags & BPF_F_RDONLY_PROG).toBeTruthy();
     const same = spec('hash', 4, 4, 1);
     expect(checkMapSpec(same, 1)).toBe(same);
+  });
+
+  it('keeps an XSKMAP empty: user space cannot store a socket here, and deletes succeed in range', () => {
+    const map = createMap(makeHost(), spec('xskmap', 4, 4, 8), 3);
+    expect(errnoOf(() => map.update(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(5, 0, 0, 0)))).toBe(E.EOPNOTSUPP);
+    expect(errnoOf(() => map.update(Uint8Array.of(9, 0, 0, 0), Uint8Array.of(5, 0, 0, 0)))).toBe(E.E2BIG);
+    expect(map.delete(Uint8Array.of(1, 0, 0, 0))).toBeUndefined();
+    expect(errnoOf(() => map.delete(Uint8Array.of(8, 0, 0, 0)))).toBe(E.EINVAL);
+    expect([...map.entries()]).toEqual([]);
+    map.close();
   });
 
   it('makes every supported type with a minimal valid spec', () => {

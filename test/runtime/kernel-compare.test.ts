@@ -46,6 +46,8 @@ const CASES: Case[] = [
   // __kconfig externs: the kernel version, CONFIG_BPF_JIT=y, weak options the kernel lacks read 0.
   // A uapi type newer than the uapi headers (vmlinux.h's bpf_fib_lookup with `mark`) still relocates.
   { object: 'core-flavors.bpf.o', program: 'core_newer_uapi', packets: [frame(0)], maps: [], expect: [783] },
+  // An XSKMAP with no AF_XDP socket bound: lookups find nothing, bpf_redirect_map falls back.
+  { object: 'xsk-redirect.bpf.o', program: 'xsk_steer', packets: [frame(0), frame(1)], maps: ['seen'], expect: [2, 2] },
   { object: 'kconfig.bpf.o', program: 'kconfig_gate', packets: [frame(0)], maps: [], expect: [7] },
   { object: 'rt-tailcall.bpf.o', program: 'entry', packets: [frame(0), frame(1)], maps: ['hits'], expect: [3, 3] },
   { object: 'rt-tailcall.bpf.o', program: 'self_loop', packets: [frame(0)], maps: ['hits'], expect: [2] },
