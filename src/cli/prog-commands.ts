@@ -104,7 +104,10 @@ function writeArg(file: string | undefined, bytes: Uint8Array, io: Io): void {
 
 interface MapEntryJson {
   key: string;
+  /** The value as the bpf syscall gives it: per-CPU maps, round_up(value_size, 8) bytes per CPU. */
   value: string;
+  /** Per-CPU maps: each CPU's value_size bytes, as `bpftool map dump -j` lists them. */
+  values?: Array<{ cpu: number; value: string }>;
   /** Key and value decoded through BTF, as `bpftool map dump` shows them. */
   formatted?: { key: unknown; value?: unknown; values?: Array<{ cpu: number; value: unknown }> };
 }
@@ -172,6 +175,12 @@ function formatEntry(btf: Btf | undefined, map: BpfMap, key: Uint8Array, value: 
   return { key: formattedKey, values };
 }
 
+function perCpuValues(map: BpfMap, value: Uint8Array): Array<{ cpu: number; value: string }> {
+  const { valueSize } = map.spec;
+  const stride = roundUp8(valueSize);
+  return Array.from({ length: value.length / stride }, (_, cpu) => ({ cpu, value: hex(value.subarray(cpu * stride, cpu * stride + valueSize)) }));
+}
+
 /** Every map of a collection: raw hex, and through BTF where the object has it. */
 export function dumpMaps(collection: Collection): MapsJson {
   const btf = collection.spec.btf?.btf;
@@ -179,6 +188,7 @@ export function dumpMaps(collection: Collection): MapsJson {
   for (const map of collection.maps.values()) {
     out[map.name] = [...map.entries()].map(([key, value]) => {
       const entry: MapEntryJson = { key: hex(key), value: hex(value) };
+      if (map.perCpu) entry.values = perCpuValues(map, value);
       const formatted = formatEntry(btf, map, key, value);
       if (formatted) entry.formatted = formatted;
       return entry;

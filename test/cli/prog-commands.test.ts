@@ -97,6 +97,9 @@ describe('xdplab prog run (bpftool-compatible)', () => {
     expect(r.code).toBe(0);
     const entry = JSON.parse(readFileSync(mapsOut, 'utf8')).per_cpu[0];
     expect(entry.formatted.values).toEqual([{ cpu: 0, value: 5 }, { cpu: 1, value: 6 }]);
+    // Raw: the syscall's layout (8 bytes a CPU), and each CPU's value_size bytes as bpftool lists them.
+    expect(entry.value).toBe('0500000000000000' + '0600000000000000');
+    expect(entry.values).toEqual([{ cpu: 0, value: '0500000000000000' }, { cpu: 1, value: '0600000000000000' }]);
   });
 
   it('refuses a malformed --maps-in, naming the entry, and writes no --maps-out', async () => {
