@@ -194,5 +194,7 @@ function parseXdpCtx(ctx: Uint8Array | undefined, size: number): { metaLen: numb
   if (field(XDP_MD.egress_ifindex) !== 0) throw new XdplabError('BAD_INPUT', 'ctx_in: egress_ifindex must be 0');
   const rxQueue = field(XDP_MD.rx_queue_index);
   if (rxQueue !== 0) throw new XdplabError('BAD_INPUT', `ctx_in: rx_queue_index ${rxQueue}: the test device has one RX queue`);
-  return { metaLen, ingressIfindex: field(XDP_MD.ingress_ifindex), rxQueue };
+  // xdp_convert_md_to_buff: ingress_ifindex 0 keeps the loopback's RX queue the test run starts with.
+  const ingressIfindex = field(XDP_MD.ingress_ifindex) || LOOPBACK_IFINDEX;
+  return { metaLen, ingressIfindex, rxQueue };
 }
