@@ -12,7 +12,9 @@
  *
  * Output: a summary (packets, by verdict, faults, skipped records, packets/s) or, with --json,
  * one object a packet: {"index", "cpu", "retval", "verdict", "out"} (+ "trace" when the program
- * printed, "redirect" when it redirected, "fault" when it faulted). --out writes the packets
+ * printed, "redirect" when it redirected, "fault" when it faulted), or {"index", "refused"} for
+ * a packet the hook cannot take (one a test run refuses too, e.g. too short for the IP header
+ * its EtherType announces): counted, reported, and the replay goes on. --out writes the packets
  * that go on (see PacketReplayer.passed) as a pcap, atomically.
  * Exit codes: 0; 1 when the program faulted on some packet (the rest still ran); 2 for bad
  * input (a malformed capture names file, record and offset; with --skip-bad such records are
@@ -54,8 +56,10 @@ export interface ReplaySummary {
   byVerdict: Map<string, number>;
   byCpu: number[];
   faults: number;
-  /** Records the reader skipped (malformed) and records the hook refused, under --skip-bad. */
+  /** Malformed records the reader skipped (--skip-bad). */
   skipped: number;
+  /** Packets the hook could not take (too short for a test run, …): reported, not run. */
+  refused: number;
   written: number;
   seconds: number;
 }
@@ -115,16 +119,18 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   let written = 0;
   let pending = '';
   const faultLines: string[] = [];
+  const refusedLines: string[] = [];
 
   const visit = (rec: CaptureRecord): void => {
     try {
       replayer.run(rec.data, rec.tsSec, rec.tsNsec);
     } catch (err) {
+      // A packet the hook cannot take (the kernel's test run of it fails too): reported on
+      // its own line and counted; the replay goes on.
       if (!(err instanceof ReplayInputError)) throw err;
-      const message = `${opts.pcap}: record ${rec.index}: ${err.message}`;
-      if (!skipBad) throw new XdplabError('BAD_INPUT', `${message} (--skip-bad skips such records)`);
       refused++;
-      if (json) pending += JSON.stringify({ index: rec.index, skipped: err.message }) + '\n';
+      if (refusedLines.length < 5) refusedLines.push(`record ${rec.index}: ${err.message}`);
+      if (json) pending += JSON.stringify({ index: rec.index, refused: err.message }) + '\n';
       return;
     }
     packets++;
@@ -169,11 +175,13 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   small.forEach((n, retval) => { if (n) byVerdict.set(replayer.verdictName(retval), n); });
   for (const [retval, n] of [...large].sort((a, b) => a[0] - b[0])) byVerdict.set(replayer.verdictName(retval), n);
   const summary: ReplaySummary = {
-    packets, byVerdict, byCpu, faults, skipped: reader.skipped.length + refused, written, seconds,
+    packets, byVerdict, byCpu, faults, skipped: reader.skipped.length, refused, written, seconds,
   };
   if (json) io.err(`replay: ${oneLine(summary)}\n`);
   else io.out(formatSummary(summary, opts.out !== undefined, cpus > 1));
   for (const line of faultLines) io.err(`xdplab: ${line}\n`);
+  for (const line of refusedLines) io.err(`xdplab: refused ${opts.pcap}: ${line}\n`);
+  if (refused > refusedLines.length) io.err(`xdplab: … and ${refused - refusedLines.length} more refused\n`);
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
   for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: record ${s.index} at byte offset ${s.offset}: ${s.reason}\n`);
   return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
@@ -198,7 +206,7 @@ const rate = (s: ReplaySummary): number => (s.seconds > 0 ? s.packets / s.second
 
 function oneLine(s: ReplaySummary): string {
   const verdicts = [...s.byVerdict].map(([v, n]) => `${v} ${n}`).join(', ');
-  return `${s.packets} packets${verdicts ? ` (${verdicts})` : ''}, ${s.faults} faults, ${s.skipped} skipped, ${Math.round(rate(s))} packets/s`;
+  return `${s.packets} packets${verdicts ? ` (${verdicts})` : ''}, ${s.faults} faults, ${s.skipped} skipped, ${s.refused} refused, ${Math.round(rate(s))} packets/s`;
 }
 
 /** The human summary: two aligned columns (and a share for each verdict). */
@@ -208,6 +216,7 @@ export function formatSummary(s: ReplaySummary, withWritten: boolean, withCpus: 
   for (const [verdict, n] of s.byVerdict) rows.push([verdict, count(n), share(n)]);
   rows.push(['faults', count(s.faults), s.faults ? share(s.faults) : '']);
   rows.push(['skipped', count(s.skipped), '']);
+  if (s.refused) rows.push(['refused', count(s.refused), '']);
   if (withWritten) rows.push(['written', count(s.written), '']);
   if (withCpus) s.byCpu.forEach((n, cpu) => rows.push([`cpu ${cpu}`, count(n), share(n)]));
   rows.push(['seconds', s.seconds.toFixed(3), '']);

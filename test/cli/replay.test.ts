@@ -65,7 +65,7 @@ describe('xdplab replay: verdicts and bytes', () => {
       expect({ retval: got[i].retval, verdict: got[i].verdict, out: got[i].out }).toEqual(testRunOf('xdp_verdicts', frame));
     });
     expect(got[1].out).not.toBe(hex(MIXED[1])); // the UDP packet was rewritten
-    expect(r.stderr).toMatch(/^replay: 7 packets \(XDP_DROP 1, XDP_PASS 4, XDP_TX 2\), 0 faults, 0 skipped, \d+ packets\/s\n$/);
+    expect(r.stderr).toMatch(/^replay: 7 packets \(XDP_DROP 1, XDP_PASS 4, XDP_TX 2\), 0 faults, 0 skipped, 0 refused, \d+ packets\/s\n$/);
   });
 
   it('prints a summary by verdict without --json', async () => {
@@ -216,15 +216,20 @@ describe('xdplab replay: bad input and faults', () => {
     expect(skipped.stderr).toMatch(/3 packets .*1 skipped/);
   });
 
-  it('refuses a frame the hook cannot take (exit 2, naming the record), or skips it with --skip-bad', async () => {
-    const file = capture([tcp4(), plainFrame(0x0800, 4000), udp4()]);
-    const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file}: record 1: 4000 bytes: the xdp hook takes frames of at most 3520 bytes`);
-    const s = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file, '--skip-bad']);
-    expect(s.code).toBe(0);
+  it('a packet the hook cannot take is reported and counted, and the replay goes on', async () => {
+    // An IPv4 EtherType with 10 bytes after the Ethernet header: BPF_PROG_TEST_RUN of a TC
+    // program refuses it (EINVAL), so does the replay, for that packet only.
+    const file = capture([tcp4(), plainFrame(0x0800, 24), udp4()]);
+    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', file, '--json']);
+    expect(r.code).toBe(0);
+    const got = lines(r.stdout) as Array<PacketLine & { refused?: string }>;
+    expect(got.map((l) => l.index)).toEqual([0, 1, 2]);
+    expect(got[1].refused).toMatch(/^24 bytes: too short for the IP header its EtherType announces/);
+    expect(got[0].verdict).toBe('TC_ACT_OK');
+    expect(r.stderr).toContain(`xdplab: refused ${file}: record 1: 24 bytes`);
+    const s = await cli(['replay', OBJECT, 'tc_probe', '--pcap', file]);
     expect(s.stdout).toMatch(/^packets\s+2$/m);
-    expect(s.stdout).toMatch(/^skipped\s+1$/m);
+    expect(s.stdout).toMatch(/^refused\s+1$/m);
   });
 
   it('refuses a capture that is not one, and a program of the wrong type for the hook', async () => {
