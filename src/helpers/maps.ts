@@ -5,6 +5,7 @@
 import { ERRNO, type BpfMap } from '../maps/map.js';
 import { BPF_MAP_TYPE } from '../spec/types.js';
 import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { markInlineMapLookup } from '../vm/map-layout.js';
 import { envOf, type RunEnv } from './env.js';
 import { helper, type HelperDef } from './registry.js';
 
@@ -27,12 +28,13 @@ const isMapOfMaps = (type: number): boolean =>
   type === BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY_OF_MAPS || type === BPF_MAP_TYPE.BPF_MAP_TYPE_HASH_OF_MAPS;
 
 export const MAP_HELPERS: readonly HelperDef[] = [
-  helper('map_lookup_elem', { args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'ptr_to_map_value_or_null' }, (call) => {
+  helper('map_lookup_elem', { args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'ptr_to_map_value_or_null' }, markInlineMapLookup((call: HelperCall) => {
+    // The JIT compiles this inline for arrays (vm/jit/lower-map.ts): keep the two in step.
     const map = mapArg(call);
     const env = envOf(call);
     ret(call, isMapOfMaps(map.spec.type) ? lookupInner(map, argU32(call, 2), env) : map.lookupElem(argU32(call, 2), env.cpu));
     return HELPER_CONTINUE;
-  }),
+  })),
   helper('map_update_elem', { args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'], ret: 'integer' }, (call) => {
     ret(call, mapArg(call).updateElem(argU32(call, 2), argU32(call, 3), call.regs[8], envOf(call).cpu));
     return HELPER_CONTINUE;

@@ -4,9 +4,10 @@
  * indices; every element always exists, so delete is -EINVAL and BPF_NOEXIST is -EEXIST.
  * PercpuArrayMap (percpu-array.ts) reuses this with one slot per CPU.
  */
-import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG } from '../spec/types.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
+import { setArrayLookupLayout } from '../vm/map-layout.js';
 import { arrayNextKey, readU32 } from './common.js';
 import { BpfMap, ERRNO, MapError, roundUp8, type MapHost } from './map.js';
 import type { MapSpec } from '../spec/types.js';
@@ -26,6 +27,10 @@ export class ArrayMap extends BpfMap {
     this.slots = this.perCpu ? this.cpus : 1;
     this.values = this.arena.alloc(spec.maxEntries * this.slots * this.stride, 'map', `${spec.name} values`, programAccess(spec.flags));
     this.base = this.values.start;
+    if (spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY || spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_ARRAY) {
+      // For the JIT's inline lookup: exactly what lookupElem computes.
+      setArrayLookupLayout(this.arena, this.header.start, { base: this.base, stride: this.stride, slots: this.slots, maxEntries: spec.maxEntries });
+    }
   }
 
   /** The address of element `index`'s value (CPU `cpu`'s slot), or 0 past the end. */
@@ -94,6 +99,7 @@ export class ArrayMap extends BpfMap {
   }
 
   override close(): void {
+    setArrayLookupLayout(this.arena, this.header.start, undefined);
     this.arena.free(this.values);
     super.close();
   }

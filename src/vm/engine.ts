@@ -29,8 +29,8 @@ export interface Engine extends HelperCall {
   run(image: ProgramImage, args?: RunArgs): number;
   /**
    * Run `n` times from the registers as they are (BPF_PROG_TEST_RUN's repeat) when the engine
-   * can do so faster than `n` runs — the JIT, for programs that call no helper; undefined (and
-   * nothing run) otherwise.
+   * can do so faster than `n` runs — the JIT, for programs that call no helper but
+   * bpf_map_lookup_elem (which reads no per-run state); undefined (and nothing run) otherwise.
    */
   runRepeat?(image: ProgramImage, n: number): number | undefined;
   setReg(n: number, value: bigint): void;

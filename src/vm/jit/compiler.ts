@@ -22,6 +22,7 @@ import { lowerAlu } from './lower-alu.js';
 import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
 } from './lower-control.js';
+import { BPF_FUNC_map_lookup_elem, type MapLayoutResolver } from './lower-map.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
@@ -49,6 +50,8 @@ export interface CompiledImage {
   dispatchable: Uint8Array;
   /** No helper, callx, kfunc or legacy packet load: a run depends on nothing but memory and registers. */
   selfContained: boolean;
+  /** Self-contained but for map lookups (inline or not): `repeat` gives what n runs would. */
+  repeatable: boolean;
   extraLeaders: readonly number[];
 }
 
@@ -64,7 +67,7 @@ function usedRegisters(image: ProgramImage): number[] {
 }
 
 /** Emit the body of `run`. */
-export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = []): { code: CodeWriter; dispatchable: Uint8Array } {
+export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): { code: CodeWriter; dispatchable: Uint8Array } {
   const w = new CodeWriter();
   const dispatchable = new Uint8Array(image.slots);
   const used = usedRegisters(image);
@@ -78,7 +81,7 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
 
   const items = planLayout(image, cfg, extraLeaders);
   const labels = new LabelStack();
-  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used });
+  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout });
   w.loop();
   labels.push('dispatch');
   for (let i = items.length - 1; i >= 0; i--) {
@@ -162,11 +165,16 @@ function emitBlock(c: BlockContext): void {
   }
 }
 
-/** Whether runs of the image call out of the module only to fault. */
-function isSelfContained(image: ProgramImage): boolean {
+/**
+ * Whether runs of the image call out of the module only to fault — or, with `lookups`, also
+ * to bpf_map_lookup_elem, whose result depends on memory and maps alone (no per-run state of
+ * the hook, no tail call).
+ */
+function isSelfContained(image: ProgramImage, lookups = false): boolean {
   for (let pc = 0; pc < image.slots; pc++) {
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];
+    if (xop === 0x85 && lookups && image.imm[pc] === BPF_FUNC_map_lookup_elem) continue;
     if (xop === 0x85 || xop === 0x8d || xop === XOP.CALL_KFUNC || isLegacyLoad(xop)) return false;
   }
   return true;
@@ -176,7 +184,8 @@ function isSelfContained(image: ProgramImage): boolean {
  * `repeat(n) → status`: run the program n times from the register file as it is at the call
  * (each run starts from the same registers, with a fresh count), inside wasm — BPF_PROG_TEST_RUN's
  * repeat without a JS-to-wasm call a run. Stops at the first run that does not exit normally.
- * Used only for self-contained images (no helper: nothing outside memory changes between runs).
+ * Used only for repeatable images (no helper but map lookups: nothing outside memory and maps
+ * changes between runs).
  */
 function emitRepeat(): CodeWriter {
   const w = new CodeWriter();
@@ -196,13 +205,14 @@ function emitRepeat(): CodeWriter {
 /** V8's limit on br_table entries (kV8MaxWasmFunctionBrTableSize): the dispatcher has one a slot. */
 export const MAX_JIT_SLOTS = 65520;
 
-export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = []): CompiledImage {
+/** `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts). */
+export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): CompiledImage {
   const started = performance.now();
   if (image.slots > MAX_JIT_SLOTS) {
     throw new JitUnsupported(`${image.slots} instruction slots: the JIT's dispatch table holds ${MAX_JIT_SLOTS}`);
   }
   const cfg = buildControlFlow(image, extraLeaders);
-  const { code, dispatchable } = emitRun(image, cfg, extraLeaders);
+  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout);
   const bytes = writeModule(IMPORTS, [{
     type: { params: [I32, I32, I32], results: [I32] },
     locals: LOCAL_TYPES,
@@ -216,6 +226,6 @@ export function compileImage(image: ProgramImage, extraLeaders: readonly number[
   }]);
   const module = new WebAssembly.Module(bytes);
   return {
-    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image),
+    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image), repeatable: isSelfContained(image, true),
   };
 }

@@ -21,7 +21,9 @@ import { pairToBigInt } from '../int64.js';
 import {
   DEFAULT_BUDGET, Interpreter, describeBudgetFault, describeMemoryFault, type InterpreterOptions, type LegacyPacket, type RunArgs,
 } from '../interpreter.js';
+import { arrayLookupLayoutAt, isInlineMapLookup } from '../map-layout.js';
 import { compileImage, type CompiledImage } from './compiler.js';
+import type { MapLayoutResolver } from './lower-map.js';
 import {
   CALLX_CONTINUE, CALLX_STOP, FAULT_CODE_REASON, FRAME_BYTES, FRAME_RET_PC, SCRATCH, STATUS,
 } from './layout.js';
@@ -48,12 +50,31 @@ export interface CompileStats {
 /** Compile statistics of this process. */
 export const compileStats: CompileStats = { images: 0, ms: 0, fallbacks: 0 };
 
-/** The compiled form of an image (compiling it on first use), or null when it cannot be compiled. */
-export function compiledImage(image: ProgramImage, extraLeaders?: readonly number[]): CompiledImage | null {
+/**
+ * The arena whose array maps an image's compiled code has inlined lookups of (an image's map
+ * addresses belong to one arena); another arena's engine compiles the image again without.
+ */
+const inlinedFor = new WeakMap<ProgramImage, Arena>();
+
+/** Inline lookups over `arena`'s array maps when `helpers` has the standard lookup helper. */
+function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
+  return isInlineMapLookup(helpers.lookup(1)) ? (addr) => arrayLookupLayoutAt(arena, addr) : undefined;
+}
+
+/**
+ * The compiled form of an image (compiling it on first use), or null when it cannot be compiled.
+ * `inline`: the arena and resolver of the engine asking (lower-map.ts); none for plain code.
+ */
+export function compiledImage(
+  image: ProgramImage, extraLeaders?: readonly number[], inline?: { arena: Arena; mapLayout: MapLayoutResolver | undefined },
+): CompiledImage | null {
+  const owner = inlinedFor.get(image);
+  if (owner !== undefined && inline !== undefined && owner !== inline.arena) return compiledElsewhere(image, extraLeaders);
   let entry = extraLeaders ? undefined : compiled.get(image);
   if (entry === undefined) {
     try {
-      entry = compileImage(image, extraLeaders);
+      entry = compileImage(image, extraLeaders, inline?.mapLayout);
+      if (inline?.mapLayout) inlinedFor.set(image, inline.arena);
       compileStats.images++;
       compileStats.ms += entry.compileMs;
     } catch (err) {
@@ -69,13 +90,38 @@ export function compiledImage(image: ProgramImage, extraLeaders?: readonly numbe
   return entry;
 }
 
+/** An image another arena's engine compiled with its maps inlined: plain code, cached apart. */
+const plain = new WeakMap<ProgramImage, CompiledImage | null>();
+function compiledElsewhere(image: ProgramImage, extraLeaders?: readonly number[]): CompiledImage | null {
+  let entry = extraLeaders ? undefined : plain.get(image);
+  if (entry === undefined) {
+    try {
+      entry = compileImage(image, extraLeaders);
+    } catch {
+      entry = null;
+    }
+    plain.set(image, entry);
+    if (extraLeaders) recompiles++;
+  }
+  return entry;
+}
+
 type RunFn = (startPc: number, depth: number, baseDepth: number) => number;
 type RepeatFn = (n: number) => number;
 
 const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
 const N = W(SCRATCH.N), BUDGET = W(SCRATCH.BUDGET), DEPTH = W(SCRATCH.DEPTH), EXIT_PC = W(SCRATCH.EXIT_PC);
 const STACK_TOP = W(SCRATCH.STACK_TOP), LD_OUTSIDE = W(SCRATCH.LD_OUTSIDE), FRAMES = W(SCRATCH.FRAMES);
-const RESUME_PC = W(SCRATCH.RESUME_PC);
+const RESUME_PC = W(SCRATCH.RESUME_PC), CPU = W(SCRATCH.CPU);
+
+/**
+ * The CPU of a run, for inline per-CPU lookups: the `cpu` of the run's environment, the one the
+ * lookup helper reads (helpers/env.ts, RunEnv); 0 when it has none.
+ */
+function cpuOf(env: unknown): number {
+  const cpu = typeof env === 'object' && env !== null ? (env as { cpu?: unknown }).cpu : undefined;
+  return typeof cpu === 'number' ? cpu : 0;
+}
 /**
  * The compiled code counts in an unsigned i32; a larger budget acts as this one (a run of 4
  * billion instructions takes tens of seconds in either engine).
@@ -112,6 +158,7 @@ export class JitEngine implements HelperCall {
   private callbackImage: ProgramImage | undefined;
   private callbackPc = -1;
   private callbackRecompiles = -1;
+  private inline: { arena: Arena; mapLayout: MapLayoutResolver | undefined } | undefined;
 
   constructor(
     readonly arena: Arena,
@@ -138,6 +185,12 @@ export class JitEngine implements HelperCall {
         callx: (pc: number, lo: number, hi: number) => this.callxImport(pc, lo, hi),
       },
     };
+  }
+
+  /** The image's compiled code for this engine (array lookups inlined over this arena's maps). */
+  private compiledOf(image: ProgramImage, extraLeaders?: readonly number[]): CompiledImage | null {
+    this.inline ??= { arena: this.arena, mapLayout: mapLayoutsOf(this.arena, this.helpers) };
+    return compiledImage(image, extraLeaders, this.inline);
   }
 
   private refreshViews(): void {
@@ -189,11 +242,12 @@ export class JitEngine implements HelperCall {
       regs[8] = args.r4 ?? 0;
       regs[10] = args.r5 ?? 0;
     }
-    if (image !== this.lastImage && compiledImage(image) === null) return this.runInInterpreter(image);
+    if (image !== this.lastImage && this.compiledOf(image) === null) return this.runInInterpreter(image);
     this.lastRunFellBack = false;
     this.tailCalls = 0;
     this.executed = 0;
     this.words[DEPTH] = 0;
+    this.words[CPU] = cpuOf(this.env);
     try {
       this.execute(image, 0, 0);
     } catch (err) {
@@ -204,13 +258,13 @@ export class JitEngine implements HelperCall {
   }
 
   /**
-   * Run a self-contained program (no helper calls) `n` times, each run from the registers as
-   * they are now, the loop inside wasm; what the last run left is what `run` would have left.
-   * Undefined, having run nothing, when the program is not self-contained.
+   * Run a repeatable program (no helper calls but map lookups) `n` times, each run from the
+   * registers as they are now, the loop inside wasm; what the last run left is what `run` would
+   * have left. Undefined, having run nothing, when the program is not repeatable.
    */
   runRepeat(image: ProgramImage, n: number): number | undefined {
-    const entry = compiledImage(image);
-    if (entry === null || !entry.selfContained || n < 1) return undefined;
+    const entry = this.compiledOf(image);
+    if (entry === null || !entry.repeatable || n < 1) return undefined;
     this.instanceFor(image);
     const repeat = this.instances.get(image)!.repeat;
     this.lastRunFellBack = false;
@@ -219,6 +273,7 @@ export class JitEngine implements HelperCall {
     this.image = image;
     const words = this.scratch();
     words[DEPTH] = 0;
+    words[CPU] = cpuOf(this.env);
     words[BUDGET] = Math.min(this.budget, MAX_JIT_BUDGET);
     words[STACK_TOP] = this.stackTop;
     try {
@@ -255,7 +310,7 @@ export class JitEngine implements HelperCall {
     if (image === this.lastImage) return this.lastRun!;
     let instance = this.instances.get(image);
     if (instance === undefined || instance.recompiles !== recompiles) {
-      const entry = compiledImage(image);
+      const entry = this.compiledOf(image);
       if (entry === null) throw new Error(`jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
       if (instance?.entry !== entry) {
         const exports = new WebAssembly.Instance(entry.module, this.imports).exports;
@@ -271,7 +326,7 @@ export class JitEngine implements HelperCall {
 
   /** Make `pc` start a block of the image's compiled code (recompiling it once if needed); false if it cannot. */
   private ensureBlockStart(image: ProgramImage, pc: number): boolean {
-    const entry = compiledImage(image);
+    const entry = this.compiledOf(image);
     if (entry === null) return false;
     if (entry.dispatchable[pc]) {
       // Compiled with it already; this engine may still hold the code from before.
@@ -279,7 +334,7 @@ export class JitEngine implements HelperCall {
       return true;
     }
     this.lastImage = undefined;
-    return compiledImage(image, [...entry.extraLeaders, pc]) !== null;
+    return this.compiledOf(image, [...entry.extraLeaders, pc]) !== null;
   }
 
   /** Run from `startPc` in frame `depth` until that frame exits, following tail calls. */

@@ -24,6 +24,8 @@ export const SCRATCH = {
   LD_OUTSIDE: S + 0x94,
   /** With STATUS.NOT_A_BLOCK: the pc control was going to (the engine recompiles and resumes there). */
   RESUME_PC: S + 0x98,
+  /** The CPU the program runs on (the engine sets it from the run's environment); per-CPU lookups read it. */
+  CPU: S + 0x9c,
   /** MAX_CALL_FRAMES frames of FRAME_BYTES: r6..r9 (i64) and the return pc (i32). */
   FRAMES: S + 0x100,
 } as const;

@@ -20,6 +20,7 @@ import type { LabelStack } from './structure.js';
 import {
   CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
 } from './layout.js';
+import { BPF_FUNC_map_lookup_elem, constantR1, emitArrayLookup, type MapLayoutResolver } from './lower-map.js';
 import { spillCount, spillRegisters as spillRegisterFile } from './spill.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
@@ -33,6 +34,8 @@ export interface BlockContext {
   labels: LabelStack;
   /** Registers the program uses (always r0 and r10), spilled around calls. */
   used: readonly number[];
+  /** Array maps whose lookups may be compiled inline (lower-map.ts); none when absent. */
+  mapLayout?: MapLayoutResolver;
 }
 
 /** Label depth of the dispatch loop from block code nested `extra` levels deeper. */
@@ -147,6 +150,14 @@ function lowerHelperCall(c: BlockContext, pc: number, id: number): void {
   w.end();
 }
 
+/** A helper call: inline when it is a lookup in a known array map, else through the import. */
+function lowerCall(c: BlockContext, pc: number, id: number): void {
+  const map = id === BPF_FUNC_map_lookup_elem && c.mapLayout ? constantR1(c.image, c.cfg.blocks[c.index], pc) : undefined;
+  const layout = map === undefined ? undefined : c.mapLayout!(map);
+  if (layout) emitArrayLookup(c.w, layout, () => lowerHelperCall(c, pc, id));
+  else lowerHelperCall(c, pc, id);
+}
+
 function lowerCallx(c: BlockContext, pc: number, src: number): void {
   const w = c.w;
   spillState(c);
@@ -217,7 +228,7 @@ export function lowerControl(c: BlockContext, pc: number): boolean {
   const xop = image.xop[pc];
   switch (xop) {
     case 0x95: lowerExit(c, pc); return true;
-    case 0x85: lowerHelperCall(c, pc, image.imm[pc]); return true;
+    case 0x85: lowerCall(c, pc, image.imm[pc]); return true;
     case 0x8d: lowerCallx(c, pc, image.src2[pc] >> 1); return true;
     case XOP.CALL_KFUNC:
       fault(c, FAULT_CODE.KFUNC, pc, image.imm[pc]);

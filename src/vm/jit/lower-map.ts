@@ -1,0 +1,66 @@
+/**
+ * Inline bpf_map_lookup_elem on array and per-CPU array maps, as the kernel's verifier does
+ * (kernel/bpf/arraymap.c: array_map_gen_lookup, percpu_array_map_gen_lookup): when r1 is a map
+ * address an lddw of the same block loaded, the call becomes wasm that reads the u32 key,
+ * bounds-checks it against max_entries and computes the value address — the address
+ * ArrayMap.lookupElem returns, for the CPU in SCRATCH.CPU. Everything else about the call is
+ * what the helper path leaves: r0 set, r1–r5 unchanged, the same instruction count.
+ *
+ * The helper reads the key with plain byte reads (no access check); so does this code. A key
+ * that is not wholly inside the memory (the helper reads zeros past its end) takes the helper
+ * path, as does any call whose map is not a published array (map-layout.ts).
+ */
+import type { ArrayLookupLayout } from '../map-layout.js';
+import type { ProgramImage } from '../image.js';
+import type { BasicBlock } from './cfg.js';
+import { LOCAL, SCRATCH, reg } from './layout.js';
+import { OP, type CodeWriter } from './wasm-writer.js';
+
+/** BPF_FUNC_map_lookup_elem (include/uapi/linux/bpf.h). */
+export const BPF_FUNC_map_lookup_elem = 1;
+
+/** Resolves a map header address to the layout of an array map the JIT may inline. */
+export type MapLayoutResolver = (addr: number) => ArrayLookupLayout | undefined;
+
+const isStore = (xop: number): boolean => (xop & 0x07) === 0x02 || ((xop & 0x07) === 0x03 && (xop & 0xe0) !== 0xc0);
+
+/**
+ * The value r1 holds at the call at `pc`, when an lddw of the block set it and nothing after
+ * it can have changed it; undefined otherwise. Conservative: any other instruction naming r1
+ * as its destination — or as the source of an atomic, which may write it — ends the search.
+ */
+export function constantR1(image: ProgramImage, block: BasicBlock, pc: number): number | undefined {
+  for (let p = pc - 1; p >= block.start; p--) {
+    if (image.insnAt[p] === undefined) continue;
+    const xop = image.xop[p];
+    const dst = image.dst2[p] >> 1, src = image.src2[p] >> 1;
+    if (dst === 1) {
+      if (xop === 0x18) return image.imm[p + 1] === 0 ? image.imm[p] >>> 0 : undefined;
+      if (isStore(xop)) continue; // r1 is the address, read only
+      return undefined;
+    }
+    if (src === 1 && (xop & 0x07) === 0x03 && (xop & 0xe0) === 0xc0) return undefined; // atomic
+  }
+  return undefined;
+}
+
+/**
+ * Emit the inline lookup: `fallback` is emitted for a key the helper must read; r0 is the value
+ * address or 0 (array_map_lookup_elem).
+ */
+export function emitArrayLookup(w: CodeWriter, layout: ArrayLookupLayout, fallback: () => void): void {
+  // The key's address (r2's low 32 bits), wholly inside the memory?
+  w.get(reg(2)).op(OP.i32_wrap_i64).tee(LOCAL.T32).op(OP.i64_extend_i32_u).i64(4).op(OP.i64_add);
+  w.byte(0x3f).byte(0x00).op(OP.i64_extend_i32_u).i64(16).op(OP.i64_shl).op(OP.i64_le_u).if();
+  w.get(LOCAL.T32).mem(OP.i32_load).tee(LOCAL.T32).i32(layout.maxEntries).op(OP.i32_ge_u).if();
+  w.i64(0).set(reg(0));
+  w.else();
+  // base + (index × slots + cpu) × stride
+  w.get(LOCAL.T32);
+  if (layout.slots !== 1) w.i32(layout.slots).op(OP.i32_mul).i32(0).mem(OP.i32_load, SCRATCH.CPU).op(OP.i32_add);
+  w.i32(layout.stride).op(OP.i32_mul).i32(layout.base).op(OP.i32_add).op(OP.i64_extend_i32_u).set(reg(0));
+  w.end();
+  w.else();
+  fallback();
+  w.end();
+}
