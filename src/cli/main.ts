@@ -27,6 +27,18 @@ async function readProcessStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('latin1');
 }
 
+/**
+ * A reader that went away (`xdplab replay … --json | head`) closes the pipe: stop quietly, as
+ * command-line tools do on EPIPE, instead of dying on an unhandled stream error.
+ */
+function exitOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
+}
+exitOnClosedPipe(process.stdout);
+
 export const processIo: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),

@@ -4,6 +4,7 @@
  * captures (exit 2 naming file, record and offset; --skip-bad), faults (exit 1 with the
  * count), and the TC hooks' skb as the receive and transmit paths build it.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +128,20 @@ describe.skipIf(kernelSkipReason() !== undefined)('xdplab replay: each packet as
       expect(got).toEqual(want);
     });
   }
+});
+
+describe('xdplab replay: a reader that goes away', () => {
+  it('stops quietly with exit 0 when its standard output is closed (… --json | head)', async () => {
+    const frames = Array.from({ length: 20000 }, (_, i) => udp4({ sport: 1000 + (i % 5000) }));
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'xdplab.js'), 'replay', OBJECT, 'xdp_verdicts', '--pcap', capture(frames), '--json']);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|internal error/);
+    expect(code).toBe(0);
+  });
 });
 
 describe('xdplab replay: clock and CPUs', () => {
