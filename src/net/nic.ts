@@ -33,6 +33,8 @@ export class VirtualNic {
   readonly tcIngress: Attached[] = [];
   readonly tcEgress: Attached[] = [];
   readonly device: NetDevice;
+  /** node/iface, as topology files and outputs name it. */
+  readonly id: string;
 
   constructor(
     readonly node: Node,
@@ -44,11 +46,7 @@ export class VirtualNic {
     readonly rxQueues: number,
   ) {
     this.device = ethernetDevice(ifindex, name, mac, mtu);
-  }
-
-  /** node/iface, as topology files and outputs name it. */
-  get id(): string {
-    return `${this.node.name}/${this.name}`;
+    this.id = `${node.name}/${name}`;
   }
 
   attach(hook: HookName, attached: Attached): void {
