@@ -8,6 +8,7 @@ import type { Arena, Region } from '../vm/arena.js';
 import type { HelperCall } from '../vm/helper-table.js';
 import type { ProgramImage } from '../vm/image.js';
 import type { CloneRecord, DeviceTable, SkBuff } from './skb-model.js';
+import type { XdpFrags } from './xdp-frags.js';
 
 /** The machine-wide services: maps and programs by reference, time, randomness. */
 export interface HelperHost {
@@ -66,6 +67,8 @@ export class PacketState {
    */
   touchedStart = 0;
   touchedEnd = 0;
+  /** An XDP frame's fragments past data_end (multi-buffer frames), reached only by helpers. */
+  frags: XdpFrags | undefined = undefined;
 
   constructor(
     readonly region: Region,
@@ -88,6 +91,7 @@ export class PacketState {
     return this.region.base + this.region.capacity;
   }
 
+  /** The linear part's length (data_end - data); xdpGetBuffLen adds the fragments. */
   get length(): number {
     return this.dataEnd - this.data;
   }

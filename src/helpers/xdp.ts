@@ -11,6 +11,7 @@ import {
 } from './env.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
+import { xdpCopyBytes, xdpFragsIncreaseTail, xdpFragsShrinkTail, xdpGetBuffLen } from './xdp-frags.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
 
 /** XDP_PACKET_HEADROOM: bytes before the packet's data in an XDP frame. */
@@ -60,9 +61,17 @@ function adjustMeta(call: HelperCall): number {
   return 0;
 }
 
+/** bpf_xdp_adjust_tail: a frame with fragments grows or shrinks them, else its linear part. */
 function adjustTail(call: HelperCall): number {
   const p = packetOf(call);
   const offset = argNumber(call, 2) | 0;
+  const frags = p.frags;
+  if (frags?.hasFrags) {
+    if (offset >= 0) return xdpFragsIncreaseTail(call.arena.u8, frags, offset);
+    const { ret: r, linearShrink } = xdpFragsShrinkTail(p, frags, -offset);
+    if (linearShrink) p.set(p.dataMeta, p.data, p.dataEnd - linearShrink, call.arena.view);
+    return r;
+  }
   const dataEnd = p.dataEnd + offset;
   if (dataEnd > p.bufferStart + XDP_FRAME_BYTES - XDP_TAILROOM || dataEnd < p.data + ETH_HLEN) return -ERRNO.EINVAL;
   if (offset > 0) call.arena.u8.fill(0, p.dataEnd, dataEnd);
@@ -70,17 +79,14 @@ function adjustTail(call: HelperCall): number {
   return 0;
 }
 
-/** bpf_xdp_load_bytes / store_bytes: [offset, offset+len) of the packet's data. */
+/** bpf_xdp_load_bytes / store_bytes: [offset, offset+len) of the frame, across its fragments. */
 function copyBytes(call: HelperCall, store: boolean): number {
   const p = packetOf(call);
   const offset = argU32(call, 2);
   const buf = argU32(call, 3);
   const len = argU32(call, 4);
-  if (len === 0 || offset + len > p.length || !call.arena.canAccess(buf, 0, len, store ? 1 : 2)) return -ERRNO.EINVAL;
-  const { u8 } = call.arena;
-  if (store) u8.copyWithin(p.data + offset, buf, buf + len);
-  else u8.copyWithin(buf, p.data + offset, p.data + offset + len);
-  return 0;
+  if (len === 0 || !call.arena.canAccess(buf, 0, len, store ? 1 : 2)) return -ERRNO.EINVAL;
+  return xdpCopyBytes(call.arena.u8, p, p.frags, offset, buf, len, store);
 }
 
 const isXdp = (env: RunEnv): boolean => env.progType === BPF_PROG_TYPE.BPF_PROG_TYPE_XDP;
@@ -153,7 +159,8 @@ export const XDP_HELPERS: readonly HelperDef[] = [
     return HELPER_CONTINUE;
   }),
   helper('xdp_get_buff_len', { args: ['ptr_to_ctx'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {
-    ret(call, packetOf(call).length);
+    const p = packetOf(call);
+    ret(call, xdpGetBuffLen(p, p.frags));
     return HELPER_CONTINUE;
   }),
   helper('xdp_load_bytes', { args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {

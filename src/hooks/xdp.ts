@@ -2,9 +2,11 @@
  * The XDP hook: the xdp_md context and an XDP frame in the arena, and one program run on a
  * packet the way BPF_PROG_TEST_RUN runs it (net/bpf/test_run.c, bpf_prog_test_run_xdp).
  *
- * The frame is one page: XDP_PACKET_HEADROOM (256) bytes of headroom, the packet, and the
- * reserved skb_shared_info tail (320 bytes), so at most 3520 bytes of packet. Metadata given
- * through ctx_in's `data` comes from the front of data_in and sits just before the packet.
+ * The frame is one page: XDP_PACKET_HEADROOM (256) bytes of headroom, the linear part, and
+ * the reserved skb_shared_info tail (320 bytes), so at most 3520 bytes of linear packet (or
+ * ctx_in's data_end). The rest goes to page-sized fragments (a multi-buffer frame, whatever
+ * the program), at most MAX_SKB_FRAGS of them. Metadata given through ctx_in's `data` comes
+ * from the front of data_in and sits just before the packet.
  */
 import { XdplabError } from '../errors.js';
 import { PacketState, type RunEnv } from '../helpers/env.js';
@@ -14,6 +16,7 @@ import type { ProgramImage } from '../vm/image.js';
 import type { Engine } from '../vm/engine.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, type Region } from '../vm/arena.js';
+import { MAX_SKB_FRAGS, XDP_FRAG_SIZE, XdpFrags } from '../helpers/xdp-frags.js';
 
 /** struct xdp_md: six u32 fields. */
 export const XDP_MD = {
@@ -26,8 +29,10 @@ export const XDP_MD = {
   size: 24,
 } as const;
 
-/** The largest packet a single-buffer frame holds. */
+/** The largest packet a single-buffer frame holds: the linear room of a frame. */
 export const XDP_MAX_PACKET = XDP_FRAME_BYTES - XDP_PACKET_HEADROOM - XDP_TAILROOM;
+/** The largest frame a test run builds: the linear room and MAX_SKB_FRAGS pages (more is ENOMEM). */
+export const XDP_MAX_FRAME = XDP_MAX_PACKET + MAX_SKB_FRAGS * XDP_FRAG_SIZE;
 const ETH_HLEN = 14;
 /** The loopback device's ifindex: BPF_PROG_TEST_RUN's default ingress device. */
 const LOOPBACK_IFINDEX = 1;
@@ -74,13 +79,20 @@ export class XdpHook {
     };
   }
 
-  /** Lay out a frame holding `data` (its first `metaLen` bytes as metadata) and fill xdp_md. */
-  load(data: Uint8Array, metaLen: number, ingressIfindex: number, rxQueue: number): void {
+  /**
+   * Lay out a frame holding `data` (its first `metaLen` bytes as metadata) and fill xdp_md:
+   * `linear` bytes of data (by default as many as fit) in the frame, the rest in fragments
+   * (bpf_prog_test_run_xdp). At most XDP_MAX_FRAME bytes of packet.
+   */
+  load(data: Uint8Array, metaLen: number, ingressIfindex: number, rxQueue: number, linear = Math.min(data.length, metaLen + XDP_MAX_PACKET)): void {
     const { u8, view } = this.runtime.arena;
     const base = this.frame.base;
     const dataStart = base + XDP_PACKET_HEADROOM;
     const start = dataStart - metaLen;
-    const end = start + data.length;
+    const end = start + linear;
+    if (data.length - linear > MAX_SKB_FRAGS * XDP_FRAG_SIZE) {
+      throw new XdplabError('BAD_INPUT', `data_in: ${data.length - linear} bytes past the linear part need more than MAX_SKB_FRAGS (${MAX_SKB_FRAGS}) fragments of ${XDP_FRAG_SIZE} (BPF_PROG_TEST_RUN: ENOMEM)`);
+    }
     // The frame reads as zeros outside the packet: clear what the last packet (or a helper
     // moving data_meta / data_end) touched around the new one — PacketState tracks that
     // window — rather than the whole headroom and tail every time.
@@ -88,13 +100,24 @@ export class XdpHook {
     if (packet.touchedStart < start) u8.fill(0, Math.max(base, packet.touchedStart), start);
     if (packet.touchedEnd > end) u8.fill(0, end, Math.min(base + this.frame.capacity, packet.touchedEnd));
     packet.resetTouched();
-    u8.set(data, start);
+    u8.set(linear < data.length ? data.subarray(0, linear) : data, start);
+    this.loadFrags(linear < data.length ? data.subarray(linear) : undefined);
     packet.set(start, dataStart, end, view);
     const c = this.ctx.start;
     view.setUint32(c + XDP_MD.ingress_ifindex, ingressIfindex, true);
     view.setUint32(c + XDP_MD.rx_queue_index, rxQueue, true);
     view.setUint32(c + XDP_MD.egress_ifindex, 0, true);
     this.env.ingressIfindex = ingressIfindex;
+  }
+
+  /** The fragments of a multi-buffer frame (allocated on first use), or none. */
+  private loadFrags(rest: Uint8Array | undefined): void {
+    if (!rest) {
+      this.packet.frags?.clear();
+      return;
+    }
+    const frags = (this.packet.frags ??= XdpFrags.alloc(this.runtime.arena));
+    frags.fill(this.runtime.arena.u8, rest);
   }
 
   /** Run the program once on the loaded frame; returns its verdict. */
@@ -144,24 +167,36 @@ export class XdpHook {
 
   /** BPF_PROG_TEST_RUN for an XDP program. */
   testRun(program: Program, input: XdpRunInput): XdpRunResult {
-    const { metaLen, ingressIfindex, rxQueue } = parseXdpCtx(input.ctx, input.data.length);
+    const { metaLen, linear, ingressIfindex, rxQueue, mdIfindex } = parseXdpCtx(input.ctx, input.data.length);
     if (input.data.length - metaLen < ETH_HLEN) {
       throw new XdplabError('BAD_INPUT', `data_in: ${input.data.length - metaLen} bytes of packet; XDP needs at least an Ethernet header (${ETH_HLEN})`);
     }
-    if (input.data.length - metaLen > XDP_MAX_PACKET) {
-      throw new XdplabError('UNSUPPORTED', `data_in: ${input.data.length - metaLen} bytes; one XDP frame holds at most ${XDP_MAX_PACKET} (multi-buffer frames are not emulated)`);
-    }
     this.env.trace.length = 0;
-    this.load(input.data, metaLen, ingressIfindex, rxQueue);
+    this.load(input.data, metaLen, ingressIfindex, rxQueue, Math.min(linear, metaLen + XDP_MAX_PACKET));
     const repeat = Math.max(1, input.repeat ?? 1);
     const started = process.hrtime.bigint();
     const retval = this.runRepeated(program, repeat, input.cpu ?? 0);
     const durationNs = Number(process.hrtime.bigint() - started) / repeat;
-    return { retval, dataOut: this.dataOut(), ctxOut: this.ctxOut(), durationNs, trace: [...this.env.trace], env: this.env };
+    const ctxOut = this.ctxOut();
+    // xdp_convert_buff_to_md writes data and data_end back; the rest stays as ctx_in gave it.
+    new DataView(ctxOut.buffer).setUint32(XDP_MD.ingress_ifindex, mdIfindex, true);
+    return { retval, dataOut: this.dataOut(), ctxOut, durationNs, trace: [...this.env.trace], env: this.env };
   }
 
-  dataOut(): Uint8Array {
-    return this.runtime.arena.u8.slice(this.packet.dataMeta, this.packet.dataEnd);
+  /** bpf_test_finish: data_meta to data_end, then every fragment (sinfo->xdp_frags_size bytes). */
+  dataOut(from = this.packet.dataMeta): Uint8Array {
+    const { u8 } = this.runtime.arena;
+    const { dataEnd, frags } = this.packet;
+    if (!frags?.nrFrags) return u8.slice(from, dataEnd);
+    const out = new Uint8Array(dataEnd - from + frags.fragsSize);
+    out.set(u8.subarray(from, dataEnd));
+    frags.copyOut(u8, out, dataEnd - from);
+    return out;
+  }
+
+  /** The frame as it goes on, from data: its linear part and fragments (a copy). */
+  frameOut(): Uint8Array {
+    return this.dataOut(this.packet.data);
   }
 
   ctxOut(): Uint8Array {
@@ -179,8 +214,8 @@ export class XdpHook {
 }
 
 /** ctx_in's rules (bpf_prog_test_run_xdp, xdp_convert_md_to_buff). */
-function parseXdpCtx(ctx: Uint8Array | undefined, size: number): { metaLen: number; ingressIfindex: number; rxQueue: number } {
-  if (!ctx) return { metaLen: 0, ingressIfindex: LOOPBACK_IFINDEX, rxQueue: 0 };
+function parseXdpCtx(ctx: Uint8Array | undefined, size: number): { metaLen: number; linear: number; ingressIfindex: number; rxQueue: number; mdIfindex: number } {
+  if (!ctx) return { metaLen: 0, linear: size, ingressIfindex: LOOPBACK_IFINDEX, rxQueue: 0, mdIfindex: LOOPBACK_IFINDEX };
   if (ctx.length > XDP_MD.size && ctx.subarray(XDP_MD.size).some((b) => b !== 0)) {
     throw new XdplabError('BAD_INPUT', `ctx_in: bytes past the ${XDP_MD.size}-byte xdp_md must be zero`);
   }
@@ -190,12 +225,14 @@ function parseXdpCtx(ctx: Uint8Array | undefined, size: number): { metaLen: numb
   const field = (off: number): number => view.getUint32(off, true);
   const metaLen = field(XDP_MD.data);
   if (field(XDP_MD.data_meta) !== 0) throw new XdplabError('BAD_INPUT', 'ctx_in: data_meta must be 0 (metadata is given by data)');
-  if (field(XDP_MD.data_end) !== size) throw new XdplabError('BAD_INPUT', `ctx_in: data_end must equal the size of data_in (${size})`);
-  if (metaLen > size || metaLen & 3 || metaLen > XDP_META_MAX) throw new XdplabError('BAD_INPUT', `ctx_in: data (metadata length) ${metaLen} is invalid`);
+  // data_end may stop short of data_in: the rest goes to fragments (a multi-buffer frame).
+  const linear = field(XDP_MD.data_end);
+  if (linear > size) throw new XdplabError('BAD_INPUT', `ctx_in: data_end ${linear} is past the end of data_in (${size})`);
+  if (metaLen > linear || metaLen & 3 || metaLen > XDP_META_MAX) throw new XdplabError('BAD_INPUT', `ctx_in: data (metadata length) ${metaLen} is invalid`);
   if (field(XDP_MD.egress_ifindex) !== 0) throw new XdplabError('BAD_INPUT', 'ctx_in: egress_ifindex must be 0');
   const rxQueue = field(XDP_MD.rx_queue_index);
   if (rxQueue !== 0) throw new XdplabError('BAD_INPUT', `ctx_in: rx_queue_index ${rxQueue}: the test device has one RX queue`);
   // xdp_convert_md_to_buff: ingress_ifindex 0 keeps the loopback's RX queue the test run starts with.
-  const ingressIfindex = field(XDP_MD.ingress_ifindex) || LOOPBACK_IFINDEX;
-  return { metaLen, ingressIfindex, rxQueue };
+  const mdIfindex = field(XDP_MD.ingress_ifindex);
+  return { metaLen, linear, ingressIfindex: mdIfindex || LOOPBACK_IFINDEX, rxQueue, mdIfindex };
 }

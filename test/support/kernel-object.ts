@@ -77,6 +77,9 @@ export class KernelObject {
     const ctxOut = path.join(this.dir, 'ctx_out');
     writeFileSync(dataIn, data);
     const args = ['prog', 'run', 'pinned', `${this.progs}/${prog}`, 'data_in', dataIn, 'data_out', dataOut];
+    // bpftool's data_out buffer is 32 KiB unless told (a bigger frame fails with ENOSPC);
+    // a multi-buffer frame may grow by a page.
+    if (data.length > 16384) args.push('data_size_out', String(data.length + 8192));
     if (ctx) {
       writeFileSync(ctxIn, ctx);
       args.push('ctx_in', ctxIn, 'ctx_out', ctxOut);

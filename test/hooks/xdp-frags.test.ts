@@ -1,0 +1,192 @@
+/**
+ * XDP multi-buffer frames as BPF_PROG_TEST_RUN builds them (bpf_prog_test_run_xdp): up to 3520
+ * bytes (or ctx_in's data_end) linear, the rest in page-sized fragments, for any XDP program;
+ * data_out is the whole frame, ctx_out's data_end the linear part. The fixture's programs
+ * (xdp.frags and plain xdp) reach the fragments through get_buff_len, load/store_bytes and
+ * adjust_tail, and move the head. Every case is compared with the kernel where it can be asked;
+ * a few answers the kernel gave (Linux 6.18) are also written down, for machines that cannot.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testRun } from '../../src/hooks/test-run.js';
+import { XdplabError } from '../../src/errors.js';
+import { Collection } from '../../src/runtime/collection.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { loadCollectionSpec } from '../../src/spec/loader.js';
+import { repoRoot } from '../support/conformance.js';
+import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
+
+const OBJECT = path.join(repoRoot, 'test', 'fixtures', 'bpf', 'xdp-frags.bpf.o');
+const LINEAR = 3520;
+const SIZES = [3000, 3521, 5000, 9000, 60000];
+const OP = { LEN: 1, COPY: 2, TAIL: 3, HEAD: 4, TAIL_STORE: 5, TAIL_TWICE: 6, HEAD_LOAD: 7 } as const;
+
+/** The fixture's packet: op, a (s32), b (u32), len - 1 in the first bytes, then a pattern. */
+function packet(size: number, op = 0, a = 0, b = 0, len = 1, meta = 0): Uint8Array {
+  const p = Uint8Array.from({ length: size }, (_, i) => (i * 7 + 3) & 0xff);
+  for (let i = 0; i < meta; i++) p[i] = 0x40 + i;
+  const v = new DataView(p.buffer, meta);
+  v.setUint8(0, op);
+  v.setUint8(1, 0);
+  v.setInt32(2, a, true);
+  v.setUint32(6, b >>> 0, true);
+  v.setUint8(10, (len - 1) & 63);
+  return p;
+}
+
+/** xdp_md { data, data_end, ... } with the metadata length and the linear part's end. */
+function xdpMd(meta: number, dataEnd: number): Uint8Array {
+  const ctx = new Uint8Array(24);
+  const v = new DataView(ctx.buffer);
+  v.setUint32(0, meta, true);
+  v.setUint32(4, dataEnd, true);
+  return ctx;
+}
+
+interface Case {
+  name: string;
+  prog: string;
+  data: Uint8Array;
+  ctx?: Uint8Array;
+}
+
+/** The helper calls worth making on a frame of `size` bytes whose linear part is `lin`. */
+function opsFor(size: number, lin: number): Array<[string, number, number, number, number]> {
+  const lastFrag = size <= lin ? 0 : (size - lin) % 4096 || 4096;
+  return [
+    ['len', OP.LEN, 0, 0, 1],
+    ['copy across the boundary', OP.COPY, lin - 8, size - 40, 16],
+    ['copy the first 64 to the boundary', OP.COPY, 0, lin - 3, 64],
+    ['copy the last 64', OP.COPY, size - 64, 4000, 64],
+    ['copy past the end', OP.COPY, size - 63, 0, 64],
+    ['copy at 0x10000', OP.COPY, 0x10000, 0, 4],
+    ['tail +1', OP.TAIL, 1, 0, 1],
+    ['tail into the last page', OP.TAIL, 4096 - lastFrag, 0, 1],
+    ['tail past the last page', OP.TAIL, 4097 - lastFrag, 0, 1],
+    ['tail -1', OP.TAIL, -1, 0, 1],
+    ['tail frees the last fragment', OP.TAIL, -lastFrag, 0, 1],
+    ['tail frees it and one more byte', OP.TAIL, -lastFrag - 1, 0, 1],
+    ['tail to everything but the linear part', OP.TAIL, lin - size, 0, 1],
+    ['tail into the linear part', OP.TAIL, lin - size - 100, 0, 1],
+    ['tail to an Ethernet header', OP.TAIL, 14 - size, 0, 1],
+    ['tail below an Ethernet header', OP.TAIL, 13 - size, 0, 1],
+    ['head +14', OP.HEAD, 14, 0, 1],
+    ['head -20', OP.HEAD, -20, 0, 1],
+    ['head to 14 bytes of linear part', OP.HEAD, lin - 14, 0, 1],
+    ['head past 14 bytes of linear part', OP.HEAD, lin - 13, 0, 1],
+    ['tail +100 then store at the end', OP.TAIL_STORE, 100, 0, 64],
+    ['tail -1000 then store at the end', OP.TAIL_STORE, -1000, 0, 64],
+    ['tail -2000 then +300', OP.TAIL_TWICE, -2000, -300, 1],
+    ['tail +50 then -(size - lin + 60)', OP.TAIL_TWICE, 50, size - lin + 110, 1],
+    ['tail to the linear part then +1', OP.TAIL_TWICE, lin - size, -1, 1],
+    ['head +16 then load across', OP.HEAD_LOAD, 16, lin - 16 - 20, 40],
+    ['head -32 then load across', OP.HEAD_LOAD, -32, lin + 32 - 30, 64],
+  ];
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  for (const size of SIZES) {
+    const lin = Math.min(size, LINEAR);
+    for (const prog of ['xdp_frags', 'xdp_single']) {
+      for (const [name, op, a, b, len] of opsFor(size, lin)) out.push({ name: `${size} ${prog} ${name}`, prog, data: packet(size, op, a, b, len) });
+    }
+    out.push({ name: `${size} xdp_direct`, prog: 'xdp_direct', data: packet(size) });
+  }
+  // ctx_in's data_end below the packet: a shorter linear part, fragments even under 3520 bytes.
+  for (const [size, meta, dataEnd] of [[3000, 0, 100], [3000, 0, 2999], [5000, 0, 14], [5000, 0, 13], [5000, 0, 0], [5000, 4, 104], [5000, 8, 8], [9000, 32, 4000], [60000, 0, 1000]]) {
+    const lin = Math.min(dataEnd - meta, LINEAR);
+    // A linear part under an Ethernet header: the program returns at its first bounds check.
+    const ops = lin < 14 ? opsFor(size - meta, lin).slice(0, 1) : opsFor(size - meta, lin);
+    for (const [name, op, a, b, len] of ops) {
+      out.push({ name: `${size} data_end ${dataEnd} meta ${meta} ${name}`, prog: 'xdp_frags', data: packet(size, op, a, b, len, meta), ctx: xdpMd(meta, dataEnd) });
+    }
+  }
+  return out;
+}
+
+const CASES = cases();
+
+interface Answer {
+  retval: number;
+  dataOut: Uint8Array;
+  ctxOut?: Uint8Array;
+}
+
+let runtime: Runtime | undefined;
+let collection: Collection | undefined;
+
+/** One runtime for every case: its hook's frame is reused, as replay reuses it. */
+function xdplab(c: Case): Answer {
+  runtime ??= new Runtime();
+  collection ??= Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT));
+  const r = testRun(runtime, collection.program(c.prog), { data: c.data, ctx: c.ctx });
+  return { retval: r.retval, dataOut: r.dataOut, ctxOut: c.ctx ? r.ctxOut : undefined };
+}
+
+const run = (prog: string, data: Uint8Array, ctx?: Uint8Array): Answer => xdplab({ name: '', prog, data, ctx });
+const md = (ctx: Uint8Array | undefined): number[] => [...new Uint32Array(ctx!.buffer, ctx!.byteOffset, 6)];
+
+describe('XDP multi-buffer test runs', () => {
+  it('puts what passes 3520 bytes in fragments, for xdp and xdp.frags programs alike', () => {
+    for (const size of SIZES) {
+      for (const prog of ['xdp_frags', 'xdp_single']) {
+        const data = packet(size, OP.LEN);
+        const r = run(prog, data);
+        expect(r.retval).toBe((size | Math.min(size, LINEAR) << 20) >>> 0);
+        expect(r.dataOut).toEqual(data);
+      }
+    }
+  });
+
+  it('takes ctx_in data_end as the linear part (even under an Ethernet header), ctx_out keeps it', () => {
+    const data = packet(5000, OP.LEN, 0, 0, 1, 4);
+    expect(md(run('xdp_frags', data, xdpMd(4, 104)).ctxOut)).toEqual([4, 104, 0, 0, 0, 0]);
+    expect(run('xdp_frags', data, xdpMd(4, 104)).retval).toBe(4996 | 100 << 20);
+    expect(run('xdp_frags', data, xdpMd(4, 17)).retval).toBe(1000);
+    expect(md(run('xdp_frags', data, xdpMd(4, 4000)).ctxOut)).toEqual([4, 3524, 0, 0, 0, 0]);
+    expect(() => run('xdp_frags', data, xdpMd(4, 5001))).toThrow(/data_end 5001 is past the end/);
+    expect(() => run('xdp_frags', data, xdpMd(8, 7))).toThrow(XdplabError);
+  });
+
+  it('refuses more than MAX_SKB_FRAGS fragments (3520 + 17 pages = 73152 bytes), as ENOMEM', () => {
+    expect(run('xdp_frags', packet(73152, OP.LEN)).retval).toBe((73152 | LINEAR << 20) >>> 0);
+    expect(() => run('xdp_frags', packet(73153, OP.LEN))).toThrow(/MAX_SKB_FRAGS/);
+    // The refusal leaves the hook as it was: the next frame runs.
+    expect(run('xdp_frags', packet(100, OP.LEN)).retval).toBe(100 | 100 << 20);
+  });
+
+  it('grows the last fragment to its page, shrinks and releases fragments (answers of Linux 6.18)', () => {
+    const tail = (size: number, a: number): number => run('xdp_frags', packet(size, OP.TAIL, a)).retval;
+    expect(tail(5000, 2616)).toBe(7616);
+    expect(tail(5000, 2617)).toBe(2022);
+    expect(tail(5000, -1481)).toBe(3519);
+    expect(tail(5000, -4986)).toBe(14);
+    expect(tail(5000, -4987)).toBe(2022);
+    expect(tail(9000, -5000)).toBe(4000);
+    expect(run('xdp_frags', packet(9000, OP.TAIL_TWICE, -5479, -1)).retval).toBe(3522);
+    expect(run('xdp_frags', packet(9000, OP.TAIL_TWICE, -5480, -1)).retval).toBe(3022);
+  });
+
+  it('keeps fragments out of direct reach: data_end is the linear end', () => {
+    const data = packet(5000);
+    expect(run('xdp_direct', data).retval).toBe(data[3519]);
+  });
+
+  describe.skipIf(kernelSkipReason() !== undefined)('the kernel agrees', () => {
+    let kernel: KernelObject;
+    beforeAll(() => {
+      kernel = new KernelObject(OBJECT);
+    });
+    afterAll(() => kernel?.close());
+
+    it.each(CASES.map((c) => [c.name, c]))('%s', (_, c) => {
+      const k = kernel.run(c.prog, c.data, c.ctx);
+      const ours = xdplab(c);
+      expect({ retval: ours.retval, size: ours.dataOut.length }).toEqual({ retval: k.retval, size: k.dataOut.length });
+      expect(Buffer.from(ours.dataOut).equals(Buffer.from(k.dataOut))).toBe(true);
+      if (c.ctx) expect(md(ours.ctxOut)).toEqual(md(k.ctxOut));
+    });
+  });
+});
