@@ -15,7 +15,8 @@
  * the arena once, the verdict is read back, and what a packet left behind is cleared in place.
  */
 import { XdplabError } from '../errors.js';
-import { XDP_PASS, XDP_REDIRECT, XDP_TX } from '../helpers/env.js';
+import { XDP_PASS, XDP_REDIRECT, XDP_TX, type PacketState } from '../helpers/env.js';
+import { XDP_FRAG_SIZE } from '../helpers/xdp-frags.js';
 import { LOOPBACK, ethernetDevice, type DeviceTable, type NetDevice } from '../helpers/skb-model.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -23,7 +24,7 @@ import { BPF_PROG_TYPE } from '../spec/types.js';
 import { VmFault } from '../vm/fault.js';
 import { RssHasher, rssQueue } from './flow-hash.js';
 import { TC_ACT, TC_PATH_MAX_PACKET, TcHook, tcActionName } from './tc.js';
-import { XDP_MAX_PACKET, XdpHook, xdpActionName } from './xdp.js';
+import { XDP_MAX_FRAME, XdpHook, xdpActionName } from './xdp.js';
 
 export const REPLAY_HOOKS = ['xdp', 'tc-ingress', 'tc-egress'] as const;
 export type ReplayHookName = (typeof REPLAY_HOOKS)[number];
@@ -94,6 +95,7 @@ export class PacketReplayer {
   private firstNsec = 0;
   private started = false;
   private scratch: Uint8Array | undefined;
+  private xdpScratch: Uint8Array | undefined;
 
   constructor(readonly runtime: Runtime, readonly program: Program, options: PacketReplayOptions) {
     this.hook = options.hook;
@@ -106,7 +108,8 @@ export class PacketReplayer {
       if (type !== BPF_PROG_TYPE.BPF_PROG_TYPE_XDP) throw new XdplabError('USAGE', `program ${program.name} is not an XDP program: it cannot run at the xdp hook`);
       this.xdp = new XdpHook(runtime);
       this.xdp.env.devices = this.devices;
-      this.maxPacket = XDP_MAX_PACKET;
+      // A frame past one page's linear room is a multi-buffer frame, as the test run makes it.
+      this.maxPacket = XDP_MAX_FRAME;
     } else {
       if (type !== BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS && type !== BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_ACT) {
         throw new XdplabError('USAGE', `program ${program.name} is not a TC (sched_cls / sched_act) program: it cannot run at ${this.hook}`);
@@ -126,7 +129,7 @@ export class PacketReplayer {
     if (length < ETH_HLEN) throw new ReplayInputError(`${length} bytes: shorter than an Ethernet header`);
     if (length > this.maxPacket) {
       throw new ReplayInputError(`${length} bytes: the ${this.hook} hook takes frames of at most ${this.maxPacket} bytes` +
-        (this.xdp ? ' (one XDP frame; multi-buffer frames are not emulated)' : ''));
+        (this.xdp ? ' (3520 linear and MAX_SKB_FRAGS pages; BPF_PROG_TEST_RUN: ENOMEM)' : ''));
     }
     this.setClock(tsSec, tsNsec);
     // One CPU and XDP: nothing reads the hash (the TC skb carries it as skb->hash).
@@ -175,6 +178,16 @@ export class PacketReplayer {
       : verdict !== TC_ACT.TC_ACT_SHOT && verdict !== TC_ACT.TC_ACT_STOLEN && verdict !== TC_ACT.TC_ACT_QUEUED && verdict !== TC_ACT.TC_ACT_TRAP;
   }
 
+  /** A multi-buffer frame from data: its linear part and fragments, in a scratch buffer. */
+  private xdpFrame(u8: Uint8Array, p: PacketState): Uint8Array {
+    const linear = p.dataEnd - p.data;
+    const frags = p.frags!;
+    const out = (this.xdpScratch ??= new Uint8Array(XDP_MAX_FRAME + XDP_FRAG_SIZE));
+    out.set(u8.subarray(p.data, p.dataEnd));
+    frags.copyOut(u8, out, linear);
+    return out.subarray(0, linear + frags.fragsSize);
+  }
+
   /** The capture time as the program's clock: nanoseconds since the first packet, never going back. */
   private setClock(tsSec: number, tsNsec: number): void {
     if (!this.started) {
@@ -203,15 +216,16 @@ export class PacketReplayer {
   }
 
   /**
-   * The frame after the program, as it would go on: XDP from data to data_end; TC from
-   * skb->data to the tail, with a VLAN tag the skb holds out of band put back in place (as a
-   * capture shows it). A view valid until the next run (no copy unless a tag is reinserted).
+   * The frame after the program, as it would go on: XDP from data to data_end and then its
+   * fragments; TC from skb->data to the tail, with a VLAN tag the skb holds out of band put
+   * back in place (as a capture shows it). A view valid until the next run (no copy unless
+   * the frame has fragments or a tag is reinserted).
    */
   output(): Uint8Array {
     const u8 = this.runtime.arena.u8;
     if (this.xdp) {
       const p = this.xdp.packet;
-      return u8.subarray(p.data, p.dataEnd);
+      return p.frags?.nrFrags ? this.xdpFrame(u8, p) : u8.subarray(p.data, p.dataEnd);
     }
     const skb = this.tc!.skb;
     // A test run's data_out is the linear data alone: a tag held out of band is not in it.

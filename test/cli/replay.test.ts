@@ -95,6 +95,20 @@ describe('xdplab replay: verdicts and bytes', () => {
     expect(written.map((w) => [w.tsSec, w.tsNsec])).toEqual(passed.map((l) => [1700000005, 123 + l.index * 1000]));
   });
 
+  it('runs frames past one page\'s 3520 linear bytes as multi-buffer frames, as a test run does, and writes them whole', async () => {
+    const frames = [plainFrame(0x0806, 3521), udp4(), plainFrame(0x0806, 9000), plainFrame(0x0806, 60000)];
+    const out = path.join(dir, 'jumbo.pcap');
+    const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', capture(frames), '--json', '--out', out]);
+    expect(r.code).toBe(0);
+    const got = lines(r.stdout);
+    frames.forEach((frame, i) => {
+      expect({ retval: got[i].retval, verdict: got[i].verdict, out: got[i].out }).toEqual(testRunOf('xdp_verdicts', frame));
+    });
+    const written = readCaptureSync(new Uint8Array(readFileSync(out)), out).records;
+    expect(written.map((w) => w.data.length)).toEqual(got.filter((l) => l.verdict !== 'XDP_DROP').map((l) => l.out!.length / 2));
+    expect(written.some((w) => w.data.length === 60000)).toBe(true);
+  });
+
   it('is deterministic: the same capture and seed give the same bytes', async () => {
     const frames = Array.from({ length: 40 }, (_, i) => udp4({ sport: 1000 + i }));
     const [a, b] = [path.join(dir, 'det-a.pcap'), path.join(dir, 'det-b.pcap')];

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PacketReplayer, ReplayInputError } from '../../src/hooks/replay.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import { XdplabError } from '../../src/errors.js';
 import { Collection } from '../../src/runtime/collection.js';
@@ -172,6 +173,23 @@ describe('XDP multi-buffer test runs', () => {
   it('keeps fragments out of direct reach: data_end is the linear end', () => {
     const data = packet(5000);
     expect(run('xdp_direct', data).retval).toBe(data[3519]);
+  });
+
+  it('replays frames past 3520 bytes as the test run runs them, fragments cleared between frames', () => {
+    const rt = new Runtime();
+    const c = Collection.load(rt, loadCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT));
+    const replayer = new PacketReplayer(rt, c.program('xdp_frags'), { hook: 'xdp' });
+    const frames = [
+      packet(9000, OP.TAIL_STORE, 100, 0, 64), packet(3000, OP.LEN), packet(5000, OP.COPY, 3510, 4990, 10),
+      packet(60000, OP.TAIL, -30000), packet(3521, OP.TAIL_TWICE, -1, -2), packet(73152, OP.LEN), packet(100, OP.TAIL, 50),
+    ];
+    for (const frame of frames) {
+      const retval = replayer.run(frame, 1700000000, 0);
+      const ref = run('xdp_frags', frame);
+      expect(retval).toBe(ref.retval);
+      expect(Buffer.from(replayer.output()).equals(Buffer.from(ref.dataOut))).toBe(true);
+    }
+    expect(() => replayer.run(packet(73153), 1700000000, 0)).toThrow(ReplayInputError);
   });
 
   describe.skipIf(kernelSkipReason() !== undefined)('the kernel agrees', () => {
