@@ -15,6 +15,8 @@ import { repoRoot } from './conformance.js';
 export interface FixtureRun {
   /** "<nic> src <source MAC>" of every frame put on a wire. */
   tx: string[];
+  /** The length of each of them. */
+  txLengths: number[];
   /** The same for every packet delivered to a node's stack. */
   delivered: string[];
   /** "<nic> <comment>" of every drop. */
@@ -32,9 +34,12 @@ export async function runFixtureTopology(name: string, frames: Uint8Array[]): Pr
   const w = createCaptureWriter(path.join(work, 'traffic.pcap'), { format: 'pcap' });
   frames.forEach((f, i) => w.write(f, 1_700_000_000, i * 1000));
   await w.close();
-  const run: FixtureRun = { tx: [], delivered: [], dropped: [], counters: {} };
+  const run: FixtureRun = { tx: [], txLengths: [], delivered: [], dropped: [], counters: {} };
   const sink: PacketSink = {
-    tx: (nic, f) => run.tx.push(`${nic.id} src ${mac(f, 6)}`),
+    tx: (nic, f) => {
+      run.tx.push(`${nic.id} src ${mac(f, 6)}`);
+      run.txLengths.push(f.length);
+    },
     delivered: (nic, f) => run.delivered.push(`${nic.id} src ${mac(f, 6)}`),
     dropped: (nic, _f, _t, comment) => run.dropped.push(`${nic.id} ${comment}`),
   };

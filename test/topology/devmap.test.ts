@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { runFixtureTopology } from '../support/topology-fixture.js';
 
-/** src → r/eth0 with the given EtherType and a 46-byte payload. */
-function frame(etherType: number): Uint8Array {
-  const f = new Uint8Array(60);
+/** src → r/eth0 with the given EtherType and a payload (60 bytes in all by default). */
+function frame(etherType: number, length = 60): Uint8Array {
+  const f = new Uint8Array(length);
   f.set([2, 0, 0, 0, 1, 2, 2, 0, 0, 0, 0, 2, etherType >> 8, etherType & 0xff]);
   f.fill(0x5a, 14);
   return f;
@@ -35,6 +35,15 @@ describe('devmap entry programs', () => {
   it('run once per port on a broadcast, never on the excluded ingress port', async () => {
     const { tx } = await run([frame(0x88b6)]);
     expect(tx.sort()).toEqual(['r/eth1 src 2:0:0:0:0:3', 'r/eth2 src 2:0:0:0:0:4']);
+  });
+
+  it('a frame past 3520 bytes runs as a multi-buffer frame through both programs and leaves whole', async () => {
+    const big = frame(0x0800, 9000);
+    big[8999] = 0xee;
+    const { tx, txLengths, counters } = await run([big]);
+    expect(tx).toEqual(['r/eth1 src 2:0:0:0:0:3']);
+    expect(txLengths).toEqual([9000]);
+    expect(counters).toMatchObject({ 'r/eth0': { xdp: { XDP_REDIRECT: 1 } }, 'r/eth1': { 'xdp-devmap': { XDP_PASS: 1 } } });
   });
 
   it("a cpumap entry's program runs on the target CPU, and what it passes goes up the stack there", async () => {
