@@ -69,6 +69,8 @@ export class ProgramImage {
   readonly imm: Int32Array;
   /** The instruction starting at each slot (undefined for an lddw's second slot). */
   readonly insnAt: (Instruction | undefined)[];
+  /** The JIT engine's instance of this image, last made (jit-engine.ts): a field, not a WeakMap lookup, on the run path. */
+  jitInstance: unknown = undefined;
 
   constructor(
     readonly name: string,

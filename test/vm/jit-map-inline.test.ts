@@ -138,3 +138,18 @@ describe('BPF_PROG_TEST_RUN repeat in one call into the JIT for programs whose o
     expect(engine.runRepeat?.(other, 3)).toBeUndefined();
   });
 });
+
+describe('the instance an engine keeps on the image (ProgramImage.jitInstance)', () => {
+  it('serves the engine that made it only: two engines run one image alternately', () => {
+    const image = new ProgramImage('p', decodeProgram(assemble('mov %r0, %r1\nadd %r0, 5\ncall 8\nexit'))); // bpf_get_smp_processor_id
+    const a = new Runtime({ engine: 'jit', perfReaders: false, cpus: 2 });
+    const b = new Runtime({ engine: 'jit', perfReaders: false, cpus: 2 });
+    for (let i = 0; i < 3; i++) {
+      for (const [runtime, cpu] of [[a, 1], [b, 0]] as const) {
+        runtime.engine.env = { host: runtime, cpu };
+        expect(runtime.engine.run(image, { r1: 10 + i })).toBe(cpu);
+        expect(runtime.engine.executed).toBe(4);
+      }
+    }
+  });
+});

@@ -107,6 +107,8 @@ function compiledElsewhere(image: ProgramImage, extraLeaders?: readonly number[]
 }
 
 type RunFn = (startPc: number, depth: number, baseDepth: number) => number;
+/** ProgramImage.jitInstance: the run function an engine made last, valid while `recompiles` holds. */
+interface HotInstance { engine: JitEngine; run: RunFn; recompiles: number }
 type RepeatFn = (n: number) => number;
 
 const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
@@ -242,7 +244,7 @@ export class JitEngine implements HelperCall {
       regs[8] = args.r4 ?? 0;
       regs[10] = args.r5 ?? 0;
     }
-    if (image !== this.lastImage && this.compiledOf(image) === null) return this.runInInterpreter(image);
+    if (image !== this.lastImage && this.hotRun(image) === undefined && this.compiledOf(image) === null) return this.runInInterpreter(image);
     this.lastRunFellBack = false;
     this.tailCalls = 0;
     this.executed = 0;
@@ -306,8 +308,20 @@ export class JitEngine implements HelperCall {
     }
   }
 
+  /** The image's run function when this engine made it and nothing was recompiled since. */
+  private hotRun(image: ProgramImage): RunFn | undefined {
+    const hot = image.jitInstance as HotInstance | undefined;
+    return hot !== undefined && hot.engine === this && hot.recompiles === recompiles ? hot.run : undefined;
+  }
+
   private instanceFor(image: ProgramImage): RunFn {
     if (image === this.lastImage) return this.lastRun!;
+    const hotRun = this.hotRun(image);
+    if (hotRun !== undefined) {
+      this.lastImage = image;
+      this.lastRun = hotRun;
+      return hotRun;
+    }
     let instance = this.instances.get(image);
     if (instance === undefined || instance.recompiles !== recompiles) {
       const entry = this.compiledOf(image);
@@ -321,6 +335,7 @@ export class JitEngine implements HelperCall {
     }
     this.lastImage = image;
     this.lastRun = instance.run;
+    image.jitInstance = { engine: this, run: instance.run, recompiles } satisfies HotInstance;
     return instance.run;
   }
 
