@@ -40,6 +40,22 @@ describe('xdplab prog run (bpftool-compatible)', () => {
     expect(maps.proto_count.find((e) => e.key === '11000000')?.value).toBe('0500000000000000');
   });
 
+  it('runs a frame past 3520 bytes as a multi-buffer frame: data_out whole, ctx_out data_end the linear part', async () => {
+    // xdp-frags.bpf.c: op 3 at byte 0 is bpf_xdp_adjust_tail(a = bytes 2..5), then the length.
+    const frame = Uint8Array.from({ length: 9000 }, (_, i) => (i * 7 + 3) & 0xff);
+    frame.set([3, 0, 100, 0, 0, 0]);
+    const ctx = new Uint8Array(24);
+    ctx[4] = 100; // data_end 100: the rest in fragments
+    const [out, ctxOut] = [path.join(dir, 'frags.bin'), path.join(dir, 'frags-ctx.bin')];
+    const r = await cli(['prog', 'run', fixture('xdp-frags.bpf.o'), 'xdp_frags', 'data_in', file('frags-in.bin', frame), 'data_out', out,
+      'ctx_in', file('frags-ctx-in.bin', ctx), 'ctx_out', ctxOut]);
+    expect(r.stdout).toMatch(/^Return value: 9100, duration: \d+ns\n$/);
+    const want = new Uint8Array(9100);
+    want.set(frame);
+    expect(readFileSync(out)).toEqual(Buffer.from(want));
+    expect([...readFileSync(ctxOut).subarray(0, 8)]).toEqual([0, 0, 0, 0, 100, 0, 0, 0]);
+  });
+
   it('loads --maps-in before the run and prints JSON on request', async () => {
     const mapsIn = file('in.json', JSON.stringify({ proto_count: [{ key: '06000000', value: '2a00000000000000' }] }));
     const mapsOut = path.join(dir, 'after.json');
