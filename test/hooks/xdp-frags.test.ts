@@ -10,6 +10,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketReplayer, ReplayInputError } from '../../src/hooks/replay.js';
+import { XdpHook } from '../../src/hooks/xdp.js';
+import { assemble } from '../../src/isa/asm.js';
+import { decodeProgram } from '../../src/isa/instruction.js';
+import { Program } from '../../src/runtime/program.js';
+import { BPF_PROG_TYPE, type ProgramSpec } from '../../src/spec/types.js';
+import { ProgramImage } from '../../src/vm/image.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import { XdplabError } from '../../src/errors.js';
 import { Collection } from '../../src/runtime/collection.js';
@@ -190,6 +196,26 @@ describe('XDP multi-buffer test runs', () => {
       expect(Buffer.from(replayer.output()).equals(Buffer.from(ref.dataOut))).toBe(true);
     }
     expect(() => replayer.run(packet(73153), 1700000000, 0)).toThrow(ReplayInputError);
+  });
+
+  it.each(['interp', 'jit'] as const)('faults on a direct access at data_end or into the fragments (%s)', (engine) => {
+    const rt = new Runtime({ engine });
+    const hook = new XdpHook(rt);
+    const asm = (text: string): Program => {
+      const image = new ProgramImage('p', decodeProgram(assemble(text)));
+      return new Program({ name: 'p', section: 'xdp.frags', type: BPF_PROG_TYPE.BPF_PROG_TYPE_XDP } as unknown as ProgramSpec, image, rt.registerProgram(image));
+    };
+    const lastLinear = asm('ldxw %r2, [%r1+4]\nldxb %r0, [%r2-1]\nexit');
+    const atDataEnd = asm('ldxw %r2, [%r1+4]\nldxb %r0, [%r2+0]\nexit');
+    const data = packet(5000);
+    expect(hook.testRun(lastLinear, { data }).retval).toBe(data[LINEAR - 1]);
+    expect(() => hook.testRun(atDataEnd, { data })).toThrow(/invalid memory access/);
+    const frags = hook.packet.frags!;
+    expect(frags.nrFrags).toBe(1);
+    const intoFrags = asm(`lddw %r2, ${frags.address(0)}\nldxb %r0, [%r2+0]\nexit`);
+    expect(() => hook.testRun(intoFrags, { data })).toThrow(/invalid memory access/);
+    const writeFrags = asm(`lddw %r2, ${frags.address(0)}\nstb [%r2+0], 1\nmov %r0, 2\nexit`);
+    expect(() => hook.testRun(writeFrags, { data })).toThrow(/invalid memory access/);
   });
 
   describe.skipIf(kernelSkipReason() !== undefined)('the kernel agrees', () => {
