@@ -10,6 +10,7 @@ import type { StackTraceMap } from '../maps/stack-trace.js';
 import { BPF_MAP_TYPE } from '../spec/types.js';
 import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { envOf } from './env.js';
+import { xdpGetBuffLen } from './xdp-frags.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 
@@ -46,11 +47,14 @@ function perfEventOutput(call: HelperCall): number {
   const env = envOf(call);
   const ctxLen = flagsHi & CTXLEN_BITS;
   const packet = env.packet;
-  if (ctxLen > 0 && (!packet || ctxLen > packet.length)) return -ERRNO.EFAULT;
+  // bpf_xdp_event_output: up to xdp_get_buff_len bytes, fragments included (bpf_xdp_copy).
+  const frags = packet?.frags?.hasFrags ? packet.frags : undefined;
+  if (ctxLen > 0 && (!packet || ctxLen > xdpGetBuffLen(packet, frags))) return -ERRNO.EFAULT;
   const data = argU32(call, 4);
   const size = argU32(call, 5);
   if (!call.arena.canAccess(data, 0, size, 1)) throw new Error('bpf_perf_event_output: data outside memory');
-  return map.output(flagsLo & BPF_F_INDEX_MASK, data, size, env.cpu, packet ? packet.data : 0, ctxLen);
+  const ctxAddr = !packet ? 0 : frags && ctxLen > packet.length ? frags.flatten(call.arena, packet, ctxLen) : packet.data;
+  return map.output(flagsLo & BPF_F_INDEX_MASK, data, size, env.cpu, ctxAddr, ctxLen);
 }
 
 export const EVENT_HELPERS: readonly HelperDef[] = [

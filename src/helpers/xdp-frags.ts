@@ -25,6 +25,7 @@ export class XdpFrags {
   hasFrags = false;
   readonly size = new Uint32Array(MAX_SKB_FRAGS);
   readonly off = new Uint32Array(MAX_SKB_FRAGS);
+  private flat: Region | undefined;
 
   constructor(readonly region: Region) {
     region.setBounds(region.base, region.base);
@@ -37,6 +38,16 @@ export class XdpFrags {
   /** skb_frag_address: the arena address of fragment i's first byte. */
   address(i: number): number {
     return this.region.base + i * XDP_FRAG_SIZE + this.off[i];
+  }
+
+  /**
+   * The frame's first `len` bytes (at most its length) in one place, for bpf_xdp_event_output
+   * (bpf_xdp_copy): a scratch region programs cannot address. Returns its address.
+   */
+  flatten(arena: Arena, linear: LinearPart, len: number): number {
+    const flat = (this.flat ??= arena.alloc(XDP_FRAG_SIZE * (MAX_SKB_FRAGS + 2), 'helper', 'xdp frame copy', 0));
+    xdpCopyBuf(arena.u8, linear, this, 0, flat.base, len, false);
+    return flat.base;
   }
 
   /** Drop every fragment (a new frame). */
@@ -94,6 +105,14 @@ export function xdpCopyBytes(
 ): number {
   if (offset > 0xffff || len > 0xffff) return -EFAULT;
   if (offset + len > xdpGetBuffLen(linear, frags)) return -EINVAL;
+  xdpCopyBuf(u8, linear, frags, offset, buf, len, flush);
+  return 0;
+}
+
+/** bpf_xdp_copy_buf: [offset, offset+len) of the frame (checked by the caller) from or to buf. */
+export function xdpCopyBuf(
+  u8: Uint8Array, linear: LinearPart, frags: XdpFrags | undefined, offset: number, buf: number, len: number, flush: boolean,
+): void {
   let ptr = linear.data;
   let ptrLen = linear.dataEnd - linear.data;
   let ptrOff = 0;
@@ -107,7 +126,7 @@ export function xdpCopyBytes(
       len -= n;
       buf += n;
     }
-    if (len === 0 || !frags || next === frags.nrFrags) return 0;
+    if (len === 0 || !frags || next === frags.nrFrags) return;
     ptrOff += ptrLen;
     ptr = frags.address(next);
     ptrLen = frags.size[next];

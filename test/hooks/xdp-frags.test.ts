@@ -13,6 +13,7 @@ import { PacketReplayer, ReplayInputError } from '../../src/hooks/replay.js';
 import { XdpHook } from '../../src/hooks/xdp.js';
 import { assemble } from '../../src/isa/asm.js';
 import { decodeProgram } from '../../src/isa/instruction.js';
+import type { PerfEventArrayMap } from '../../src/maps/perf-event-array.js';
 import { Program } from '../../src/runtime/program.js';
 import { BPF_PROG_TYPE, type ProgramSpec } from '../../src/spec/types.js';
 import { ProgramImage } from '../../src/vm/image.js';
@@ -100,6 +101,9 @@ function cases(): Case[] {
       for (const [name, op, a, b, len] of opsFor(size, lin)) out.push({ name: `${size} ${prog} ${name}`, prog, data: packet(size, op, a, b, len) });
     }
     out.push({ name: `${size} xdp_direct`, prog: 'xdp_direct', data: packet(size) });
+    // bpf_check_mtu counts the linear part only; perf output appends up to the whole frame.
+    for (const a of [0, 65550 - lin, 65551 - lin, 65551 - size]) out.push({ name: `${size} check_mtu len_diff ${a}`, prog: 'xdp_mtu', data: packet(size, 0, a) });
+    for (const a of [lin, lin + 1, size, size + 1]) out.push({ name: `${size} perf output of ${a} bytes`, prog: 'xdp_output', data: packet(size, 0, a) });
   }
   // ctx_in's data_end below the packet: a shorter linear part, fragments even under 3520 bytes.
   for (const [size, meta, dataEnd] of [[3000, 0, 100], [3000, 0, 2999], [5000, 0, 14], [5000, 0, 13], [5000, 0, 0], [5000, 4, 104], [5000, 8, 8], [9000, 32, 4000], [60000, 0, 1000]]) {
@@ -124,9 +128,9 @@ interface Answer {
 let runtime: Runtime | undefined;
 let collection: Collection | undefined;
 
-/** One runtime for every case: its hook's frame is reused, as replay reuses it. */
+/** One runtime for every case: its hook's frame is reused, as replay reuses it. No perf reader, as in a test run. */
 function xdplab(c: Case): Answer {
-  runtime ??= new Runtime();
+  runtime ??= new Runtime({ perfReaders: false });
   collection ??= Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT));
   const r = testRun(runtime, collection.program(c.prog), { data: c.data, ctx: c.ctx });
   return { retval: r.retval, dataOut: r.dataOut, ctxOut: c.ctx ? r.ctxOut : undefined };
@@ -196,6 +200,16 @@ describe('XDP multi-buffer test runs', () => {
       expect(Buffer.from(replayer.output()).equals(Buffer.from(ref.dataOut))).toBe(true);
     }
     expect(() => replayer.run(packet(73153), 1700000000, 0)).toThrow(ReplayInputError);
+  });
+
+  it('appends fragment bytes to a perf event record (bpf_xdp_copy)', () => {
+    const rt = new Runtime();
+    const c = Collection.load(rt, loadCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT));
+    const data = packet(9000, 0, 8000);
+    expect(testRun(rt, c.program('xdp_output'), { data }).retval).toBe(1000);
+    const records = (c.map('events') as PerfEventArrayMap).drain();
+    expect(records).toHaveLength(1);
+    expect(Buffer.from(records[0].data.subarray(4, 8004)).equals(Buffer.from(data.subarray(0, 8000)))).toBe(true);
   });
 
   it.each(['interp', 'jit'] as const)('faults on a direct access at data_end or into the fragments (%s)', (engine) => {
