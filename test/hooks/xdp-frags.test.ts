@@ -57,6 +57,7 @@ interface Case {
   prog: string;
   data: Uint8Array;
   ctx?: Uint8Array;
+  repeat?: number;
 }
 
 /** The helper calls worth making on a frame of `size` bytes whose linear part is `lin`. */
@@ -114,6 +115,10 @@ function cases(): Case[] {
       out.push({ name: `${size} data_end ${dataEnd} meta ${meta} ${name}`, prog: 'xdp_frags', data: packet(size, op, a, b, len, meta), ctx: xdpMd(meta, dataEnd) });
     }
   }
+  // repeat runs on the same frame: what one run's adjust_tail did, the next one starts from.
+  for (const [op, a, b] of [[OP.TAIL, 1, 0], [OP.TAIL, -1000, 0], [OP.TAIL_TWICE, -2000, -100], [OP.TAIL_STORE, 700, 0]]) {
+    out.push({ name: `9000 repeat 5 op ${op} ${a} ${b}`, prog: 'xdp_frags', data: packet(9000, op, a, b, 8), repeat: 5 });
+  }
   return out;
 }
 
@@ -132,7 +137,7 @@ let collection: Collection | undefined;
 function xdplab(c: Case): Answer {
   runtime ??= new Runtime({ perfReaders: false });
   collection ??= Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT));
-  const r = testRun(runtime, collection.program(c.prog), { data: c.data, ctx: c.ctx });
+  const r = testRun(runtime, collection.program(c.prog), { data: c.data, ctx: c.ctx, repeat: c.repeat });
   return { retval: r.retval, dataOut: r.dataOut, ctxOut: c.ctx ? r.ctxOut : undefined };
 }
 
@@ -240,7 +245,7 @@ describe('XDP multi-buffer test runs', () => {
     afterAll(() => kernel?.close());
 
     it.each(CASES.map((c) => [c.name, c]))('%s', (_, c) => {
-      const k = kernel.run(c.prog, c.data, c.ctx);
+      const k = kernel.run(c.prog, c.data, c.ctx, c.repeat);
       const ours = xdplab(c);
       expect({ retval: ours.retval, size: ours.dataOut.length }).toEqual({ retval: k.retval, size: k.dataOut.length });
       expect(Buffer.from(ours.dataOut).equals(Buffer.from(k.dataOut))).toBe(true);
