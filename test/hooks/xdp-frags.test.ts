@@ -44,11 +44,12 @@ function packet(size: number, op = 0, a = 0, b = 0, len = 1, meta = 0): Uint8Arr
 }
 
 /** xdp_md { data, data_end, ... } with the metadata length and the linear part's end. */
-function xdpMd(meta: number, dataEnd: number): Uint8Array {
+function xdpMd(meta: number, dataEnd: number, ingressIfindex = 0): Uint8Array {
   const ctx = new Uint8Array(24);
   const v = new DataView(ctx.buffer);
   v.setUint32(0, meta, true);
   v.setUint32(4, dataEnd, true);
+  v.setUint32(12, ingressIfindex, true);
   return ctx;
 }
 
@@ -114,6 +115,10 @@ function cases(): Case[] {
     for (const [name, op, a, b, len] of ops) {
       out.push({ name: `${size} data_end ${dataEnd} meta ${meta} ${name}`, prog: 'xdp_frags', data: packet(size, op, a, b, len, meta), ctx: xdpMd(meta, dataEnd) });
     }
+  }
+  // A plain xdp program gets the same split; ingress_ifindex 1 (the loopback) comes back in ctx_out.
+  for (const [name, op, a, b, len] of opsFor(5000, 100).slice(0, 12)) {
+    out.push({ name: `5000 xdp_single data_end 100 ifindex 1 ${name}`, prog: 'xdp_single', data: packet(5000, op, a, b, len), ctx: xdpMd(0, 100, 1) });
   }
   // repeat runs on the same frame: what one run's adjust_tail did, the next one starts from.
   for (const [op, a, b] of [[OP.TAIL, 1, 0], [OP.TAIL, -1000, 0], [OP.TAIL_TWICE, -2000, -100], [OP.TAIL_STORE, 700, 0]]) {
