@@ -16,7 +16,11 @@ const ETH_HLEN = 14;
 const EINVAL = 22;
 const EFAULT = 14;
 
-/** One skb_frag_t: where its bytes start in its page (off) and how many there are (size). */
+/**
+ * An XDP frame's fragments (skb_shared_info: nr_frags, xdp_frags_size, and for each skb_frag_t
+ * where its bytes start in its page, off, and how many there are, size). Fragment i lives in
+ * page i of the region.
+ */
 export class XdpFrags {
   nrFrags = 0;
   /** sinfo->xdp_frags_size: the bytes of all fragments. */

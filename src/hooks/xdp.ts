@@ -85,14 +85,16 @@ export class XdpHook {
    * (bpf_prog_test_run_xdp). At most XDP_MAX_FRAME bytes of packet.
    */
   load(data: Uint8Array, metaLen: number, ingressIfindex: number, rxQueue: number, linear = Math.min(data.length, metaLen + XDP_MAX_PACKET)): void {
+    if (data.length - linear > MAX_SKB_FRAGS * XDP_FRAG_SIZE) {
+      throw new XdplabError('BAD_INPUT', `data_in: ${data.length - linear} bytes past the linear part need more than MAX_SKB_FRAGS (${MAX_SKB_FRAGS}) fragments of ${XDP_FRAG_SIZE} (BPF_PROG_TEST_RUN: ENOMEM)`);
+    }
+    // First: allocating the fragments may grow the arena (and replace its views).
+    this.loadFrags(linear < data.length ? data.subarray(linear) : undefined);
     const { u8, view } = this.runtime.arena;
     const base = this.frame.base;
     const dataStart = base + XDP_PACKET_HEADROOM;
     const start = dataStart - metaLen;
     const end = start + linear;
-    if (data.length - linear > MAX_SKB_FRAGS * XDP_FRAG_SIZE) {
-      throw new XdplabError('BAD_INPUT', `data_in: ${data.length - linear} bytes past the linear part need more than MAX_SKB_FRAGS (${MAX_SKB_FRAGS}) fragments of ${XDP_FRAG_SIZE} (BPF_PROG_TEST_RUN: ENOMEM)`);
-    }
     // The frame reads as zeros outside the packet: clear what the last packet (or a helper
     // moving data_meta / data_end) touched around the new one — PacketState tracks that
     // window — rather than the whole headroom and tail every time.
@@ -101,7 +103,6 @@ export class XdpHook {
     if (packet.touchedEnd > end) u8.fill(0, end, Math.min(base + this.frame.capacity, packet.touchedEnd));
     packet.resetTouched();
     u8.set(linear < data.length ? data.subarray(0, linear) : data, start);
-    this.loadFrags(linear < data.length ? data.subarray(linear) : undefined);
     packet.set(start, dataStart, end, view);
     const c = this.ctx.start;
     view.setUint32(c + XDP_MD.ingress_ifindex, ingressIfindex, true);

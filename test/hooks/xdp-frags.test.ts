@@ -212,6 +212,21 @@ describe('XDP multi-buffer test runs', () => {
     expect(() => replayer.run(packet(73153), 1700000000, 0)).toThrow(ReplayInputError);
   });
 
+  it('lays out the first multi-buffer frame when allocating its fragments grows the arena', () => {
+    const rt = new Runtime();
+    const c = Collection.load(rt, loadCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT));
+    const hook = new XdpHook(rt);
+    // Fill the arena's memory up to its end, so the fragments' region must grow it.
+    const probe = rt.arena.alloc(4096, 'memory', 'probe');
+    const size = rt.arena.memory.buffer.byteLength;
+    const left = size - (probe.base + 2 * 4096) - 2 * 4096;
+    if (left > 0) rt.arena.alloc(left, 'memory', 'filler');
+    const data = packet(9000, OP.LEN);
+    expect(hook.testRun(c.program('xdp_frags'), { data }).retval).toBe((9000 | LINEAR << 20) >>> 0);
+    expect(rt.arena.memory.buffer.byteLength).toBeGreaterThan(size);
+    expect(hook.dataOut()).toEqual(data);
+  });
+
   it('appends fragment bytes to a perf event record (bpf_xdp_copy)', () => {
     const rt = new Runtime();
     const c = Collection.load(rt, loadCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT));
