@@ -88,7 +88,7 @@ function opsFor(size: number, lin: number): Array<[string, number, number, numbe
     ['tail +100 then store at the end', OP.TAIL_STORE, 100, 0, 64],
     ['tail -1000 then store at the end', OP.TAIL_STORE, -1000, 0, 64],
     ['tail -2000 then +300', OP.TAIL_TWICE, -2000, -300, 1],
-    ['tail +50 then -(size - lin + 60)', OP.TAIL_TWICE, 50, size - lin + 110, 1],
+    ['tail +50 then -(size - lin + 110)', OP.TAIL_TWICE, 50, size - lin + 110, 1],
     ['tail to the linear part then +1', OP.TAIL_TWICE, lin - size, -1, 1],
     ['head +16 then load across', OP.HEAD_LOAD, 16, lin - 16 - 20, 40],
     ['head -32 then load across', OP.HEAD_LOAD, -32, lin + 32 - 30, 64],
