@@ -3,11 +3,11 @@
  * Time and randomness come from the host, which makes them deterministic in replay.
  */
 import { MAX_TAIL_CALL_CNT } from '../vm/interpreter.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
 import {
   HELPER_CONTINUE, HELPER_TAIL_CALL, argBigInt, argU32, ret, type HelperCall,
 } from '../vm/helper-table.js';
 import { ERRNO } from '../maps/map.js';
+import { ProgArrayMap } from '../maps/prog-array.js';
 import { envOf } from './env.js';
 import { FormatError, formatBpf, type FormatMemory } from './format.js';
 import { mapArg } from './maps.js';
@@ -137,13 +137,14 @@ export const MISC_HELPERS: readonly HelperDef[] = [
   helper('spin_unlock', { args: ['ptr_to_spin_lock'], ret: 'void' }, () => HELPER_CONTINUE),
   helper('tail_call', { args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], ret: 'void' }, (call) => {
     const map = mapArg(call, 2);
+    // instanceof (not spec.type) keeps the calls below monomorphic: a tail call is a hot path.
+    if (!(map instanceof ProgArrayMap)) throw new Error(`bpf_tail_call: map ${map.name} is not a prog array`);
     const index = argU32(call, 3);
-    if (map.spec.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) throw new Error(`bpf_tail_call: map ${map.name} is not a prog array`);
     // A failed tail call falls through to the next instruction with r0 unchanged (kernel: "goto out").
-    if (index >= map.spec.maxEntries || call.tailCalls >= MAX_TAIL_CALL_CNT) return HELPER_CONTINUE;
-    const id = (map as { programIdAt?(i: number): number | undefined }).programIdAt?.(index);
+    if (call.tailCalls >= MAX_TAIL_CALL_CNT) return HELPER_CONTINUE;
+    const id = map.programIdAt(index); // undefined out of range, as the kernel's index check
     const target = id === undefined ? undefined : envOf(call).host.programById(id);
-    if (!target) return HELPER_CONTINUE;
+    if (target === undefined) return HELPER_CONTINUE;
     call.tailCallTarget = target;
     return HELPER_TAIL_CALL;
   }),

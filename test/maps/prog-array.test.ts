@@ -42,6 +42,12 @@ describe.each(['jit', 'interp'] as const)('prog array slots changed between runs
     t.jmp.update(u32(1), u32(t.id('stage2')));
     expect(t.run('entry')).toBe(XDP_TX);
     expect([t.hits(0), t.hits(1)]).toEqual([4, 2]);
+    // A refused update (no such program: -EBADF) or delete (empty slot: -ENOENT) changes nothing.
+    expect(() => t.jmp.update(u32(1), u32(9999))).toThrow();
+    expect(() => t.jmp.delete(u32(3))).toThrow();
+    expect(() => t.jmp.update(u32(4), u32(t.id('stage2')))).toThrow();
+    expect(t.run('entry')).toBe(XDP_TX);
+    expect(t.jmp.lookup(u32(1))).toEqual(u32(t.id('stage2')));
   });
 
   it('stops a self tail call at 33 on every run, the count starting afresh', () => {
