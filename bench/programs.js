@@ -100,6 +100,7 @@ export async function benchPrograms() {
   const names = engines();
   const rows = [];
   const notes = [];
+  const raw = [];
   for (const ref of PROGRAMS) {
     const { entries, frame } = ref.setup ? ref.setup() : { entries: undefined, frame: ref.frame() };
     const row = [ref.name];
@@ -119,6 +120,7 @@ export async function benchPrograms() {
       if (kernel.retval !== retval) throw new Error(`${ref.name}: the kernel returned ${kernel.retval}, xdplab ${retval}`);
       const best = perEngine.jit ?? perEngine.interp;
       row.push(`${kernel.ns} ns`, `${fmt(best / Math.max(kernel.ns, 1), 2)}×`);
+      raw.push({ name: ref.name, jit: perEngine.jit, kernel: kernel.ns });
     } else {
       row.push('–', '–');
     }
@@ -131,7 +133,7 @@ export async function benchPrograms() {
     `"issue figure" is the kernel time quoted in issue 5 for a program of that kind on this machine type.`);
   if (!names.includes('jit')) notes.push('The JIT column is empty: this build has no JIT engine.');
   if (why !== undefined) notes.push(`Kernel figures skipped: ${why}.`);
-  return { title: 'Per-program run time', header: ['program', 'interpreter', 'JIT', 'kernel JIT', '× kernel', 'issue figure'], rows, notes };
+  return { title: 'Per-program run time', header: ['program', 'interpreter', 'JIT', 'kernel JIT', '× kernel', 'issue figure'], rows, notes, raw };
 }
 
 // Run alone: node bench/programs.js (after npm run build).

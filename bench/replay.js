@@ -257,7 +257,8 @@ export async function benchReplay() {
     } else {
       notes.push(`Kernel figures skipped: ${build.why}.`);
     }
-    return { title: 'Replay: 1M packets through a firewall XDP program', header: ['path', 'packets/s', 'time', 'vs kernel path'], rows, notes };
+    return { title: 'Replay: 1M packets through a firewall XDP program', header: ['path', 'packets/s', 'time', 'vs kernel path'], rows, notes,
+      raw: { xdplabPps: xdplab.pps, kernelPps: kernel?.pps } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
