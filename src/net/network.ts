@@ -17,6 +17,7 @@ import { XdplabError } from '../errors.js';
 import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } from '../helpers/env.js';
 import { TC_PATH_MAX_PACKET, TcHook, tcActionName } from '../hooks/tc.js';
 import { ETH_HLEN } from '../packet/constants.js';
+import { BPF_F_NEIGH, BPF_F_PEER } from '../helpers/tc-redirect.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
 import { XdpHook, XDP_MAX_FRAME, xdpActionName } from '../hooks/xdp.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -318,8 +319,36 @@ export class Network {
       this.drop(nic, frame, 'tc', `TC_ACT_REDIRECT to ifindex ${target?.target ?? '?'}, which ${nic.node.name} does not have`);
       return;
     }
-    if (target!.flags & BPF_F_INGRESS) this.receive(out, frame, hops + 1, true, cpu);
-    else this.egress(out, frame, hops, nic.ifindex, cpu);
+    const flags = target!.flags;
+    if (flags & BPF_F_PEER) {
+      // bpf_redirect_peer: into the ingress of the device at the other end (veth's peer).
+      if (out.peer) this.receive(out.peer, frame, hops + 1, true, cpu);
+      else this.drop(nic, frame, 'tc', `bpf_redirect_peer to ${out.id}, which has no peer`);
+    } else if (flags & BPF_F_NEIGH) {
+      const resolved = this.neighbourFill(out, frame);
+      if (resolved) this.egress(out, resolved, hops, nic.ifindex, cpu);
+      else this.drop(nic, frame, 'tc', `bpf_redirect_neigh out of ${out.id}: no neighbour for the destination`);
+    } else if (flags & BPF_F_INGRESS) {
+      this.receive(out, frame, hops + 1, true, cpu);
+    } else {
+      this.egress(out, frame, hops, nic.ifindex, cpu);
+    }
+  }
+
+  /**
+   * bpf_redirect_neigh without a next hop: the neighbour layer writes the MAC header for the
+   * packet's own destination on `out` (its MAC as the source). Undefined when unresolved.
+   */
+  private neighbourFill(out: VirtualNic, frame: Uint8Array): Uint8Array | undefined {
+    const type = frame.length >= ETH_HLEN ? (frame[12] << 8) | frame[13] : 0;
+    const dst = type === ETH_P_IP && frame.length >= 34 ? frame.subarray(30, 34)
+      : type === ETH_P_IPV6 && frame.length >= 54 ? frame.subarray(38, 54) : undefined;
+    const mac = dst && out.node.neighbour(out.ifindex, dst);
+    if (!mac) return undefined;
+    const copy = frame.slice();
+    copy.set(mac, 0);
+    copy.set(out.mac, 6);
+    return copy;
   }
 
   // ---- the stack ---------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+/**
+ * TC helpers that choose where a packet goes next or look up sockets, as net/core/filter.c
+ * declares them for sched_cls / sched_act programs:
+ * - bpf_redirect_neigh(ifindex, params, plen, flags): out of ifindex with the neighbour layer
+ *   filling in the MAC header (optionally towards a given next hop);
+ * - bpf_redirect_peer(ifindex, flags): into the ingress of the device's peer (veth, netkit);
+ * - bpf_sk_lookup_tcp / _udp, bpf_skc_lookup_tcp, bpf_sk_release: xdplab emulates no sockets,
+ *   so a lookup finds none (NULL) — what the kernel answers for a tuple nothing listens on.
+ * A test run ends at the verdict either way; the emulated network treats both redirects as a
+ * redirect out of (neigh) or into the peer of (peer) the target interface.
+ */
+import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { TC_ACT_REDIRECT, TC_ACT_SHOT, envOf } from './env.js';
+import { helper, type HelperDef } from './registry.js';
+import { TC_PROG_TYPES } from './skb-model.js';
+
+/** sizeof(struct bpf_redir_neigh): nh_family and a 16-byte address. */
+const BPF_REDIR_NEIGH_SIZE = 20;
+/** Flags xdplab's RedirectTarget carries for these two (the kernel's bpf_redirect_info flags). */
+export const BPF_F_NEIGH = 1 << 16;
+export const BPF_F_PEER = 1 << 17;
+
+/** bpf_redirect_neigh: TC_ACT_SHOT for flags or a short params block, else TC_ACT_REDIRECT. */
+function redirectNeigh(call: HelperCall): number {
+  const plen = argNumber(call, 3);
+  const flags = argNumber(call, 4);
+  if ((plen !== 0 && plen < BPF_REDIR_NEIGH_SIZE) || flags !== 0) return TC_ACT_SHOT;
+  envOf(call).redirect = { kind: 'ifindex', target: argU32(call, 1), flags: BPF_F_NEIGH };
+  return TC_ACT_REDIRECT;
+}
+
+/** bpf_redirect_peer: TC_ACT_SHOT for any flag, else TC_ACT_REDIRECT. */
+function redirectPeer(call: HelperCall): number {
+  if (argNumber(call, 2) !== 0) return TC_ACT_SHOT;
+  envOf(call).redirect = { kind: 'ifindex', target: argU32(call, 1), flags: BPF_F_PEER };
+  return TC_ACT_REDIRECT;
+}
+
+const noSocket = (call: HelperCall): number => {
+  ret(call, 0);
+  return HELPER_CONTINUE;
+};
+
+const SK_LOOKUP_ARGS = ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything', 'anything'] as const;
+
+export const TC_REDIRECT_HELPERS: readonly HelperDef[] = [
+  helper('redirect_neigh', { args: ['anything', 'ptr_to_mem', 'const_size_or_zero', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+    ret(call, redirectNeigh(call));
+    return HELPER_CONTINUE;
+  }),
+  helper('redirect_peer', { args: ['anything', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+    ret(call, redirectPeer(call));
+    return HELPER_CONTINUE;
+  }),
+  helper('sk_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: TC_PROG_TYPES }, noSocket),
+  helper('sk_lookup_udp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: TC_PROG_TYPES }, noSocket),
+  helper('skc_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: TC_PROG_TYPES }, noSocket),
+  helper('sk_release', { args: ['anything'], ret: 'integer' }, noSocket),
+];
