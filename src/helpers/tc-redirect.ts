@@ -4,15 +4,20 @@
  * - bpf_redirect_neigh(ifindex, params, plen, flags): out of ifindex with the neighbour layer
  *   filling in the MAC header (optionally towards a given next hop);
  * - bpf_redirect_peer(ifindex, flags): into the ingress of the device's peer (veth, netkit);
- * - bpf_sk_lookup_tcp / _udp, bpf_skc_lookup_tcp, bpf_sk_release: xdplab emulates no sockets,
- *   so a lookup finds none (NULL) — what the kernel answers for a tuple nothing listens on.
+ * - bpf_sk_lookup_tcp / _udp, bpf_skc_lookup_tcp, bpf_sk_release (TC and XDP): xdplab emulates
+ *   no sockets, so a lookup finds none (NULL) — what the kernel answers for a tuple nothing
+ *   listens on.
  * A test run ends at the verdict either way; the emulated network treats both redirects as a
  * redirect out of (neigh) or into the peer of (peer) the target interface.
  */
 import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { TC_ACT_REDIRECT, TC_ACT_SHOT, envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
+import { BPF_PROG_TYPE } from '../spec/types.js';
 import { TC_PROG_TYPES } from './skb-model.js';
+
+/** The socket lookups are open to XDP programs too (xdp_func_proto). */
+const SK_LOOKUP_PROG_TYPES: readonly number[] = [...TC_PROG_TYPES, BPF_PROG_TYPE.BPF_PROG_TYPE_XDP];
 
 /** sizeof(struct bpf_redir_neigh): nh_family and a 16-byte address. */
 const BPF_REDIR_NEIGH_SIZE = 20;
@@ -52,8 +57,8 @@ export const TC_REDIRECT_HELPERS: readonly HelperDef[] = [
     ret(call, redirectPeer(call));
     return HELPER_CONTINUE;
   }),
-  helper('sk_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: TC_PROG_TYPES }, noSocket),
-  helper('sk_lookup_udp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: TC_PROG_TYPES }, noSocket),
-  helper('skc_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: TC_PROG_TYPES }, noSocket),
+  helper('sk_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: SK_LOOKUP_PROG_TYPES }, noSocket),
+  helper('sk_lookup_udp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: SK_LOOKUP_PROG_TYPES }, noSocket),
+  helper('skc_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: SK_LOOKUP_PROG_TYPES }, noSocket),
   helper('sk_release', { args: ['anything'], ret: 'integer' }, noSocket),
 ];
