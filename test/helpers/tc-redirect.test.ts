@@ -22,7 +22,7 @@ const FRAME = Uint8Array.from([
   0, 9, 0, 9, 0, 8, 0, 0,
 ]);
 const EXPECTED: Record<string, number> = {
-  tc_neigh: 7, tc_neigh_nexthop: 7, tc_neigh_short: 2, tc_neigh_flags: 2, tc_peer: 7, tc_peer_flags: 2, tc_sk_lookup: 0,
+  tc_neigh: 7, tc_neigh_nexthop: 7, tc_neigh_short: 2, tc_neigh_flags: 2, tc_peer: 7, tc_peer_flags: 2, tc_sk_lookup: 0, xdp_sk_lookup: 2,
 };
 
 const runtime = new Runtime();
