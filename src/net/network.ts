@@ -18,6 +18,7 @@ import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } 
 import { TC_PATH_MAX_PACKET, TcHook, tcActionName } from '../hooks/tc.js';
 import { ETH_HLEN } from '../packet/constants.js';
 import { BPF_F_NEIGH, BPF_F_PEER } from '../helpers/tc-redirect.js';
+import { sourceLineAt } from '../spec/line-info.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
 import { XdpHook, XDP_MAX_FRAME, xdpActionName } from '../hooks/xdp.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -487,7 +488,7 @@ export class Network {
     // After tail calls the verdict came from another program of the chain: name that one.
     const last = engine.image;
     const tail = last === attached.program.image ? '' : ` via tail call to ${last.name}`;
-    const line = last === attached.program.image ? attached.program.spec.lineInfo.get(pc) : undefined;
+    const line = last === attached.program.image ? sourceLineAt(attached.program.spec, pc) : undefined;
     let comment = `${hook}: program ${attached.name} (${attached.program.name}${tail}) returned ${verdict} at pc ${pc}`;
     if (line) comment += ` (${line})`;
     if (trace.length > 0) comment += `; trace: ${trace.join(' | ')}`;

@@ -1,0 +1,30 @@
+/** sourceLineAt: an instruction's C line is the nearest line record at or before it, inside its function. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sourceLineAt } from '../../src/spec/line-info.js';
+import { loadCollectionSpec } from '../../src/spec/loader.js';
+import { repoRoot } from '../support/conformance.js';
+
+const file = path.join(repoRoot, 'topologies', 'edge-firewall', 'firewall.bpf.o');
+const spec = loadCollectionSpec(new Uint8Array(readFileSync(file)), file).programs.get('xdp_firewall')!;
+
+describe('sourceLineAt', () => {
+  it('is the record itself where an instruction has one', () => {
+    for (const [pc, line] of spec.lineInfo) expect(sourceLineAt(spec, pc)).toBe(line);
+  });
+
+  it('is the nearest record before an instruction without one', () => {
+    const recorded = [...spec.lineInfo.keys()].sort((a, b) => a - b);
+    const gap = recorded.findIndex((pc, i) => i + 1 < recorded.length && recorded[i + 1] > pc + 1);
+    expect(gap).toBeGreaterThanOrEqual(0);
+    const pc = recorded[gap] + 1;
+    expect(spec.lineInfo.has(pc)).toBe(false);
+    expect(sourceLineAt(spec, pc)).toBe(spec.lineInfo.get(recorded[gap]));
+  });
+
+  it('never reaches back across the start of a function', () => {
+    const starts = [...spec.functions.keys()].filter((pc) => pc > 0 && !spec.lineInfo.has(pc));
+    for (const pc of starts) expect(sourceLineAt(spec, pc)).toBeUndefined();
+  });
+});
