@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
 import { XdplabError } from '../errors.js';
+import { VmFault } from '../vm/fault.js';
 import { testRun } from '../hooks/test-run.js';
 import type { Btf } from '../btf/btf.js';
 import { formatValue } from '../btf/format.js';
@@ -225,7 +226,12 @@ export function registerProgCommands(program: Command, io: Io): void {
       if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
       const data = await readArg(args.dataIn, io);
       const ctx = args.ctxIn !== undefined ? await readArg(args.ctxIn, io) : undefined;
-      const result = testRun(runtime, target, { data, ctx, repeat: args.repeat, cpu });
+      let result: ReturnType<typeof testRun>;
+      try {
+        result = testRun(runtime, target, { data, ctx, repeat: args.repeat, cpu });
+      } catch (err) {
+        throw err instanceof VmFault ? collection.explainFault(err) : err;
+      }
       if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
       if (args.dataOut !== undefined) checkOutputFits('data', result.dataOut.length, args.dataSizeOut);
       if (args.ctxOut !== undefined && ctx !== undefined) checkOutputFits('ctx', result.ctxOut.length, args.ctxSizeOut);

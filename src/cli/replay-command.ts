@@ -138,7 +138,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     const retval = replayer.retval;
     if (replayer.fault) {
       faults++;
-      if (faultLines.length < 5) faultLines.push(`record ${rec.index}: ${replayer.fault.message}`);
+      if (faultLines.length < 5) faultLines.push(`record ${rec.index}: ${collection.explainFault(replayer.fault).message}`);
     } else if (retval < SMALL_VERDICTS) {
       small[retval]++;
     } else {

@@ -478,7 +478,8 @@ export class Network {
     if (!(err instanceof VmFault)) throw err;
     this.faults++;
     this.counters.add(nic, hook, 'fault');
-    this.sink.dropped(nic, frame, this.time(), `${hook}: program ${attached.name} faulted: ${err.message}`);
+    const fault = attached.program.image.name === err.program ? err.withSource(sourceLineAt(attached.program.spec, err.pc)) : err;
+    this.sink.dropped(nic, frame, this.time(), `${hook}: program ${attached.name} faulted: ${fault.message}`);
     return { action: 'drop', frame };
   }
 

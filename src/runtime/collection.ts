@@ -12,6 +12,8 @@ import { createMap } from '../maps/index.js';
 import type { BpfMap } from '../maps/map.js';
 import { BPF_MAP_TYPE, LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
 import { BPF_CORE_POISON_HELPER } from '../spec/core.js';
+import { sourceLineAt } from '../spec/line-info.js';
+import type { VmFault } from '../vm/fault.js';
 import { ProgramImage } from '../vm/image.js';
 import { Program } from './program.js';
 import type { Runtime } from './runtime.js';
@@ -75,6 +77,12 @@ export class Collection {
    * BPF_OBJ_NAME_LEN - 1 = 15 characters, as `bpftool prog show` lists it) or its section name,
    * when either names one program only.
    */
+  /** A fault of one of this collection's programs, naming its C source line when there is one. */
+  explainFault(fault: VmFault): VmFault {
+    const program = this.programs.get(fault.program);
+    return program ? fault.withSource(sourceLineAt(program.spec, fault.pc)) : fault;
+  }
+
   program(name: string): Program {
     const resolved = this.resolveName(name);
     const program = this.programs.get(resolved);

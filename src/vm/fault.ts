@@ -29,8 +29,15 @@ export class VmFault extends XdplabError {
     /** The faulting instruction's disassembly. */
     readonly instruction: string,
     readonly detail: string,
+    /** The C source line of the pc ("file.c:42: text"), when the object has line info. */
+    readonly source?: string,
   ) {
-    super('VM_FAULT', `program ${program}: pc ${pc} (${instruction}): ${FAULT_REASONS[reason]}: ${detail}`);
+    super('VM_FAULT', `program ${program}: pc ${pc} (${instruction}): ${FAULT_REASONS[reason]}: ${detail}${source ? `, in ${source}` : ''}`);
+  }
+
+  /** The same fault, naming the C source line of its pc. */
+  withSource(source: string | undefined): VmFault {
+    return source === undefined ? this : new VmFault(this.reason, this.program, this.pc, this.instruction, this.detail, source);
   }
 }
 

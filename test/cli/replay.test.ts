@@ -283,6 +283,7 @@ describe('xdplab replay: bad input and faults', () => {
     expect(r.stdout).toMatch(/^XDP_PASS\s+2/m);
     expect(r.stdout).toMatch(/^XDP_DROP\s+1/m);
     expect(r.stderr).toMatch(/record 1: program xdp_fault: pc \d+ .*invalid memory access/);
+    expect(r.stderr).toMatch(/invalid memory access: .*, in replay\.bpf\.c:\d+: return data\[100\]/); // the C line of the pc
     const j = await cli(['replay', OBJECT, 'xdp_fault', '--pcap', file, '--json']);
     expect(j.code).toBe(1);
     expect(lines(j.stdout).map((l) => l.verdict ?? (l.fault ? 'fault' : '?'))).toEqual(['XDP_PASS', 'fault', 'XDP_DROP', 'fault', 'XDP_PASS']);
