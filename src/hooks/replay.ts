@@ -23,7 +23,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
 import { VmFault } from '../vm/fault.js';
 import { RssHasher, rssQueue } from './flow-hash.js';
-import { TC_ACT, TC_PATH_MAX_PACKET, TcHook, tcActionName } from './tc.js';
+import { TC_ACT, TC_MAX_PACKET, TC_PATH_MAX_PACKET, TcHook, tcActionName } from './tc.js';
 import { XDP_MAX_FRAME, XdpHook, xdpActionName } from './xdp.js';
 
 export const REPLAY_HOOKS = ['xdp', 'tc-ingress', 'tc-egress'] as const;
@@ -115,7 +115,8 @@ export class PacketReplayer {
         throw new XdplabError('USAGE', `program ${program.name} is not a TC (sched_cls / sched_act) program: it cannot run at ${this.hook}`);
       }
       this.tc = new TcHook(runtime);
-      this.maxPacket = TC_PATH_MAX_PACKET;
+      // A test run takes what one page holds (TC_MAX_PACKET); the receive path an skb's buffer.
+      this.maxPacket = this.context === 'test-run' ? TC_MAX_PACKET : TC_PATH_MAX_PACKET;
     }
   }
 
@@ -230,15 +231,6 @@ export class PacketReplayer {
     const skb = this.tc!.skb;
     // A test run's data_out is the linear data alone: a tag held out of band is not in it.
     if (!skb.vlanPresent || this.context === 'test-run') return u8.subarray(skb.data, skb.tail);
-    const len = skb.len;
-    if (len < 12) return u8.subarray(skb.data, skb.tail);
-    const scratch = (this.scratch ??= new Uint8Array(TC_PATH_MAX_PACKET + 64));
-    scratch.set(u8.subarray(skb.data, skb.data + 12), 0);
-    scratch[12] = skb.vlanProto >>> 8;
-    scratch[13] = skb.vlanProto & 0xff;
-    scratch[14] = skb.vlanTci >>> 8;
-    scratch[15] = skb.vlanTci & 0xff;
-    scratch.set(u8.subarray(skb.data + 12, skb.tail), 16);
-    return scratch.subarray(0, len + 4);
+    return this.tc!.wireFrame((this.scratch ??= new Uint8Array(TC_PATH_MAX_PACKET + 64)));
   }
 }

@@ -276,16 +276,21 @@ export class TcHook {
   }
 
   /**
-   * The frame as it goes on the wire (or into a capture): a copy of skb->data to the tail, with
-   * a VLAN tag the skb holds out of band put back after the MAC addresses — what
-   * validate_xmit_vlan does for a device without TX VLAN offload.
+   * The frame as it goes on the wire (or into a capture): skb->data to the tail, with a VLAN
+   * tag the skb holds out of band put back after the MAC addresses — what validate_xmit_vlan
+   * does for a device without TX VLAN offload. Written into `into` when given (a view of it is
+   * returned), else into a new array.
    */
-  wireFrame(): Uint8Array {
+  wireFrame(into?: Uint8Array): Uint8Array {
     const skb = this.skb;
     const u8 = this.runtime.arena.u8;
-    if (!skb.vlanPresent || skb.tail - skb.data < 12) return u8.slice(skb.data, skb.tail);
     const len = skb.tail - skb.data;
-    const out = new Uint8Array(len + VLAN_HLEN);
+    const tagged = skb.vlanPresent && len >= 12;
+    const out = into ? into.subarray(0, len + (tagged ? VLAN_HLEN : 0)) : new Uint8Array(len + (tagged ? VLAN_HLEN : 0));
+    if (!tagged) {
+      out.set(u8.subarray(skb.data, skb.tail));
+      return out;
+    }
     out.set(u8.subarray(skb.data, skb.data + 12), 0);
     out[12] = skb.vlanProto >>> 8;
     out[13] = skb.vlanProto & 0xff;

@@ -59,6 +59,22 @@ export function describeMemoryFault(arena: Arena, addr: number, hi: number, size
 /** The detail of a budget fault. */
 export const describeBudgetFault = (budget: number): string => `more than ${budget} instructions executed (a loop that does not end?)`;
 
+/** r0..r9 from `args` (r1..r5 as given, the rest 0), in the (low, high) pair layout both engines share. */
+export function loadRunArgs(regs: Int32Array, args: RunArgs): void {
+  regs.fill(0, 0, 20);
+  regs[2] = args.r1 ?? 0;
+  regs[4] = args.r2 ?? 0;
+  regs[6] = args.r3 ?? 0;
+  regs[8] = args.r4 ?? 0;
+  regs[10] = args.r5 ?? 0;
+}
+
+/** Register n set to a 64-bit value, in the pair layout. */
+export function storeRegister(regs: Int32Array, n: number, value: bigint): void {
+  regs[n * 2] = Number(BigInt.asIntN(32, value));
+  regs[n * 2 + 1] = Number(BigInt.asIntN(32, value >> 32n));
+}
+
 /** A marker thrown past the dispatch loop; turned into a VmFault with context. */
 class Fault {
   constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
@@ -111,8 +127,7 @@ export class Interpreter implements HelperCall {
 
   /** Set a register to a 64-bit value before a run. */
   setReg(n: number, value: bigint): void {
-    this.regs[n * 2] = Number(BigInt.asIntN(32, value));
-    this.regs[n * 2 + 1] = Number(BigInt.asIntN(32, value >> 32n));
+    storeRegister(this.regs, n, value);
   }
 
   /**
@@ -122,14 +137,7 @@ export class Interpreter implements HelperCall {
    */
   run(image: ProgramImage, args?: RunArgs): number {
     const regs = this.regs;
-    if (args) {
-      regs.fill(0, 0, 20);
-      regs[2] = args.r1 ?? 0;
-      regs[4] = args.r2 ?? 0;
-      regs[6] = args.r3 ?? 0;
-      regs[8] = args.r4 ?? 0;
-      regs[10] = args.r5 ?? 0;
-    }
+    if (args) loadRunArgs(regs, args);
     this.tailCalls = 0;
     this.executed = 0;
     this.depth = 0;

@@ -261,6 +261,16 @@ describe('xdplab replay: bad input and faults', () => {
     expect(s.stdout).toMatch(/^refused\s+1$/m);
   });
 
+  it('refuses, for that packet only, a TC frame larger than a test run takes (one page)', async () => {
+    const file = capture([tcp4(), plainFrame(0x88b5, 4000)]);
+    const r = await cli(['replay', OBJECT, 'tc_probe', '--pcap', file, '--json']);
+    expect(r.code).toBe(0);
+    const got = lines(r.stdout) as Array<PacketLine & { refused?: string }>;
+    expect(got[1].refused).toMatch(/^4000 bytes: the tc-ingress hook takes frames of at most \d+ bytes/);
+    const path = await cli(['replay', OBJECT, 'tc_probe', '--pcap', file, '--json', '--path']);
+    expect((lines(path.stdout) as Array<PacketLine & { refused?: string }>)[1].refused).toBeUndefined();
+  });
+
   it('refuses a capture that is not one, and a program of the wrong type for the hook', async () => {
     const notPcap = writeTemp(dir, 'text.pcap', new TextEncoder().encode('hello, this is not a capture'));
     const a = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', notPcap]);

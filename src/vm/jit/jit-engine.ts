@@ -19,7 +19,8 @@ import {
 import type { ProgramImage } from '../image.js';
 import { pairToBigInt } from '../int64.js';
 import {
-  DEFAULT_BUDGET, Interpreter, describeBudgetFault, describeMemoryFault, type InterpreterOptions, type LegacyPacket, type RunArgs,
+  DEFAULT_BUDGET, Interpreter, describeBudgetFault, describeMemoryFault, loadRunArgs, storeRegister, type InterpreterOptions, type LegacyPacket,
+  type RunArgs,
 } from '../interpreter.js';
 import { arrayLookupLayoutAt, isInlineMapLookup } from '../map-layout.js';
 import { compileImage, type CompiledImage } from './compiler.js';
@@ -228,22 +229,12 @@ export class JitEngine implements HelperCall {
   }
 
   setReg(n: number, value: bigint): void {
-    const regs = this.regs;
-    regs[n * 2] = Number(BigInt.asIntN(32, value));
-    regs[n * 2 + 1] = Number(BigInt.asIntN(32, value >> 32n));
+    storeRegister(this.regs, n, value);
   }
 
   /** Run a program (see Interpreter.run): returns the low 32 bits of r0, unsigned. */
   run(image: ProgramImage, args?: RunArgs): number {
-    const regs = this.regs;
-    if (args) {
-      regs.fill(0, 0, 20);
-      regs[2] = args.r1 ?? 0;
-      regs[4] = args.r2 ?? 0;
-      regs[6] = args.r3 ?? 0;
-      regs[8] = args.r4 ?? 0;
-      regs[10] = args.r5 ?? 0;
-    }
+    if (args) loadRunArgs(this.regs, args);
     if (image !== this.lastImage && this.hotRun(image) === undefined && this.compiledOf(image) === null) return this.runInInterpreter(image);
     this.lastRunFellBack = false;
     this.tailCalls = 0;
