@@ -250,13 +250,13 @@ function readPrograms(at: Cursor | undefined, dir: string, runtime: Runtime): { 
     programs.set(name, program);
   }
   // Map entries once every program is known: a devmap or cpumap entry may name one.
-  const programId = (name: string): number | undefined => programs.get(name)?.id;
+  const programByName = (name: string): Program | undefined => programs.get(name);
   for (const { f } of entries) {
     const collection = collections.get(path.resolve(dir, f.get('object')!.string()))!;
     for (const [mapName, entriesAt] of f.get('maps')?.entries() ?? []) {
       const map = collection.maps.get(mapName);
       if (!map) throw entriesAt.fail(`${f.get('object')!.string()} has no map ${mapName} (it has: ${[...collection.maps.keys()].join(', ')})`);
-      loadMapEntries(map, entriesAt, collection.spec.btf?.btf, programId);
+      loadMapEntries(map, entriesAt, collection.spec.btf?.btf, programByName);
     }
   }
   return { programs, collections };

@@ -9,7 +9,8 @@ import { parseValue } from '../btf/parse-value.js';
 import { BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_INT } from '../btf/types.js';
 import { XdplabError } from '../errors.js';
 import { roundUp8, type BpfMap } from '../maps/map.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
+import type { Program } from '../runtime/program.js';
+import { BPF_ATTACH_TYPE, BPF_MAP_TYPE, BPF_PROG_TYPE } from '../spec/types.js';
 import { parseCidr, parseIp } from './addresses.js';
 import type { Cursor } from './cursor.js';
 
@@ -85,9 +86,11 @@ const PROGRAM_ENTRY_TYPES: ReadonlySet<number> = new Set([
 /**
  * Load `{ key, value }` entries into a live map. A devmap or cpumap entry may also name a
  * program of the topology (`program: NAME`), whose id goes where the kernel's value holds the
- * program's fd: the u32 after the ifindex (or queue size).
+ * program's fd: the u32 after the ifindex (or queue size). As __dev_map_alloc_node and
+ * __cpu_map_load_bpf_program check, it must be an XDP program built for that map
+ * (SEC("xdp/devmap") / SEC("xdp/cpumap")).
  */
-export function loadMapEntries(map: BpfMap, entries: Cursor, btf: Btf | undefined, programId: (name: string) => number | undefined = () => undefined): void {
+export function loadMapEntries(map: BpfMap, entries: Cursor, btf: Btf | undefined, programByName: (name: string) => Program | undefined = () => undefined): void {
   const { keySize, valueSize, keyTypeId, valueTypeId, type } = map.spec;
   const lpm = type === BPF_MAP_TYPE.BPF_MAP_TYPE_LPM_TRIE;
   const withProgram = PROGRAM_ENTRY_TYPES.has(type) && valueSize >= 8;
@@ -97,8 +100,7 @@ export function loadMapEntries(map: BpfMap, entries: Cursor, btf: Btf | undefine
     const one = entryBytes(fields.get('value')!, valueSize, valueTypeId, btf, false);
     const programAt = fields.get('program');
     if (programAt) {
-      const id = programId(programAt.string());
-      if (id === undefined) throw programAt.fail(`no program ${programAt.string()} in this topology`);
+      const id = entryProgramId(programAt, programByName(programAt.string()), type);
       new DataView(one.buffer, one.byteOffset, one.byteLength).setUint32(4, id, true);
     }
     const value = map.perCpu ? perCpuValue(one, valueSize, map.cpus) : one;
@@ -108,6 +110,17 @@ export function loadMapEntries(map: BpfMap, entries: Cursor, btf: Btf | undefine
       throw entry.fail(err instanceof XdplabError ? err.message : String(err));
     }
   }
+}
+
+/** The id of a map entry's program, refused (at its place in the file) unless the kernel would take it. */
+function entryProgramId(at: Cursor, program: Program | undefined, mapType: number): number {
+  if (!program) throw at.fail(`no program ${at.string()} in this topology`);
+  const cpumap = mapType === BPF_MAP_TYPE.BPF_MAP_TYPE_CPUMAP;
+  const want = cpumap ? BPF_ATTACH_TYPE.BPF_XDP_CPUMAP : BPF_ATTACH_TYPE.BPF_XDP_DEVMAP;
+  if (program.type !== BPF_PROG_TYPE.BPF_PROG_TYPE_XDP || program.spec.attachType !== want) {
+    throw at.fail(`program ${at.string()} (section ${program.spec.sectionName}) cannot run in a ${cpumap ? 'cpumap' : 'devmap'} entry: it takes an XDP program of SEC("xdp/${cpumap ? 'cpumap' : 'devmap'}")`);
+  }
+  return program.id;
 }
 
 function perCpuValue(one: Uint8Array, valueSize: number, cpus: number): Uint8Array {

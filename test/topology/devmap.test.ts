@@ -6,6 +6,12 @@
  * the CPU the frame was sent to.
  */
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NULL_SINK } from '../../src/net/recorder.js';
+import { loadTopology } from '../../src/topology/load.js';
+import { repoRoot } from '../support/conformance.js';
 import { runFixtureTopology } from '../support/topology-fixture.js';
 
 /** src → r/eth0 with the given EtherType and a payload (60 bytes in all by default). */
@@ -51,5 +57,15 @@ describe('devmap entry programs', () => {
     expect(tx).toEqual([]);
     expect(delivered).toEqual(['r/eth0 src 2:0:0:0:0:c1']);
     expect(counters).toMatchObject({ 'r/eth0': { xdp: { XDP_REDIRECT: 1 }, 'xdp-cpumap': { XDP_PASS: 1 } } });
+  });
+
+  it('refuses, at its place in the file, an entry program the kernel would refuse (not xdp/devmap)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-devmap-bad-'));
+    const text = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'topologies', 'devmap', 'topology.yaml'), 'utf8')
+      .replaceAll('../../bpf/', `${path.join(repoRoot, 'test', 'fixtures', 'bpf')}/`)
+      .replace('{ key: 0, value: 3, program: egress }', '{ key: 0, value: 3, program: fwd }');
+    writeFileSync(path.join(dir, 'topology.yaml'), text);
+    expect(() => loadTopology(path.join(dir, 'topology.yaml'), NULL_SINK))
+      .toThrow(/topology\.yaml:\d+:\d+: .*program fwd \(section xdp\) cannot run in a devmap entry/);
   });
 });
