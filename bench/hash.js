@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Collection, Runtime, loadCollectionSpec, testRun } from '../dist/index.js';
-import { fmt, kernelUnavailableReason, readBytes } from './lib.js';
+import { bpftoolRun, fmt, kernelUnavailableReason, readBytes } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const OBJECT = path.join(here, 'programs', 'hash.bpf.o');
@@ -39,10 +39,8 @@ function kernel() {
     const packet = path.join(tmp, 'packet');
     writeFileSync(packet, new Uint8Array(64));
     const run = (prog) => {
-      const out = execFileSync('bpftool', ['prog', 'run', 'pinned', path.join(dir, prog), 'data_in', packet, 'repeat', '1'], { encoding: 'utf8' });
-      const m = /Return value: (\d+), duration(?: \(average\))?: (\d+)ns/.exec(out);
-      if (!m) throw new Error(`unexpected bpftool output: ${out}`);
-      return { retval: Number(m[1]), ns: Number(m[2]) / OPS };
+      const r = bpftoolRun(path.join(dir, prog), packet, 1);
+      return { retval: r.retval, ns: r.ns / OPS };
     };
     return { update: run('hash_update'), lookup: run('hash_lookup') };
   } finally {

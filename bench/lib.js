@@ -65,16 +65,33 @@ export function kernelRun(object, packet, repeat) {
     const input = path.join(dir, 'packet');
     writeFileSync(input, packet);
     execFileSync('bpftool', ['prog', 'load', object, pin], { stdio: 'pipe' });
-    const out = execFileSync('bpftool', ['prog', 'run', 'pinned', pin, 'data_in', input, 'repeat', String(repeat)], {
-      encoding: 'utf8',
-    });
-    const m = /Return value: (\d+), duration \(average\): (\d+)ns/.exec(out);
-    if (!m) throw new Error(`unexpected bpftool output: ${out}`);
-    return { retval: Number(m[1]), ns: Number(m[2]) };
+    return bpftoolRun(pin, input, repeat);
   } finally {
     rmSync(pin, { force: true });
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `bpftool prog run pinned PIN data_in FILE repeat N` (BPF_PROG_TEST_RUN): { retval, ns }, ns
+ * being the average bpftool prints (its `duration` line, with or without "(average)").
+ */
+export function bpftoolRun(pin, dataFile, repeat) {
+  const out = execFileSync('bpftool', ['prog', 'run', 'pinned', pin, 'data_in', dataFile, 'repeat', String(repeat)], { encoding: 'utf8' });
+  const m = /Return value: (\d+), duration(?: \(average\))?: (\d+)ns/.exec(out);
+  if (!m) throw new Error(`unexpected bpftool output: ${out}`);
+  return { retval: Number(m[1]), ns: Number(m[2]) };
+}
+
+/** xorshift32: the same sequence on every machine. */
+export function prng(seed) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s >>> 0;
+  };
 }
 
 export const fmt = (n, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMap } from '../dist/maps/index.js';
 import { Arena } from '../dist/vm/arena.js';
-import { fmt, kernelUnavailableReason } from './lib.js';
+import { bpftoolRun, fmt, kernelUnavailableReason, prng } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const KERNEL_OBJECT = path.join(here, 'programs', 'lpm.bpf.o');
@@ -33,12 +33,7 @@ function kernelLpm() {
     execFileSync('bpftool', ['prog', 'loadall', KERNEL_OBJECT, dir], { stdio: 'pipe' });
     const packet = path.join(tmp, 'packet');
     writeFileSync(packet, new Uint8Array(64));
-    const run = (prog) => {
-      const out = execFileSync('bpftool', ['prog', 'run', 'pinned', path.join(dir, prog), 'data_in', packet, 'repeat', '1'], { encoding: 'utf8' });
-      const m = /Return value: (\d+), duration(?: \(average\))?: (\d+)ns/.exec(out);
-      if (!m) throw new Error(`unexpected bpftool output: ${out}`);
-      return { retval: Number(m[1]), ns: Number(m[2]) };
-    };
+    const run = (prog) => bpftoolRun(path.join(dir, prog), packet, 1);
     const insert = run('lpm_insert');
     const lookup = run('lpm_lookup');
     const hot = run('lpm_lookup_hot');
@@ -49,16 +44,6 @@ function kernelLpm() {
   }
 }
 
-/** xorshift32: the same sequence on every machine. */
-function prng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
-}
 
 /** Write n keys { u32 prefixlen; be32 address } into the arena; their base address. */
 function stageKeys(arena, n, next, name) {

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Collection, Runtime, loadCollectionSpec, testRun } from '../dist/index.js';
-import { fmt, kernelUnavailableReason, measure, readBytes } from './lib.js';
-import { makeRules, prng, ruleKey, ruleValue } from './replay.js';
+import { bpftoolRun, fmt, kernelUnavailableReason, measure, prng, readBytes } from './lib.js';
+import { makeRules, ruleKey, ruleValue } from './replay.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPEAT = 1000;
@@ -84,11 +84,7 @@ function kernelRun(ref, frame, entries) {
       execFileSync('bpftool', ['batch', 'file', path.join(dir, 'batch')], { stdio: 'pipe' });
     }
     writeFileSync(path.join(dir, 'packet'), frame);
-    const out = execFileSync('bpftool', ['prog', 'run', 'pinned', `${pins}/progs/${ref.program}`, 'data_in', path.join(dir, 'packet'),
-      'repeat', String(KERNEL_REPEAT)], { encoding: 'utf8' });
-    const m = /Return value: (\d+), duration \(average\): (\d+)ns/.exec(out);
-    if (!m) throw new Error(`unexpected bpftool output: ${out}`);
-    return { retval: Number(m[1]), ns: Number(m[2]) };
+    return bpftoolRun(`${pins}/progs/${ref.program}`, path.join(dir, 'packet'), KERNEL_REPEAT);
   } finally {
     rmSync(pins, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });

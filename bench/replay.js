@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCapture } from '../dist/pcap/reader.js';
-import { fmt } from './lib.js';
+import { fmt, prng } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -26,16 +26,6 @@ const XDP_DROP = 1;
 const XDP_PASS = 2;
 const PORTS = [22, 23, 53, 80, 443, 3389];
 
-/** xorshift32: the same sequence on every machine. */
-export function prng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
-}
 
 /** The firewall's rules: RULES prefixes /16../32; 3 in 4 drop (a third of those for one port only), the rest allow. */
 export function makeRules(r) {
