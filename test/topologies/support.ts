@@ -204,6 +204,30 @@ export function expectSameCapture(program: string, packets: readonly LabelledPac
   return packets.length;
 }
 
+/**
+ * A scenario's whole capture through `program` in a fresh kernel copy of the object and in
+ * xdplab, both seeded with the topology's entries of `seeded`: the same answer for every
+ * packet, then the same `maps`. Returns how many packets were compared.
+ */
+export function expectSameWholeCapture(
+  scenario: string, object: string, program: string, packets: readonly LabelledPacket[], seeded: string[], maps: [string, MapView][],
+): number {
+  const kernel = new KernelObject(objectPath(scenario, object));
+  try {
+    const { runtime, collection } = loadObject(scenario, object);
+    if (seeded.length) {
+      const topology = scenarioCollection(loadScenario(scenario), scenario, object);
+      copyEntries(topology, collection, seeded);
+      copyEntriesToKernel(topology, kernel, seeded);
+    }
+    const compared = expectSameCapture(program, packets, runtime, collection, kernel);
+    expectSameMaps(collection, kernel, maps);
+    return compared;
+  } finally {
+    kernel.close();
+  }
+}
+
 /** Expect the named maps to hold the same (sorted, per-CPU-summed) contents on both sides. */
 export function expectSameMaps(collection: Collection, kernel: KernelObject, maps: [string, MapView][]): void {
   for (const [name, view] of maps) {
