@@ -35,6 +35,12 @@ const TC_ACT_UNSPEC = -1;
 const TC_ACT_SHOT = 2;
 const BPF_F_INGRESS = 1;
 const BPF_F_EXCLUDE_INGRESS = 1 << 4;
+/** The RSS hash a frame got as it arrived, and whether it covered the ports. */
+interface RxHash {
+  hash: number;
+  l4: boolean;
+}
+
 /** Where devmap and cpumap entries' programs are counted and named in drop comments. */
 const DEVMAP_HOOK = 'xdp-devmap';
 const CPUMAP_HOOK = 'xdp-cpumap';
@@ -94,9 +100,8 @@ export class Network {
   }
 
   /** RSS: the Toeplitz hash of the flow picks the RX queue (as replay does); queue i is served by CPU i. */
-  private cpuOf(nic: VirtualNic, frame: Uint8Array): number {
-    const queue = rssQueue(this.rss.hash(frame, 0, frame.length), nic.rxQueues);
-    return queue % this.runtime.cpus;
+  private cpuOf(nic: VirtualNic, hash: number): number {
+    return rssQueue(hash, nic.rxQueues) % this.runtime.cpus;
   }
 
   private drop(nic: VirtualNic, frame: Uint8Array, hook: string, reason: string): void {
@@ -106,7 +111,12 @@ export class Network {
 
   // ---- receive: wire → XDP → TC ingress → stack --------------------------------------------
 
-  private receive(nic: VirtualNic, frame: Uint8Array, hops: number, skipXdp = false, cpu = this.cpuOf(nic, frame)): void {
+  private receive(nic: VirtualNic, frame: Uint8Array, hops: number, skipXdp = false, cpuGiven?: number): void {
+    // The NIC hashes the frame as it arrives: that hash picks the queue and is the skb's hash
+    // on TC ingress, whatever XDP does to the frame after.
+    const hash = this.rss.hash(frame, 0, frame.length);
+    const rx: RxHash = { hash, l4: this.rss.l4 };
+    const cpu = cpuGiven ?? this.cpuOf(nic, hash);
     if (hops > MAX_HOPS) {
       this.drop(nic, frame, 'stack', `more than ${MAX_HOPS} hops (a forwarding loop?)`);
       return;
@@ -120,7 +130,7 @@ export class Network {
         default: frame = r.frame;
       }
     }
-    const tc = this.runTc(nic, nic.tcIngress, 'tc-ingress', frame, true, nic.ifindex, cpu);
+    const tc = this.runTc(nic, nic.tcIngress, 'tc-ingress', frame, true, nic.ifindex, cpu, rx);
     if (tc.action === 'drop') return;
     if (tc.action === 'redirect') {
       this.tcRedirect(nic, tc.frame, tc.redirect!, hops, cpu);
@@ -265,7 +275,7 @@ export class Network {
     }
   }
 
-  private runTc(nic: VirtualNic, programs: readonly Attached[], hook: HookName, frame: Uint8Array, ingress: boolean, iif: number, cpu: number): HookResult {
+  private runTc(nic: VirtualNic, programs: readonly Attached[], hook: HookName, frame: Uint8Array, ingress: boolean, iif: number, cpu: number, rx?: RxHash): HookResult {
     if (programs.length === 0) return { action: 'pass', frame };
     this.runtime.fib = nic.node.fib;
     const tc = this.tc;
@@ -277,7 +287,8 @@ export class Network {
     // RX queue and an outer VLAN tag taken out of band; on egress the device it leaves by.
     tc.beginPath(nic.node.devices);
     this.runtime.arena.u8.set(frame, tc.frameAddress());
-    tc.loadPath(frame.length, ingress ? 'ingress' : 'egress', nic.device, this.rss.hash(frame, 0, frame.length), this.rss.l4, cpu % nic.rxQueues);
+    const hash = rx?.hash ?? this.rss.hash(frame, 0, frame.length);
+    tc.loadPath(frame.length, ingress ? 'ingress' : 'egress', nic.device, hash, rx?.l4 ?? this.rss.l4, cpu % nic.rxQueues);
     if (!ingress) tc.skb.skbIif = iif; // a forwarded skb keeps the device it came in by
     const logged = this.sink.ran !== undefined;
     let before = frame;
