@@ -64,8 +64,6 @@ const SKB_SHARED_INFO = 320;
 export const TC_MAX_PACKET = 4096 - TC_TEST_RUN_HEADROOM - SKB_SHARED_INFO;
 /** The packet region: room for the helpers to grow the packet at the head and at the tail. */
 const BUFFER_BYTES = 64 * 1024;
-/** Bytes cleared before and after a frame in the network path. */
-const NETWORK_MARGIN = 256;
 const DATA_START = 48 * 1024;
 /** The largest frame loadPath takes: the buffer past DATA_START, less the shared-info tail. */
 export const TC_PATH_MAX_PACKET = BUFFER_BYTES - DATA_START - SKB_SHARED_INFO;
