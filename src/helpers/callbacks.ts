@@ -15,7 +15,7 @@ import { helper, type HelperDef } from './registry.js';
 export const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 
 export const CALLBACK_HELPERS: readonly HelperDef[] = [
-  helper('loop', { args: ['anything', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], ret: 'integer' }, (call) => {
+  helper('loop', (call) => {
     const nrLoops = argU32(call, 1);
     const fn = argU32(call, 2);
     const ctx = argU32(call, 3);
@@ -33,7 +33,7 @@ export const CALLBACK_HELPERS: readonly HelperDef[] = [
     ret(call, i);
     return HELPER_CONTINUE;
   }),
-  helper('for_each_map_elem', { args: ['const_map_ptr', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], ret: 'integer' }, (call) => {
+  helper('for_each_map_elem', (call) => {
     const map = mapArg(call);
     const fn = argU32(call, 2);
     const ctx = argU32(call, 3);

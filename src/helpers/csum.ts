@@ -12,10 +12,9 @@
  * results below are the kernel's bit for bit, not only modulo 0xffff.
  */
 import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
-import { BPF_PROG_TYPE } from '../spec/types.js';
 import { REGION_READ } from '../vm/arena.js';
 import { helper, type HelperDef } from './registry.js';
-import { ERR, skbOf, TC_PROG_TYPES, type SkBuff } from './skb-model.js';
+import { ERR, skbOf, type SkBuff } from './skb-model.js';
 
 // ---- arithmetic on __wsum (u32) and __sum16 (u16) -----------------------------------------
 
@@ -324,32 +323,26 @@ function csumLevel(call: HelperCall): number {
   }
 }
 
-const { BPF_PROG_TYPE_XDP } = BPF_PROG_TYPE;
-/** Where bpf_csum_diff is offered: every networking program type that can reach packets. */
-const CSUM_DIFF_PROG_TYPES = [...TC_PROG_TYPES, BPF_PROG_TYPE_XDP];
-
 export const CSUM_HELPERS: readonly HelperDef[] = [
-  helper('csum_diff', {
-    args: ['ptr_to_mem', 'const_size_or_zero', 'ptr_to_mem', 'const_size_or_zero', 'anything'], ret: 'integer', progTypes: CSUM_DIFF_PROG_TYPES,
-  }, (call) => {
+  helper('csum_diff', (call) => {
     ret(call, csumDiff(call));
     return HELPER_CONTINUE;
   }),
-  helper('l3_csum_replace', { args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+  helper('l3_csum_replace', (call) => {
     ret(call, l3CsumReplace(call));
     skbOf(call).syncCtx();
     return HELPER_CONTINUE;
   }),
-  helper('l4_csum_replace', { args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+  helper('l4_csum_replace', (call) => {
     ret(call, l4CsumReplace(call));
     skbOf(call).syncCtx();
     return HELPER_CONTINUE;
   }),
-  helper('csum_update', { args: ['ptr_to_ctx', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+  helper('csum_update', (call) => {
     ret(call, csumUpdate(call));
     return HELPER_CONTINUE;
   }),
-  helper('csum_level', { args: ['ptr_to_ctx', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+  helper('csum_level', (call) => {
     ret(call, csumLevel(call));
     return HELPER_CONTINUE;
   }),

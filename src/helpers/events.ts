@@ -58,33 +58,33 @@ function perfEventOutput(call: HelperCall): number {
 }
 
 export const EVENT_HELPERS: readonly HelperDef[] = [
-  helper('ringbuf_output', { args: ['const_map_ptr', 'ptr_to_mem', 'const_size_or_zero', 'anything'], ret: 'integer' }, (call) => {
+  helper('ringbuf_output', (call) => {
     ret(call, ringbuf(call).output(argU32(call, 2), argU32(call, 3), argNumber(call, 4)));
     return HELPER_CONTINUE;
   }),
-  helper('ringbuf_reserve', { args: ['const_map_ptr', 'const_alloc_size_or_zero', 'anything'], ret: 'ptr_to_alloc_mem_or_null' }, (call) => {
+  helper('ringbuf_reserve', (call) => {
     ret(call, ringbuf(call).reserve(argU32(call, 2), argNumber(call, 3)));
     return HELPER_CONTINUE;
   }),
-  helper('ringbuf_submit', { args: ['ptr_to_alloc_mem', 'anything'], ret: 'void' }, (call) => {
+  helper('ringbuf_submit', (call) => {
     const sample = argU32(call, 1);
     ringbufOfSample(call, sample).submit(sample, argNumber(call, 2));
     return HELPER_CONTINUE;
   }),
-  helper('ringbuf_discard', { args: ['ptr_to_alloc_mem', 'anything'], ret: 'void' }, (call) => {
+  helper('ringbuf_discard', (call) => {
     const sample = argU32(call, 1);
     ringbufOfSample(call, sample).discard(sample, argNumber(call, 2));
     return HELPER_CONTINUE;
   }),
-  helper('ringbuf_query', { args: ['const_map_ptr', 'anything'], ret: 'integer' }, (call) => {
+  helper('ringbuf_query', (call) => {
     ret(call, ringbuf(call).query(argNumber(call, 2)));
     return HELPER_CONTINUE;
   }),
-  helper('perf_event_output', { args: ['ptr_to_ctx', 'const_map_ptr', 'anything', 'ptr_to_mem', 'const_size_or_zero'], ret: 'integer' }, (call) => {
+  helper('perf_event_output', (call) => {
     ret(call, perfEventOutput(call));
     return HELPER_CONTINUE;
   }),
-  helper('get_stackid', { args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], ret: 'integer' }, (call) => {
+  helper('get_stackid', (call) => {
     const map = mapOfType<StackTraceMap>(call, 2, BPF_MAP_TYPE.BPF_MAP_TYPE_STACK_TRACE, 'bpf_get_stackid');
     // The emulated stack: the program's own frames, innermost first, as instruction addresses.
     ret(call, map.record(call.callChain().map((pc) => pc * 8), argNumber(call, 3)));

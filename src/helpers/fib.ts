@@ -113,7 +113,7 @@ function fibLookup(call: HelperCall): number {
 }
 
 export const FIB_HELPERS: readonly HelperDef[] = [
-  helper('fib_lookup', { args: ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything'], ret: 'integer' }, (call) => {
+  helper('fib_lookup', (call) => {
     ret(call, fibLookup(call));
     return HELPER_CONTINUE;
   }),

@@ -28,34 +28,34 @@ const isMapOfMaps = (type: number): boolean =>
   type === BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY_OF_MAPS || type === BPF_MAP_TYPE.BPF_MAP_TYPE_HASH_OF_MAPS;
 
 export const MAP_HELPERS: readonly HelperDef[] = [
-  helper('map_lookup_elem', { args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'ptr_to_map_value_or_null' }, markInlineMapLookup((call: HelperCall) => {
+  helper('map_lookup_elem', markInlineMapLookup((call: HelperCall) => {
     // The JIT compiles this inline for arrays (vm/jit/lower-map.ts): keep the two in step.
     const map = mapArg(call);
     const env = envOf(call);
     ret(call, isMapOfMaps(map.spec.type) ? lookupInner(map, argU32(call, 2), env) : map.lookupElem(argU32(call, 2), env.cpu));
     return HELPER_CONTINUE;
   })),
-  helper('map_update_elem', { args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'], ret: 'integer' }, (call) => {
+  helper('map_update_elem', (call) => {
     ret(call, mapArg(call).updateElem(argU32(call, 2), argU32(call, 3), call.regs[8], envOf(call).cpu));
     return HELPER_CONTINUE;
   }),
-  helper('map_delete_elem', { args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'integer' }, (call) => {
+  helper('map_delete_elem', (call) => {
     ret(call, mapArg(call).deleteElem(argU32(call, 2)));
     return HELPER_CONTINUE;
   }),
-  helper('map_push_elem', { args: ['const_map_ptr', 'ptr_to_map_value', 'anything'], ret: 'integer' }, (call) => {
+  helper('map_push_elem', (call) => {
     ret(call, mapArg(call).pushElem(argU32(call, 2), call.regs[6]));
     return HELPER_CONTINUE;
   }),
-  helper('map_pop_elem', { args: ['const_map_ptr', 'ptr_to_uninit_map_value'], ret: 'integer' }, (call) => {
+  helper('map_pop_elem', (call) => {
     ret(call, mapArg(call).popElem(argU32(call, 2)));
     return HELPER_CONTINUE;
   }),
-  helper('map_peek_elem', { args: ['const_map_ptr', 'ptr_to_uninit_map_value'], ret: 'integer' }, (call) => {
+  helper('map_peek_elem', (call) => {
     ret(call, mapArg(call).peekElem(argU32(call, 2)));
     return HELPER_CONTINUE;
   }),
-  helper('map_lookup_percpu_elem', { args: ['const_map_ptr', 'ptr_to_map_key', 'anything'], ret: 'ptr_to_map_value_or_null' }, (call) => {
+  helper('map_lookup_percpu_elem', (call) => {
     const map = mapArg(call);
     const cpu = argU32(call, 3);
     ret(call, map.perCpu && cpu < map.cpus ? map.lookupElem(argU32(call, 2), cpu) : 0);

@@ -66,45 +66,45 @@ function printTrace(call: HelperCall, fmt: string | undefined, args: bigint[] | 
 }
 
 export const MISC_HELPERS: readonly HelperDef[] = [
-  helper('ktime_get_ns', { args: [], ret: 'integer' }, (call) => {
+  helper('ktime_get_ns', (call) => {
     ret(call, envOf(call).host.nowNs());
     return HELPER_CONTINUE;
   }),
-  helper('ktime_get_boot_ns', { args: [], ret: 'integer' }, (call) => {
+  helper('ktime_get_boot_ns', (call) => {
     ret(call, envOf(call).host.bootNs());
     return HELPER_CONTINUE;
   }),
-  helper('ktime_get_coarse_ns', { args: [], ret: 'integer' }, (call) => {
+  helper('ktime_get_coarse_ns', (call) => {
     // The coarse clock ticks at the scheduler tick: 4 ms at the usual HZ=250.
     const ns = envOf(call).host.nowNs();
     ret(call, ns - (ns % 4_000_000));
     return HELPER_CONTINUE;
   }),
-  helper('jiffies64', { args: [], ret: 'integer' }, (call) => {
+  helper('jiffies64', (call) => {
     ret(call, Math.floor(envOf(call).host.bootNs() / 4_000_000) + 4294937296); // INITIAL_JIFFIES at HZ=250
     return HELPER_CONTINUE;
   }),
-  helper('get_prandom_u32', { args: [], ret: 'integer' }, (call) => {
+  helper('get_prandom_u32', (call) => {
     ret(call, envOf(call).host.prandomU32());
     return HELPER_CONTINUE;
   }),
-  helper('get_smp_processor_id', { args: [], ret: 'integer' }, (call) => {
+  helper('get_smp_processor_id', (call) => {
     ret(call, envOf(call).cpu);
     return HELPER_CONTINUE;
   }),
-  helper('get_numa_node_id', { args: [], ret: 'integer' }, (call) => {
+  helper('get_numa_node_id', (call) => {
     ret(call, 0);
     return HELPER_CONTINUE;
   }),
-  helper('trace_printk', { args: ['ptr_to_mem', 'const_size', 'anything', 'anything', 'anything'], ret: 'integer' }, (call) => {
+  helper('trace_printk', (call) => {
     ret(call, printTrace(call, formatArg(call, 1, 2), [argBigInt(call, 3), argBigInt(call, 4), argBigInt(call, 5)]));
     return HELPER_CONTINUE;
   }),
-  helper('trace_vprintk', { args: ['ptr_to_mem', 'const_size', 'ptr_to_mem', 'const_size_or_zero'], ret: 'integer' }, (call) => {
+  helper('trace_vprintk', (call) => {
     ret(call, printTrace(call, formatArg(call, 1, 2), packedArgs(call, 3, 4)));
     return HELPER_CONTINUE;
   }),
-  helper('snprintf', { args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'ptr_to_const_str', 'ptr_to_mem', 'const_size_or_zero'], ret: 'integer' }, (call) => {
+  helper('snprintf', (call) => {
     const out = argU32(call, 1);
     const size = argU32(call, 2);
     const fmtAddr = argU32(call, 3);
@@ -133,9 +133,9 @@ export const MISC_HELPERS: readonly HelperDef[] = [
   }),
   // One emulated CPU runs a program at a time: a lock is always free, taking it is a no-op
   // (the verifier, not the runtime, enforces that programs pair them).
-  helper('spin_lock', { args: ['ptr_to_spin_lock'], ret: 'void' }, () => HELPER_CONTINUE),
-  helper('spin_unlock', { args: ['ptr_to_spin_lock'], ret: 'void' }, () => HELPER_CONTINUE),
-  helper('tail_call', { args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], ret: 'void' }, (call) => {
+  helper('spin_lock', () => HELPER_CONTINUE),
+  helper('spin_unlock', () => HELPER_CONTINUE),
+  helper('tail_call', (call) => {
     const map = mapArg(call, 2);
     // instanceof (not spec.type) keeps the calls below monomorphic: a tail call is a hot path.
     if (!(map instanceof ProgArrayMap)) throw new Error(`bpf_tail_call: map ${map.name} is not a prog array`);

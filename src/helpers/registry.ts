@@ -1,40 +1,24 @@
 /**
- * The helper registry: every helper xdplab implements, by its uapi id, with its signature as
- * data (argument and return kinds, as the kernel's bpf_func_proto declares them) for the
- * verifier and for messages. `helperTable` hands the engines a HelperTable over it.
+ * The helper registry: every helper xdplab implements, by its uapi id, with the kernel's
+ * signature of it (src/uapi/helper-protos.ts, which the verifier reads too). The registry is
+ * the HelperTable the engines call through.
  */
 import type { HelperFn, HelperTable } from '../vm/helper-table.js';
-import { HELPER_IDS, helperName } from './ids.js';
-
-/** Argument kinds (enum bpf_arg_type, the ones the implemented helpers use). */
-export type ArgKind =
-  | 'anything' | 'const_map_ptr' | 'ptr_to_map_key' | 'ptr_to_map_value' | 'ptr_to_uninit_map_value'
-  | 'ptr_to_ctx' | 'ptr_to_mem' | 'ptr_to_uninit_mem' | 'const_size' | 'const_size_or_zero'
-  | 'ptr_to_func' | 'ptr_to_stack_or_null' | 'const_alloc_size_or_zero' | 'ptr_to_alloc_mem'
-  | 'ptr_to_spin_lock' | 'ptr_to_long' | 'ptr_to_const_str' | 'ptr_to_int';
-
-/** Return kinds (enum bpf_return_type). */
-export type RetKind = 'integer' | 'void' | 'ptr_to_map_value_or_null' | 'ptr_to_alloc_mem_or_null' | 'ptr_to_mem_or_btf_id';
-
-export interface HelperProto {
-  args: readonly ArgKind[];
-  ret: RetKind;
-  /** Program types that may call it (undefined: all). */
-  progTypes?: readonly number[];
-}
+import { helperName } from '../uapi/helper-ids.js';
+import { helperProto, type HelperProto } from '../uapi/helper-protos.js';
 
 export interface HelperDef {
   id: number;
   name: string;
+  /** The kernel's signature of the helper (src/uapi/helper-protos.ts). */
   proto: HelperProto;
   fn: HelperFn;
 }
 
-/** Declare a helper by its uapi name (without the bpf_ prefix); the id comes from the uapi table. */
-export function helper(name: string, proto: HelperProto, fn: HelperFn): HelperDef {
-  const id = HELPER_IDS.get(name);
-  if (id === undefined) throw new Error(`helpers: ${name} is not a uapi helper name`);
-  return { id, name, proto, fn };
+/** Declare a helper by its uapi name (without the bpf_ prefix); id and signature come from uapi. */
+export function helper(name: string, fn: HelperFn): HelperDef {
+  const proto = helperProto(name);
+  return { id: proto.id, name, proto, fn };
 }
 
 export class HelperRegistry implements HelperTable {

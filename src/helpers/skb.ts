@@ -8,7 +8,6 @@
  * sees is part of the semantics. Where a result depends on host state a test run does not
  * have, the helper returns what BPF_PROG_TEST_RUN returns (see docs/architecture.md).
  */
-import { BPF_PROG_TYPE } from '../spec/types.js';
 import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { postpullRcsum, postpullRcsumAt, postpushRcsum, resetChecksumUnnecessary } from './csum.js';
@@ -16,7 +15,7 @@ import { envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
 import {
   BPF_SKB_MAX_LEN, ERR, ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_802_3_MIN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6,
-  TC_PROG_TYPES, VLAN_HLEN, deviceByIndex, skbOf, type NetDevice, type SkBuff,
+  VLAN_HLEN, deviceByIndex, skbOf, type NetDevice, type SkBuff,
 } from './skb-model.js';
 
 
@@ -807,54 +806,46 @@ function addWsum(a: number, b: number): number {
 
 // ---- the table -------------------------------------------------------------------------------
 
-const TC = TC_PROG_TYPES;
-const ctx1 = { args: ['ptr_to_ctx'], ret: 'integer', progTypes: TC } as const;
-const ctxAny = { args: ['ptr_to_ctx', 'anything'], ret: 'integer', progTypes: TC } as const;
-const ctxAnyAny = { args: ['ptr_to_ctx', 'anything', 'anything'], ret: 'integer', progTypes: TC } as const;
 
 export const SKB_HELPERS: readonly HelperDef[] = [
-  helper('skb_load_bytes', { args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size'], ret: 'integer', progTypes: TC }, onSkb(loadBytes)),
-  helper('skb_load_bytes_relative', {
-    args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size', 'anything'], ret: 'integer', progTypes: TC,
-  }, onSkb(loadBytesRelative)),
-  helper('skb_store_bytes', { args: ['ptr_to_ctx', 'anything', 'ptr_to_mem', 'const_size', 'anything'], ret: 'integer', progTypes: TC }, onSkb(storeBytes)),
-  helper('skb_pull_data', ctxAny, onSkb(pullData)),
-  helper('skb_vlan_push', ctxAnyAny, onSkb(vlanPush)),
-  helper('skb_vlan_pop', ctx1, onSkb(vlanPop)),
-  helper('skb_change_head', ctxAnyAny, onSkb(changeHead)),
-  helper('skb_change_tail', ctxAnyAny, onSkb(changeTail)),
-  helper('skb_change_proto', ctxAnyAny, onSkb(changeProto)),
-  helper('skb_change_type', ctxAny, onSkb(changeType)),
-  helper('skb_adjust_room', { args: ['ptr_to_ctx', 'anything', 'anything', 'anything'], ret: 'integer', progTypes: TC }, onSkb(adjustRoom)),
-  helper('get_hash_recalc', ctx1, onSkb(getHashRecalc)),
-  helper('set_hash_invalid', ctx1, onSkb((skb) => {
+  helper('skb_load_bytes', onSkb(loadBytes)),
+  helper('skb_load_bytes_relative', onSkb(loadBytesRelative)),
+  helper('skb_store_bytes', onSkb(storeBytes)),
+  helper('skb_pull_data', onSkb(pullData)),
+  helper('skb_vlan_push', onSkb(vlanPush)),
+  helper('skb_vlan_pop', onSkb(vlanPop)),
+  helper('skb_change_head', onSkb(changeHead)),
+  helper('skb_change_tail', onSkb(changeTail)),
+  helper('skb_change_proto', onSkb(changeProto)),
+  helper('skb_change_type', onSkb(changeType)),
+  helper('skb_adjust_room', onSkb(adjustRoom)),
+  helper('get_hash_recalc', onSkb(getHashRecalc)),
+  helper('set_hash_invalid', onSkb((skb) => {
     skb.clearHash();
     return 0;
   })),
-  helper('set_hash', ctxAny, onSkb((skb, call) => {
+  helper('set_hash', onSkb((skb, call) => {
     skb.hash = argU32(call, 2);
     skb.swHash = true;
     skb.l4Hash = true;
     return 0;
   })),
-  helper('skb_get_tunnel_key', { args: ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size', 'anything'], ret: 'integer', progTypes: TC }, onSkb(getTunnelKey)),
-  helper('skb_set_tunnel_key', { args: ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything'], ret: 'integer', progTypes: TC }, onSkb(setTunnelKey)),
-  helper('skb_get_tunnel_opt', { args: ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size'], ret: 'integer', progTypes: TC }, onSkb(getTunnelOpt)),
-  helper('skb_set_tunnel_opt', { args: ['ptr_to_ctx', 'ptr_to_mem', 'const_size'], ret: 'integer', progTypes: TC }, onSkb(setTunnelOpt)),
+  helper('skb_get_tunnel_key', onSkb(getTunnelKey)),
+  helper('skb_set_tunnel_key', onSkb(setTunnelKey)),
+  helper('skb_get_tunnel_opt', onSkb(getTunnelOpt)),
+  helper('skb_set_tunnel_opt', onSkb(setTunnelOpt)),
   // The classid of the calling task's net_cls cgroup (v1): 0 without one, as on cgroup v2 hosts.
-  helper('get_cgroup_classid', ctx1, onSkb(() => 0)),
-  helper('skb_cgroup_classid', ctx1, onSkb(() => 0)),
-  helper('skb_cgroup_id', ctx1, onSkb((skb) => skb.sk?.cgroupId ?? 0)),
-  helper('get_socket_cookie', ctx1, onSkb(socketCookie)),
+  helper('get_cgroup_classid', onSkb(() => 0)),
+  helper('skb_cgroup_classid', onSkb(() => 0)),
+  helper('skb_cgroup_id', onSkb((skb) => skb.sk?.cgroupId ?? 0)),
+  helper('get_socket_cookie', onSkb(socketCookie)),
   // dst_tclassid: no route is attached to a test-run skb.
-  helper('get_route_realm', ctx1, onSkb(() => 0)),
-  helper('clone_redirect', ctxAnyAny, onSkb(cloneRedirect)),
-  helper('check_mtu', {
-    args: ['ptr_to_ctx', 'anything', 'ptr_to_int', 'anything', 'anything'], ret: 'integer', progTypes: [...TC, BPF_PROG_TYPE.BPF_PROG_TYPE_XDP],
-  }, (call) => {
+  helper('get_route_realm', onSkb(() => 0)),
+  helper('clone_redirect', onSkb(cloneRedirect)),
+  helper('check_mtu', (call) => {
     ret(call, checkMtu(call));
     envOf(call).skb?.storeCtx();
     return HELPER_CONTINUE;
   }),
-  helper('skb_ecn_set_ce', ctx1, onSkb(ecnSetCe)),
+  helper('skb_ecn_set_ce', onSkb(ecnSetCe)),
 ];

@@ -67,7 +67,7 @@ function writeResult(call: HelperCall, value: bigint): void {
 }
 
 export const STRING_HELPERS: readonly HelperDef[] = [
-  helper('strtol', { args: ['ptr_to_mem', 'const_size', 'anything', 'ptr_to_long'], ret: 'integer' }, (call) => {
+  helper('strtol', (call) => {
     const bytes = readBuf(call);
     const out = { value: 0n, negative: false };
     let r = bytes ? parseStrtoull(bytes, argNumber(call, 3), out) : -ERRNO.EINVAL;
@@ -79,7 +79,7 @@ export const STRING_HELPERS: readonly HelperDef[] = [
     ret(call, r);
     return HELPER_CONTINUE;
   }),
-  helper('strtoul', { args: ['ptr_to_mem', 'const_size', 'anything', 'ptr_to_long'], ret: 'integer' }, (call) => {
+  helper('strtoul', (call) => {
     const bytes = readBuf(call);
     const out = { value: 0n, negative: false };
     let r = bytes ? parseStrtoull(bytes, argNumber(call, 3), out) : -ERRNO.EINVAL;
@@ -88,7 +88,7 @@ export const STRING_HELPERS: readonly HelperDef[] = [
     ret(call, r);
     return HELPER_CONTINUE;
   }),
-  helper('strncmp', { args: ['ptr_to_mem', 'const_size', 'ptr_to_const_str'], ret: 'integer' }, (call) => {
+  helper('strncmp', (call) => {
     const a = argU32(call, 1);
     const n = argU32(call, 2);
     const b = argU32(call, 3);

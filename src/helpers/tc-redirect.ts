@@ -13,11 +13,6 @@
 import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { TC_ACT_REDIRECT, TC_ACT_SHOT, envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
-import { BPF_PROG_TYPE } from '../spec/types.js';
-import { TC_PROG_TYPES } from './skb-model.js';
-
-/** The socket lookups are open to XDP programs too (xdp_func_proto). */
-const SK_LOOKUP_PROG_TYPES: readonly number[] = [...TC_PROG_TYPES, BPF_PROG_TYPE.BPF_PROG_TYPE_XDP];
 
 /** sizeof(struct bpf_redir_neigh): nh_family and a 16-byte address. */
 const BPF_REDIR_NEIGH_SIZE = 20;
@@ -46,19 +41,18 @@ const noSocket = (call: HelperCall): number => {
   return HELPER_CONTINUE;
 };
 
-const SK_LOOKUP_ARGS = ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything', 'anything'] as const;
 
 export const TC_REDIRECT_HELPERS: readonly HelperDef[] = [
-  helper('redirect_neigh', { args: ['anything', 'ptr_to_mem', 'const_size_or_zero', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+  helper('redirect_neigh', (call) => {
     ret(call, redirectNeigh(call));
     return HELPER_CONTINUE;
   }),
-  helper('redirect_peer', { args: ['anything', 'anything'], ret: 'integer', progTypes: TC_PROG_TYPES }, (call) => {
+  helper('redirect_peer', (call) => {
     ret(call, redirectPeer(call));
     return HELPER_CONTINUE;
   }),
-  helper('sk_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: SK_LOOKUP_PROG_TYPES }, noSocket),
-  helper('sk_lookup_udp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: SK_LOOKUP_PROG_TYPES }, noSocket),
-  helper('skc_lookup_tcp', { args: SK_LOOKUP_ARGS, ret: 'ptr_to_mem_or_btf_id', progTypes: SK_LOOKUP_PROG_TYPES }, noSocket),
-  helper('sk_release', { args: ['anything'], ret: 'integer' }, noSocket),
+  helper('sk_lookup_tcp', noSocket),
+  helper('sk_lookup_udp', noSocket),
+  helper('skc_lookup_tcp', noSocket),
+  helper('sk_release', noSocket),
 ];

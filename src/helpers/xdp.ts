@@ -143,39 +143,38 @@ function redirectMap(call: HelperCall): number {
   return fallback;
 }
 
-const XDP_ONLY = [BPF_PROG_TYPE.BPF_PROG_TYPE_XDP];
 
 export const XDP_HELPERS: readonly HelperDef[] = [
-  helper('xdp_adjust_head', { args: ['ptr_to_ctx', 'anything'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {
+  helper('xdp_adjust_head', (call) => {
     ret(call, adjustHead(call));
     return HELPER_CONTINUE;
   }),
-  helper('xdp_adjust_meta', { args: ['ptr_to_ctx', 'anything'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {
+  helper('xdp_adjust_meta', (call) => {
     ret(call, adjustMeta(call));
     return HELPER_CONTINUE;
   }),
-  helper('xdp_adjust_tail', { args: ['ptr_to_ctx', 'anything'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {
+  helper('xdp_adjust_tail', (call) => {
     ret(call, adjustTail(call));
     return HELPER_CONTINUE;
   }),
-  helper('xdp_get_buff_len', { args: ['ptr_to_ctx'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {
+  helper('xdp_get_buff_len', (call) => {
     const p = packetOf(call);
     ret(call, xdpGetBuffLen(p, p.frags));
     return HELPER_CONTINUE;
   }),
-  helper('xdp_load_bytes', { args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {
+  helper('xdp_load_bytes', (call) => {
     ret(call, copyBytes(call, false));
     return HELPER_CONTINUE;
   }),
-  helper('xdp_store_bytes', { args: ['ptr_to_ctx', 'anything', 'ptr_to_mem', 'const_size'], ret: 'integer', progTypes: XDP_ONLY }, (call) => {
+  helper('xdp_store_bytes', (call) => {
     ret(call, copyBytes(call, true));
     return HELPER_CONTINUE;
   }),
-  helper('redirect', { args: ['anything', 'anything'], ret: 'integer' }, (call) => {
+  helper('redirect', (call) => {
     ret(call, redirect(call));
     return HELPER_CONTINUE;
   }),
-  helper('redirect_map', { args: ['const_map_ptr', 'anything', 'anything'], ret: 'integer' }, (call) => {
+  helper('redirect_map', (call) => {
     ret(call, redirectMap(call));
     return HELPER_CONTINUE;
   }),

@@ -19,30 +19,9 @@ import { REGION_READ } from '../vm/arena.js';
 import { BPF_F_RDONLY, BPF_F_WRONLY, type MapSpec } from '../spec/types.js';
 
 /** Linux errno values the map operations return (negated). */
-export const ERRNO = {
-  EPERM: 1,
-  ENOENT: 2,
-  E2BIG: 7,
-  EBADF: 9,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  ENODEV: 19,
-  EINVAL: 22,
-  ENOSPC: 28,
-  EOVERFLOW: 75,
-  EOPNOTSUPP: 95,
-  ENOTSUPP: 524,
-} as const;
+import { ERRNO, errnoName } from '../uapi/errno.js';
 
-export type ErrnoName = keyof typeof ERRNO;
-
-export function errnoName(errno: number): string {
-  const n = Math.abs(errno);
-  return (Object.keys(ERRNO) as ErrnoName[]).find((k) => ERRNO[k] === n) ?? `errno ${n}`;
-}
+export { ERRNO, errnoName, type ErrnoName } from '../uapi/errno.js';
 
 /** A map operation refused, as the kernel refuses it (the user's face). */
 export class MapError extends XdplabError {

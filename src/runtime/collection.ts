@@ -5,7 +5,8 @@
  * prog arrays and maps of maps.
  */
 import { XdplabError, withContext } from '../errors.js';
-import { helperName } from '../helpers/ids.js';
+import { helperName } from '../uapi/helper-ids.js';
+import { progTypeInfo } from '../uapi/prog-types.js';
 import { Instruction, decodeProgram, encodeProgram } from '../isa/instruction.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL } from '../isa/opcodes.js';
 import { createMap } from '../maps/index.js';
@@ -192,7 +193,7 @@ function checkHelper(runtime: Runtime, insn: Instruction, pc: number, spec: Prog
   if (insn.imm === BPF_CORE_POISON_HELPER) return; // faults if reached, as the verifier refuses it then
   const def = runtime.helpers.def(insn.imm);
   if (!def) throw new XdplabError('UNSUPPORTED', `pc ${pc}: calls ${helperName(insn.imm)} (helper ${insn.imm}), which xdplab does not implement`);
-  if (def.proto.progTypes && !def.proto.progTypes.includes(spec.type)) {
+  if (!progTypeInfo(spec.type)?.helpers.has(insn.imm)) {
     throw new XdplabError('BAD_INPUT', `pc ${pc}: ${helperName(insn.imm)} is not allowed in this program type (the kernel's verifier would refuse it)`);
   }
 }

@@ -1,0 +1,6 @@
+/** The kernel's uapi as data: constants under their kernel names, helper signatures, program types. */
+export * from './bpf.js';
+export * from './errno.js';
+export * from './helper-ids.js';
+export * from './helper-protos.js';
+export * from './prog-types.js';
