@@ -35,7 +35,7 @@
 #define CAP_BPF 39
 #endif
 
-#define LOG_SIZE (64u << 20)
+static unsigned log_size = 64u << 20;
 #define MESSAGES_SIZE (1u << 20)
 
 static char *log_buf;
@@ -173,7 +173,7 @@ static void verify(const char *path, const char *name, int log_level)
 		die("%s: no program %s", path, name);
 	bpf_object__for_each_program(p, obj)
 		bpf_program__set_autoload(p, p == prog);
-	bpf_program__set_log_buf(prog, log_buf, LOG_SIZE);
+	bpf_program__set_log_buf(prog, log_buf, log_size);
 	bpf_program__set_log_level(prog, log_level);
 	err = bpf_object__load(obj);
 	kernel_asked = err == 0 || strstr(messages, "BPF program load failed") != NULL;
@@ -227,6 +227,8 @@ int main(int argc, char **argv)
 			caps = argv[++i];
 		else if (!strcmp(argv[i], "--log-level") && i + 1 < argc)
 			log_level = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--log-size") && i + 1 < argc)
+			log_size = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--list"))
 			listing = true;
 		else if (argv[i][0] == '-')
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
 	}
 	if (first_prog >= argc)
 		die("no program named");
-	log_buf = malloc(LOG_SIZE);
+	log_buf = malloc(log_size);
 	if (!log_buf)
 		die("out of memory");
 	if (argc - first_prog > 1)
