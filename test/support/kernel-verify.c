@@ -3,7 +3,8 @@
 // with libbpf (the object's other programs are not loaded, so one refusal does not hide the
 // rest), printed as JSON. Built by test/support/kernel-verify.ts with gcc and libbpf.
 //
-//   kernel-verify [--caps root|bpf] [--log-level N] OBJECT PROG [PROG...]
+//   kernel-verify [--caps root|bpf] [--log-level N] [--log-size BYTES] [--tail-bytes N]
+//                 OBJECT PROG [PROG...]
 //   kernel-verify --list OBJECT
 //
 // --caps root: as started (uid 0 with every capability). --caps bpf: every capability but
@@ -13,7 +14,11 @@
 //
 // One PROG prints an object, several print an array of them, in order:
 //   {"program": "...", "accepted": true|false, "errno": N, "log": "...", "insns_processed": N|null}
-// errno is positive (0 when accepted); log is the verifier's log (log level 1 unless asked).
+// errno is positive (0 when accepted); log is the verifier's log (log level 1 unless asked;
+// a 16 MiB buffer unless --log-size; only its last N bytes, from a line start, with
+// --tail-bytes). A log that does not fit makes the kernel answer ENOSPC whatever its
+// verdict: the verdict, errno and insns_processed then come from a second load with log
+// level 4 (statistics only), the log from the first, and "log_truncated": true is added.
 // When libbpf fails before the kernel is asked to load the program (a relocation it cannot
 // do, a map it cannot create) the object has "libbpf_error": its first warning instead, and
 // the log is empty. --list prints the object's programs: [{"name", "section"}...].
@@ -35,7 +40,8 @@
 #define CAP_BPF 39
 #endif
 
-static unsigned log_size = 64u << 20;
+static unsigned log_size = 16u << 20;
+static size_t tail_bytes;
 #define MESSAGES_SIZE (1u << 20)
 
 static char *log_buf;
@@ -146,27 +152,39 @@ static const char *first_warning(char *out, size_t size)
 	return out;
 }
 
-static void verify(const char *path, const char *name, int log_level)
+/* The last tail_bytes of the log, from the start of a line (all of it without --tail-bytes). */
+static const char *log_tail(const char *log)
 {
+	size_t len = strlen(log);
+	const char *p;
+
+	if (!tail_bytes || len <= tail_bytes)
+		return log;
+	p = log + len - tail_bytes;
+	while (*p && p[-1] != '\n')
+		p++;
+	return p;
+}
+
+struct outcome {
+	int err;
+	bool kernel_asked;
+};
+
+/* Open the object, load `name` alone with the given log level into log_buf. */
+static struct outcome load(const char *path, const char *name, int log_level)
+{
+	struct outcome o = { 0, false };
 	struct bpf_object *obj;
 	struct bpf_program *prog, *p;
-	char warning[1024];
-	bool kernel_asked;
-	long processed;
-	int err;
 
 	messages_len = 0;
 	messages[0] = 0;
 	log_buf[0] = 0;
 	obj = bpf_object__open_file(path, NULL);
 	if (!obj) {
-		err = errno;
-		printf("{\"program\": ");
-		json_string(name);
-		printf(", \"accepted\": false, \"errno\": %d, \"log\": \"\", \"insns_processed\": null, \"libbpf_error\": ", err);
-		json_string(first_warning(warning, sizeof(warning)));
-		printf("}");
-		return;
+		o.err = -errno;
+		return o;
 	}
 	prog = bpf_object__find_program_by_name(obj, name);
 	if (!prog)
@@ -175,24 +193,47 @@ static void verify(const char *path, const char *name, int log_level)
 		bpf_program__set_autoload(p, p == prog);
 	bpf_program__set_log_buf(prog, log_buf, log_size);
 	bpf_program__set_log_level(prog, log_level);
-	err = bpf_object__load(obj);
-	kernel_asked = err == 0 || strstr(messages, "BPF program load failed") != NULL;
-	processed = insns_processed(log_buf);
+	o.err = bpf_object__load(obj);
+	o.kernel_asked = o.err == 0 || strstr(messages, "BPF program load failed") != NULL;
+	bpf_object__close(obj);
+	return o;
+}
 
+static void verify(const char *path, const char *name, int log_level)
+{
+	char warning[1024];
+	struct outcome o = load(path, name, log_level);
+	long processed = o.kernel_asked ? insns_processed(log_buf) : -1;
+	bool truncated = false;
+	char *log = NULL;
+
+	if (o.kernel_asked && o.err == -ENOSPC && log_level != 4) {
+		/*
+		 * ENOSPC: the log did not fit, and the kernel then reports ENOSPC whatever its
+		 * verdict. Keep this log, and take the verdict from a load with statistics only
+		 * (log level 4, whose log is a few lines).
+		 */
+		log = strdup(log_tail(log_buf));
+		o = load(path, name, 4);
+		processed = insns_processed(log_buf);
+		truncated = o.err != -ENOSPC;
+	}
 	printf("{\"program\": ");
 	json_string(name);
-	printf(", \"accepted\": %s, \"errno\": %d, \"log\": ", err ? "false" : "true", err < 0 ? -err : err);
-	json_string(kernel_asked ? log_buf : "");
-	if (processed >= 0 && kernel_asked)
+	printf(", \"accepted\": %s, \"errno\": %d, \"log\": ", o.err ? "false" : "true", o.err < 0 ? -o.err : o.err);
+	json_string(log ? log : o.kernel_asked ? log_tail(log_buf) : "");
+	if (processed >= 0)
 		printf(", \"insns_processed\": %ld", processed);
 	else
 		printf(", \"insns_processed\": null");
-	if (!kernel_asked) {
+	if (truncated)
+		printf(", \"log_truncated\": true");
+	if (!o.kernel_asked) {
 		printf(", \"libbpf_error\": ");
 		json_string(first_warning(warning, sizeof(warning)));
 	}
 	printf("}");
-	bpf_object__close(obj);
+	free(log);
 }
 
 static void list(const char *path)
@@ -229,6 +270,8 @@ int main(int argc, char **argv)
 			log_level = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--log-size") && i + 1 < argc)
 			log_size = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--tail-bytes") && i + 1 < argc)
+			tail_bytes = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--list"))
 			listing = true;
 		else if (argv[i][0] == '-')
@@ -237,7 +280,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i >= argc)
-		die("usage: kernel-verify [--caps root|bpf] [--log-level N] OBJECT PROG [PROG...] | --list OBJECT");
+		die("usage: kernel-verify [--caps root|bpf] [--log-level N] [--log-size BYTES] [--tail-bytes N] OBJECT PROG... | --list OBJECT");
 	object = argv[i];
 	first_prog = i + 1;
 	if (strcmp(caps, "root") && strcmp(caps, "bpf"))
