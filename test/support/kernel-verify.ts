@@ -31,6 +31,8 @@ export interface KernelVerdict {
   insnsProcessed: number | null;
   /** Set when libbpf failed before asking the kernel (the log is then empty). */
   libbpfError?: string;
+  /** The log overflowed its buffer: the verdict comes from a second load at log level 4. */
+  logTruncated?: boolean;
 }
 
 export interface VerifyOptions {
@@ -94,6 +96,7 @@ interface RawVerdict {
   log: string;
   insns_processed: number | null;
   libbpf_error?: string;
+  log_truncated?: boolean;
 }
 
 function run(args: string[]): unknown {
@@ -115,6 +118,7 @@ const verdict = (raw: RawVerdict): KernelVerdict => ({
   log: raw.log,
   insnsProcessed: raw.insns_processed,
   ...(raw.libbpf_error !== undefined ? { libbpfError: raw.libbpf_error } : {}),
+  ...(raw.log_truncated ? { logTruncated: true } : {}),
 });
 
 /** The kernel's verdict on one program of an object, loaded alone. */

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { SHF_EXECINSTR, STB_GLOBAL, STT_FUNC } from '../../src/elf/constants.js';
 import { parseElf } from '../../src/elf/elf.js';
 import { repoRoot } from '../support/conformance.js';
-import { type Caps, kernelErrorLine, kernelVerifyAvailable, kernelVerifyMany } from '../support/kernel-verify.js';
+import { type Caps, kernelErrorLine, kernelListPrograms, kernelVerifyAvailable, kernelVerifyMany } from '../support/kernel-verify.js';
 
 const DIR = path.join(repoRoot, 'test', 'fixtures', 'verifier');
 const CAPS: Caps[] = ['root', 'bpf'];
@@ -100,6 +100,8 @@ if (live) console.log(`verifier corpus: live kernel comparison skipped: ${live}`
 describe('the live kernel', () => {
   it.skipIf(live !== undefined).each(objects)(`gives the recorded answers for every program of %s${live ? ` (skipped: ${live})` : ''}`, (object) => {
     const programs = programsOf(object);
+    // libbpf finds the programs this test finds in the ELF symbols.
+    expect(kernelListPrograms(path.join(DIR, object)).map((p) => p.name).sort()).toEqual(programs);
     const differences: string[] = [];
     for (const caps of CAPS) {
       // Log level 4 (statistics and messages, no instruction trace): the record script checks
