@@ -4,7 +4,8 @@
 #
 # The objects are committed so that tests and users need no compiler; run this after editing
 # a *.bpf.c file. Needs clang with the BPF target and the libbpf headers (<bpf/bpf_helpers.h>).
-# Usage: scripts/build-bpf.sh [dir-or-source ...]   (default: test/fixtures/bpf topologies)
+# Usage: scripts/build-bpf.sh [dir-or-source ...]   (default: test/fixtures/bpf topologies, and
+# the verifier corpus in test/fixtures/verifier, which scripts/build-verifier-corpus.sh builds)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,12 +18,17 @@ MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
 [[ -d /usr/include/$MULTIARCH ]] && CFLAGS+=(-I"/usr/include/$MULTIARCH")
 
 if (($# == 0)); then
-  set -- test/fixtures/bpf bench/programs topologies
+  set -- test/fixtures/bpf bench/programs topologies test/fixtures/verifier
 fi
 
 sources=()
+corpus=()
 for arg in "$@"; do
-  if [[ -d $arg ]]; then
+  if [[ ${arg%/} == test/fixtures/verifier ]]; then
+    corpus+=(test/fixtures/verifier/*.bpf.c)
+  elif [[ $arg == test/fixtures/verifier/* ]]; then
+    corpus+=("$arg")
+  elif [[ -d $arg ]]; then
     while IFS= read -r -d '' f; do sources+=("$f"); done < <(find "$arg" \( -name '*.bpf.c' -o -name '*.bpf.s' \) -print0 | sort -z)
   elif [[ -f $arg ]]; then
     sources+=("$arg")
@@ -42,3 +48,8 @@ for src in "${sources[@]}"; do
     llvm-objdump -d --no-show-raw-insn "$obj" >"${obj%.o}.objdump.txt"
   fi
 done
+
+# The verifier corpus: its own flags (programs wrong on purpose), no objdump listings.
+if ((${#corpus[@]} > 0)); then
+  scripts/build-verifier-corpus.sh "${corpus[@]}"
+fi
