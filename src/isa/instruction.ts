@@ -96,18 +96,28 @@ function badInsn(pc: number, message: string): XdplabError {
   return new XdplabError('BAD_INSTRUCTION', `pc ${pc}: ${message}`);
 }
 
-/** Decode one slot; an lddw reads the following slot too. */
-function decodeAt(view: DataView, slot: number, slots: number): Instruction {
+/**
+ * Decode one slot; an lddw reads the following slot too. A malformed lddw throws, or — when
+ * `invalid` is given — is noted there by pc and decoded as well as it can be.
+ */
+function decodeAt(view: DataView, slot: number, slots: number, invalid?: Map<number, string>): Instruction {
   const at = slot * INSN_SIZE;
   const code = view.getUint8(at);
   const regs = view.getUint8(at + 1);
   const off = view.getInt16(at + 2, true);
   const imm = view.getInt32(at + 4, true);
   if (code !== 0x18) return new Instruction(code, regs & 0x0f, regs >> 4, off, imm);
-  if (slot + 1 >= slots) throw badInsn(slot, 'invalid BPF_LD_IMM insn: lddw is truncated (its second slot is missing)');
+  const bad = (reason: string): void => {
+    if (!invalid) throw badInsn(slot, `invalid BPF_LD_IMM insn: ${reason}`);
+    invalid.set(slot, `invalid BPF_LD_IMM insn: ${reason}`);
+  };
+  if (slot + 1 >= slots) {
+    bad('lddw is truncated (its second slot is missing)');
+    return new Instruction(code, regs & 0x0f, regs >> 4, off, imm, 0);
+  }
   const next = at + INSN_SIZE;
   if (view.getUint8(next) !== 0 || view.getUint8(next + 1) !== 0 || view.getInt16(next + 2, true) !== 0) {
-    throw badInsn(slot, 'invalid BPF_LD_IMM insn: the second slot of lddw must have zero code, registers and offset');
+    bad('the second slot of lddw must have zero code, registers and offset');
   }
   return new Instruction(code, regs & 0x0f, regs >> 4, off, imm, view.getInt32(next + 4, true));
 }
@@ -140,9 +150,10 @@ export function decodeProgram(bytes: Uint8Array): DecodedProgram {
  * Decode instructions without checking them: no per-instruction rules, no control flow, so
  * any slice of a section decodes (a relocatable object's `call -1`, a function that does not
  * end in exit, an opcode the ISA lacks — its Instruction has no `info`). Throws
- * XdplabError('BAD_INSTRUCTION') only when the bytes do not split into instructions.
+ * XdplabError('BAD_INSTRUCTION') only when the bytes do not split into instructions, or for a
+ * malformed lddw unless `invalid` collects those (pc → reason).
  */
-export function decodeInstructions(bytes: Uint8Array): DecodedProgram {
+export function decodeInstructions(bytes: Uint8Array, invalid?: Map<number, string>): DecodedProgram {
   if (bytes.length % INSN_SIZE !== 0) {
     throw new XdplabError('BAD_INSTRUCTION', `program length ${bytes.length} is not a multiple of ${INSN_SIZE} bytes`);
   }
@@ -151,7 +162,7 @@ export function decodeInstructions(bytes: Uint8Array): DecodedProgram {
   const insns: Instruction[] = [];
   const pcs: number[] = [];
   for (let pc = 0; pc < slots; pc += insns[insns.length - 1].width) {
-    insns.push(decodeAt(view, pc, slots));
+    insns.push(decodeAt(view, pc, slots, invalid));
     pcs.push(pc);
   }
   return { insns, pcs, slots };

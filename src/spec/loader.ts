@@ -13,7 +13,7 @@ import { XdplabError, withContext } from '../errors.js';
 import { SHF_EXECINSTR, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, STT_FUNC, STT_SECTION } from '../elf/constants.js';
 import { parseElf, type ElfFile, type ElfSection, type ElfSymbol } from '../elf/elf.js';
 import { Instruction, checkInstruction, decodeInstructions, INSN_SIZE } from '../isa/instruction.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OPCODES } from '../isa/opcodes.js';
 import { loadBtfMaps, loadBtfSections, type BtfSections } from './btf-maps.js';
 import { coreReloValue, patchCoreInstruction } from './core.js';
 import { loadKconfig, type Kconfig } from './kconfig.js';
@@ -35,6 +35,8 @@ interface FunctionCode {
   /** Relocated references by relative slot. */
   refs: Map<number, Reference>;
   isGlobal: boolean;
+  /** Instructions the kernel would refuse (an opcode the ISA lacks, reserved fields set): pc in section → reason. */
+  invalid: Map<number, string>;
 }
 
 type Reference =
@@ -194,7 +196,8 @@ function globalVariables(ctx: LoadContext, section: ElfSection): Map<string, Glo
 function decodeFunctions(ctx: LoadContext): void {
   for (const section of ctx.elf.sections) {
     if (!(section.flags & SHF_EXECINSTR) || section.type === SHT_NOBITS || section.size === 0) continue;
-    const decoded = step(`section ${section.name}`, () => decodeInstructions(section.data));
+    const malformed = new Map<number, string>();
+    const decoded = step(`section ${section.name}`, () => decodeInstructions(section.data, malformed));
     const symbols = ctx.elf.symbols
       .filter((s) => s.shndx === section.index && s.type === STT_FUNC)
       .sort((a, b) => a.value - b.value);
@@ -202,11 +205,22 @@ function decodeFunctions(ctx: LoadContext): void {
     symbols.forEach((sym, i) => {
       const start = sym.value / INSN_SIZE;
       const end = i + 1 < symbols.length ? symbols[i + 1].value / INSN_SIZE : decoded.slots;
-      const fn: FunctionCode = { name: sym.name, section, start, insns: [], pcs: [], refs: new Map(), isGlobal: sym.bind !== 0 };
+      const fn: FunctionCode = {
+        name: sym.name, section, start, insns: [], pcs: [], refs: new Map(), isGlobal: sym.bind !== 0, invalid: new Map(),
+      };
       decoded.insns.forEach((insn, k) => {
         const pc = decoded.pcs[k];
         if (pc < start || pc >= end) return;
-        step(`section ${section.name}, function ${sym.name}`, () => checkInstruction(insn, pc));
+        // The kernel refuses such an instruction when it verifies the program, not the object.
+        const lddw = malformed.get(pc);
+        if (lddw) fn.invalid.set(pc - start, lddw);
+        else {
+          try {
+            checkInstruction(insn, pc);
+          } catch (err) {
+            fn.invalid.set(pc - start, (err as Error).message);
+          }
+        }
         fn.insns.push(insn);
         fn.pcs.push(pc - start);
       });
@@ -264,7 +278,7 @@ function resolveReference(ctx: LoadContext, insn: Instruction, sym: ElfSymbol, s
   const { elf } = ctx;
   const symName = elf.symbolName(sym);
   const target = elf.sections[sym.shndx];
-  const kind = insn.info.kind;
+  const kind = OPCODES[insn.code]?.kind;
   // libbpf: a call to an extern function (`__ksym`) is a kfunc call, resolved in vmlinux BTF.
   if (sym.shndx === SHN_UNDEF && kind === 'call' && symName) return { kind: 'kfunc', name: symName };
   const kconfigOffset = sym.shndx === SHN_UNDEF ? ctx.kconfig?.offsets.get(symName) : undefined;
@@ -323,10 +337,12 @@ function linkProgram(ctx: LoadContext, entry: FunctionCode, def: NonNullable<Ret
   const functions = new Map<number, string>();
   const kfuncs = new Map<number, string>();
   const ksyms = new Map<number, string>();
+  const invalidInstructions = new Map<number, string>();
   for (let i = 0; i < order.length; i++) {
     const fn = order[i];
     const base = placed.get(fn)!;
     functions.set(base, fn.name);
+    for (const [rel, reason] of fn.invalid) invalidInstructions.set(base + rel, reason);
     fn.insns.forEach((insn, k) => {
       const pc = base + fn.pcs[k];
       const ref = fn.refs.get(fn.pcs[k]) ?? localCallReference(ctx, fn, insn, fn.pcs[k]);
@@ -337,13 +353,13 @@ function linkProgram(ctx: LoadContext, entry: FunctionCode, def: NonNullable<Ret
   return {
     name: entry.name, sectionName: entry.section.name, type: def.type, attachType: def.attachType,
     fragments: def.fragments ?? false, instructions, mapReferences, license: ctx.license, kernelVersion: ctx.kernelVersion,
-    functions, lineInfo, kfuncs, ksyms,
+    functions, lineInfo, kfuncs, ksyms, ...(invalidInstructions.size ? { invalidInstructions } : {}),
   };
 }
 
 /** A pc-relative call to another function of the same section needs no relocation. */
 function localCallReference(ctx: LoadContext, fn: FunctionCode, insn: Instruction, rel: number): Reference | undefined {
-  if (insn.info.kind !== 'call' || insn.src !== BPF_PSEUDO_CALL) return undefined;
+  if (OPCODES[insn.code]?.kind !== 'call' || insn.src !== BPF_PSEUDO_CALL) return undefined;
   const slot = fn.start + rel + 1 + insn.imm;
   return { kind: 'call', target: functionStartingAt(ctx, fn.section, slot, `call at instruction ${fn.start + rel}`) };
 }

@@ -86,6 +86,8 @@ export interface ProgramSpec {
   lineInfo: Map<number, string>;
   /** pc → name of the kernel function (kfunc) a call there names, for the refusal. */
   kfuncs?: Map<number, string>;
+  /** pc → why an instruction is invalid (the kernel's verifier refuses the program if it reaches it). */
+  invalidInstructions?: Map<number, string>;
   /** pc → name of the kernel symbol (`extern … __ksym`) whose address an lddw there loads. */
   ksyms?: Map<number, string>;
 }

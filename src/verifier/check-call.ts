@@ -1,0 +1,688 @@
+/**
+ * Calls: helper calls checked against their signatures (check_helper_call, check_func_arg),
+ * calls into the program's own functions (check_func_call) and their returns
+ * (prepare_func_exit), callbacks (bpf_loop, bpf_for_each_map_elem), and the program's exit
+ * (references released, locks dropped, no pointer returned without CAP_PERFMON).
+ */
+import { BPF_REG_0 } from '../isa/opcodes.js';
+import { BPF_MAP_TYPE, BPF_F_RDONLY_PROG, BPF_MAX_VAR_SIZ } from '../uapi/bpf.js';
+import { ERRNO } from '../uapi/errno.js';
+import { BPF_FUNC_MAX_ID, HELPER_IDS } from '../uapi/helper-ids.js';
+import {
+  ACQUIRE_HELPERS, ARG_ANYTHING, ARG_CONST_ALLOC_SIZE_OR_ZERO, ARG_CONST_MAP_PTR, ARG_CONST_SIZE, ARG_CONST_SIZE_OR_ZERO,
+  ARG_DONTCARE, ARG_PTR_TO_BTF_ID, ARG_PTR_TO_BTF_ID_SOCK_COMMON, ARG_PTR_TO_CONST_STR, ARG_PTR_TO_CTX, ARG_PTR_TO_DYNPTR,
+  ARG_PTR_TO_FUNC, ARG_PTR_TO_MAP_KEY, ARG_PTR_TO_MAP_VALUE, ARG_PTR_TO_MEM, ARG_PTR_TO_PERCPU_BTF_ID, ARG_PTR_TO_RINGBUF_MEM,
+  ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK, ARG_PTR_TO_TIMER, MEM_ALLOC, MEM_FIXED_SIZE,
+  MEM_RDONLY, MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL,
+  PTR_TRUSTED, RET_INTEGER, RET_PTR_TO_BTF_ID, RET_PTR_TO_MAP_VALUE, RET_PTR_TO_MEM, RET_PTR_TO_MEM_OR_BTF_ID, RET_PTR_TO_SOCK_COMMON,
+  RET_PTR_TO_SOCKET, RET_PTR_TO_TCP_SOCK, RET_VOID, baseType, type HelperProto,
+} from '../uapi/helper-protos.js';
+import { PERFMON_HELPERS } from '../uapi/prog-types.js';
+import { regBoundsSync } from './bounds.js';
+import {
+  checkMapAccess, checkMapAccessType, checkMemAccess, checkMemRegionAccess, checkPacketAccess, checkPtrOffReg,
+  checkStackRangeInitialized, type AccessType, type RawAccess,
+} from './check-mem.js';
+import type { VerifierEnv } from './env.js';
+import { kernelHelperName, type Insn } from './kernel-disasm.js';
+import { verifierStateString } from './log.js';
+import { markChainPrecision, markChainPrecisionFrom } from './precision.js';
+import {
+  CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_BTF_ID, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET,
+  PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_BUF, SCALAR_VALUE,
+  markNotInit, markPointer, markUnknown, regTypeStr, type MapInfo, type RegState,
+} from './reg-state.js';
+import {
+  DST_OP_NO_MARK, SRC_OP, acquireReference, checkRegArg, clearAllPktPointers, isPointerValue, regIsPktPointer, releaseReference,
+} from './regs.js';
+import { BPF_REG_SIZE, FuncState, STACK_SPILL, STACK_ZERO, type VerifierState } from './state.js';
+import { tnumIsConst, tnumString } from './tnum.js';
+
+const { EACCES, EINVAL, EFAULT, E2BIG } = ERRNO;
+const FUNC = Object.fromEntries([...HELPER_IDS].map(([name, id]) => [name, id])) as Record<string, number>;
+const MAX_CALL_FRAMES = 8;
+
+// ---- argument types ---------------------------------------------------------------------------
+
+/** compatible_reg_types: the register types each argument kind accepts. */
+function compatibleTypes(argBase: number): number[] | undefined {
+  const mem = [PTR_TO_STACK, PTR_TO_PACKET, PTR_TO_PACKET_META, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_MEM | MEM_RINGBUF,
+    PTR_TO_BUF, PTR_TO_BTF_ID | PTR_TRUSTED];
+  switch (argBase) {
+    case ARG_PTR_TO_MAP_KEY:
+    case ARG_PTR_TO_MAP_VALUE:
+    case ARG_PTR_TO_MEM:
+      return mem;
+    case ARG_CONST_SIZE:
+    case ARG_CONST_SIZE_OR_ZERO:
+    case ARG_CONST_ALLOC_SIZE_OR_ZERO:
+      return [SCALAR_VALUE];
+    case ARG_CONST_MAP_PTR: return [CONST_PTR_TO_MAP];
+    case ARG_PTR_TO_CTX: return [PTR_TO_CTX];
+    case ARG_PTR_TO_SOCK_COMMON: return [PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK];
+    case ARG_PTR_TO_BTF_ID_SOCK_COMMON:
+      return [PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED];
+    case ARG_PTR_TO_SOCKET: return [PTR_TO_SOCKET];
+    case ARG_PTR_TO_BTF_ID: return [PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED];
+    case ARG_PTR_TO_SPIN_LOCK: return [PTR_TO_MAP_VALUE, PTR_TO_BTF_ID | MEM_ALLOC];
+    case ARG_PTR_TO_RINGBUF_MEM: return [PTR_TO_MEM | MEM_RINGBUF];
+    case ARG_PTR_TO_PERCPU_BTF_ID: return [PTR_TO_BTF_ID];
+    case ARG_PTR_TO_FUNC: return [PTR_TO_FUNC];
+    case ARG_PTR_TO_STACK: return [PTR_TO_STACK];
+    case ARG_PTR_TO_CONST_STR: return [PTR_TO_MAP_VALUE];
+    case ARG_PTR_TO_TIMER: return [PTR_TO_MAP_VALUE];
+    case ARG_PTR_TO_DYNPTR: return [PTR_TO_STACK];
+    default: return undefined;
+  }
+}
+
+/** check_reg_type: the register's type is one the argument accepts. */
+function checkRegType(env: VerifierEnv, regno: number, argType: number): void {
+  const reg = env.curState.regs[regno];
+  const compatible = compatibleTypes(baseType(argType));
+  if (!compatible) env.bug(`unsupported arg type ${argType}`);
+  let type = reg.type;
+  // ARG_PTR_TO_MEM | MEM_RDONLY accepts read-only memory; a writable argument does not.
+  if ((argType & MEM_RDONLY) !== 0) type &= ~MEM_RDONLY;
+  if ((argType & PTR_MAYBE_NULL) !== 0) type &= ~PTR_MAYBE_NULL;
+  if (baseType(argType) === ARG_PTR_TO_MEM && (argType & MEM_RDONLY) === 0 && reg.type & MEM_RDONLY) {
+    // fall through to the mismatch message below
+  } else if (compatible.includes(type)) {
+    return;
+  }
+  const expected = compatible.map((t) => regTypeStr(t)).join(', ');
+  env.reject(EACCES, `R${regno} type=${regTypeStr(reg.type)} expected=${expected}`);
+}
+
+/** check_func_arg_reg_off: where a pointer argument may have been moved. */
+function checkFuncArgRegOff(env: VerifierEnv, reg: RegState, regno: number, argType: number): void {
+  const t = baseType(reg.type);
+  if (argType & OBJ_RELEASE && !(t === PTR_TO_STACK)) {
+    if (reg.off) env.reject(EINVAL, `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
+    checkPtrOffReg(env, reg, regno);
+    return;
+  }
+  switch (t) {
+    case PTR_TO_STACK: case PTR_TO_PACKET: case PTR_TO_PACKET_META: case PTR_TO_MAP_KEY: case PTR_TO_MAP_VALUE: case PTR_TO_MEM:
+    case PTR_TO_BUF: case SCALAR_VALUE:
+      return;
+    case PTR_TO_BTF_ID:
+      checkPtrOffReg(env, reg, regno, true);
+      return;
+    default:
+      checkPtrOffReg(env, reg, regno);
+  }
+}
+
+// ---- memory arguments -------------------------------------------------------------------------
+
+/** check_helper_mem_access: `size` bytes at the pointer in `regno`. */
+function checkHelperMemAccess(env: VerifierEnv, regno: number, size: number, t: AccessType, zeroOk: boolean, meta: RawAccess | undefined): void {
+  const reg = env.curState.regs[regno];
+  switch (baseType(reg.type)) {
+    case PTR_TO_PACKET:
+    case PTR_TO_PACKET_META:
+      checkPacketAccess(env, regno, reg.off, size, zeroOk);
+      return;
+    case PTR_TO_MAP_KEY:
+      if (t === 'write') env.reject(EACCES, `R${regno} cannot write into ${regTypeStr(reg.type)}`);
+      checkMemRegionAccess(env, regno, reg.off, size, reg.map!.keySize, false);
+      return;
+    case PTR_TO_MAP_VALUE:
+      checkMapAccessType(env, regno, reg.off, size, t);
+      checkMapAccess(env, regno, reg.off, size, zeroOk);
+      return;
+    case PTR_TO_MEM:
+      if (reg.type & MEM_RDONLY && t === 'write') env.reject(EACCES, `R${regno} cannot write into ${regTypeStr(reg.type)}`);
+      checkMemRegionAccess(env, regno, reg.off, size, reg.memSize, zeroOk);
+      return;
+    case PTR_TO_STACK:
+      checkStackRangeInitialized(env, regno, reg.off, size, zeroOk, t, meta);
+      return;
+    default:
+      if (zeroOk && size === 0 && reg.isNull) return;
+      env.reject(EACCES, `R${regno} type=${regTypeStr(reg.type)} expected=${regTypeStr(PTR_TO_STACK)}`);
+  }
+}
+
+/** check_mem_size_reg: the size argument after a memory argument. */
+function checkMemSizeReg(env: VerifierEnv, regno: number, t: AccessType, zeroOk: boolean, meta: CallMeta): void {
+  const reg = env.curState.regs[regno];
+  meta.msizeMaxValue = reg.umax;
+  const raw = tnumIsConst(reg.varOff) ? meta.raw : undefined;
+  if (reg.smin < 0n) env.reject(EACCES, `R${regno} min value is negative, either use unsigned or 'var &= const'`);
+  if (reg.umin === 0n && !zeroOk) env.reject(EACCES, `R${regno} invalid zero-sized read: u64=[${reg.umin},${reg.umax}]`);
+  if (reg.umax >= BigInt(BPF_MAX_VAR_SIZ)) env.reject(EACCES, `R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+  checkHelperMemAccess(env, regno - 1, Number(reg.umax), t, zeroOk, raw);
+  markChainPrecision(env, regno);
+}
+
+/** What the arguments of one helper call taught (struct bpf_call_arg_meta). */
+interface CallMeta {
+  map?: MapInfo;
+  mapUid: number;
+  raw: RawAccess;
+  refObjId: number;
+  releaseRegno: number;
+  memSize: number;
+  msizeMaxValue: bigint;
+  subprogno: number;
+  constMapKey: bigint;
+  funcId: number;
+  pktAccess: boolean;
+}
+
+/** get_constant_map_key: a key on the stack whose value the verifier knows. */
+function constantMapKey(env: VerifierEnv, key: RegState, keySize: number): bigint {
+  if (!env.priv.bpfCapable || key.type !== PTR_TO_STACK || !tnumIsConst(key.varOff)) return -1n;
+  const frame = env.curState.frames[key.frameno];
+  const stackOff = key.off + Number(BigInt.asIntN(64, key.varOff.value));
+  const slotIdx = -stackOff - 1;
+  const spi = Math.floor(slotIdx / BPF_REG_SIZE);
+  const off = slotIdx % BPF_REG_SIZE;
+  const slot = frame.stack[spi];
+  if (!slot) return -1n;
+  let zeroSize = 0;
+  for (let i = off; i >= 0 && slot.slotType[i] === STACK_ZERO; i--) zeroSize++;
+  if (zeroSize >= keySize) return 0n;
+  if (!slot.isSpilledScalar) return -1n;
+  let spillSize = 0;
+  for (let i = off; i >= 0 && slot.slotType[i] === STACK_SPILL; i--) spillSize++;
+  if (spillSize !== keySize || !tnumIsConst(slot.spilled.varOff)) return -1n;
+  markChainPrecisionFrom(env, env.curState, -1, (bt) => bt.setFrameSlot(key.frameno, spi));
+  return slot.spilled.varOff.value;
+}
+
+const canElideValueNullness = (type: number): boolean =>
+  type === BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY || type === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_ARRAY;
+
+/** check_func_arg: argument `arg` (0-based, in r1 + arg). */
+function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperProto): void {
+  const regno = 1 + arg;
+  const regs = env.curState.regs;
+  const reg = regs[regno];
+  let argType = fn.args[arg] ?? ARG_DONTCARE;
+  if (argType === ARG_DONTCARE) return;
+  checkRegArg(env, regno, SRC_OP);
+  if (argType === ARG_ANYTHING) {
+    if (isPointerValue(env, regno)) env.reject(EACCES, `R${regno} leaks addr into helper function`);
+    return;
+  }
+  if (regIsPktPointer(reg) && !meta.pktAccess) env.reject(EACCES, 'helper access to the packet is not allowed');
+  if (baseType(argType) === ARG_PTR_TO_MAP_VALUE && meta.map?.type === BPF_MAP_TYPE.BPF_MAP_TYPE_SK_STORAGE) {
+    argType |= PTR_MAYBE_NULL; // resolve_map_arg_type
+  }
+  if (!(reg.isNull && argType & PTR_MAYBE_NULL)) {
+    checkRegType(env, regno, argType);
+    checkFuncArgRegOff(env, reg, regno, argType);
+  }
+  if (argType & OBJ_RELEASE) {
+    if (!reg.refObjId && !reg.isNull) {
+      env.reject(EINVAL, `R${regno} must be referenced when passed to release function`);
+    }
+    if (meta.releaseRegno) env.bug('more than one release argument');
+    meta.releaseRegno = regno;
+  }
+  if (reg.refObjId) {
+    if (meta.refObjId) env.reject(EACCES, `more than one arg with ref_obj_id R${regno} ${reg.refObjId} ${meta.refObjId}`);
+    meta.refObjId = reg.refObjId;
+  }
+  const memAccess: AccessType = argType & MEM_WRITE ? 'write' : 'read';
+  switch (baseType(argType)) {
+    case ARG_CONST_MAP_PTR:
+      if (meta.funcId === FUNC.tail_call && reg.map?.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) {
+        env.reject(EINVAL, 'expected prog array map for tail call');
+      }
+      meta.map = reg.map;
+      meta.mapUid = reg.mapUid;
+      break;
+    case ARG_PTR_TO_MAP_KEY: {
+      if (!meta.map) env.reject(EACCES, 'invalid map_ptr to access map->key');
+      checkHelperMemAccess(env, regno, meta.map.keySize, 'read', false, undefined);
+      meta.constMapKey = canElideValueNullness(meta.map.type) ? constantMapKey(env, reg, meta.map.keySize) : -1n;
+      break;
+    }
+    case ARG_PTR_TO_MAP_VALUE:
+      if (argType & PTR_MAYBE_NULL && reg.isNull) return;
+      if (!meta.map) env.reject(EACCES, 'invalid map_ptr to access map->value');
+      meta.raw.rawMode = (argType & MEM_UNINIT) !== 0;
+      checkHelperMemAccess(env, regno, meta.map.valueSize, memAccess, false, meta.raw);
+      break;
+    case ARG_PTR_TO_SPIN_LOCK:
+      processSpinLock(env, regno, meta.funcId === FUNC.spin_lock);
+      break;
+    case ARG_PTR_TO_FUNC:
+      meta.subprogno = reg.subprogno;
+      break;
+    case ARG_PTR_TO_MEM:
+      meta.raw.rawMode = (argType & MEM_UNINIT) !== 0;
+      if (argType & MEM_FIXED_SIZE) {
+        if (reg.isNull && argType & PTR_MAYBE_NULL) break;
+        checkHelperMemAccess(env, regno, fn.argSize[arg] ?? 0, memAccess, false, meta.raw);
+      }
+      break;
+    case ARG_CONST_SIZE:
+      checkMemSizeReg(env, regno, fn.args[arg - 1] & MEM_WRITE ? 'write' : 'read', false, meta);
+      break;
+    case ARG_CONST_SIZE_OR_ZERO:
+      checkMemSizeReg(env, regno, fn.args[arg - 1] & MEM_WRITE ? 'write' : 'read', true, meta);
+      break;
+    case ARG_CONST_ALLOC_SIZE_OR_ZERO:
+      if (!tnumIsConst(reg.varOff)) env.reject(EACCES, `R${regno} is not a known constant'`);
+      meta.memSize = Number(reg.varOff.value);
+      markChainPrecision(env, regno);
+      break;
+    case ARG_PTR_TO_CONST_STR:
+      checkRegConstStr(env, reg, regno);
+      break;
+    case ARG_PTR_TO_TIMER:
+    case ARG_PTR_TO_DYNPTR:
+    case ARG_PTR_TO_PERCPU_BTF_ID:
+      env.reject(EINVAL, `R${regno}: xdplab's verifier does not check ${argType === ARG_PTR_TO_TIMER ? 'bpf_timer' : 'this'} argument kind yet`);
+  }
+}
+
+/** check_reg_const_str: a NUL-terminated string in a frozen read-only map. */
+function checkRegConstStr(env: VerifierEnv, reg: RegState, regno: number): void {
+  const map = reg.map!;
+  if (!(map.flags & BPF_F_RDONLY_PROG) || !map.frozenValue) env.reject(EACCES, `R${regno} does not point to a readonly map'`);
+  if (!tnumIsConst(reg.varOff)) env.reject(EACCES, `R${regno} is not a constant address'`);
+  checkMapAccess(env, regno, reg.off, 1, false);
+  const off = reg.off + Number(reg.varOff.value);
+  const nul = map.frozenValue.indexOf(0, off);
+  if (nul < 0) env.reject(EINVAL, 'string is not zero-terminated');
+}
+
+/** process_spin_lock: lock and unlock pair on one lock, one at a time. */
+function processSpinLock(env: VerifierEnv, regno: number, isLock: boolean): void {
+  const reg = env.curState.regs[regno];
+  const state = env.curState;
+  const isConst = tnumIsConst(reg.varOff);
+  if (!isConst) env.reject(EINVAL, `R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
+  const map = reg.map!;
+  if (map.spinLockOff === undefined) {
+    env.reject(EINVAL, `map '${map.name}' has no valid bpf_spin_lock`);
+  }
+  const off = Number(reg.varOff.value) + reg.off;
+  if (map.spinLockOff !== off) env.reject(EINVAL, `off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${map.spinLockOff}`);
+  if (isLock) {
+    if (state.activeLockId) env.reject(EINVAL, 'Locking two bpf_spin_locks are not allowed');
+    state.activeLockId = reg.id;
+    state.activeLockMap = map;
+    state.refs.push({ kind: 'lock', id: reg.id, insnIdx: env.insnIdx });
+  } else {
+    if (!state.activeLockId) env.reject(EINVAL, 'bpf_spin_unlock without taking a lock');
+    if (state.activeLockId !== reg.id || state.activeLockMap !== map) env.reject(EINVAL, 'bpf_spin_unlock of different lock');
+    const i = state.refs.findIndex((r) => r.kind === 'lock');
+    if (i >= 0) state.refs.splice(i, 1);
+    state.activeLockId = 0;
+    state.activeLockMap = undefined;
+  }
+}
+
+// ---- map/helper compatibility ---------------------------------------------------------------
+
+const T = BPF_MAP_TYPE;
+/** check_map_func_compatibility, the map side: the helpers each special map type allows. */
+const MAP_ALLOWS: ReadonlyMap<number, readonly string[]> = new Map([
+  [T.BPF_MAP_TYPE_PROG_ARRAY, ['tail_call']],
+  [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY, ['perf_event_read', 'perf_event_output', 'skb_output', 'perf_event_read_value', 'xdp_output']],
+  [T.BPF_MAP_TYPE_RINGBUF, ['ringbuf_output', 'ringbuf_reserve', 'ringbuf_query', 'ringbuf_reserve_dynptr', 'ringbuf_submit_dynptr', 'ringbuf_discard_dynptr']],
+  [T.BPF_MAP_TYPE_USER_RINGBUF, ['user_ringbuf_drain']],
+  [T.BPF_MAP_TYPE_STACK_TRACE, ['get_stackid']],
+  [T.BPF_MAP_TYPE_CGROUP_ARRAY, ['skb_under_cgroup', 'current_task_under_cgroup']],
+  [T.BPF_MAP_TYPE_CGROUP_STORAGE, ['get_local_storage']],
+  [T.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, ['get_local_storage']],
+  [T.BPF_MAP_TYPE_DEVMAP, ['redirect_map', 'map_lookup_elem']],
+  [T.BPF_MAP_TYPE_DEVMAP_HASH, ['redirect_map', 'map_lookup_elem']],
+  [T.BPF_MAP_TYPE_CPUMAP, ['redirect_map']],
+  [T.BPF_MAP_TYPE_XSKMAP, ['redirect_map', 'map_lookup_elem']],
+  [T.BPF_MAP_TYPE_ARRAY_OF_MAPS, ['map_lookup_elem']],
+  [T.BPF_MAP_TYPE_HASH_OF_MAPS, ['map_lookup_elem']],
+  [T.BPF_MAP_TYPE_SOCKMAP, ['sk_redirect_map', 'sock_map_update', 'msg_redirect_map', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem']],
+  [T.BPF_MAP_TYPE_SOCKHASH, ['sk_redirect_hash', 'sock_hash_update', 'msg_redirect_hash', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem']],
+  [T.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, ['sk_select_reuseport']],
+  [T.BPF_MAP_TYPE_QUEUE, ['map_peek_elem', 'map_pop_elem', 'map_push_elem']],
+  [T.BPF_MAP_TYPE_STACK, ['map_peek_elem', 'map_pop_elem', 'map_push_elem']],
+  [T.BPF_MAP_TYPE_SK_STORAGE, ['sk_storage_get', 'sk_storage_delete', 'kptr_xchg']],
+  [T.BPF_MAP_TYPE_INODE_STORAGE, ['inode_storage_get', 'inode_storage_delete', 'kptr_xchg']],
+  [T.BPF_MAP_TYPE_TASK_STORAGE, ['task_storage_get', 'task_storage_delete', 'kptr_xchg']],
+  [T.BPF_MAP_TYPE_CGRP_STORAGE, ['cgrp_storage_get', 'cgrp_storage_delete', 'kptr_xchg']],
+  [T.BPF_MAP_TYPE_BLOOM_FILTER, ['map_peek_elem', 'map_push_elem']],
+]);
+
+/** ... and the helper side: the map types each map-specific helper takes. */
+const HELPER_NEEDS: ReadonlyMap<string, readonly number[]> = new Map<string, readonly number[]>([
+  ['tail_call', [T.BPF_MAP_TYPE_PROG_ARRAY]],
+  ['perf_event_read', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]], ['perf_event_output', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]],
+  ['perf_event_read_value', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]], ['skb_output', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]],
+  ['xdp_output', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]],
+  ['ringbuf_output', [T.BPF_MAP_TYPE_RINGBUF]], ['ringbuf_reserve', [T.BPF_MAP_TYPE_RINGBUF]], ['ringbuf_query', [T.BPF_MAP_TYPE_RINGBUF]],
+  ['ringbuf_reserve_dynptr', [T.BPF_MAP_TYPE_RINGBUF]], ['ringbuf_submit_dynptr', [T.BPF_MAP_TYPE_RINGBUF]],
+  ['ringbuf_discard_dynptr', [T.BPF_MAP_TYPE_RINGBUF]], ['user_ringbuf_drain', [T.BPF_MAP_TYPE_USER_RINGBUF]],
+  ['get_stackid', [T.BPF_MAP_TYPE_STACK_TRACE]],
+  ['current_task_under_cgroup', [T.BPF_MAP_TYPE_CGROUP_ARRAY]], ['skb_under_cgroup', [T.BPF_MAP_TYPE_CGROUP_ARRAY]],
+  ['redirect_map', [T.BPF_MAP_TYPE_DEVMAP, T.BPF_MAP_TYPE_DEVMAP_HASH, T.BPF_MAP_TYPE_CPUMAP, T.BPF_MAP_TYPE_XSKMAP]],
+  ['map_pop_elem', [T.BPF_MAP_TYPE_QUEUE, T.BPF_MAP_TYPE_STACK]],
+  ['map_peek_elem', [T.BPF_MAP_TYPE_QUEUE, T.BPF_MAP_TYPE_STACK, T.BPF_MAP_TYPE_BLOOM_FILTER]],
+  ['map_push_elem', [T.BPF_MAP_TYPE_QUEUE, T.BPF_MAP_TYPE_STACK, T.BPF_MAP_TYPE_BLOOM_FILTER]],
+  ['map_lookup_percpu_elem', [T.BPF_MAP_TYPE_PERCPU_ARRAY, T.BPF_MAP_TYPE_PERCPU_HASH, T.BPF_MAP_TYPE_LRU_PERCPU_HASH]],
+  ['sk_storage_get', [T.BPF_MAP_TYPE_SK_STORAGE]], ['sk_storage_delete', [T.BPF_MAP_TYPE_SK_STORAGE]],
+  ['task_storage_get', [T.BPF_MAP_TYPE_TASK_STORAGE]], ['task_storage_delete', [T.BPF_MAP_TYPE_TASK_STORAGE]],
+  ['cgrp_storage_get', [T.BPF_MAP_TYPE_CGRP_STORAGE]], ['cgrp_storage_delete', [T.BPF_MAP_TYPE_CGRP_STORAGE]],
+]);
+
+function checkMapFuncCompatibility(env: VerifierEnv, map: MapInfo | undefined, funcId: number, name: string): void {
+  if (!map) return;
+  const allows = MAP_ALLOWS.get(map.type);
+  const needs = HELPER_NEEDS.get(name);
+  if ((allows && !allows.includes(name)) || (needs && !needs.includes(map.type))) {
+    env.reject(EINVAL, `cannot pass map_type ${map.type} into func ${kernelHelperName(funcId)}#${funcId}`);
+  }
+}
+
+// ---- the helper call ---------------------------------------------------------------------------
+
+const MAP_HELPERS_RECORDED = new Set(['tail_call', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem', 'map_push_elem',
+  'map_pop_elem', 'map_peek_elem', 'for_each_map_elem', 'redirect_map', 'map_lookup_percpu_elem']);
+const MAP_WRITERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem']);
+/** Map types bpf_for_each_map_elem can walk (map_for_each_callback). */
+const FOR_EACH_MAPS: readonly number[] = [T.BPF_MAP_TYPE_HASH, T.BPF_MAP_TYPE_PERCPU_HASH, T.BPF_MAP_TYPE_LRU_HASH,
+  T.BPF_MAP_TYPE_LRU_PERCPU_HASH, T.BPF_MAP_TYPE_ARRAY, T.BPF_MAP_TYPE_PERCPU_ARRAY];
+
+/** check_helper_call. */
+export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
+  const funcId = insn.imm;
+  if (funcId < 0 || funcId >= BPF_FUNC_MAX_ID) env.reject(EINVAL, `invalid func ${kernelHelperName(funcId)}#${funcId}`);
+  const fn = env.prog.helpers.has(funcId) && (env.priv.allowPtrLeaks || !PERFMON_HELPERS.has(funcId)) ? env.prog.proto(funcId) : undefined;
+  if (!fn) env.reject(EINVAL, `program of this type cannot use helper ${kernelHelperName(funcId)}#${funcId}`);
+  const name = fn.name;
+  if (!env.gplCompatible && fn.gplOnly) env.reject(EINVAL, 'cannot call GPL-restricted function from non-GPL compatible program');
+  if (fn.mightSleep) env.reject(EINVAL, 'helper call might sleep in a non-sleepable prog');
+  const meta: CallMeta = {
+    mapUid: 0, raw: { rawMode: false, accessSize: 0, regno: 0 }, refObjId: 0, releaseRegno: 0, memSize: 0, msizeMaxValue: 0n,
+    subprogno: 0, constMapKey: -1n, funcId, pktAccess: fn.pktAccess,
+  };
+  for (let i = 0; i < 5; i++) checkFuncArg(env, i, meta, fn);
+  if (MAP_HELPERS_RECORDED.has(name)) {
+    if (!meta.map) env.bug('expected map for helper call');
+    if (meta.map.flags & BPF_F_RDONLY_PROG && MAP_WRITERS.has(name)) env.reject(EACCES, 'write into map forbidden');
+  }
+  // Raw output memory: the helper writes it, byte by byte as the kernel models it.
+  for (let i = 0; i < meta.raw.accessSize; i++) checkMemAccess(env, meta.raw.regno, i, 1, 'write', -1);
+  const regs = env.curState.regs;
+  if (meta.releaseRegno) {
+    const ok = meta.refObjId ? releaseReference(env, meta.refObjId) : regs[meta.releaseRegno].isNull;
+    if (!ok) env.reject(EINVAL, `func ${kernelHelperName(funcId)}#${funcId} reference has not been acquired before`);
+  }
+  switch (name) {
+    case 'tail_call':
+      checkResourceLeak(env, false, true, 'tail_call');
+      break;
+    case 'for_each_map_elem':
+      if (!FOR_EACH_MAPS.includes(meta.map!.type)) env.reject(ERRNO.ENOTSUPP, 'callback function not allowed for map');
+      pushCallbackCall(env, insn, meta.subprogno, (caller, callee) => setMapElemCallbackState(caller, callee));
+      break;
+    case 'loop':
+      markChainPrecision(env, 1);
+      if (BigInt(env.curState.frame.callbackDepth) < regs[1].umax) {
+        pushCallbackCall(env, insn, meta.subprogno, (caller, callee) => setLoopCallbackState(caller, callee));
+      } else {
+        env.curState.frame.callbackDepth = 0;
+        if (env.log.level >= 2) env.say(`frame${env.curState.curframe} bpf_loop iteration limit reached\n`);
+      }
+      break;
+    case 'find_vma':
+    case 'user_ringbuf_drain':
+    case 'timer_set_callback':
+      env.reject(EINVAL, `${kernelHelperName(funcId)}: xdplab's verifier does not follow this callback`);
+  }
+  for (let i = 0; i <= 5; i++) {
+    markNotInit(regs[i]);
+    checkRegArg(env, i, DST_OP_NO_MARK);
+  }
+  setReturnValue(env, fn, meta, name);
+  checkMapFuncCompatibility(env, meta.map, funcId, name);
+  if (PKT_DATA_CHANGING_HELPERS.has(name)) clearAllPktPointers(env);
+}
+
+/** The register state of r0 after the call, from the signature's return type. */
+function setReturnValue(env: VerifierEnv, fn: HelperProto, meta: CallMeta, name: string): void {
+  const r0 = env.curState.regs[0];
+  r0.subregDef = 0;
+  const retFlag = fn.ret & ~0xff;
+  switch (baseType(fn.ret)) {
+    case RET_INTEGER:
+      markUnknown(r0);
+      break;
+    case RET_VOID:
+      r0.type = NOT_INIT;
+      break;
+    case RET_PTR_TO_MAP_VALUE: {
+      if (!meta.map) env.bug('unexpected null map_ptr');
+      let flag = retFlag;
+      if (name === 'map_lookup_elem' && canElideValueNullness(meta.map.type) && meta.constMapKey >= 0n
+        && meta.constMapKey < BigInt(meta.map.maxEntries)) {
+        flag &= ~PTR_MAYBE_NULL;
+      }
+      markPointer(r0, PTR_TO_MAP_VALUE | flag);
+      r0.map = meta.map;
+      r0.mapUid = meta.mapUid;
+      if (!(flag & PTR_MAYBE_NULL) && meta.map.spinLockOff !== undefined) r0.id = ++env.idGen;
+      break;
+    }
+    case RET_PTR_TO_SOCKET: markPointer(r0, PTR_TO_SOCKET | retFlag); break;
+    case RET_PTR_TO_SOCK_COMMON: markPointer(r0, PTR_TO_SOCK_COMMON | retFlag); break;
+    case RET_PTR_TO_TCP_SOCK: markPointer(r0, PTR_TO_TCP_SOCK | retFlag); break;
+    case RET_PTR_TO_MEM:
+      markPointer(r0, PTR_TO_MEM | retFlag);
+      r0.memSize = meta.memSize;
+      break;
+    case RET_PTR_TO_BTF_ID:
+    case RET_PTR_TO_MEM_OR_BTF_ID:
+      markPointer(r0, PTR_TO_BTF_ID | retFlag);
+      r0.btfName = fn.retBtfId ?? '';
+      break;
+    default:
+      env.bug(`unknown return type ${fn.ret} of func ${name}`);
+  }
+  if (r0.type & PTR_MAYBE_NULL) r0.id = ++env.idGen;
+  if (PTR_CAST_HELPERS.has(name)) {
+    r0.refObjId = meta.refObjId;
+  } else if (ACQUIRE_HELPERS.has(name)) {
+    const id = acquireReference(env, env.insnIdx);
+    r0.id = id;
+    r0.refObjId = id;
+  }
+  if (name === 'get_smp_processor_id') {
+    const max = env.nrCpus - 1;
+    r0.umin = 0n; r0.u32min = 0; r0.smin = 0n; r0.s32min = 0;
+    r0.umax = BigInt(max); r0.u32max = max; r0.smax = BigInt(max); r0.s32max = max;
+    regBoundsSync(r0);
+  }
+}
+
+// ---- callbacks and calls into the program's own functions ------------------------------------
+
+type SetCallee = (caller: FuncState, callee: FuncState) => void;
+
+/** set_loop_callback_state: callback(u64 index, void *ctx). */
+function setLoopCallbackState(caller: FuncState, callee: FuncState): void {
+  markUnknown(callee.regs[1]);
+  callee.regs[2].assignFrom(caller.regs[3]);
+  for (const r of [3, 4, 5]) markNotInit(callee.regs[r]);
+  callee.inCallbackFn = true;
+  callee.callbackRetMin = 0;
+  callee.callbackRetMax = 1;
+}
+
+/** set_map_elem_callback_state: callback(map, key, value, ctx). */
+function setMapElemCallbackState(caller: FuncState, callee: FuncState): void {
+  const map = caller.regs[1].map;
+  markPointer(callee.regs[1], CONST_PTR_TO_MAP);
+  callee.regs[1].map = map;
+  markPointer(callee.regs[2], PTR_TO_MAP_KEY);
+  callee.regs[2].map = map;
+  markPointer(callee.regs[3], PTR_TO_MAP_VALUE);
+  callee.regs[3].map = map;
+  callee.regs[4].assignFrom(caller.regs[3]);
+  markNotInit(callee.regs[5]);
+  callee.inCallbackFn = true;
+  callee.callbackRetMin = 0;
+  callee.callbackRetMax = 1;
+}
+
+/** set_callee_state: r1-r5 pass into the callee. */
+const setCalleeState: SetCallee = (caller, callee) => {
+  for (let i = 1; i <= 5; i++) callee.regs[i].assignFrom(caller.regs[i]);
+};
+
+/** setup_func_entry: a new frame for `subprog` called at `callsite`. */
+function setupFuncEntry(env: VerifierEnv, subprog: number, callsite: number, set: SetCallee, state: VerifierState): void {
+  if (state.curframe + 1 >= MAX_CALL_FRAMES) env.reject(E2BIG, `the call stack of ${state.curframe + 2} frames is too deep`);
+  const caller = state.frame;
+  const callee = new FuncState();
+  callee.callsite = callsite;
+  callee.frameno = state.curframe + 1;
+  callee.subprogno = subprog;
+  for (const reg of callee.regs) markNotInit(reg);
+  markPointer(callee.regs[10], PTR_TO_STACK);
+  callee.regs[10].frameno = callee.frameno;
+  set(caller, callee);
+  state.frames.push(callee);
+}
+
+/** push_callback_call: explore the callback as a branch; the call itself goes on. */
+function pushCallbackCall(env: VerifierEnv, insn: Insn, subprog: number, set: SetCallee): void {
+  const sp = env.subprogs[subprog];
+  if (!sp) env.bug(`callback subprog ${subprog}`);
+  sp.isCallback = true;
+  const callbackState = env.pushStack(sp.start, env.insnIdx, false);
+  setupFuncEntry(env, subprog, env.insnIdx, set, callbackState);
+  callbackState.callbackUnrollDepth++;
+  callbackState.frames[callbackState.curframe - 1].callbackDepth++;
+  env.curState.frame.callbackDepth = 0;
+  void insn;
+}
+
+/** check_func_call: a call of one of the program's own functions; returns the next pc. */
+export function checkFuncCall(env: VerifierEnv, insn: Insn): number {
+  const state = env.curState;
+  const target = env.insnIdx + insn.imm + 1;
+  const subprog = env.findSubprog(target);
+  if (subprog < 0) env.bug(`target of func call at insn ${target} is not a program`);
+  const caller = state.frame;
+  const sp = env.subprogs[subprog];
+  if (sp.global) {
+    if (state.activeLockId) env.reject(EINVAL, 'global function calls are not allowed while holding a lock,', 'use static function instead');
+    const bad = checkGlobalCallArgs(env, subprog, caller.regs);
+    if (bad) env.reject(bad.errno, bad.message, `Caller passes invalid args into func#${subprog} ('${sp.name}')`);
+    if (env.verbose) env.say(`Func#${subprog} ('${sp.name}') is global and assumed valid.\n`);
+    if (sp.changesPktData) clearAllPktPointers(env);
+    env.calledGlobals.add(subprog);
+    clearCallerSavedRegs(env, caller.regs);
+    markUnknown(caller.regs[0]);
+    caller.regs[0].subregDef = 0;
+    return env.insnIdx + 1;
+  }
+  setupFuncEntry(env, subprog, env.insnIdx, setCalleeState, state);
+  clearCallerSavedRegs(env, caller.regs);
+  if (env.verbose) {
+    env.say('caller:\n' + verifierStateString(state, caller.frameno, 'all') + '\n');
+    env.say('callee:\n' + verifierStateString(state, state.curframe, 'all') + '\n');
+  }
+  return sp.start;
+}
+
+function clearCallerSavedRegs(env: VerifierEnv, regs: RegState[]): void {
+  for (let i = 0; i <= 5; i++) {
+    markNotInit(regs[i]);
+    env.markScratchedReg(i);
+  }
+}
+
+/** btf_check_subprog_call for a global function: the arguments match its BTF prototype. */
+function checkGlobalCallArgs(env: VerifierEnv, subprog: number, regs: RegState[]): { errno: number; message: string } | undefined {
+  const { args } = env.subprogs[subprog];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const regno = i + 1;
+    const reg = regs[regno];
+    if (reg.type === NOT_INIT) return { errno: EACCES, message: `R${regno} !read_ok` };
+    if (arg.kind === 'scalar') {
+      if (reg.type !== SCALAR_VALUE) return { errno: EINVAL, message: `R${regno} is not a scalar` };
+    } else if (arg.kind === 'ctx') {
+      if (reg.type !== PTR_TO_CTX) return { errno: EINVAL, message: `arg#${i} expects pointer to ctx` };
+    } else if (arg.kind === 'mem') {
+      if (reg.isNull && arg.maybeNull) continue;
+      try {
+        // check_mem_reg: the memory must be readable and writable.
+        checkHelperMemAccess(env, regno, arg.size, 'read', true, undefined);
+        checkHelperMemAccess(env, regno, arg.size, 'write', true, undefined);
+      } catch (err) {
+        const failure = env.failure;
+        env.failure = undefined;
+        if (!failure) throw err;
+        return { errno: EINVAL, message: failure.message };
+      }
+    } else {
+      return { errno: EINVAL, message: arg.why };
+    }
+  }
+  return undefined;
+}
+
+/** check_resource_leak: references (and locks) may not outlive the program or a tail call. */
+export function checkResourceLeak(env: VerifierEnv, exceptionExit: boolean, checkLock: boolean, prefix: string): void {
+  const state = env.curState;
+  if (checkLock && state.activeLockId) env.reject(EINVAL, `${prefix} cannot be used inside bpf_spin_lock-ed region`);
+  if (!exceptionExit && state.frame.frameno) return;
+  const lingering = state.refs.filter((r) => r.kind === 'ptr');
+  if (lingering.length) {
+    env.reject(EINVAL, ...lingering.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insnIdx}`), `${prefix} would lead to reference leak`);
+  }
+}
+
+/** prepare_func_exit: return from a function or callback; returns the next pc. */
+export function prepareFuncExit(env: VerifierEnv): number {
+  const state = env.curState;
+  const callee = state.frame;
+  const r0 = callee.regs[0];
+  if (r0.type === PTR_TO_STACK) env.reject(EINVAL, 'cannot return stack pointer to the caller');
+  const caller = state.frames[state.curframe - 1];
+  if (callee.inCallbackFn) {
+    if (r0.type !== SCALAR_VALUE) env.reject(EACCES, 'R0 not a scalar value');
+    markChainPrecision(env, 0);
+    if (r0.smin < BigInt(callee.callbackRetMin) || r0.smax > BigInt(callee.callbackRetMax)) {
+      let has = '';
+      if (r0.smin > -(1n << 63n)) has += ` smin=${r0.smin}`;
+      if (r0.smax < (1n << 63n) - 1n) has += ` smax=${r0.smax}`;
+      env.reject(EINVAL, `At callback return the register R0 has${has || ' unknown scalar value'} should have been in [${callee.callbackRetMin}, ${callee.callbackRetMax}]`);
+    }
+  } else {
+    caller.regs[0].assignFrom(r0);
+  }
+  const next = callee.inCallbackFn ? callee.callsite : callee.callsite + 1;
+  if (env.verbose) {
+    env.say('returning from callee:\n' + verifierStateString(state, callee.frameno, 'all') + '\n');
+    env.say(`to caller at ${next}:\n` + verifierStateString(state, caller.frameno, 'all') + '\n');
+  }
+  const inCallback = callee.inCallbackFn;
+  state.frames.pop();
+  if (inCallback) env.widenAtCallbackReturn(next);
+  return next;
+}
+
+/** check_return_code at the main program's exit. */
+export function checkReturnCode(env: VerifierEnv): void {
+  checkRegArg(env, BPF_REG_0, SRC_OP);
+  if (isPointerValue(env, 0)) env.reject(EACCES, 'R0 leaks addr as return value');
+  const frame = env.curState.frames[0];
+  const r0 = env.curState.regs[0];
+  if (frame.subprogno && !env.subprogs[frame.subprogno].returnsVoid && r0.type !== SCALAR_VALUE) {
+    env.reject(EINVAL, `At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0.type)})`);
+  }
+}
+
+void ARG_PTR_TO_BTF_ID; void ARG_PTR_TO_RINGBUF_MEM; void ARG_PTR_TO_SOCKET; void ARG_PTR_TO_SOCK_COMMON; void ARG_PTR_TO_STACK;
+void ARG_PTR_TO_CTX; void ARG_PTR_TO_BTF_ID_SOCK_COMMON; void PTR_TO_FUNC; void tnumString;
