@@ -20,7 +20,7 @@ import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { PROG_TYPE_NAMES } from '../spec/section-names.js';
 import { MAP_TYPE_NAMES } from '../spec/types.js';
-import { parseHex, readInput, readText, writeOutput } from './files.js';
+import { OutputSet, parseHex, readInput, readText, writeOutput } from './files.js';
 import type { Io } from './main.js';
 
 interface RunArgs {
@@ -97,10 +97,11 @@ function hexDump(bytes: Uint8Array): string {
   return out;
 }
 
-function writeArg(file: string | undefined, bytes: Uint8Array, io: Io): void {
+/** data_out / ctx_out: hex-dumped to standard output for `-`, else staged in `outputs`. */
+function writeArg(file: string | undefined, bytes: Uint8Array, io: Io, outputs: OutputSet): void {
   if (file === undefined) return;
   if (file === '-') io.out(hexDump(bytes));
-  else writeOutput(file, bytes);
+  else outputs.add(file, bytes);
 }
 
 interface MapEntryJson {
@@ -219,6 +220,8 @@ export function registerProgCommands(program: Command, io: Io): void {
       const cpu = Number(opts.cpu);
       if (!Number.isInteger(cpus) || cpus < 1) throw new XdplabError('USAGE', `--cpus ${opts.cpus}: expected a positive count`);
       if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) throw new XdplabError('USAGE', `--cpu ${opts.cpu}: expected 0..${cpus - 1}`);
+      // Every output path is checked before the run: a bad one ends the command at once.
+      const outputs = new OutputSet([args.dataOut, args.ctxOut, opts.mapsOut]);
       // As BPF_PROG_TEST_RUN: no perf buffer reader is attached.
       const runtime = new Runtime({ cpus, perfReaders: false, engine: engineOf(opts.engine) });
       const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
@@ -232,7 +235,6 @@ export function registerProgCommands(program: Command, io: Io): void {
       } catch (err) {
         throw err instanceof VmFault ? collection.explainFault(err) : err;
       }
-      if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
       if (args.dataOut !== undefined) checkOutputFits('data', result.dataOut.length, args.dataSizeOut);
       if (args.ctxOut !== undefined && ctx !== undefined) checkOutputFits('ctx', result.ctxOut.length, args.ctxSizeOut);
       if (opts.json) {
@@ -240,12 +242,14 @@ export function registerProgCommands(program: Command, io: Io): void {
           retval: result.retval, verdict: result.verdict, duration: Math.round(result.durationNs),
           data_out: hex(result.dataOut), ctx_out: hex(result.ctxOut), trace: result.trace,
         }) + '\n');
-        return;
+      } else {
+        writeArg(args.dataOut, result.dataOut, io, outputs);
+        if (args.ctxOut !== undefined && ctx !== undefined) writeArg(args.ctxOut, result.ctxOut, io, outputs);
+        outputs.commit();
+        for (const line of result.trace) io.err(`trace: ${line}\n`);
+        io.out(`Return value: ${result.retval}, duration${args.repeat > 1 ? ' (average)' : ''}: ${Math.round(result.durationNs)}ns\n`);
       }
-      writeArg(args.dataOut, result.dataOut, io);
-      if (args.ctxOut !== undefined && ctx !== undefined) writeArg(args.ctxOut, result.ctxOut, io);
-      for (const line of result.trace) io.err(`trace: ${line}\n`);
-      io.out(`Return value: ${result.retval}, duration${args.repeat > 1 ? ' (average)' : ''}: ${Math.round(result.durationNs)}ns\n`);
+      if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
     });
 
   prog

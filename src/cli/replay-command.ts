@@ -31,6 +31,7 @@ import { Collection } from '../runtime/collection.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
+import { checkOutputFile } from '../files.js';
 import { readInput, writeOutput } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
 import { dumpMaps, loadMapsIn } from './prog-commands.js';
@@ -91,6 +92,8 @@ function defaultHook(type: number): ReplayHookName {
 export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io): Promise<{ code: number; summary: ReplaySummary }> {
   const cpus = positiveInt(opts.cpus, '--cpus', 1, 1024);
   const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
+  // Every output path is checked before the replay: a bad one ends the command at once.
+  for (const file of [opts.out, opts.mapsOut]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
   const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
   const program = collection.program(progName);

@@ -97,7 +97,12 @@ export interface CaptureWriter {
   readonly file: string;
   /** Append one packet; `comment` is written as opt_comment in pcapng (ignored in pcap). */
   write(data: Uint8Array, tsSec: number, tsNsec: number, comment?: string, origLen?: number): void;
-  /** Finish: flush, and move the temporary file to its final name. Nothing is left on failure. */
+  /**
+   * Write out everything and close the temporary file, without renaming it yet: a caller with
+   * several files finishes them all before it renames any. Nothing is left on failure.
+   */
+  finish(): void;
+  /** Finish (if not done), and move the temporary file to its final name. Nothing is left on failure. */
   close(): Promise<void>;
   /** Give up: remove the temporary file. */
   abort(): Promise<void>;

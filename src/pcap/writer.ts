@@ -6,16 +6,14 @@
  * MiB) when full, to a temporary file beside the target; close() flushes and renames it into
  * place, so a reader never sees half a capture and a failed run leaves nothing behind.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { XdplabError } from '../errors.js';
+import { XdplabError, fileError } from '../errors.js';
+import { outputError, temporaryName } from '../files.js';
 import { LINKTYPE_ETHERNET, MAX_CAPTURED_LENGTH, type CaptureWriter, type CaptureWriterOptions } from './types.js';
 
 const BUFFER = 1 << 20;
 const utf8 = new TextEncoder();
-
-let tempCounter = 0;
 
 class FileCaptureWriter implements CaptureWriter {
   private fd: number | undefined;
@@ -27,6 +25,8 @@ class FileCaptureWriter implements CaptureWriter {
   private readonly pcapng: boolean;
   private readonly nanoseconds: boolean;
   private readonly snaplen: number;
+  /** Flushed and closed, waiting for close() to rename it. */
+  private finished = false;
 
   constructor(
     readonly file: string,
@@ -43,11 +43,11 @@ class FileCaptureWriter implements CaptureWriter {
     if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffff) {
       throw new XdplabError('USAGE', `${file}: link type ${linkType} is not a 16-bit integer`);
     }
-    this.temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++tempCounter}.tmp`);
+    this.temp = temporaryName(file);
     try {
       this.fd = openSync(this.temp, 'wx');
     } catch (err) {
-      throw new XdplabError('BAD_INPUT', `${file}: cannot create: ${(err as Error).message}`, { cause: err });
+      throw outputError(file, err);
     }
     if (this.pcapng) this.pcapngHeader(linkType);
     else this.pcapHeader(linkType);
@@ -110,7 +110,13 @@ class FileCaptureWriter implements CaptureWriter {
   private flush(): void {
     if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: the writer is closed`);
     let off = 0;
-    while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
+    try {
+      while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
+    } catch (err) {
+      // Out of space, an I/O error: the capture cannot be completed; nothing is left behind.
+      this.discard();
+      throw fileError(this.file, 'write', err);
+    }
     this.len = 0;
   }
 
@@ -167,29 +173,54 @@ class FileCaptureWriter implements CaptureWriter {
     }
   }
 
-  async close(): Promise<void> {
+  /** Write out what is buffered and close the temporary file, not yet renamed (see close). */
+  finish(): void {
+    if (this.finished) return;
     if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: already closed`);
     try {
       this.flush();
       closeSync(this.fd);
       this.fd = undefined;
+      this.finished = true;
+    } catch (err) {
+      this.discard();
+      throw err instanceof XdplabError ? err : fileError(this.file, 'write', err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.finish();
+    try {
       await rename(this.temp, this.file);
     } catch (err) {
       await this.abort();
-      throw err instanceof XdplabError ? err : new XdplabError('BAD_INPUT', `${this.file}: cannot write: ${(err as Error).message}`, { cause: err });
+      throw fileError(this.file, 'write', err);
     }
   }
 
   async abort(): Promise<void> {
-    if (this.fd !== undefined) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // already failing: the file goes anyway
-      }
-      this.fd = undefined;
-    }
+    this.closeQuietly();
     await unlink(this.temp).catch(() => undefined);
+  }
+
+  private closeQuietly(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already failing: the file goes anyway
+    }
+    this.fd = undefined;
+  }
+
+  /** Close and remove the temporary file now (a failed write, from a synchronous caller). */
+  private discard(): void {
+    this.closeQuietly();
+    try {
+      unlinkSync(this.temp);
+    } catch {
+      // gone already
+    }
   }
 }
 

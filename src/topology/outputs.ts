@@ -4,9 +4,9 @@
  * program, hook, verdict and pc dropped it (Wireshark shows it as the packet comment). Writers
  * open on first use; every file is written under a temporary name and renamed when complete.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { XdplabError } from '../errors.js';
+import { OutputFile, makeOutputDirectory, removeDirectories } from '../files.js';
 import type { VirtualNic } from '../net/nic.js';
 import type { PacketSink, PacketTime } from '../net/recorder.js';
 import { createCaptureWriter } from '../pcap/writer.js';
@@ -19,6 +19,8 @@ export const BEFORE_AFTER_FILE = 'before-after.pcapng';
 
 export class OutputFiles implements PacketSink {
   private dir: string | undefined;
+  /** Directories setDirectory made, removed again by abort when nothing was written. */
+  private created: string[] = [];
   private readonly writers = new Map<string, CaptureWriter>();
   private beforeAfter: CaptureWriter | undefined;
   private runs = 0;
@@ -29,8 +31,12 @@ export class OutputFiles implements PacketSink {
     this.ran = beforeAndAfter ? (nic, hook, program, before, after, verdict, t) => this.logRun(nic, hook, program, before, after, verdict, t) : undefined;
   }
 
-  /** Where the files go; created when the first one is. */
+  /**
+   * Where the files go: made now (with missing parents) and checked to be writable, so a
+   * directory that cannot be made or written ends the run before it starts.
+   */
   setDirectory(dir: string): void {
+    this.created = makeOutputDirectory(dir);
     this.dir = dir;
   }
 
@@ -43,7 +49,6 @@ export class OutputFiles implements PacketSink {
     let w = this.writers.get(key);
     if (!w) {
       if (!this.dir) throw new XdplabError('USAGE', 'outputs: no directory set');
-      mkdirSync(this.dir, { recursive: true });
       w = createCaptureWriter(path.join(this.dir, `${nic.node.name}-${nic.name}.${kind}.pcapng`), { format: 'pcapng' });
       this.writers.set(key, w);
     }
@@ -65,7 +70,6 @@ export class OutputFiles implements PacketSink {
   private logRun(nic: VirtualNic, hook: string, program: string, before: Uint8Array, after: Uint8Array, verdict: string, t: PacketTime): void {
     if (!this.beforeAfter) {
       if (!this.dir) throw new XdplabError('USAGE', 'outputs: no directory set');
-      mkdirSync(this.dir, { recursive: true });
       this.beforeAfter = createCaptureWriter(path.join(this.dir, BEFORE_AFTER_FILE), { format: 'pcapng' });
     }
     const run = ++this.runs;
@@ -74,21 +78,34 @@ export class OutputFiles implements PacketSink {
     this.beforeAfter.write(after, t.sec, t.nsec, `${what}: after, ${verdict}`);
   }
 
-  /** Finish every file (rename into place) and write `name` (JSON) beside them. */
+  /**
+   * Finish every file and write `name` (JSON) beside them; only when all are complete are they
+   * renamed into place, so a failure (a full disk) leaves none of them.
+   */
   async close(summaryName: string, summary: unknown): Promise<void> {
-    for (const w of this.writers.values()) await w.close();
-    await this.beforeAfter?.close();
-    if (!this.dir) return;
-    mkdirSync(this.dir, { recursive: true });
-    const file = path.join(this.dir, summaryName);
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(summary, null, 2) + '\n');
-    renameSync(temp, file);
+    const captures = [...this.writers.values(), ...(this.beforeAfter ? [this.beforeAfter] : [])];
+    for (const w of captures) w.finish();
+    let out: OutputFile | undefined;
+    if (this.dir) {
+      out = new OutputFile(path.join(this.dir, summaryName));
+      try {
+        out.write(JSON.stringify(summary, null, 2) + '\n');
+      } catch (err) {
+        out.abort();
+        throw err;
+      }
+    }
+    for (const w of captures) await w.close();
+    out?.commit();
   }
 
-  /** Give up: remove every temporary file; nothing appears under a final name. */
+  /**
+   * Give up: remove every temporary file, and the directories setDirectory made if they are
+   * still empty; nothing appears under a final name.
+   */
   async abort(): Promise<void> {
     for (const w of this.writers.values()) await w.abort();
     await this.beforeAfter?.abort();
+    removeDirectories(this.created);
   }
 }
