@@ -128,6 +128,7 @@ export function removeDirectories(created: readonly string[]): void {
 export function checkOutputFile(file: string): void {
   const st = statOrUndefined(file, file, 'write');
   if (st?.isDirectory()) throw new XdplabError('BAD_INPUT', `${file}: cannot write: is a directory`);
+  if (st && !st.isFile()) return; // a device or pipe, written in place
   const dir = path.dirname(path.resolve(file));
   const parent = statOrUndefined(dir, file, 'write');
   if (!parent) throw new XdplabError('BAD_INPUT', `${file}: cannot write: no directory ${dir}`);
@@ -155,21 +156,38 @@ export const temporaryName = (file: string): string =>
   path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++tempCounter}.tmp`);
 
 /**
+ * Whether `file` is a device, FIFO or socket (/dev/null, /dev/stdout, a named pipe): written
+ * in place, never replaced by a rename.
+ */
+function isSpecialFile(file: string): boolean {
+  try {
+    const st = statSync(file);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A file written in pieces with bounded memory (a 1 MiB buffer), under a temporary name:
- * `commit` renames it into place, `abort` (or any failure) removes it.
+ * `commit` renames it into place (or `finish`, then `publish`, for callers that complete
+ * several files before renaming any), `abort` (or any failure) removes it. A device or pipe
+ * (/dev/null, /dev/stdout) is written in place instead: there is nothing to rename.
  */
 export class OutputFile {
-  readonly temp: string;
+  /** The temporary file; undefined when writing in place to a device or pipe. */
+  readonly temp: string | undefined;
   private fd: number | undefined;
   private readonly buf = Buffer.allocUnsafe(BUFFER);
   private len = 0;
+  private finished = false;
   /** Bytes written so far (flushed or not). */
   size = 0;
 
   constructor(readonly file: string) {
-    this.temp = temporaryName(file);
+    this.temp = isSpecialFile(file) ? undefined : temporaryName(file);
     try {
-      this.fd = openSync(this.temp, 'wx');
+      this.fd = this.temp === undefined ? openSync(file, 'w') : openSync(this.temp, 'wx');
     } catch (err) {
       throw outputError(file, err);
     }
@@ -203,17 +221,36 @@ export class OutputFile {
     this.writeOut(this.buf.subarray(0, n));
   }
 
-  /** Flush, close and rename into place. */
-  commit(): void {
+  /** Write out what is buffered and close the file, not yet renamed into place. */
+  finish(): void {
+    if (this.finished) return;
+    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: already closed`);
     this.flush();
     try {
-      closeSync(this.fd!);
+      closeSync(this.fd);
       this.fd = undefined;
+      this.finished = true;
+    } catch (err) {
+      this.abort();
+      throw fileError(this.file, 'write', err);
+    }
+  }
+
+  /** Rename the finished file into place. */
+  publish(): void {
+    this.finish();
+    if (this.temp === undefined) return;
+    try {
       renameSync(this.temp, this.file);
     } catch (err) {
       this.abort();
       throw fileError(this.file, 'write', err);
     }
+  }
+
+  /** Flush, close and rename into place. */
+  commit(): void {
+    this.publish();
   }
 
   /** Give up: close and remove the temporary file. */
@@ -226,6 +263,7 @@ export class OutputFile {
       }
       this.fd = undefined;
     }
+    if (this.temp === undefined) return;
     try {
       unlinkSync(this.temp);
     } catch {

@@ -32,9 +32,9 @@ import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
 import { checkOutputFile } from '../files.js';
-import { readInput, writeOutput } from './files.js';
+import { readInput } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
-import { dumpMaps, loadMapsIn } from './prog-commands.js';
+import { loadMapsIn, writeMapsFile } from './maps-json.js';
 
 interface ReplayOptions {
   pcap: string;
@@ -172,7 +172,6 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const seconds = (performance.now() - started) / 1000;
   if (pending) io.out(pending);
   await writer?.close();
-  if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
 
   const byVerdict = new Map<string, number>();
   small.forEach((n, retval) => { if (n) byVerdict.set(replayer.verdictName(retval), n); });
@@ -187,6 +186,8 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   if (refused > refusedLines.length) io.err(`xdplab: … and ${refused - refusedLines.length} more refused\n`);
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
   for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: record ${s.index} at byte offset ${s.offset}: ${s.reason}\n`);
+  // The dump comes last, streamed: whatever happens to it, the replay's result is out.
+  if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
   return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
 }
 

@@ -3,21 +3,20 @@
  * with if_tsresol = 9, Enhanced Packet Blocks with opt_comment when a comment is given).
  *
  * Packets are appended to a 1 MiB buffer that is written out (synchronously, one syscall a
- * MiB) when full, to a temporary file beside the target; close() flushes and renames it into
- * place, so a reader never sees half a capture and a failed run leaves nothing behind.
+ * MiB) when full, to a temporary file beside the target (src/files.ts, OutputFile); close()
+ * flushes and renames it into place, so a reader never sees half a capture and a failed run
+ * leaves nothing behind. A device or pipe (/dev/stdout) is written in place.
  */
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { XdplabError, fileError } from '../errors.js';
-import { outputError, temporaryName } from '../files.js';
+import { XdplabError } from '../errors.js';
+import { OutputFile } from '../files.js';
 import { LINKTYPE_ETHERNET, MAX_CAPTURED_LENGTH, type CaptureWriter, type CaptureWriterOptions } from './types.js';
 
 const BUFFER = 1 << 20;
 const utf8 = new TextEncoder();
 
 class FileCaptureWriter implements CaptureWriter {
-  private fd: number | undefined;
-  private readonly temp: string;
+  private readonly out: OutputFile;
+  private closed = false;
   private buf = new Uint8Array(BUFFER);
   private view = new DataView(this.buf.buffer);
   private len = 0;
@@ -25,8 +24,6 @@ class FileCaptureWriter implements CaptureWriter {
   private readonly pcapng: boolean;
   private readonly nanoseconds: boolean;
   private readonly snaplen: number;
-  /** Flushed and closed, waiting for close() to rename it. */
-  private finished = false;
 
   constructor(
     readonly file: string,
@@ -43,12 +40,7 @@ class FileCaptureWriter implements CaptureWriter {
     if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffff) {
       throw new XdplabError('USAGE', `${file}: link type ${linkType} is not a 16-bit integer`);
     }
-    this.temp = temporaryName(file);
-    try {
-      this.fd = openSync(this.temp, 'wx');
-    } catch (err) {
-      throw outputError(file, err);
-    }
+    this.out = new OutputFile(file);
     if (this.pcapng) this.pcapngHeader(linkType);
     else this.pcapHeader(linkType);
   }
@@ -108,20 +100,15 @@ class FileCaptureWriter implements CaptureWriter {
   }
 
   private flush(): void {
-    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: the writer is closed`);
-    let off = 0;
-    try {
-      while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
-    } catch (err) {
-      // Out of space, an I/O error: the capture cannot be completed; nothing is left behind.
-      this.discard();
-      throw fileError(this.file, 'write', err);
-    }
+    if (this.closed) throw new XdplabError('USAGE', `${this.file}: the writer is closed`);
+    // Out of space, an I/O error: OutputFile removes what it wrote and says why.
+    const n = this.len;
     this.len = 0;
+    this.out.write(this.buf.subarray(0, n));
   }
 
   write(data: Uint8Array, tsSec: number, tsNsec: number, comment?: string, origLen?: number): void {
-    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: write after close`);
+    if (this.closed) throw new XdplabError('USAGE', `${this.file}: write after close`);
     if (!Number.isInteger(tsSec) || tsSec < 0 || tsSec > 0xffffffff || !Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec >= 1e9) {
       throw new XdplabError('USAGE', `${this.file}: timestamp ${tsSec}.${tsNsec} out of range (seconds: 32-bit unsigned, nanoseconds < 1e9)`);
     }
@@ -175,52 +162,19 @@ class FileCaptureWriter implements CaptureWriter {
 
   /** Write out what is buffered and close the temporary file, not yet renamed (see close). */
   finish(): void {
-    if (this.finished) return;
-    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: already closed`);
-    try {
-      this.flush();
-      closeSync(this.fd);
-      this.fd = undefined;
-      this.finished = true;
-    } catch (err) {
-      this.discard();
-      throw err instanceof XdplabError ? err : fileError(this.file, 'write', err);
-    }
+    if (!this.closed) this.flush();
+    this.closed = true;
+    this.out.finish();
   }
 
   async close(): Promise<void> {
     this.finish();
-    try {
-      await rename(this.temp, this.file);
-    } catch (err) {
-      await this.abort();
-      throw fileError(this.file, 'write', err);
-    }
+    this.out.publish();
   }
 
   async abort(): Promise<void> {
-    this.closeQuietly();
-    await unlink(this.temp).catch(() => undefined);
-  }
-
-  private closeQuietly(): void {
-    if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already failing: the file goes anyway
-    }
-    this.fd = undefined;
-  }
-
-  /** Close and remove the temporary file now (a failed write, from a synchronous caller). */
-  private discard(): void {
-    this.closeQuietly();
-    try {
-      unlinkSync(this.temp);
-    } catch {
-      // gone already
-    }
+    this.closed = true;
+    this.out.abort();
   }
 }
 
