@@ -109,6 +109,12 @@ export class Network {
     this.sink.dropped(nic, frame, this.time(), `${hook}: ${reason}`);
   }
 
+  /** An XDP_REDIRECT (counted already as the program's verdict) that goes nowhere: dropped. */
+  private redirectFailed(nic: VirtualNic, frame: Uint8Array, reason: string): void {
+    this.counters.addDetail(nic, 'xdp', 'redirect failed');
+    this.sink.dropped(nic, frame, this.time(), `xdp: ${reason}`);
+  }
+
   // ---- receive: wire → XDP → TC ingress → stack --------------------------------------------
 
   private receive(nic: VirtualNic, frame: Uint8Array, hops: number, skipXdp = false, cpuGiven?: number): void {
@@ -173,7 +179,7 @@ export class Network {
   /** XDP_REDIRECT: out of another interface of the node (no TC egress), or to a CPU. */
   private xdpRedirect(nic: VirtualNic, frame: Uint8Array, target: RedirectTarget | undefined, hops: number, cpu: number): void {
     if (!target) {
-      this.drop(nic, frame, 'xdp', 'XDP_REDIRECT without a redirect target');
+      this.redirectFailed(nic, frame, 'XDP_REDIRECT without a redirect target');
       return;
     }
     if (target.kind === 'cpumap') {
@@ -189,10 +195,10 @@ export class Network {
     }
     const out = nic.node.nicByIfindex(target.target);
     if (!out) {
-      this.drop(nic, frame, 'xdp', `XDP_REDIRECT to ifindex ${target.target}, which ${nic.node.name} does not have`);
+      this.redirectFailed(nic, frame, `XDP_REDIRECT to ifindex ${target.target}, which ${nic.node.name} does not have`);
       return;
     }
-    this.counters.add(nic, 'xdp', `redirect → ${out.name}`);
+    this.counters.addDetail(nic, 'xdp', `redirect → ${out.name}`);
     const sent = target.entryProgramId ? this.runDevmapProgram(nic, out, frame, target.entryProgramId, cpu) : frame;
     if (sent) this.toWire(out, sent, hops);
   }
