@@ -33,6 +33,11 @@ export interface Engine extends HelperCall {
    * bpf_map_lookup_elem (which reads no per-run state); undefined (and nothing run) otherwise.
    */
   runRepeat?(image: ProgramImage, n: number): number | undefined;
+  /**
+   * Get `image` ready to run without running it — the JIT compiles and instantiates it — so a
+   * timed run (BPF_PROG_TEST_RUN's duration) times the program, not its compilation.
+   */
+  prepare?(image: ProgramImage): void;
   setReg(n: number, value: bigint): void;
 }
 

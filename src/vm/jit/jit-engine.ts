@@ -280,6 +280,20 @@ export class JitEngine implements HelperCall {
     return this.regs[0] >>> 0;
   }
 
+  /**
+   * Compile and instantiate `image` now (see Engine.prepare), and enter its code once at a pc
+   * past its end: V8 compiles a wasm function on its first call, and that entry runs nothing
+   * (the dispatch sends it straight back, NOT_A_BLOCK, having only round-tripped the register
+   * file and scratch words the next run sets again). An image the JIT cannot compile is left
+   * for run() to fall back.
+   */
+  prepare(image: ProgramImage): void {
+    if (this.compiledOf(image) === null) return;
+    const run = this.instanceFor(image);
+    this.scratch()[STACK_TOP] = this.stackTop;
+    run(image.slots, 0, 0);
+  }
+
   private runInInterpreter(image: ProgramImage): number {
     // Sharing the stack keeps r10 what the JIT's would be.
     this.fallback ??= new Interpreter(this.arena, this.helpers, { ...this.options, stack: this.stack });
