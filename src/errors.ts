@@ -36,16 +36,23 @@ export class XdplabError extends Error {
 
 /**
  * Prefix an error with where it happened, keeping its class and code: `withContext(e, "map
- * counters")` turns "key too long" into "map counters: key too long". Foreign errors are
- * wrapped into an XdplabError of the given code.
+ * counters")` turns "key too long" into "map counters: key too long". The same context is
+ * never added twice: an error whose message already starts with it (a reader that named its
+ * file, then a caller adding the file again) is returned as it is. Foreign errors are wrapped
+ * into a new XdplabError of the given code, with the original as its `cause`.
  */
 export function withContext(err: unknown, context: string, code: ErrorCode = 'BAD_INPUT'): XdplabError {
   if (err instanceof XdplabError) {
-    err.message = `${context}: ${err.message}`;
+    if (!hasContext(err.message, context)) err.message = `${context}: ${err.message}`;
     return err;
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new XdplabError(code, `${context}: ${message}`, { cause: err });
+  return new XdplabError(code, hasContext(message, context) ? message : `${context}: ${message}`, { cause: err });
+}
+
+/** Whether `message` already begins with `context` as its prefix ("context: …" or "context:12:3: …"). */
+export function hasContext(message: string, context: string): boolean {
+  return message.startsWith(`${context}: `) || (message.startsWith(`${context}:`) && /^\d/.test(message.slice(context.length + 1)));
 }
 
 /** What a failed file-system call means, in words, by its errno code (Node's `err.code`). */

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { getDefaultEngine } from '../runtime/runtime.js';
 import { engineOf, engineOption } from './engine-option.js';
-import { XdplabError } from '../errors.js';
+import { XdplabError, withContext } from '../errors.js';
 import { parseElf } from '../elf/elf.js';
 import { disassembleObject } from '../spec/objdump.js';
 import { assemble } from '../isa/asm.js';
@@ -113,7 +113,6 @@ function withFile<T>(file: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof XdplabError && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
-    throw err;
+    throw err instanceof XdplabError ? withContext(err, file) : err;
   }
 }

@@ -17,8 +17,8 @@
  * its EtherType announces): counted, reported, and the replay goes on. --out writes the packets
  * that go on (see PacketReplayer.passed) as a pcap, atomically.
  * Exit codes: 0; 1 when the program faulted on some packet (the rest still ran); 2 for bad
- * input (a malformed capture names file, record and offset; with --skip-bad such records are
- * counted and skipped).
+ * input (a malformed capture names file, packet — counted from 1, as Wireshark does — and
+ * offset; with --skip-bad such records are counted and skipped).
  */
 import { Command, Option } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
@@ -26,6 +26,7 @@ import { XdplabError } from '../errors.js';
 import { PacketReplayer, REPLAY_HOOKS, ReplayInputError, replayDevice, type ReplayHookName } from '../hooks/replay.js';
 import { createCaptureWriter } from '../pcap/writer.js';
 import { openCapture } from '../pcap/reader.js';
+import { packetName } from '../pcap/parser.js';
 import { LINKTYPE_ETHERNET, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
 import { Collection } from '../runtime/collection.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -132,7 +133,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
       // its own line and counted; the replay goes on.
       if (!(err instanceof ReplayInputError)) throw err;
       refused++;
-      if (refusedLines.length < 5) refusedLines.push(`record ${rec.index}: ${err.message}`);
+      if (refusedLines.length < 5) refusedLines.push(`${packetName(rec.index)}: ${err.message}`);
       if (json) pending += JSON.stringify({ index: rec.index, refused: err.message }) + '\n';
       return;
     }
@@ -141,7 +142,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     const retval = replayer.retval;
     if (replayer.fault) {
       faults++;
-      if (faultLines.length < 5) faultLines.push(`record ${rec.index}: ${collection.explainFault(replayer.fault).message}`);
+      if (faultLines.length < 5) faultLines.push(`${packetName(rec.index)}: ${collection.explainFault(replayer.fault).message}`);
     } else if (retval < SMALL_VERDICTS) {
       small[retval]++;
     } else {
@@ -185,7 +186,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   for (const line of refusedLines) io.err(`xdplab: refused ${opts.pcap}: ${line}\n`);
   if (refused > refusedLines.length) io.err(`xdplab: … and ${refused - refusedLines.length} more refused\n`);
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
-  for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: record ${s.index} at byte offset ${s.offset}: ${s.reason}\n`);
+  for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
   // The dump comes last, streamed: whatever happens to it, the replay's result is out.
   if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
   return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };

@@ -73,7 +73,7 @@ function printTable(topology: Topology, stats: RunStats, io: Io): void {
   }
   io.out(`${topology.name}: ${stats.packets} packets in ${(stats.elapsedMs / 1000).toFixed(2)} s (${Math.round(stats.packets / seconds).toLocaleString('en-US')} packets/s)\n`);
   io.out(table.toString() + '\n');
-  if (stats.skipped.length > 0) io.out(`skipped ${stats.skipped.length} malformed records (--skip-bad)\n`);
+  if (stats.skipped.length > 0) io.out(`skipped ${stats.skipped.length} malformed packets (--skip-bad)\n`);
   if (topology.network.faults > 0) io.out(`${topology.network.faults} program faults (see the dropped captures' comments)\n`);
 }
 

@@ -9,7 +9,8 @@
  *   and if_tsoffset, Enhanced, Simple (captured length bounded by interface 0's snaplen) and
  *   obsolete Packet Blocks, opt_comment; every other block type is skipped unread.
  *
- * Errors are XdplabError 'BAD_INPUT' naming the file, the record number and the byte offset.
+ * Errors are XdplabError 'BAD_INPUT' naming the file, the packet — counted from 1, as Wireshark
+ * numbers frames — and the byte offset.
  * Under `skipBad`, a record whose framing is intact (a length past the snaplen, an unknown
  * interface, a refused link type) is skipped and listed in `skipped`; a truncated tail is
  * listed and ends the file; broken framing (a length that cannot be trusted) always throws.
@@ -17,6 +18,7 @@
 import { XdplabError } from '../errors.js';
 import {
   MAX_CAPTURED_LENGTH,
+  linkTypeText,
   type CaptureReaderOptions,
   type CaptureRecord,
   type SkippedRecord,
@@ -73,6 +75,8 @@ class Record implements CaptureRecord {
 
 /** A pcapng interface as its IDB described it, with its timestamp conversion worked out. */
 interface Interface {
+  /** Byte offset of its description block in the file. */
+  offset: number;
   linkType: number;
   snaplen: number;
   /** 'dec': ticks of 10^-exp s; 'bin': ticks of 2^-exp s. */
@@ -177,6 +181,9 @@ function setTimestamp(rec: Record, ifc: Interface, hi: number, lo: number): void
 
 const hex32 = (v: number): string => v.toString(16).padStart(8, '0');
 
+/** A packet as messages name it: counted from 1, as Wireshark numbers frames. */
+export const packetName = (index: number): string => `packet ${index + 1}`;
+
 /**
  * The parsing state machine over a buffer that holds the file's bytes [base, base + end).
  * `next()` returns RECORD (the record is filled), END, or NEED_MORE (call `fill` with at
@@ -235,12 +242,12 @@ export class CaptureParser {
 
   /** A bad packet record whose framing is intact: thrown, or skipped under skipBad. */
   private bad(offset: number, index: number, reason: string): void {
-    if (!this.options.skipBad) this.fail(offset, `record ${index}`, reason);
+    if (!this.options.skipBad) this.fail(offset, packetName(index), reason);
     this.skipped.push({ index, offset, reason });
   }
 
   private where(isPacket: boolean): string {
-    return isPacket ? `record ${this.index}` : `block (before record ${this.index})`;
+    return isPacket ? packetName(this.index) : `block (before ${packetName(this.index)})`;
   }
 
   /**
@@ -302,6 +309,9 @@ export class CaptureParser {
     this.nsMul = magic === PCAP_MAGIC_NS ? 1 : 1000;
     this.snaplen = v.getUint32(16, le);
     this.linkType = v.getUint32(20, le) & 0xffff;
+    // A pcap file has one link type, in its header: refused there, not at every packet.
+    const refused = this.refuseLinkType(this.linkType);
+    if (refused !== undefined) this.fail(20, 'file header', refused);
     this.pos = 24;
     this.headerDone = true;
     return RECORD;
@@ -330,7 +340,7 @@ export class CaptureParser {
   private refuseLinkType(linkType: number): string | undefined {
     const accepted = this.options.linkTypes;
     if (accepted === undefined || accepted.includes(linkType)) return undefined;
-    return `link type ${linkType} is not supported here (accepted: ${accepted.join(', ')})`;
+    return `link type ${linkTypeText(linkType)}, which xdplab does not read here (it reads ${accepted.map(linkTypeText).join(', ')}): capture on an Ethernet device`;
   }
 
   // ---- pcap ----
@@ -344,7 +354,7 @@ export class CaptureParser {
       if (this.end - p < 16) return this.short(p, 16, 'record header', true);
       const incl = v.getUint32(p + 8, le);
       if (incl > MAX_CAPTURED_LENGTH) {
-        this.fail(this.base + p, `record ${this.index}`, `captured length ${incl} is larger than ${MAX_CAPTURED_LENGTH}: the file is corrupt (cannot find the next record)`);
+        this.fail(this.base + p, packetName(this.index), `captured length ${incl} is larger than ${MAX_CAPTURED_LENGTH}: the file is corrupt (cannot find the next record)`);
       }
       if (this.end - p < 16 + incl) return this.short(p, 16 + incl, 'record', true);
       const index = this.index++;
@@ -352,13 +362,6 @@ export class CaptureParser {
       if (incl > this.snaplen && this.snaplen !== 0) {
         this.bad(this.base + p, index, `captured length ${incl} exceeds the file's snaplen ${this.snaplen}`);
         continue;
-      }
-      if (this.options.linkTypes !== undefined) {
-        const refused = this.refuseLinkType(this.linkType);
-        if (refused !== undefined) {
-          this.bad(this.base + p, index, refused);
-          continue;
-        }
       }
       let sec = v.getUint32(p, le);
       let nsec = v.getUint32(p + 4, le) * this.nsMul;
@@ -444,6 +447,7 @@ export class CaptureParser {
     const le = this.le;
     if (len < 20) this.fail(this.base + p, this.where(false), `interface description block of ${len} bytes (20 at least)`);
     const ifc: Interface = {
+      offset: this.base + p,
       linkType: v.getUint16(p + 8, le),
       snaplen: v.getUint32(p + 12, le),
       base: 'dec',
@@ -514,7 +518,7 @@ export class CaptureParser {
     if (this.options.linkTypes !== undefined) {
       const refused = this.refuseLinkType(ifc.linkType);
       if (refused !== undefined) {
-        this.bad(offset, index, refused);
+        this.bad(offset, index, `its interface ${ifid} (described at byte offset ${ifc.offset}) has ${refused}`);
         return false;
       }
     }
@@ -574,7 +578,7 @@ export class CaptureParser {
     if (this.options.linkTypes !== undefined) {
       const refused = this.refuseLinkType(ifc.linkType);
       if (refused !== undefined) {
-        this.bad(offset, index, refused);
+        this.bad(offset, index, `its interface 0 (described at byte offset ${ifc.offset}) has ${refused}`);
         return false;
       }
     }

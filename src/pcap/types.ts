@@ -11,6 +11,16 @@
 /** Link types (LINKTYPE_*) xdplab understands. */
 export { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../packet/constants.js';
 
+/** Names of the link types captures commonly have (tcpdump.org/linktypes.html), for messages. */
+export const LINKTYPE_NAMES: Readonly<Record<number, string>> = {
+  0: 'NULL', 1: 'ETHERNET', 101: 'RAW', 105: 'IEEE802_11', 108: 'LOOP', 113: 'LINUX_SLL', 127: 'IEEE802_11_RADIOTAP',
+  228: 'IPV4', 229: 'IPV6', 276: 'LINUX_SLL2',
+};
+
+/** `105 (IEEE802_11)`: a link type with its name when it has a known one. */
+export const linkTypeText = (linkType: number): string =>
+  LINKTYPE_NAMES[linkType] !== undefined ? `${linkType} (${LINKTYPE_NAMES[linkType]})` : String(linkType);
+
 /**
  * Largest captured length a record may have (Wireshark's bound for Ethernet, 256 KiB). A
  * length beyond it means the file is corrupt, not that the packet is big.

@@ -46,6 +46,8 @@ export function entryBytes(at: Cursor, size: number, typeId: number, btf: Btf | 
       out.set(cidr.address, 4);
       return out;
     }
+    const bad = badPrefix(js);
+    if (bad) throw at.fail(bad);
     const ip = parseIp(js);
     if (ip) {
       if (ip.bytes.length !== size) throw at.fail(`${js} is ${ip.bytes.length} bytes; the field is ${size}`);
@@ -60,6 +62,15 @@ export function entryBytes(at: Cursor, size: number, typeId: number, btf: Btf | 
   }
   if (btf && typeId) return checkedParse(at, btf, typeId, js, size);
   throw at.fail(`cannot make ${size} bytes of ${JSON.stringify(js)} without BTF (write { hex: "…" })`);
+}
+
+/** `10.0.0.0/33`: an address with a prefix length it cannot have — said so, not taken for a struct. */
+function badPrefix(text: string): string | undefined {
+  const m = /^(.+)\/(\d+)$/.exec(text);
+  const ip = m ? parseIp(m[1]) : undefined;
+  if (!m || !ip) return undefined;
+  const bits = ip.bytes.length * 8;
+  return `${text}: prefix length ${m[2]} is longer than the ${bits} bits of an IPv${ip.family} address (0..${bits})`;
 }
 
 function isInteger(btf: Btf, typeId: number): boolean {

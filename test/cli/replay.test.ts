@@ -218,7 +218,7 @@ describe('xdplab replay: bad input and faults', () => {
     const out = path.join(dir, 'never.pcap');
     const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file, '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file}: record 2 at byte offset ${pcapRecordOffset(spec, 2)}: captured length 1200 exceeds the file's snaplen 1000`);
+    expect(r.stderr).toContain(`${file}: packet 3 at byte offset ${pcapRecordOffset(spec, 2)}: captured length 1200 exceeds the file's snaplen 1000`);
     expect(() => readFileSync(out)).toThrow(/ENOENT/);
   });
 
@@ -230,7 +230,7 @@ describe('xdplab replay: bad input and faults', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^packets\s+3$/m);
     expect(r.stdout).toMatch(/^skipped\s+1$/m);
-    expect(r.stderr).toContain(`skipped ${file}: record 1 at byte offset ${pcapRecordOffset(spec, 1)}`);
+    expect(r.stderr).toContain(`skipped ${file}: packet 2 at byte offset ${pcapRecordOffset(spec, 1)}`);
   });
 
   it('a truncated capture: exit 2, or with --skip-bad the packets before the cut', async () => {
@@ -238,7 +238,7 @@ describe('xdplab replay: bad input and faults', () => {
     const file = writeTemp(dir, 'cut.pcap', whole.subarray(0, whole.length - 10));
     const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${file}: record 3 at byte offset \\d+: truncated record`));
+    expect(r.stderr).toMatch(new RegExp(`${file}: packet 4 at byte offset \\d+: truncated record`));
     const skipped = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file, '--skip-bad', '--json']);
     expect(skipped.code).toBe(0);
     expect(lines(skipped.stdout)).toHaveLength(3);
@@ -255,7 +255,7 @@ describe('xdplab replay: bad input and faults', () => {
     expect(got.map((l) => l.index)).toEqual([0, 1, 2]);
     expect(got[1].refused).toMatch(/^24 bytes: too short for the IP header its EtherType announces/);
     expect(got[0].verdict).toBe('TC_ACT_OK');
-    expect(r.stderr).toContain(`xdplab: refused ${file}: record 1: 24 bytes`);
+    expect(r.stderr).toContain(`xdplab: refused ${file}: packet 2: 24 bytes`);
     const s = await cli(['replay', OBJECT, 'tc_probe', '--pcap', file]);
     expect(s.stdout).toMatch(/^packets\s+2$/m);
     expect(s.stdout).toMatch(/^refused\s+1$/m);
@@ -292,7 +292,7 @@ describe('xdplab replay: bad input and faults', () => {
     expect(r.stdout).toMatch(/^faults\s+2\s+40\.0%$/m);
     expect(r.stdout).toMatch(/^XDP_PASS\s+2/m);
     expect(r.stdout).toMatch(/^XDP_DROP\s+1/m);
-    expect(r.stderr).toMatch(/record 1: program xdp_fault: pc \d+ .*invalid memory access/);
+    expect(r.stderr).toMatch(/packet 2: program xdp_fault: pc \d+ .*invalid memory access/);
     expect(r.stderr).toMatch(/invalid memory access: .*, in replay\.bpf\.c:\d+: return data\[100\]/); // the C line of the pc
     const j = await cli(['replay', OBJECT, 'xdp_fault', '--pcap', file, '--json']);
     expect(j.code).toBe(1);
