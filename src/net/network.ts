@@ -18,9 +18,9 @@ import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } 
 import { TC_PATH_MAX_PACKET, TcHook, tcActionName } from '../hooks/tc.js';
 import { ETH_HLEN } from '../packet/constants.js';
 import { BPF_F_NEIGH, BPF_F_PEER } from '../helpers/tc-redirect.js';
-import { sourceLineAt } from '../spec/line-info.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
 import { XdpHook, XDP_MAX_FRAME, xdpActionName } from '../hooks/xdp.js';
+import { Program, verdictSource } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { VmFault } from '../vm/fault.js';
 import { RssHasher, rssQueue } from '../hooks/flow-hash.js';
@@ -261,9 +261,10 @@ export class Network {
   }
 
   private dropByEntryProgram(at: VirtualNic, hook: string, frame: Uint8Array, retval: number): void {
-    const engine = this.runtime.engine;
+    const decided = verdictSource(this.runtime.engine);
     const trace = this.xdp.env.trace.length ? `; trace: ${this.xdp.env.trace.join(' | ')}` : '';
-    this.sink.dropped(at, frame, this.time(), `${hook}: program ${engine.image.name} returned ${xdpActionName(retval)} at pc ${engine.exitPc}${trace}`);
+    const line = decided.line ? ` (${decided.line})` : '';
+    this.sink.dropped(at, frame, this.time(), `${hook}: program ${decided.program} returned ${xdpActionName(retval)} at pc ${decided.pc}${line}${trace}`);
   }
 
   /** bpf_redirect_map with BPF_F_BROADCAST: a copy out of every interface in the devmap. */
@@ -495,20 +496,24 @@ export class Network {
     if (!(err instanceof VmFault)) throw err;
     this.faults++;
     this.counters.add(nic, hook, 'fault');
-    const fault = attached.program.image.name === err.program ? err.withSource(sourceLineAt(attached.program.spec, err.pc)) : err;
+    // The program that faulted may be a tail call's target: the engine ran its image last.
+    const program = Program.of(this.runtime.engine.image);
+    const fault = program?.image.name === err.program ? err.withSource(program.sourceLine(err.pc)) : err;
     this.sink.dropped(nic, frame, this.time(), `${hook}: program ${attached.name} faulted: ${fault.message}`);
     return { action: 'drop', frame };
   }
 
+  /**
+   * Why a program dropped a packet: its verdict, and where that verdict was decided — the pc
+   * of the instruction that last wrote r0 and its C source line (the `return XDP_DROP;` taken,
+   * not the exit), in the program that ran last when tail calls led elsewhere.
+   */
   private dropComment(attached: Attached, hook: HookName, verdict: string, trace: readonly string[]): string {
     const engine = this.runtime.engine;
-    const pc = engine.exitPc;
-    // After tail calls the verdict came from another program of the chain: name that one.
-    const last = engine.image;
-    const tail = last === attached.program.image ? '' : ` via tail call to ${last.name}`;
-    const line = last === attached.program.image ? sourceLineAt(attached.program.spec, pc) : undefined;
-    let comment = `${hook}: program ${attached.name} (${attached.program.name}${tail}) returned ${verdict} at pc ${pc}`;
-    if (line) comment += ` (${line})`;
+    const decided = verdictSource(engine);
+    const tail = engine.image === attached.program.image ? '' : ` via tail call to ${decided.program}`;
+    let comment = `${hook}: program ${attached.name} (${attached.program.name}${tail}) returned ${verdict} at pc ${decided.pc}`;
+    if (decided.line) comment += ` (${decided.line})`;
     if (trace.length > 0) comment += `; trace: ${trace.join(' | ')}`;
     return comment;
   }

@@ -80,6 +80,8 @@ export class Runtime implements HelperHost {
 
   private readonly maps: (BpfMap | undefined)[] = [undefined];
   private readonly programs: (ProgramImage | undefined)[] = [undefined];
+  /** Programs prepareAll has got ready (the first `prepared` of `programs`). */
+  private prepared = 0;
   /** Maps by the arena region of their header (helpers find a map by that address on every call). */
   private readonly mapByRegion: (BpfMap | undefined)[] = [];
   /** Maps shared by name between collections (LIBBPF_PIN_BY_NAME, or explicitly). */
@@ -115,12 +117,16 @@ export class Runtime implements HelperHost {
    * so that a timed run times the program alone, as the kernel's test run does.
    */
   prepareAll(): void {
-    for (const image of this.programs) if (image) this.engine.prepare?.(image);
-    // One run of `w0 = 0; exit` takes the engine's own first-call costs (V8 compiles a JS
-    // function on its first call) out of the timed run; it touches no map and no packet.
-    const regs = this.engine.regs.slice();
-    this.engine.run(WARM_UP);
-    this.engine.regs.set(regs);
+    if (this.prepared === this.programs.length) return; // nothing loaded since the last time
+    for (const image of this.programs.slice(this.prepared)) if (image) this.engine.prepare?.(image);
+    if (this.prepared === 0) {
+      // One run of `w0 = 0; exit` takes the engine's own first-call costs (V8 compiles a JS
+      // function on its first call) out of the timed run; it touches no map and no packet.
+      const regs = this.engine.regs.slice();
+      this.engine.run(WARM_UP);
+      this.engine.regs.set(regs);
+    }
+    this.prepared = this.programs.length;
   }
 
   /** Replace a program's image under its id (the JIT's compiled form, a reload). */

@@ -22,6 +22,12 @@ export interface Engine extends HelperCall {
   readonly executed: number;
   /** The pc of the exit that ended the last run. */
   readonly exitPc: number;
+  /**
+   * The pc, in `image`, of the instruction that last wrote r0 before the last run ended —
+   * where the value it returned was decided (`return XDP_DROP;`, not the exit); -1 when
+   * unknown. Kept at the marked instructions of ProgramImage.r0Marks only.
+   */
+  readonly r0Pc: number;
   /** The image that ran last (the last link of a tail-call chain). */
   readonly image: ProgramImage;
   /** All 64 bits of r0 after the last run. */
