@@ -12,6 +12,7 @@ import { loadTopology, type Topology } from '../topology/load.js';
 import { BEFORE_AFTER_FILE, OutputFiles } from '../topology/outputs.js';
 import { runTraffic, type RunStats } from '../topology/run.js';
 import { EXIT_FAULT, type Io } from './main.js';
+import { collectionsByName, mapsTable } from './run-maps.js';
 
 interface RunCliOptions {
   out?: string;
@@ -73,6 +74,8 @@ function printTable(topology: Topology, stats: RunStats, io: Io): void {
   }
   io.out(`${topology.name}: ${stats.packets} packets in ${(stats.elapsedMs / 1000).toFixed(2)} s (${Math.round(stats.packets / seconds).toLocaleString('en-US')} packets/s)\n`);
   io.out(table.toString() + '\n');
+  const maps = mapsTable(topology.collections, topology.file);
+  if (maps) io.out(`maps after the run (entries not all zero; every map in summary.json):\n${maps}`);
   if (stats.skipped.length > 0) io.out(`skipped ${stats.skipped.length} malformed packets (--skip-bad)\n`);
   if (topology.network.faults > 0) io.out(`${topology.network.faults} program faults (see the dropped captures' comments)\n`);
 }
@@ -119,7 +122,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
           onProgress: (n) => bar?.update(n, { rate: Math.round(n / ((performance.now() - started) / 1000)) }),
         });
         bar?.stop();
-        await outputs.close('summary.json', summaryOf(topology, stats));
+        await outputs.close('summary.json', summaryOf(topology, stats), collectionsByName(topology.collections, topology.file));
       } catch (err) {
         bar?.stop();
         await outputs.abort();

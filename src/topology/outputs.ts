@@ -1,7 +1,8 @@
 /**
  * The files a run writes, per interface: what it sent on its wire, what its node delivered to
  * itself, and what was dropped — pcapng, each dropped packet with a comment saying which
- * program, hook, verdict and pc dropped it (Wireshark shows it as the packet comment). Writers
+ * program, hook, verdict and pc dropped it (Wireshark shows it as the packet comment) — and
+ * summary.json, with every map's contents after the run. Writers
  * open on first use; every file is written under a temporary name and renamed when complete.
  */
 import path from 'node:path';
@@ -11,6 +12,8 @@ import type { VirtualNic } from '../net/nic.js';
 import type { PacketSink, PacketTime } from '../net/recorder.js';
 import { createCaptureWriter } from '../pcap/writer.js';
 import type { CaptureWriter } from '../pcap/types.js';
+import type { Collection } from '../runtime/collection.js';
+import { writeMapsJson } from '../runtime/map-dump.js';
 
 type Kind = 'tx' | 'delivered' | 'dropped';
 
@@ -79,17 +82,19 @@ export class OutputFiles implements PacketSink {
   }
 
   /**
-   * Finish every file and write `name` (JSON) beside them; only when all are complete are they
-   * renamed into place, so a failure (a full disk) leaves none of them.
+   * Finish every file and write `name` (JSON) beside them — the summary object, and under
+   * "maps" every map of every object after the run ({ object: { map: [entries] } }, streamed:
+   * runtime/map-dump.ts); only when all are complete are they renamed into place, so a failure
+   * (a full disk) leaves none of them.
    */
-  async close(summaryName: string, summary: unknown): Promise<void> {
+  async close(summaryName: string, summary: Record<string, unknown>, maps: ReadonlyMap<string, Collection> = new Map()): Promise<void> {
     const captures = [...this.writers.values(), ...(this.beforeAfter ? [this.beforeAfter] : [])];
     for (const w of captures) w.finish();
     let out: OutputFile | undefined;
     if (this.dir) {
       out = new OutputFile(path.join(this.dir, summaryName));
       try {
-        out.write(JSON.stringify(summary, null, 2) + '\n');
+        writeSummary(out, summary, maps);
       } catch (err) {
         out.abort();
         throw err;
@@ -108,4 +113,18 @@ export class OutputFiles implements PacketSink {
     await this.beforeAfter?.abort();
     removeDirectories(this.created);
   }
+}
+
+/** The summary as JSON.stringify(…, null, 2) would write it with `maps` added, the maps streamed. */
+function writeSummary(out: OutputFile, summary: Record<string, unknown>, maps: ReadonlyMap<string, Collection>): void {
+  const head = JSON.stringify(summary, null, 2);
+  out.write(head.slice(0, head.lastIndexOf('}')).trimEnd());
+  out.write(`${Object.keys(summary).length ? ',' : ''}\n  "maps": {`);
+  let first = true;
+  for (const [object, collection] of maps) {
+    out.write(`${first ? '' : ','}\n    ${JSON.stringify(object)}: `);
+    writeMapsJson(collection, (text) => out.write(text), '    ');
+    first = false;
+  }
+  out.write(first ? '}\n}\n' : '\n  }\n}\n');
 }
