@@ -26,8 +26,18 @@ function fitsInt(value: bigint, size: number): boolean {
   return value >= -(1n << (bits - 1n)) && value < 1n << bits;
 }
 
+/**
+ * Where a key or value is written — a place in a topology file (Cursor) or in a --maps-in
+ * JSON file — with its data as plain JS and a way to fail naming the place.
+ */
+export interface ValueSource {
+  readonly path: string;
+  toJS(): unknown;
+  fail(message: string): Error;
+}
+
 /** Bytes of one key or value of `size` bytes, whose BTF type is `typeId` (0: none). */
-export function entryBytes(at: Cursor, size: number, typeId: number, btf: Btf | undefined, lpmKey: boolean): Uint8Array {
+export function entryBytes(at: ValueSource, size: number, typeId: number, btf: Btf | undefined, lpmKey: boolean): Uint8Array {
   const js = at.toJS();
   if (js !== null && typeof js === 'object' && !Array.isArray(js) && Object.keys(js).length === 1 && 'hex' in js) {
     const hex = String((js as { hex: unknown }).hex).replace(/\s+/g, '');
@@ -78,7 +88,7 @@ function isInteger(btf: Btf, typeId: number): boolean {
   return t.kind === BTF_KIND_INT || t.kind === BTF_KIND_ENUM || t.kind === BTF_KIND_ENUM64;
 }
 
-function checkedParse(at: Cursor, btf: Btf, typeId: number, js: unknown, size: number): Uint8Array {
+function checkedParse(at: ValueSource, btf: Btf, typeId: number, js: unknown, size: number): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = parseValue(btf, typeId, js, at.path);
@@ -134,7 +144,7 @@ function entryProgramId(at: Cursor, program: Program | undefined, mapType: numbe
   return program.id;
 }
 
-function perCpuValue(one: Uint8Array, valueSize: number, cpus: number): Uint8Array {
+export function perCpuValue(one: Uint8Array, valueSize: number, cpus: number): Uint8Array {
   const stride = roundUp8(valueSize);
   const out = new Uint8Array(stride * cpus);
   for (let cpu = 0; cpu < cpus; cpu++) out.set(one, cpu * stride);
