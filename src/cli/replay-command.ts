@@ -104,10 +104,16 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device });
 
   const skipBad = opts.skipBad ?? false;
-  const reader = await openCapture(opts.pcap, { skipBad, linkTypes: [LINKTYPE_ETHERNET] });
+  // Linux cooked and raw IP captures come in as the Ethernet frames device eth0 would have received.
+  const reader = await openCapture(opts.pcap, { skipBad, linkTypes: [LINKTYPE_ETHERNET], ethernet: { destination: device.mac } });
   let writer: CaptureWriter | undefined;
   try {
-    writer = opts.out ? createCaptureWriter(opts.out, { format: 'pcap' }) : undefined;
+    // A .pcapng keeps the input's packet comments and names its interface; anything else is a pcap.
+    writer = opts.out ? createCaptureWriter(opts.out, {
+      format: opts.out.endsWith('.pcapng') ? 'pcapng' : 'pcap',
+      interfaceName: 'eth0',
+      interfaceDescription: `the packets ${program.name} passed on (xdplab replay of ${opts.pcap})`,
+    }) : undefined;
   } catch (err) {
     await reader.close();
     throw err;
@@ -150,7 +156,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     }
     if (writer && replayer.passed) {
       const out = replayer.output();
-      writer.write(out, rec.tsSec, rec.tsNsec, undefined, out.length + Math.max(0, rec.origLen - rec.capLen));
+      writer.write(out, rec.tsSec, rec.tsNsec, rec.comment, out.length + Math.max(0, rec.origLen - rec.capLen));
       written++;
     }
     if (json) {
@@ -187,6 +193,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   if (refused > refusedLines.length) io.err(`xdplab: … and ${refused - refusedLines.length} more refused\n`);
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
   for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
+  for (const note of reader.notes) io.err(`xdplab: ${note}\n`);
   // The dump comes last, streamed: whatever happens to it, the replay's result is out.
   if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
   return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
@@ -239,9 +246,9 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .description('run one program on every packet of a capture, at its hook, as the kernel would (maps carry over)')
     .argument('<obj>', 'the clang-built object (.o)')
     .argument('<prog>', 'program name, or section/name')
-    .requiredOption('--pcap <file>', 'the capture to replay (pcap or pcapng, Ethernet)')
+    .requiredOption('--pcap <file>', 'the capture to replay (pcap or pcapng: Ethernet, or Linux cooked and raw IP, given Ethernet headers)')
     .addOption(new Option('--hook <hook>', 'where the program runs (default: xdp for XDP programs, tc-ingress for TC)').choices(REPLAY_HOOKS))
-    .option('--out <file.pcap>', 'write the packets that go on (after the program) to this pcap')
+    .option('--out <file.pcap>', 'write the packets that go on (after the program) to this capture (pcapng, with the input\'s packet comments, when it ends in .pcapng)')
     .option('--json', 'one JSON object a packet instead of the summary')
     .option('--seed <n>', 'seed of bpf_get_prandom_u32', '1')
     .option('--cpus <n>', 'emulated CPUs: packets spread over them by RSS flow hash', '1')

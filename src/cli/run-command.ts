@@ -128,6 +128,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         await outputs.abort();
         throw err;
       }
+      for (const note of stats.notes) io.err(`xdplab: ${note}\n`);
       if (opts.json) printJson(topology, stats, io);
       else {
         printTable(topology, stats, io);

@@ -26,7 +26,7 @@ import { VmFault } from '../vm/fault.js';
 import { RssHasher, rssQueue } from '../hooks/flow-hash.js';
 import type { Attached, HookName, VirtualNic } from './nic.js';
 import type { Node } from './node.js';
-import { Counters, type PacketSink } from './recorder.js';
+import { Counters, type PacketSink, type PacketTime } from './recorder.js';
 
 /** A packet loop stops after this many hops (the emulator's own TTL). */
 export const MAX_HOPS = 64;
@@ -66,6 +66,8 @@ export class Network {
   private readonly rss = new RssHasher();
   private tsSec = 0;
   private tsNsec = 0;
+  /** The capture's comment of the packet being run. */
+  private comment: string | undefined;
 
   constructor(
     readonly runtime: Runtime,
@@ -86,17 +88,21 @@ export class Network {
     return nic;
   }
 
-  /** A frame arrives on `nic` from its wire at the given capture time. */
-  inject(nic: VirtualNic, frame: Uint8Array, tsSec: number, tsNsec: number): void {
+  /**
+   * A frame arrives on `nic` from its wire at the given capture time; `comment`, the capture's
+   * comment of the packet, goes with every record it causes.
+   */
+  inject(nic: VirtualNic, frame: Uint8Array, tsSec: number, tsNsec: number, comment?: string): void {
     this.tsSec = tsSec;
     this.tsNsec = tsNsec;
+    this.comment = comment;
     this.runtime.setCaptureTime(tsSec, tsNsec);
     this.counters.add(nic, 'wire', 'rx');
     this.receive(nic, frame, 0);
   }
 
-  private time(): { sec: number; nsec: number } {
-    return { sec: this.tsSec, nsec: this.tsNsec };
+  private time(): PacketTime {
+    return { sec: this.tsSec, nsec: this.tsNsec, comment: this.comment };
   }
 
   /** RSS: the Toeplitz hash of the flow picks the RX queue (as replay does); queue i is served by CPU i. */

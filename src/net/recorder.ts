@@ -7,6 +7,8 @@ import type { VirtualNic } from './nic.js';
 export interface PacketTime {
   sec: number;
   nsec: number;
+  /** The capture's comment of the packet this record comes from (pcapng opt_comment), if any. */
+  comment?: string;
 }
 
 export interface PacketSink {

@@ -42,6 +42,10 @@ class FileCaptureReader implements CaptureReader {
     return this.parser.skipped;
   }
 
+  get notes(): readonly string[] {
+    return this.parser.notes;
+  }
+
   /** Move the unread bytes to the front and read until `need` bytes (or the file's end) are here. */
   async fill(): Promise<void> {
     const ps = this.parser;
@@ -227,6 +231,7 @@ export interface CaptureContents {
   format: 'pcap' | 'pcapng';
   records: CaptureRecord[];
   skipped: SkippedRecord[];
+  notes: string[];
 }
 
 /**
@@ -256,5 +261,5 @@ export function readCaptureSync(bytes: Uint8Array, file = '<memory>', options: C
     };
     records.push(copy);
   }
-  return { format: parser.format, records, skipped: parser.skipped };
+  return { format: parser.format, records, skipped: parser.skipped, notes: parser.notes };
 }

@@ -17,6 +17,13 @@ import { writeMapsJson } from '../runtime/map-dump.js';
 
 type Kind = 'tx' | 'delivered' | 'dropped';
 
+/** Each file's if_description: what its packets are. */
+const DESCRIPTIONS: Record<Kind, (nic: VirtualNic) => string> = {
+  tx: (nic) => `frames ${nic.id} sent on its wire`,
+  delivered: (nic) => `packets ${nic.node.name}'s stack took for itself on ${nic.name}`,
+  dropped: (nic) => `packets dropped at ${nic.id}, each commented with why`,
+};
+
 /** The file of --before-after: every program run, the frame before and after it. */
 export const BEFORE_AFTER_FILE = 'before-after.pcapng';
 
@@ -52,28 +59,33 @@ export class OutputFiles implements PacketSink {
     let w = this.writers.get(key);
     if (!w) {
       if (!this.dir) throw new XdplabError('USAGE', 'outputs: no directory set');
-      w = createCaptureWriter(path.join(this.dir, `${nic.node.name}-${nic.name}.${kind}.pcapng`), { format: 'pcapng' });
+      w = createCaptureWriter(path.join(this.dir, `${nic.node.name}-${nic.name}.${kind}.pcapng`), {
+        format: 'pcapng', interfaceName: nic.id, interfaceDescription: DESCRIPTIONS[kind](nic),
+      });
       this.writers.set(key, w);
     }
     return w;
   }
 
+  // The input packet's own comment comes first, then why it was dropped (two opt_comments).
   tx(nic: VirtualNic, frame: Uint8Array, t: PacketTime): void {
-    this.writer(nic, 'tx').write(frame, t.sec, t.nsec);
+    this.writer(nic, 'tx').write(frame, t.sec, t.nsec, t.comment);
   }
 
   delivered(nic: VirtualNic, frame: Uint8Array, t: PacketTime): void {
-    this.writer(nic, 'delivered').write(frame, t.sec, t.nsec);
+    this.writer(nic, 'delivered').write(frame, t.sec, t.nsec, t.comment);
   }
 
   dropped(nic: VirtualNic, frame: Uint8Array, t: PacketTime, comment: string): void {
-    this.writer(nic, 'dropped').write(frame, t.sec, t.nsec, comment);
+    this.writer(nic, 'dropped').write(frame, t.sec, t.nsec, t.comment ? [t.comment, comment] : comment);
   }
 
   private logRun(nic: VirtualNic, hook: string, program: string, before: Uint8Array, after: Uint8Array, verdict: string, t: PacketTime): void {
     if (!this.beforeAfter) {
       if (!this.dir) throw new XdplabError('USAGE', 'outputs: no directory set');
-      this.beforeAfter = createCaptureWriter(path.join(this.dir, BEFORE_AFTER_FILE), { format: 'pcapng' });
+      this.beforeAfter = createCaptureWriter(path.join(this.dir, BEFORE_AFTER_FILE), {
+        format: 'pcapng', interfaceName: 'program runs', interfaceDescription: 'every program run: the frame before it and after it',
+      });
     }
     const run = ++this.runs;
     const what = `run ${run}: ${nic.id} ${hook} program ${program}`;

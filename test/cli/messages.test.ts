@@ -72,7 +72,7 @@ const CASES: Array<[string, () => string[], () => string]> = [
   ['a missing --maps-in', () => ['replay', FIREWALL, 'xdp_firewall', '--pcap', CAPTURE, '--maps-in', MISSING], () => `${MISSING}: no such file`],
   ['a missing data_in', () => ['prog', 'run', FIREWALL, 'xdp_firewall', 'data_in', MISSING], () => `${MISSING}: no such file`],
   ['a link type the capture\'s file header gives', () => ['replay', FIREWALL, 'xdp_firewall', '--pcap', pcap(105)],
-    () => `${path.join(dir, 'lt105.pcap')}: file header at byte offset 20: link type 105 (IEEE802_11), which xdplab does not read here (it reads 1 (ETHERNET)): capture on an Ethernet device`],
+    () => `${path.join(dir, 'lt105.pcap')}: file header at byte offset 20: link type 105 (IEEE802_11), which xdplab does not read here (it reads 1 (ETHERNET), 113 (LINUX_SLL), 276 (LINUX_SLL2), 101 (RAW), 228 (IPV4), 229 (IPV6)): capture on an Ethernet device`],
   ['packets counted from 1, as Wireshark counts frames', () => ['replay', FIREWALL, 'xdp_firewall', '--pcap', pcap(1, true)],
     () => `${path.join(dir, 'lt1-bad.pcap')}: packet 2 at byte offset 100: captured length 300000 is larger than 262144: the file is corrupt (cannot find the next record)`],
 ];
