@@ -4,8 +4,8 @@
 #
 # The objects are committed so that tests and users need no compiler; run this after editing
 # a *.bpf.c file. Needs clang with the BPF target and the libbpf headers (<bpf/bpf_helpers.h>).
-# Usage: scripts/build-bpf.sh [dir-or-source ...]   (default: test/fixtures/bpf topologies, and
-# the verifier corpus in test/fixtures/verifier, which scripts/build-verifier-corpus.sh builds)
+# Usage: scripts/build-bpf.sh [dir-or-source ...]   (default: test/fixtures/bpf, test/fixtures/large, bench/programs,
+# topologies, and the verifier corpus in test/fixtures/verifier, which scripts/build-verifier-corpus.sh builds)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
 [[ -d /usr/include/$MULTIARCH ]] && CFLAGS+=(-I"/usr/include/$MULTIARCH")
 
 if (($# == 0)); then
-  set -- test/fixtures/bpf bench/programs topologies test/fixtures/verifier
+  set -- test/fixtures/bpf test/fixtures/large bench/programs topologies test/fixtures/verifier
 fi
 
 sources=()
@@ -44,7 +44,7 @@ for src in "${sources[@]}"; do
     "$CLANG" "${CFLAGS[@]}" -c "$src" -o "$obj"
   fi
   # The expected output of test/elf/objdump.test.ts: LLVM 14's disassembly of the object.
-  if [[ $obj == test/fixtures/* ]] && llvm-objdump --version 2>/dev/null | grep -q 'LLVM version 14\.'; then
+  if [[ $obj == test/fixtures/bpf/* ]] && llvm-objdump --version 2>/dev/null | grep -q 'LLVM version 14\.'; then
     llvm-objdump -d --no-show-raw-insn "$obj" >"${obj%.o}.objdump.txt"
   fi
 done

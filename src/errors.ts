@@ -36,14 +36,60 @@ export class XdplabError extends Error {
 
 /**
  * Prefix an error with where it happened, keeping its class and code: `withContext(e, "map
- * counters")` turns "key too long" into "map counters: key too long". Foreign errors are
- * wrapped into an XdplabError of the given code.
+ * counters")` turns "key too long" into "map counters: key too long". The same context is
+ * never added twice: an error whose message already starts with it (a reader that named its
+ * file, then a caller adding the file again) is returned as it is. Foreign errors are wrapped
+ * into a new XdplabError of the given code, with the original as its `cause`.
  */
 export function withContext(err: unknown, context: string, code: ErrorCode = 'BAD_INPUT'): XdplabError {
   if (err instanceof XdplabError) {
-    err.message = `${context}: ${err.message}`;
+    if (!hasContext(err.message, context)) err.message = `${context}: ${err.message}`;
     return err;
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new XdplabError(code, `${context}: ${message}`, { cause: err });
+  return new XdplabError(code, hasContext(message, context) ? message : `${context}: ${message}`, { cause: err });
+}
+
+/** Whether `message` already begins with `context` as its prefix ("context: …" or "context:12:3: …"). */
+export function hasContext(message: string, context: string): boolean {
+  return message.startsWith(`${context}: `) || (message.startsWith(`${context}:`) && /^\d/.test(message.slice(context.length + 1)));
+}
+
+/** What a failed file-system call means, in words, by its errno code (Node's `err.code`). */
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'already exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files',
+  EBUSY: 'device or resource busy',
+  EIO: 'input/output error',
+  EINVAL: 'invalid argument',
+  ENXIO: 'no such device or address',
+  ETXTBSY: 'text file busy',
+};
+
+/** The reason a file-system call failed, as words ("read-only file system"), from its error. */
+export function fsReason(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && code in FS_REASONS) return FS_REASONS[code];
+  const message = err instanceof Error ? err.message : String(err);
+  // Node's "EXYZ: text, syscall 'path'" without its code and path: the text.
+  return message.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+}
+
+/**
+ * A failed file operation as a user error: `${file}: cannot ${action}: ${reason}` — the path,
+ * what xdplab tried, and why it failed, on one line.
+ */
+export function fileError(file: string, action: string, err: unknown): XdplabError {
+  return new XdplabError('BAD_INPUT', `${file}: cannot ${action}: ${fsReason(err)}`, { cause: err });
 }

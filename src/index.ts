@@ -21,3 +21,6 @@ export { BpfMap, MapError, ERRNO } from './maps/map.js';
 export { testRun, type TestRunInput, type TestRunResult } from './hooks/test-run.js';
 export { parseBtf, Btf } from './btf/btf.js';
 export { formatValue } from './btf/format.js';
+export {
+  buildPacket, parsePacket, eth, vlan, arp, ipv4, ipv6, tcp, udp, icmp, icmpv6, payload, padding, type Layer,
+} from './packet/index.js';

@@ -21,7 +21,7 @@ const RANK: Record<string, number> = {
   cli: 9,
 };
 /** Leaves every layer may import. */
-const SHARED = new Set(['errors.js', 'errors.ts', 'types', 'uapi']);
+const SHARED = new Set(['errors.js', 'errors.ts', 'files.js', 'files.ts', 'types', 'uapi']);
 
 const src = path.join(repoRoot, 'src');
 function* sources(dir: string): Generator<string> {

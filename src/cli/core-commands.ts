@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { getDefaultEngine } from '../runtime/runtime.js';
 import { engineOf, engineOption } from './engine-option.js';
-import { XdplabError } from '../errors.js';
+import { XdplabError, withContext } from '../errors.js';
 import { parseElf } from '../elf/elf.js';
 import { disassembleObject } from '../spec/objdump.js';
 import { assemble } from '../isa/asm.js';
@@ -57,14 +57,17 @@ export function registerCoreCommands(program: Command, io: Io, setExit: (code: n
     .description('disassemble raw program bytes or the programs of a clang-built object')
     .argument('<file>', 'FILE.bin (raw instructions) or OBJ.o (ELF)')
     .addOption(new Option('--syntax <syntax>', 'llvm (as llvm-objdump) or asm (as the assembler)').choices(['llvm', 'asm']).default('llvm'))
-    .action((file: string, opts: { syntax: Syntax }) => {
+    .option('--show-raw-insn', 'print each instruction\'s bytes before it, as llvm-objdump does by default')
+    .option('-S, --source', 'print the C source line before its instructions (an object with BTF line info), as llvm-objdump -S')
+    .action((file: string, opts: { syntax: Syntax; showRawInsn?: boolean; source?: boolean }) => {
       const bytes = readInput(file);
       if (isElf(bytes)) {
-        io.out(disassembleObject(parseElf(bytes, file), opts.syntax));
+        io.out(disassembleObject(parseElf(bytes, file), { syntax: opts.syntax, rawBytes: opts.showRawInsn, source: opts.source }));
         return;
       }
+      if (opts.source) throw new XdplabError('USAGE', `${file}: -S needs an object with line info (raw instruction bytes have none)`);
       const decoded = withFile(file, () => decodeProgram(bytes));
-      io.out(disassembleLines(decoded, opts.syntax).join('\n') + '\n');
+      io.out(disassembleLines(decoded, opts.syntax, opts.showRawInsn ? bytes : undefined).join('\n') + '\n');
     });
 
   program
@@ -113,7 +116,6 @@ function withFile<T>(file: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof XdplabError && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
-    throw err;
+    throw err instanceof XdplabError ? withContext(err, file) : err;
   }
 }

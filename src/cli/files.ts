@@ -1,31 +1,55 @@
 /**
- * File input and output for commands: reads that name the file when they fail, and writes
- * that never leave a half-written file under the final name (write a temporary, then rename).
+ * File input and output for commands: reads that name the file when they fail, outputs
+ * checked before the work and written atomically (a temporary file, renamed when complete;
+ * see src/files.ts), and the hex and ELF sniffing several commands share.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { OutputFile, checkOutputFile, readInputFile, writeFileAtomic } from '../files.js';
 import { XdplabError } from '../errors.js';
 
-export function readInput(file: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(file));
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new XdplabError('BAD_INPUT', `${file}: ${reason}`, { cause: err });
-  }
-}
+export const readInput = readInputFile;
 
 export const readText = (file: string): string => Buffer.from(readInput(file)).toString('utf8');
 
 /** Write `data` to `file` atomically: complete under the final name, or not there at all. */
-export function writeOutput(file: string, data: Uint8Array | string): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(temp, data);
-    renameSync(temp, file);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw new XdplabError('BAD_INPUT', `${file}: cannot write: ${(err as Error).message}`, { cause: err });
+export const writeOutput = writeFileAtomic;
+
+/**
+ * The output files of one command, written together: each path is checked when the set is
+ * made (before the command does its work), each file goes to a temporary name, and `commit`
+ * renames them all into place; `abort` (or a failure) removes every temporary file. `-`
+ * (standard output) and undefined paths are skipped.
+ */
+export class OutputSet {
+  private readonly pending: OutputFile[] = [];
+
+  constructor(paths: ReadonlyArray<string | undefined>) {
+    for (const p of paths) if (p !== undefined && p !== '-') checkOutputFile(p);
+  }
+
+  add(file: string, data: Uint8Array | string): void {
+    const out = new OutputFile(file);
+    this.pending.push(out);
+    try {
+      out.write(data);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  commit(): void {
+    try {
+      for (const out of this.pending) out.commit();
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.pending.length = 0;
+  }
+
+  abort(): void {
+    for (const out of this.pending) out.abort();
+    this.pending.length = 0;
   }
 }
 

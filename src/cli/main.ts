@@ -2,6 +2,7 @@
  * The `xdplab` command line: parses arguments with commander and hands each command to its
  * own module. Exit codes: 0 success, 1 the program faulted at run time, 2 bad input or usage.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { XdplabError } from '../errors.js';
 import { registerCoreCommands } from './core-commands.js';
@@ -57,9 +58,16 @@ export function reportError(err: unknown, io: Io): number {
   return EXIT_FAULT;
 }
 
+/** The package's version, from its package.json (two levels above this file, in src/ and in dist/). */
+export function packageVersion(): string {
+  const json = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return json.version;
+}
+
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('xdplab')
     .description('Run real eBPF XDP and TC programs outside the kernel')
+    .version(`xdplab ${packageVersion()}`, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerCoreCommands(program, io, setExit);

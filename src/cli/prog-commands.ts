@@ -12,15 +12,13 @@ import { engineOf, engineOption } from './engine-option.js';
 import { XdplabError } from '../errors.js';
 import { VmFault } from '../vm/fault.js';
 import { testRun } from '../hooks/test-run.js';
-import type { Btf } from '../btf/btf.js';
-import { formatValue } from '../btf/format.js';
-import { roundUp8, type BpfMap } from '../maps/map.js';
 import { Collection } from '../runtime/collection.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { PROG_TYPE_NAMES } from '../spec/section-names.js';
 import { MAP_TYPE_NAMES } from '../spec/types.js';
-import { parseHex, readInput, readText, writeOutput } from './files.js';
+import { OutputSet, readInput } from './files.js';
+import { loadMapsIn, writeMapsFile } from './maps-json.js';
 import type { Io } from './main.js';
 
 interface RunArgs {
@@ -74,6 +72,8 @@ function checkOutputFits(what: 'data' | 'ctx', size: number, bufferSize: number 
   throw new XdplabError('BAD_INPUT', `${what}_out: ${size} bytes do not fit ${what}_size_out ${bufferSize} (the kernel fails the run with ENOSPC)`);
 }
 
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
 async function readArg(file: string, io: Io): Promise<Uint8Array> {
   if (file === '-') return Uint8Array.from(Buffer.from(await io.stdin(), 'latin1'));
   return readInput(file);
@@ -97,105 +97,11 @@ function hexDump(bytes: Uint8Array): string {
   return out;
 }
 
-function writeArg(file: string | undefined, bytes: Uint8Array, io: Io): void {
+/** data_out / ctx_out: hex-dumped to standard output for `-`, else staged in `outputs`. */
+function writeArg(file: string | undefined, bytes: Uint8Array, io: Io, outputs: OutputSet): void {
   if (file === undefined) return;
   if (file === '-') io.out(hexDump(bytes));
-  else writeOutput(file, bytes);
-}
-
-interface MapEntryJson {
-  key: string;
-  /** The value as the bpf syscall gives it: per-CPU maps, round_up(value_size, 8) bytes per CPU. */
-  value: string;
-  /** Per-CPU maps: each CPU's value_size bytes, as `bpftool map dump -j` lists them. */
-  values?: Array<{ cpu: number; value: string }>;
-  /** Key and value decoded through BTF, as `bpftool map dump` shows them. */
-  formatted?: { key: unknown; value?: unknown; values?: Array<{ cpu: number; value: unknown }> };
-}
-type MapsJson = Record<string, MapEntryJson[]>;
-
-/** --maps-in: {"map": [{"key": HEX, "value": HEX}, …], …} loaded before the run. */
-export function loadMapsIn(collection: Collection, file: string): void {
-  let json: unknown;
-  try {
-    json = JSON.parse(readText(file));
-  } catch (err) {
-    if (err instanceof XdplabError) throw err;
-    throw new XdplabError('BAD_INPUT', `${file}: not JSON: ${(err as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new XdplabError('BAD_INPUT', `${file}: expected an object of map names`);
-  for (const [name, entries] of Object.entries(json as Record<string, unknown>)) {
-    const map = collection.maps.get(name);
-    const unsupported = collection.unsupportedMaps.get(name);
-    if (!map && unsupported) throw new XdplabError('UNSUPPORTED', `${file}: ${unsupported.message}`);
-    if (!map) throw new XdplabError('BAD_INPUT', `${file}: no map ${name} (the object has: ${[...collection.maps.keys()].join(', ')})`);
-    if (!Array.isArray(entries)) throw new XdplabError('BAD_INPUT', `${file}: ${name}: expected a list of {key, value}`);
-    entries.forEach((entry, i) => {
-      const where = `${file}: ${name}[${i}]`;
-      const e = entry as { key?: unknown; value?: unknown };
-      if (typeof e?.key !== 'string' || typeof e?.value !== 'string') throw new XdplabError('BAD_INPUT', `${where}: needs "key" and "value" hex strings`);
-      try {
-        map.update(parseHex(e.key, `${where}.key`), perCpuValue(map, parseHex(e.value, `${where}.value`)));
-      } catch (err) {
-        if (err instanceof XdplabError && !err.message.startsWith(file)) err.message = `${where}: ${err.message}`;
-        throw err;
-      }
-    });
-  }
-}
-
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
-
-/** bpftool's fill_per_cpu_value: one value given for a per-CPU map is every CPU's. */
-function perCpuValue(map: BpfMap, value: Uint8Array): Uint8Array {
-  const { valueSize } = map.spec;
-  const cpus = map.cpus;
-  if (!map.perCpu || cpus === 1 || value.length !== valueSize) return value;
-  const stride = roundUp8(valueSize);
-  const all = new Uint8Array(stride * cpus);
-  for (let cpu = 0; cpu < cpus; cpu++) all.set(value, cpu * stride);
-  return all;
-}
-
-/** A key without BTF: a u32 (array indexes), none for queues and stacks (keyless), else hex. */
-function untypedKey(key: Uint8Array): unknown {
-  if (key.length === 0) return null;
-  return key.length === 4 ? new DataView(key.buffer, key.byteOffset).getUint32(0, true) : hex(key);
-}
-
-/** Key and value through BTF, when the object has it; undefined when a map has no types. */
-function formatEntry(btf: Btf | undefined, map: BpfMap, key: Uint8Array, value: Uint8Array): MapEntryJson['formatted'] {
-  const { keyTypeId, valueTypeId, valueSize } = map.spec;
-  if (!btf || !valueTypeId) return undefined;
-  const formattedKey = keyTypeId ? formatValue(btf, keyTypeId, key, 'key') : untypedKey(key);
-  if (!map.perCpu) return { key: formattedKey, value: formatValue(btf, valueTypeId, value) };
-  const stride = roundUp8(valueSize);
-  const values = Array.from({ length: value.length / stride }, (_, cpu) => ({
-    cpu, value: formatValue(btf, valueTypeId, value.subarray(cpu * stride, cpu * stride + valueSize)),
-  }));
-  return { key: formattedKey, values };
-}
-
-function perCpuValues(map: BpfMap, value: Uint8Array): Array<{ cpu: number; value: string }> {
-  const { valueSize } = map.spec;
-  const stride = roundUp8(valueSize);
-  return Array.from({ length: value.length / stride }, (_, cpu) => ({ cpu, value: hex(value.subarray(cpu * stride, cpu * stride + valueSize)) }));
-}
-
-/** Every map of a collection: raw hex, and through BTF where the object has it. */
-export function dumpMaps(collection: Collection): MapsJson {
-  const btf = collection.spec.btf?.btf;
-  const out: MapsJson = {};
-  for (const map of collection.maps.values()) {
-    out[map.name] = [...map.entries()].map(([key, value]) => {
-      const entry: MapEntryJson = { key: hex(key), value: hex(value) };
-      if (map.perCpu) entry.values = perCpuValues(map, value);
-      const formatted = formatEntry(btf, map, key, value);
-      if (formatted) entry.formatted = formatted;
-      return entry;
-    });
-  }
-  return out;
+  else outputs.add(file, bytes);
 }
 
 export function registerProgCommands(program: Command, io: Io): void {
@@ -219,6 +125,8 @@ export function registerProgCommands(program: Command, io: Io): void {
       const cpu = Number(opts.cpu);
       if (!Number.isInteger(cpus) || cpus < 1) throw new XdplabError('USAGE', `--cpus ${opts.cpus}: expected a positive count`);
       if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) throw new XdplabError('USAGE', `--cpu ${opts.cpu}: expected 0..${cpus - 1}`);
+      // Every output path is checked before the run: a bad one ends the command at once.
+      const outputs = new OutputSet([args.dataOut, args.ctxOut, opts.mapsOut]);
       // As BPF_PROG_TEST_RUN: no perf buffer reader is attached.
       const runtime = new Runtime({ cpus, perfReaders: false, engine: engineOf(opts.engine) });
       const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
@@ -232,7 +140,6 @@ export function registerProgCommands(program: Command, io: Io): void {
       } catch (err) {
         throw err instanceof VmFault ? collection.explainFault(err) : err;
       }
-      if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
       if (args.dataOut !== undefined) checkOutputFits('data', result.dataOut.length, args.dataSizeOut);
       if (args.ctxOut !== undefined && ctx !== undefined) checkOutputFits('ctx', result.ctxOut.length, args.ctxSizeOut);
       if (opts.json) {
@@ -240,12 +147,15 @@ export function registerProgCommands(program: Command, io: Io): void {
           retval: result.retval, verdict: result.verdict, duration: Math.round(result.durationNs),
           data_out: hex(result.dataOut), ctx_out: hex(result.ctxOut), trace: result.trace,
         }) + '\n');
-        return;
+      } else {
+        writeArg(args.dataOut, result.dataOut, io, outputs);
+        if (args.ctxOut !== undefined && ctx !== undefined) writeArg(args.ctxOut, result.ctxOut, io, outputs);
+        outputs.commit();
+        for (const line of result.trace) io.err(`trace: ${line}\n`);
+        io.out(`Return value: ${result.retval}, duration${args.repeat > 1 ? ' (average)' : ''}: ${Math.round(result.durationNs)}ns\n`);
       }
-      writeArg(args.dataOut, result.dataOut, io);
-      if (args.ctxOut !== undefined && ctx !== undefined) writeArg(args.ctxOut, result.ctxOut, io);
-      for (const line of result.trace) io.err(`trace: ${line}\n`);
-      io.out(`Return value: ${result.retval}, duration${args.repeat > 1 ? ' (average)' : ''}: ${Math.round(result.durationNs)}ns\n`);
+      // The dump comes last, streamed: whatever happens to it, the run's result is out.
+      if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
     });
 
   prog

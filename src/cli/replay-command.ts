@@ -17,8 +17,8 @@
  * its EtherType announces): counted, reported, and the replay goes on. --out writes the packets
  * that go on (see PacketReplayer.passed) as a pcap, atomically.
  * Exit codes: 0; 1 when the program faulted on some packet (the rest still ran); 2 for bad
- * input (a malformed capture names file, record and offset; with --skip-bad such records are
- * counted and skipped).
+ * input (a malformed capture names file, packet — counted from 1, as Wireshark does — and
+ * offset; with --skip-bad such records are counted and skipped).
  */
 import { Command, Option } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
@@ -26,14 +26,16 @@ import { XdplabError } from '../errors.js';
 import { PacketReplayer, REPLAY_HOOKS, ReplayInputError, replayDevice, type ReplayHookName } from '../hooks/replay.js';
 import { createCaptureWriter } from '../pcap/writer.js';
 import { openCapture } from '../pcap/reader.js';
+import { packetName } from '../pcap/parser.js';
 import { LINKTYPE_ETHERNET, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
 import { Collection } from '../runtime/collection.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
-import { readInput, writeOutput } from './files.js';
+import { checkOutputFile } from '../files.js';
+import { readInput } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
-import { dumpMaps, loadMapsIn } from './prog-commands.js';
+import { loadMapsIn, writeMapsFile } from './maps-json.js';
 
 interface ReplayOptions {
   pcap: string;
@@ -91,6 +93,8 @@ function defaultHook(type: number): ReplayHookName {
 export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io): Promise<{ code: number; summary: ReplaySummary }> {
   const cpus = positiveInt(opts.cpus, '--cpus', 1, 1024);
   const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
+  // Every output path is checked before the replay: a bad one ends the command at once.
+  for (const file of [opts.out, opts.mapsOut]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
   const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
   const program = collection.program(progName);
@@ -100,10 +104,16 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device });
 
   const skipBad = opts.skipBad ?? false;
-  const reader = await openCapture(opts.pcap, { skipBad, linkTypes: [LINKTYPE_ETHERNET] });
+  // Linux cooked and raw IP captures come in as the Ethernet frames device eth0 would have received.
+  const reader = await openCapture(opts.pcap, { skipBad, linkTypes: [LINKTYPE_ETHERNET], ethernet: { destination: device.mac } });
   let writer: CaptureWriter | undefined;
   try {
-    writer = opts.out ? createCaptureWriter(opts.out, { format: 'pcap' }) : undefined;
+    // A .pcapng keeps the input's packet comments and names its interface; anything else is a pcap.
+    writer = opts.out ? createCaptureWriter(opts.out, {
+      format: opts.out.endsWith('.pcapng') ? 'pcapng' : 'pcap',
+      interfaceName: 'eth0',
+      interfaceDescription: `the packets ${program.name} passed on (xdplab replay of ${opts.pcap})`,
+    }) : undefined;
   } catch (err) {
     await reader.close();
     throw err;
@@ -129,7 +139,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
       // its own line and counted; the replay goes on.
       if (!(err instanceof ReplayInputError)) throw err;
       refused++;
-      if (refusedLines.length < 5) refusedLines.push(`record ${rec.index}: ${err.message}`);
+      if (refusedLines.length < 5) refusedLines.push(`${packetName(rec.index)}: ${err.message}`);
       if (json) pending += JSON.stringify({ index: rec.index, refused: err.message }) + '\n';
       return;
     }
@@ -138,7 +148,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     const retval = replayer.retval;
     if (replayer.fault) {
       faults++;
-      if (faultLines.length < 5) faultLines.push(`record ${rec.index}: ${collection.explainFault(replayer.fault).message}`);
+      if (faultLines.length < 5) faultLines.push(`${packetName(rec.index)}: ${collection.explainFault(replayer.fault).message}`);
     } else if (retval < SMALL_VERDICTS) {
       small[retval]++;
     } else {
@@ -146,7 +156,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     }
     if (writer && replayer.passed) {
       const out = replayer.output();
-      writer.write(out, rec.tsSec, rec.tsNsec, undefined, out.length + Math.max(0, rec.origLen - rec.capLen));
+      writer.write(out, rec.tsSec, rec.tsNsec, rec.comment, out.length + Math.max(0, rec.origLen - rec.capLen));
       written++;
     }
     if (json) {
@@ -169,7 +179,6 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const seconds = (performance.now() - started) / 1000;
   if (pending) io.out(pending);
   await writer?.close();
-  if (opts.mapsOut) writeOutput(opts.mapsOut, JSON.stringify(dumpMaps(collection), null, 2) + '\n');
 
   const byVerdict = new Map<string, number>();
   small.forEach((n, retval) => { if (n) byVerdict.set(replayer.verdictName(retval), n); });
@@ -183,7 +192,10 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   for (const line of refusedLines) io.err(`xdplab: refused ${opts.pcap}: ${line}\n`);
   if (refused > refusedLines.length) io.err(`xdplab: … and ${refused - refusedLines.length} more refused\n`);
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
-  for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: record ${s.index} at byte offset ${s.offset}: ${s.reason}\n`);
+  for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
+  for (const note of reader.notes) io.err(`xdplab: ${note}\n`);
+  // The dump comes last, streamed: whatever happens to it, the replay's result is out.
+  if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
   return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
 }
 
@@ -234,9 +246,9 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .description('run one program on every packet of a capture, at its hook, as the kernel would (maps carry over)')
     .argument('<obj>', 'the clang-built object (.o)')
     .argument('<prog>', 'program name, or section/name')
-    .requiredOption('--pcap <file>', 'the capture to replay (pcap or pcapng, Ethernet)')
+    .requiredOption('--pcap <file>', 'the capture to replay (pcap or pcapng: Ethernet, or Linux cooked and raw IP, given Ethernet headers)')
     .addOption(new Option('--hook <hook>', 'where the program runs (default: xdp for XDP programs, tc-ingress for TC)').choices(REPLAY_HOOKS))
-    .option('--out <file.pcap>', 'write the packets that go on (after the program) to this pcap')
+    .option('--out <file.pcap>', 'write the packets that go on (after the program) to this capture (pcapng, with the input\'s packet comments, when it ends in .pcapng)')
     .option('--json', 'one JSON object a packet instead of the summary')
     .option('--seed <n>', 'seed of bpf_get_prandom_u32', '1')
     .option('--cpus <n>', 'emulated CPUs: packets spread over them by RSS flow hash', '1')

@@ -12,6 +12,7 @@ import { loadTopology, type Topology } from '../topology/load.js';
 import { BEFORE_AFTER_FILE, OutputFiles } from '../topology/outputs.js';
 import { runTraffic, type RunStats } from '../topology/run.js';
 import { EXIT_FAULT, type Io } from './main.js';
+import { collectionsByName, mapsTable } from './run-maps.js';
 
 interface RunCliOptions {
   out?: string;
@@ -44,6 +45,19 @@ export function summaryOf(topology: Topology, stats: RunStats): Record<string, u
   };
 }
 
+/**
+ * "XDP_REDIRECT 208 (→ eth2 168, → eth3 40), XDP_PASS 77": each verdict and its count, the
+ * details of XDP_REDIRECT (where the packets went) in parentheses after it, not beside it.
+ */
+export function verdictsText(verdicts: ReadonlyMap<string, number>, isDetail: (name: string) => boolean): string {
+  const details = [...verdicts].filter(([name]) => isDetail(name)).map(([name, n]) => `${name.replace(/^redirect /, '')} ${n}`);
+  const parts = [...verdicts].filter(([name]) => !isDetail(name)).map(([name, n]) => {
+    const own = name === 'XDP_REDIRECT' && details.length > 0 ? ` (${details.splice(0).join(', ')})` : '';
+    return `${name} ${n}${own}`;
+  });
+  return [...parts, ...details].join(', ');
+}
+
 function printTable(topology: Topology, stats: RunStats, io: Io): void {
   const table = new Table({ head: ['interface', 'hook', 'packets', 'pps', 'verdicts'], style: { head: [], border: [] } });
   const seconds = Math.max(stats.elapsedMs / 1000, 1e-9);
@@ -51,22 +65,26 @@ function printTable(topology: Topology, stats: RunStats, io: Io): void {
     const names = [...hooks.keys()].sort((a, b) => HOOK_ORDER.indexOf(a) - HOOK_ORDER.indexOf(b));
     for (const hook of names) {
       const verdicts = hooks.get(hook)!;
-      const total = hook === 'wire' ? undefined : [...verdicts.values()].reduce((a, b) => a + b, 0);
-      const detail = [...verdicts].map(([v, n]) => `${v} ${n}`).join(', ');
+      // Details of a verdict (where XDP_REDIRECT sent the packets) are not more packets.
+      const total = hook === 'wire' ? undefined : topology.network.counters.packets(nic, hook);
+      const detail = verdictsText(verdicts, (name) => topology.network.counters.isDetail(name));
       const pps = total === undefined ? '' : Math.round(total / seconds).toLocaleString('en-US');
       table.push([nic, hook, total === undefined ? '' : String(total), pps, detail]);
     }
   }
   io.out(`${topology.name}: ${stats.packets} packets in ${(stats.elapsedMs / 1000).toFixed(2)} s (${Math.round(stats.packets / seconds).toLocaleString('en-US')} packets/s)\n`);
   io.out(table.toString() + '\n');
-  if (stats.skipped.length > 0) io.out(`skipped ${stats.skipped.length} malformed records (--skip-bad)\n`);
+  const maps = mapsTable(topology.collections, topology.file);
+  if (maps) io.out(`maps after the run (entries not all zero; every map in summary.json):\n${maps}`);
+  if (stats.skipped.length > 0) io.out(`skipped ${stats.skipped.length} malformed packets (--skip-bad)\n`);
   if (topology.network.faults > 0) io.out(`${topology.network.faults} program faults (see the dropped captures' comments)\n`);
 }
 
 function printJson(topology: Topology, stats: RunStats, io: Io): void {
   for (const [nic, hooks] of topology.network.counters.byNic) {
     for (const [hook, verdicts] of hooks) {
-      io.out(JSON.stringify({ interface: nic, hook, verdicts: Object.fromEntries(verdicts) }) + '\n');
+      const packets = hook === 'wire' ? {} : { packets: topology.network.counters.packets(nic, hook) };
+      io.out(JSON.stringify({ interface: nic, hook, ...packets, verdicts: Object.fromEntries(verdicts) }) + '\n');
     }
   }
   io.out(JSON.stringify({ summary: summaryOf(topology, stats) }) + '\n');
@@ -104,12 +122,13 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
           onProgress: (n) => bar?.update(n, { rate: Math.round(n / ((performance.now() - started) / 1000)) }),
         });
         bar?.stop();
-        await outputs.close('summary.json', summaryOf(topology, stats));
+        await outputs.close('summary.json', summaryOf(topology, stats), collectionsByName(topology.collections, topology.file));
       } catch (err) {
         bar?.stop();
         await outputs.abort();
         throw err;
       }
+      for (const note of stats.notes) io.err(`xdplab: ${note}\n`);
       if (opts.json) printJson(topology, stats, io);
       else {
         printTable(topology, stats, io);

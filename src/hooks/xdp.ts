@@ -175,6 +175,7 @@ export class XdpHook {
     this.env.trace.length = 0;
     this.load(input.data, metaLen, ingressIfindex, rxQueue, Math.min(linear, metaLen + XDP_MAX_PACKET));
     const repeat = Math.max(1, input.repeat ?? 1);
+    this.runtime.prepareAll(); // the duration is the program's run, not its compilation
     const started = process.hrtime.bigint();
     const retval = this.runRepeated(program, repeat, input.cpu ?? 0);
     const durationNs = Number(process.hrtime.bigint() - started) / repeat;

@@ -11,10 +11,13 @@
  * label or `+N`/`-N` slots relative to the next instruction (lddw takes 2 slots).
  * Register-indirect calls: `call %rX` puts the register in dst (the kernel's encoding);
  * `callx %rX` puts it in imm (the encoding of LLVM before 19), as the disassembler prints it.
+ * It also reads LLVM's syntax (`r0 = 0`, `if r1 > r2 goto +3`), line by line, as `xdplab
+ * disasm` and llvm-objdump print it, listing decorations and all (asm-llvm.ts).
  * Errors are XdplabError('ASM_SYNTAX', "line:column: message"), both 1-based.
  */
 import { XdplabError } from '../errors.js';
 import { LDDW_PSEUDO_NAMES } from './disasm.js';
+import { instructionText, isListingNoise, looksLlvm, parseLlvmInstruction } from './asm-llvm.js';
 import { Instruction, encodeProgram } from './instruction.js';
 import {
   ATOMIC_OPS, BPF_CLASS, BPF_DIV, BPF_JMP32, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, MAX_BPF_REG,
@@ -123,11 +126,27 @@ export function assembleInstructions(text: string): Instruction[] {
   let firstExit: number | undefined;
   const pending: Pending[] = [];
   let pc = 0;
+  const llvmText = text.split('\n').some((l) => looksLlvm(instructionText(l.replace(/#.*/, ''))));
   text.split('\n').forEach((raw, index) => {
     const line = index + 1;
     let rest = raw.replace(/\r$/, '');
     const hash = rest.indexOf('#');
     if (hash >= 0) rest = rest.slice(0, hash);
+    if (isListingNoise(rest)) return;
+    const llvm = instructionText(rest);
+    if (looksLlvm(llvm, llvmText) || /^\d+:/.test(rest.trim())) {
+      // LLVM's syntax, as llvm-objdump and `xdplab disasm` print it (asm-llvm.ts).
+      let f: Pending['fields'];
+      try {
+        f = parseLlvmInstruction(llvm);
+      } catch (err) {
+        throw fail(line, rest.indexOf(llvm.split(' ')[0]) + 1, (err as Error).message);
+      }
+      if (OPCODES[f.code]!.kind === 'exit' && firstExit === undefined) firstExit = pc;
+      pending.push({ line, pc, fields: f });
+      pc += f.code === 0x18 ? 2 : 1;
+      return;
+    }
     let at = 0; // characters of the raw line consumed before `rest`
     const label = LABEL.exec(rest);
     if (label) {

@@ -173,6 +173,12 @@ function formatAsm(insn: Instruction): string {
 export function disassembleLines(
   program: { insns: readonly Instruction[]; pcs: readonly number[] },
   syntax: Syntax = 'llvm',
+  /** The program's bytes: each line shows its instruction's bytes too, as llvm-objdump does by default. */
+  rawBytes?: Uint8Array,
 ): string[] {
-  return program.insns.map((insn, i) => `${String(program.pcs[i]).padStart(8)}:\t${insn.toString(syntax)}`);
+  return program.insns.map((insn, i) => {
+    const pc = program.pcs[i];
+    const raw = rawBytes ? Array.from(rawBytes.subarray(pc * 8, (pc + insn.width) * 8), (b) => b.toString(16).padStart(2, '0')).join(' ') + '\t' : '';
+    return `${String(pc).padStart(8)}:\t${raw}${insn.toString(syntax)}`;
+  });
 }

@@ -18,15 +18,15 @@ import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } 
 import { TC_PATH_MAX_PACKET, TcHook, tcActionName } from '../hooks/tc.js';
 import { ETH_HLEN } from '../packet/constants.js';
 import { BPF_F_NEIGH, BPF_F_PEER } from '../helpers/tc-redirect.js';
-import { sourceLineAt } from '../spec/line-info.js';
 import { BPF_PROG_TYPE } from '../spec/types.js';
 import { XdpHook, XDP_MAX_FRAME, xdpActionName } from '../hooks/xdp.js';
+import { Program, verdictSource } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { VmFault } from '../vm/fault.js';
 import { RssHasher, rssQueue } from '../hooks/flow-hash.js';
 import type { Attached, HookName, VirtualNic } from './nic.js';
 import type { Node } from './node.js';
-import { Counters, type PacketSink } from './recorder.js';
+import { Counters, type PacketSink, type PacketTime } from './recorder.js';
 
 /** A packet loop stops after this many hops (the emulator's own TTL). */
 export const MAX_HOPS = 64;
@@ -66,6 +66,8 @@ export class Network {
   private readonly rss = new RssHasher();
   private tsSec = 0;
   private tsNsec = 0;
+  /** The capture's comment of the packet being run. */
+  private comment: string | undefined;
 
   constructor(
     readonly runtime: Runtime,
@@ -86,17 +88,21 @@ export class Network {
     return nic;
   }
 
-  /** A frame arrives on `nic` from its wire at the given capture time. */
-  inject(nic: VirtualNic, frame: Uint8Array, tsSec: number, tsNsec: number): void {
+  /**
+   * A frame arrives on `nic` from its wire at the given capture time; `comment`, the capture's
+   * comment of the packet, goes with every record it causes.
+   */
+  inject(nic: VirtualNic, frame: Uint8Array, tsSec: number, tsNsec: number, comment?: string): void {
     this.tsSec = tsSec;
     this.tsNsec = tsNsec;
+    this.comment = comment;
     this.runtime.setCaptureTime(tsSec, tsNsec);
     this.counters.add(nic, 'wire', 'rx');
     this.receive(nic, frame, 0);
   }
 
-  private time(): { sec: number; nsec: number } {
-    return { sec: this.tsSec, nsec: this.tsNsec };
+  private time(): PacketTime {
+    return { sec: this.tsSec, nsec: this.tsNsec, comment: this.comment };
   }
 
   /** RSS: the Toeplitz hash of the flow picks the RX queue (as replay does); queue i is served by CPU i. */
@@ -107,6 +113,12 @@ export class Network {
   private drop(nic: VirtualNic, frame: Uint8Array, hook: string, reason: string): void {
     this.counters.add(nic, hook, 'dropped');
     this.sink.dropped(nic, frame, this.time(), `${hook}: ${reason}`);
+  }
+
+  /** An XDP_REDIRECT (counted already as the program's verdict) that goes nowhere: dropped. */
+  private redirectFailed(nic: VirtualNic, frame: Uint8Array, reason: string): void {
+    this.counters.addDetail(nic, 'xdp', 'redirect failed');
+    this.sink.dropped(nic, frame, this.time(), `xdp: ${reason}`);
   }
 
   // ---- receive: wire → XDP → TC ingress → stack --------------------------------------------
@@ -173,7 +185,7 @@ export class Network {
   /** XDP_REDIRECT: out of another interface of the node (no TC egress), or to a CPU. */
   private xdpRedirect(nic: VirtualNic, frame: Uint8Array, target: RedirectTarget | undefined, hops: number, cpu: number): void {
     if (!target) {
-      this.drop(nic, frame, 'xdp', 'XDP_REDIRECT without a redirect target');
+      this.redirectFailed(nic, frame, 'XDP_REDIRECT without a redirect target');
       return;
     }
     if (target.kind === 'cpumap') {
@@ -189,10 +201,10 @@ export class Network {
     }
     const out = nic.node.nicByIfindex(target.target);
     if (!out) {
-      this.drop(nic, frame, 'xdp', `XDP_REDIRECT to ifindex ${target.target}, which ${nic.node.name} does not have`);
+      this.redirectFailed(nic, frame, `XDP_REDIRECT to ifindex ${target.target}, which ${nic.node.name} does not have`);
       return;
     }
-    this.counters.add(nic, 'xdp', `redirect → ${out.name}`);
+    this.counters.addDetail(nic, 'xdp', `redirect → ${out.name}`);
     const sent = target.entryProgramId ? this.runDevmapProgram(nic, out, frame, target.entryProgramId, cpu) : frame;
     if (sent) this.toWire(out, sent, hops);
   }
@@ -255,9 +267,10 @@ export class Network {
   }
 
   private dropByEntryProgram(at: VirtualNic, hook: string, frame: Uint8Array, retval: number): void {
-    const engine = this.runtime.engine;
+    const decided = verdictSource(this.runtime.engine);
     const trace = this.xdp.env.trace.length ? `; trace: ${this.xdp.env.trace.join(' | ')}` : '';
-    this.sink.dropped(at, frame, this.time(), `${hook}: program ${engine.image.name} returned ${xdpActionName(retval)} at pc ${engine.exitPc}${trace}`);
+    const line = decided.line ? ` (${decided.line})` : '';
+    this.sink.dropped(at, frame, this.time(), `${hook}: program ${decided.program} returned ${xdpActionName(retval)} at pc ${decided.pc}${line}${trace}`);
   }
 
   /** bpf_redirect_map with BPF_F_BROADCAST: a copy out of every interface in the devmap. */
@@ -489,20 +502,24 @@ export class Network {
     if (!(err instanceof VmFault)) throw err;
     this.faults++;
     this.counters.add(nic, hook, 'fault');
-    const fault = attached.program.image.name === err.program ? err.withSource(sourceLineAt(attached.program.spec, err.pc)) : err;
+    // The program that faulted may be a tail call's target: the engine ran its image last.
+    const program = Program.of(this.runtime.engine.image);
+    const fault = program?.image.name === err.program ? err.withSource(program.sourceLine(err.pc)) : err;
     this.sink.dropped(nic, frame, this.time(), `${hook}: program ${attached.name} faulted: ${fault.message}`);
     return { action: 'drop', frame };
   }
 
+  /**
+   * Why a program dropped a packet: its verdict, and where that verdict was decided — the pc
+   * of the instruction that last wrote r0 and its C source line (the `return XDP_DROP;` taken,
+   * not the exit), in the program that ran last when tail calls led elsewhere.
+   */
   private dropComment(attached: Attached, hook: HookName, verdict: string, trace: readonly string[]): string {
     const engine = this.runtime.engine;
-    const pc = engine.exitPc;
-    // After tail calls the verdict came from another program of the chain: name that one.
-    const last = engine.image;
-    const tail = last === attached.program.image ? '' : ` via tail call to ${last.name}`;
-    const line = last === attached.program.image ? sourceLineAt(attached.program.spec, pc) : undefined;
-    let comment = `${hook}: program ${attached.name} (${attached.program.name}${tail}) returned ${verdict} at pc ${pc}`;
-    if (line) comment += ` (${line})`;
+    const decided = verdictSource(engine);
+    const tail = engine.image === attached.program.image ? '' : ` via tail call to ${decided.program}`;
+    let comment = `${hook}: program ${attached.name} (${attached.program.name}${tail}) returned ${verdict} at pc ${decided.pc}`;
+    if (decided.line) comment += ` (${decided.line})`;
     if (trace.length > 0) comment += `; trace: ${trace.join(' | ')}`;
     return comment;
   }

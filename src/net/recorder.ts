@@ -7,6 +7,8 @@ import type { VirtualNic } from './nic.js';
 export interface PacketTime {
   sec: number;
   nsec: number;
+  /** The capture's comment of the packet this record comes from (pcapng opt_comment), if any. */
+  comment?: string;
 }
 
 export interface PacketSink {
@@ -25,9 +27,16 @@ export interface PacketSink {
 
 export const NULL_SINK: PacketSink = { tx() {}, delivered() {}, dropped() {} };
 
-/** nic id → hook → verdict → count, in first-seen order. */
+/**
+ * nic id → hook → verdict → count, in first-seen order. A packet is counted once per hook by
+ * its verdict (`add`); a detail of a verdict already counted — where XDP_REDIRECT sent it,
+ * `redirect → eth2` — is counted beside it (`addDetail`) but is not another packet: `packets`
+ * leaves details out.
+ */
 export class Counters {
   readonly byNic = new Map<string, Map<string, Map<string, number>>>();
+  /** Names counted by addDetail. */
+  private readonly details = new Set<string>();
 
   add(nic: VirtualNic, hook: string, verdict: string): void {
     let hooks = this.byNic.get(nic.id);
@@ -35,6 +44,23 @@ export class Counters {
     let verdicts = hooks.get(hook);
     if (!verdicts) hooks.set(hook, (verdicts = new Map()));
     verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
+  }
+
+  /** A detail of a packet already counted at `hook` (where its redirect went …). */
+  addDetail(nic: VirtualNic, hook: string, detail: string): void {
+    this.details.add(detail);
+    this.add(nic, hook, detail);
+  }
+
+  isDetail(name: string): boolean {
+    return this.details.has(name);
+  }
+
+  /** Packets counted at a hook of an interface: every verdict, no detail. */
+  packets(nic: string, hook: string): number {
+    let n = 0;
+    for (const [name, count] of this.byNic.get(nic)?.get(hook) ?? []) if (!this.details.has(name)) n += count;
+    return n;
   }
 
   get(nic: string, hook: string, verdict: string): number {

@@ -9,18 +9,25 @@
  *   and if_tsoffset, Enhanced, Simple (captured length bounded by interface 0's snaplen) and
  *   obsolete Packet Blocks, opt_comment; every other block type is skipped unread.
  *
- * Errors are XdplabError 'BAD_INPUT' naming the file, the record number and the byte offset.
- * Under `skipBad`, a record whose framing is intact (a length past the snaplen, an unknown
- * interface, a refused link type) is skipped and listed in `skipped`; a truncated tail is
- * listed and ends the file; broken framing (a length that cannot be trusted) always throws.
+ * Errors are XdplabError 'BAD_INPUT' naming the file, the packet — counted from 1, as Wireshark
+ * numbers frames — and the byte offset.
+ * Under `skipBad`, a record whose framing is intact (an unknown interface, a refused link
+ * type) is skipped and listed in `skipped`; a truncated tail is listed and ends the file;
+ * broken framing (a length that cannot be trusted) always throws. A record captured past the
+ * snaplen is read, as tcpdump and Wireshark read it, with a note (`notes`); so are packets of
+ * link types made Ethernet frames (link-types.ts), when the consumer asks for that.
  */
 import { XdplabError } from '../errors.js';
 import {
   MAX_CAPTURED_LENGTH,
+  linkTypeText,
   type CaptureReaderOptions,
   type CaptureRecord,
   type SkippedRecord,
 } from './types.js';
+import { POW10, setTimestamp, type Interface } from './timestamps.js';
+import { TO_ETHERNET, toEthernet } from './link-types.js';
+import { LINKTYPE_ETHERNET } from '../packet/constants.js';
 
 export const CHUNK = 1 << 20;
 /** Largest pcapng block read into memory (packet blocks with options, headers); others are skipped. */
@@ -71,111 +78,10 @@ class Record implements CaptureRecord {
   }
 }
 
-/** A pcapng interface as its IDB described it, with its timestamp conversion worked out. */
-interface Interface {
-  linkType: number;
-  snaplen: number;
-  /** 'dec': ticks of 10^-exp s; 'bin': ticks of 2^-exp s. */
-  base: 'dec' | 'bin';
-  exp: number;
-  /** if_tsoffset, in seconds. */
-  offsetSec: number;
-  /** 'dec' with exp ≤ 9: 10^exp ticks a second, 10^(9-exp) ns a tick. */
-  divisor: number;
-  nsPerTick: number;
-  /** The last timestamp high word seen, and hi·2^32 as whole seconds and remaining ticks. */
-  cacheHi: number;
-  cacheSec: number;
-  cacheRem: number;
-}
-
-// Results of divU64 (module-level so the hot path allocates nothing).
-let qHi = 0;
-let qLo = 0;
-let qRem = 0;
-
-/**
- * Divide the unsigned 64-bit (hi, lo) by d (an integer, 1 ≤ d < 2^37): quotient in (qHi,
- * qLo), remainder in qRem. Schoolbook division by 16-bit digits keeps every intermediate
- * below 2^53, so it is exact without BigInt.
- */
-function divU64(hi: number, lo: number, d: number): void {
-  let r = 0;
-  let x = hi >>> 16;
-  let q3 = Math.floor(x / d);
-  r = x - q3 * d;
-  if (r < 0) (q3--, (r += d));
-  x = r * 65536 + (hi & 0xffff);
-  let q2 = Math.floor(x / d);
-  r = x - q2 * d;
-  if (r < 0) (q2--, (r += d));
-  x = r * 65536 + (lo >>> 16);
-  let q1 = Math.floor(x / d);
-  r = x - q1 * d;
-  if (r < 0) (q1--, (r += d));
-  x = r * 65536 + (lo & 0xffff);
-  let q0 = Math.floor(x / d);
-  r = x - q0 * d;
-  if (r < 0) (q0--, (r += d));
-  qHi = q3 * 65536 + q2;
-  qLo = q1 * 65536 + q0;
-  qRem = r;
-}
-
-const POW10 = Array.from({ length: 20 }, (_, i) => 10 ** i);
-
-/** Set rec.tsSec / rec.tsNsec from a pcapng timestamp (hi, lo) in the interface's units. */
-function setTimestamp(rec: Record, ifc: Interface, hi: number, lo: number): void {
-  let sec: number;
-  let nsec: number;
-  const e = ifc.exp;
-  if (ifc.base === 'dec') {
-    if (e <= 9) {
-      // ticks = hi·2^32 + lo, and hi·2^32 = cacheSec·d + cacheRem worked out once per high
-      // word (it changes every 4.3 s of nanosecond ticks): what is left is small and exact.
-      const d = ifc.divisor;
-      if (hi !== ifc.cacheHi) {
-        divU64(hi, 0, d);
-        ifc.cacheHi = hi;
-        ifc.cacheSec = qHi * 4294967296 + qLo;
-        ifc.cacheRem = qRem;
-      }
-      const t = ifc.cacheRem + lo;
-      let extra = Math.floor(t / d);
-      let rem = t - extra * d;
-      if (rem < 0) (extra--, (rem += d));
-      sec = ifc.cacheSec + extra;
-      nsec = rem * ifc.nsPerTick;
-    } else {
-      // Finer than 1 ns: first down to whole nanoseconds (truncating), then to seconds.
-      divU64(hi, lo, POW10[e - 9]);
-      divU64(qHi, qLo, 1e9);
-      sec = qHi * 4294967296 + qLo;
-      nsec = qRem;
-    }
-  } else if (e === 0) {
-    sec = hi * 4294967296 + lo;
-    nsec = 0;
-  } else if (e < 32) {
-    sec = hi * 2 ** (32 - e) + (lo >>> e);
-    const frac = (lo & ((1 << e) - 1)) >>> 0;
-    nsec = e <= 9 ? frac * (1e9 / 2 ** e) : Math.floor((frac * 1953125) / 2 ** (e - 9));
-  } else if (e === 32) {
-    sec = hi;
-    nsec = Math.floor((lo * 1953125) / 2 ** 23);
-  } else {
-    // 2^-33 … 2^-63: exact to the second, to within a nanosecond below.
-    const s = e - 32;
-    sec = hi >>> s;
-    const frac = (hi & (2 ** s - 1)) * 4294967296 + lo;
-    nsec = Math.min(999999999, Math.floor((frac / 2 ** e) * 1e9));
-  }
-  sec += ifc.offsetSec;
-  rec.tsSec = sec;
-  rec.tsNsec = nsec;
-}
-
 const hex32 = (v: number): string => v.toString(16).padStart(8, '0');
+
+/** A packet as messages name it: counted from 1, as Wireshark numbers frames. */
+export const packetName = (index: number): string => `packet ${index + 1}`;
 
 /**
  * The parsing state machine over a buffer that holds the file's bytes [base, base + end).
@@ -208,6 +114,9 @@ export class CaptureParser {
 
   /** Set once a truncated tail was skipped: nothing follows. */
   private done = false;
+  /** Where packets made Ethernet frames are built (link-types.ts). */
+  private scratch = new Uint8Array(0);
+  private readonly noted = new Map<string, { text: string; count: number }>();
 
   constructor(
     readonly file: string,
@@ -235,12 +144,12 @@ export class CaptureParser {
 
   /** A bad packet record whose framing is intact: thrown, or skipped under skipBad. */
   private bad(offset: number, index: number, reason: string): void {
-    if (!this.options.skipBad) this.fail(offset, `record ${index}`, reason);
+    if (!this.options.skipBad) this.fail(offset, packetName(index), reason);
     this.skipped.push({ index, offset, reason });
   }
 
   private where(isPacket: boolean): string {
-    return isPacket ? `record ${this.index}` : `block (before record ${this.index})`;
+    return isPacket ? packetName(this.index) : `block (before ${packetName(this.index)})`;
   }
 
   /**
@@ -302,6 +211,9 @@ export class CaptureParser {
     this.nsMul = magic === PCAP_MAGIC_NS ? 1 : 1000;
     this.snaplen = v.getUint32(16, le);
     this.linkType = v.getUint32(20, le) & 0xffff;
+    // A pcap file has one link type, in its header: refused there, not at every packet.
+    const refused = this.refuseLinkType(this.linkType);
+    if (refused !== undefined) this.fail(20, 'file header', refused);
     this.pos = 24;
     this.headerDone = true;
     return RECORD;
@@ -328,9 +240,11 @@ export class CaptureParser {
   }
 
   private refuseLinkType(linkType: number): string | undefined {
-    const accepted = this.options.linkTypes;
-    if (accepted === undefined || accepted.includes(linkType)) return undefined;
-    return `link type ${linkType} is not supported here (accepted: ${accepted.join(', ')})`;
+    const asked = this.options.linkTypes;
+    if (asked === undefined || asked.includes(linkType)) return undefined;
+    if (this.options.ethernet && TO_ETHERNET.has(linkType)) return undefined; // made Ethernet frames (adapt)
+    const accepted = this.options.ethernet ? [...asked, ...TO_ETHERNET.keys()] : asked;
+    return `link type ${linkTypeText(linkType)}, which xdplab does not read here (it reads ${accepted.map(linkTypeText).join(', ')}): capture on an Ethernet device`;
   }
 
   // ---- pcap ----
@@ -344,22 +258,12 @@ export class CaptureParser {
       if (this.end - p < 16) return this.short(p, 16, 'record header', true);
       const incl = v.getUint32(p + 8, le);
       if (incl > MAX_CAPTURED_LENGTH) {
-        this.fail(this.base + p, `record ${this.index}`, `captured length ${incl} is larger than ${MAX_CAPTURED_LENGTH}: the file is corrupt (cannot find the next record)`);
+        this.fail(this.base + p, packetName(this.index), `captured length ${incl} is larger than ${MAX_CAPTURED_LENGTH}: the file is corrupt (cannot find the next record)`);
       }
       if (this.end - p < 16 + incl) return this.short(p, 16 + incl, 'record', true);
       const index = this.index++;
       this.pos = p + 16 + incl;
-      if (incl > this.snaplen && this.snaplen !== 0) {
-        this.bad(this.base + p, index, `captured length ${incl} exceeds the file's snaplen ${this.snaplen}`);
-        continue;
-      }
-      if (this.options.linkTypes !== undefined) {
-        const refused = this.refuseLinkType(this.linkType);
-        if (refused !== undefined) {
-          this.bad(this.base + p, index, refused);
-          continue;
-        }
-      }
+      if (incl > this.snaplen && this.snaplen !== 0) this.overSnaplen(this.base + p, index, incl, `the file's snaplen ${this.snaplen}`);
       let sec = v.getUint32(p, le);
       let nsec = v.getUint32(p + 4, le) * this.nsMul;
       if (nsec >= 1e9) {
@@ -375,6 +279,7 @@ export class CaptureParser {
       rec.dataOffset = p + 16;
       rec.linkType = this.linkType;
       rec.view = undefined;
+      if (!this.adapt(this.base + p)) continue;
       return RECORD;
     }
   }
@@ -444,6 +349,7 @@ export class CaptureParser {
     const le = this.le;
     if (len < 20) this.fail(this.base + p, this.where(false), `interface description block of ${len} bytes (20 at least)`);
     const ifc: Interface = {
+      offset: this.base + p,
       linkType: v.getUint16(p + 8, le),
       snaplen: v.getUint32(p + 12, le),
       base: 'dec',
@@ -507,14 +413,11 @@ export class CaptureParser {
       this.bad(offset, index, `captured length ${capLen} is larger than ${MAX_CAPTURED_LENGTH}`);
       return false;
     }
-    if (capLen > ifc.snaplen && ifc.snaplen !== 0) {
-      this.bad(offset, index, `captured length ${capLen} exceeds interface ${ifid}'s snaplen ${ifc.snaplen}`);
-      return false;
-    }
+    if (capLen > ifc.snaplen && ifc.snaplen !== 0) this.overSnaplen(offset, index, capLen, `interface ${ifid}'s snaplen ${ifc.snaplen}`);
     if (this.options.linkTypes !== undefined) {
       const refused = this.refuseLinkType(ifc.linkType);
       if (refused !== undefined) {
-        this.bad(offset, index, refused);
+        this.bad(offset, index, `its interface ${ifid} (described at byte offset ${ifc.offset}) has ${refused}`);
         return false;
       }
     }
@@ -528,7 +431,7 @@ export class CaptureParser {
     rec.interfaceId = ifid;
     rec.view = undefined;
     rec.comment = 28 + padded + 4 < len ? this.comment(p + 28 + padded, p + len - 4) : undefined;
-    return true;
+    return this.adapt(offset);
   }
 
   /** The opt_comment(s) among the options in [o, end). */
@@ -574,7 +477,7 @@ export class CaptureParser {
     if (this.options.linkTypes !== undefined) {
       const refused = this.refuseLinkType(ifc.linkType);
       if (refused !== undefined) {
-        this.bad(offset, index, refused);
+        this.bad(offset, index, `its interface 0 (described at byte offset ${ifc.offset}) has ${refused}`);
         return false;
       }
     }
@@ -589,7 +492,53 @@ export class CaptureParser {
     rec.interfaceId = 0;
     rec.view = undefined;
     rec.comment = undefined;
+    return this.adapt(offset);
+  }
+
+  // ---- what the consumer gets ----
+
+  /**
+   * The filled record as the consumer takes it: with `ethernet` asked for, a packet of another
+   * link type xdplab can frame (link-types.ts) made an Ethernet frame in a buffer of its own,
+   * said once per link type in `notes`. False: the packet cannot be, reported as bad.
+   */
+  private adapt(offset: number): boolean {
+    const rec = this.record;
+    rec.bytes = this.buf;
+    const host = this.options.ethernet?.destination;
+    if (host === undefined || !TO_ETHERNET.has(rec.linkType)) return true;
+    if (this.scratch.length < rec.capLen + 14) this.scratch = new Uint8Array(Math.max(rec.capLen + 14, 2 * this.scratch.length));
+    const grew = toEthernet(rec.linkType, this.buf, rec.dataOffset, rec.capLen, host, this.scratch);
+    if (typeof grew === 'string') {
+      this.bad(offset, rec.index, grew);
+      return false;
+    }
+    this.note(`link type ${rec.linkType}`, `link type ${linkTypeText(rec.linkType)}, ${TO_ETHERNET.get(rec.linkType)}: each packet gets the Ethernet header the kernel would have seen on an Ethernet device (destination ${macText(host)}, the receiving interface's, for a packet to this host)`);
+    rec.bytes = this.scratch;
+    rec.dataOffset = 0;
+    rec.capLen += grew;
+    rec.origLen += grew;
+    rec.linkType = LINKTYPE_ETHERNET;
     return true;
   }
+
+  /** A record captured past the snaplen: read all the same, as tcpdump and Wireshark read it, with a note. */
+  private overSnaplen(offset: number, index: number, capLen: number, snaplen: string): void {
+    this.note('snaplen', `${packetName(index)} at byte offset ${offset}: captured length ${capLen} exceeds ${snaplen}; read all the same, as tcpdump and Wireshark read it`);
+  }
+
+  /** Say something about the file once (the notes a consumer prints); again, it counts. */
+  private note(key: string, text: string): void {
+    const seen = this.noted.get(key);
+    if (seen) seen.count++;
+    else this.noted.set(key, { text: `${this.file}: ${text}`, count: 1 });
+  }
+
+  /** The notes on the file: each said once, with how many more packets it was true of. */
+  get notes(): string[] {
+    return [...this.noted.values()].map(({ text, count }) => (count > 1 ? `${text} (and ${count - 1} more packet${count > 2 ? 's' : ''})` : text));
+  }
 }
+
+const macText = (mac: Uint8Array): string => Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
 

@@ -15,6 +15,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { XdplabError } from '../errors.js';
+import { inputError, regularInput } from '../files.js';
 import { CHUNK, CaptureParser, END, NEED_MORE, RECORD } from './parser.js';
 import type { CaptureReader, CaptureReaderOptions, CaptureRecord, SkippedRecord } from './types.js';
 /** A reader over a file handle: refills the parser's buffer as it asks. */
@@ -39,6 +40,10 @@ class FileCaptureReader implements CaptureReader {
 
   get skipped(): readonly SkippedRecord[] {
     return this.parser.skipped;
+  }
+
+  get notes(): readonly string[] {
+    return this.parser.notes;
   }
 
   /** Move the unread bytes to the front and read until `need` bytes (or the file's end) are here. */
@@ -203,11 +208,11 @@ export async function openCapture(file: string, options: CaptureReaderOptions = 
   try {
     fh = await open(file, 'r');
   } catch (err) {
-    throw new XdplabError('BAD_INPUT', `${file}: cannot open: ${(err as Error).message}`, { cause: err });
+    throw inputError(file, err);
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new XdplabError('BAD_INPUT', `${file}: not a regular file`);
+    regularInput(file, st);
     size = st.size;
     const parser = new CaptureParser(file, options, new Uint8Array(Math.min(CHUNK, Math.max(size, 64))), size);
     const reader = new FileCaptureReader(file, parser, fh);
@@ -226,6 +231,7 @@ export interface CaptureContents {
   format: 'pcap' | 'pcapng';
   records: CaptureRecord[];
   skipped: SkippedRecord[];
+  notes: string[];
 }
 
 /**
@@ -255,5 +261,5 @@ export function readCaptureSync(bytes: Uint8Array, file = '<memory>', options: C
     };
     records.push(copy);
   }
-  return { format: parser.format, records, skipped: parser.skipped };
+  return { format: parser.format, records, skipped: parser.skipped, notes: parser.notes };
 }

@@ -11,6 +11,16 @@
 /** Link types (LINKTYPE_*) xdplab understands. */
 export { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../packet/constants.js';
 
+/** Names of the link types captures commonly have (tcpdump.org/linktypes.html), for messages. */
+export const LINKTYPE_NAMES: Readonly<Record<number, string>> = {
+  0: 'NULL', 1: 'ETHERNET', 101: 'RAW', 105: 'IEEE802_11', 108: 'LOOP', 113: 'LINUX_SLL', 127: 'IEEE802_11_RADIOTAP',
+  228: 'IPV4', 229: 'IPV6', 276: 'LINUX_SLL2',
+};
+
+/** `105 (IEEE802_11)`: a link type with its name when it has a known one. */
+export const linkTypeText = (linkType: number): string =>
+  LINKTYPE_NAMES[linkType] !== undefined ? `${linkType} (${LINKTYPE_NAMES[linkType]})` : String(linkType);
+
 /**
  * Largest captured length a record may have (Wireshark's bound for Ethernet, 256 KiB). A
  * length beyond it means the file is corrupt, not that the packet is big.
@@ -64,6 +74,12 @@ export interface CaptureReaderOptions {
    * `linkType` for the consumer to judge.
    */
   linkTypes?: readonly number[];
+  /**
+   * Make packets of the link types xdplab can frame (Linux cooked, raw IP: pcap/link-types.ts)
+   * Ethernet frames as a device of MAC `destination` would have received them; each such link
+   * type is accepted along with `linkTypes`, and said once in the reader's `notes`.
+   */
+  ethernet?: { destination: Uint8Array };
 }
 
 /**
@@ -76,6 +92,8 @@ export interface CaptureReader extends AsyncIterable<CaptureRecord> {
   readonly format: 'pcap' | 'pcapng';
   /** Records skipped so far under `skipBad`. */
   readonly skipped: readonly SkippedRecord[];
+  /** What the reader says about the file once, each a line naming it: packets past the snaplen, link types made Ethernet. */
+  readonly notes: readonly string[];
   /** Call `visit` for every remaining record; resolves to how many were visited. */
   forEach(visit: (record: CaptureRecord) => void): Promise<number>;
   close(): Promise<void>;
@@ -91,13 +109,21 @@ export interface CaptureWriterOptions {
   snaplen?: number;
   /** Byte order of the file. Default little-endian (what x86 tools write). */
   byteOrder?: 'little' | 'big';
+  /** pcapng: the interface's if_name (Wireshark's "Interface name"), and its if_description. */
+  interfaceName?: string;
+  interfaceDescription?: string;
 }
 
 export interface CaptureWriter {
   readonly file: string;
-  /** Append one packet; `comment` is written as opt_comment in pcapng (ignored in pcap). */
-  write(data: Uint8Array, tsSec: number, tsNsec: number, comment?: string, origLen?: number): void;
-  /** Finish: flush, and move the temporary file to its final name. Nothing is left on failure. */
+  /** Append one packet; each comment is an opt_comment in pcapng (ignored in pcap). */
+  write(data: Uint8Array, tsSec: number, tsNsec: number, comment?: string | readonly string[], origLen?: number): void;
+  /**
+   * Write out everything and close the temporary file, without renaming it yet: a caller with
+   * several files finishes them all before it renames any. Nothing is left on failure.
+   */
+  finish(): void;
+  /** Finish (if not done), and move the temporary file to its final name. Nothing is left on failure. */
   close(): Promise<void>;
   /** Give up: remove the temporary file. */
   abort(): Promise<void>;

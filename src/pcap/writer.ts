@@ -1,25 +1,44 @@
 /**
  * Capture writer: pcap (µs or ns, either byte order) or pcapng (one section, one interface
- * with if_tsresol = 9, Enhanced Packet Blocks with opt_comment when a comment is given).
+ * with its if_name and if_description when given and if_tsresol = 9, Enhanced Packet Blocks
+ * with an opt_comment for each comment given).
  *
  * Packets are appended to a 1 MiB buffer that is written out (synchronously, one syscall a
- * MiB) when full, to a temporary file beside the target; close() flushes and renames it into
- * place, so a reader never sees half a capture and a failed run leaves nothing behind.
+ * MiB) when full, to a temporary file beside the target (src/files.ts, OutputFile); close()
+ * flushes and renames it into place, so a reader never sees half a capture and a failed run
+ * leaves nothing behind. A device or pipe (/dev/stdout) is written in place.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
 import { XdplabError } from '../errors.js';
+import { OutputFile } from '../files.js';
 import { LINKTYPE_ETHERNET, MAX_CAPTURED_LENGTH, type CaptureWriter, type CaptureWriterOptions } from './types.js';
 
 const BUFFER = 1 << 20;
 const utf8 = new TextEncoder();
 
-let tempCounter = 0;
+const OPT_COMMENT = 1;
+const IF_NAME = 2;
+const IF_DESCRIPTION = 3;
+const IF_TSRESOL = 9;
+
+/** Bytes of options and their opt_endofopt. */
+const optionsSize = (options: ReadonlyArray<readonly [number, Uint8Array]>): number =>
+  options.reduce((n, [, v]) => n + 4 + ((v.length + 3) & ~3), 0) + 4;
+
+/** A packet's comments as opt_comment options (none for no comment: nothing allocated). */
+function commentOptions(comment: string | readonly string[] | undefined, file: string): Array<[number, Uint8Array]> | undefined {
+  if (comment === undefined || comment === '' || comment.length === 0) return undefined;
+  const list = typeof comment === 'string' ? [comment] : comment.filter((c) => c !== '');
+  if (list.length === 0) return undefined;
+  return list.map((c) => {
+    const text = utf8.encode(c);
+    if (text.length > 0xffff) throw new XdplabError('USAGE', `${file}: comment of ${text.length} bytes (65535 at most)`);
+    return [OPT_COMMENT, text];
+  });
+}
 
 class FileCaptureWriter implements CaptureWriter {
-  private fd: number | undefined;
-  private readonly temp: string;
+  private readonly out: OutputFile;
+  private closed = false;
   private buf = new Uint8Array(BUFFER);
   private view = new DataView(this.buf.buffer);
   private len = 0;
@@ -27,6 +46,8 @@ class FileCaptureWriter implements CaptureWriter {
   private readonly pcapng: boolean;
   private readonly nanoseconds: boolean;
   private readonly snaplen: number;
+  private readonly interfaceName: string | undefined;
+  private readonly interfaceDescription: string | undefined;
 
   constructor(
     readonly file: string,
@@ -36,6 +57,8 @@ class FileCaptureWriter implements CaptureWriter {
     this.pcapng = options.format === 'pcapng';
     this.nanoseconds = options.nanoseconds ?? true;
     this.snaplen = options.snaplen ?? MAX_CAPTURED_LENGTH;
+    this.interfaceName = options.interfaceName;
+    this.interfaceDescription = options.interfaceDescription;
     const linkType = options.linkType ?? LINKTYPE_ETHERNET;
     if (!Number.isInteger(this.snaplen) || this.snaplen < 1 || this.snaplen > 0xffffffff) {
       throw new XdplabError('USAGE', `${file}: snaplen ${this.snaplen} is not a positive 32-bit integer`);
@@ -43,12 +66,7 @@ class FileCaptureWriter implements CaptureWriter {
     if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffff) {
       throw new XdplabError('USAGE', `${file}: link type ${linkType} is not a 16-bit integer`);
     }
-    this.temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++tempCounter}.tmp`);
-    try {
-      this.fd = openSync(this.temp, 'wx');
-    } catch (err) {
-      throw new XdplabError('BAD_INPUT', `${file}: cannot create: ${(err as Error).message}`, { cause: err });
-    }
+    this.out = new OutputFile(file);
     if (this.pcapng) this.pcapngHeader(linkType);
     else this.pcapHeader(linkType);
   }
@@ -83,18 +101,33 @@ class FileCaptureWriter implements CaptureWriter {
     this.u32(0xffffffff);
     this.u32(0xffffffff);
     this.u32(28);
-    // Interface Description Block: if_tsresol = 9 (nanoseconds), end of options.
+    // Interface Description Block: if_name, if_description when given, if_tsresol = 9 (nanoseconds).
+    const options: Array<[number, Uint8Array]> = [];
+    if (this.interfaceName) options.push([IF_NAME, utf8.encode(this.interfaceName)]);
+    if (this.interfaceDescription) options.push([IF_DESCRIPTION, utf8.encode(this.interfaceDescription)]);
+    options.push([IF_TSRESOL, Uint8Array.of(9)]);
+    const total = 20 + optionsSize(options); // type, length, link type, reserved, snaplen; options; length
+    this.reserve(total);
     this.u32(1);
-    this.u32(32);
+    this.u32(total);
     this.u16(linkType);
     this.u16(0);
     this.u32(this.snaplen);
-    this.u16(9); // if_tsresol
-    this.u16(1);
-    this.buf.set([9, 0, 0, 0], this.len); // the value byte 9, then 3 bytes of padding
-    this.len += 4;
+    this.options(options);
+    this.u32(total);
+  }
+
+  /** Options, each padded to 4 bytes, then opt_endofopt. */
+  private options(options: ReadonlyArray<readonly [number, Uint8Array]>): void {
+    for (const [code, value] of options) {
+      this.u16(code);
+      this.u16(value.length);
+      this.buf.set(value, this.len);
+      const p = (value.length + 3) & ~3;
+      this.buf.fill(0, this.len + value.length, this.len + p);
+      this.len += p;
+    }
     this.u32(0); // opt_endofopt
-    this.u32(32);
   }
 
   /** Make room for `n` more bytes: flush, and grow the buffer for a record larger than it. */
@@ -108,14 +141,15 @@ class FileCaptureWriter implements CaptureWriter {
   }
 
   private flush(): void {
-    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: the writer is closed`);
-    let off = 0;
-    while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
+    if (this.closed) throw new XdplabError('USAGE', `${this.file}: the writer is closed`);
+    // Out of space, an I/O error: OutputFile removes what it wrote and says why.
+    const n = this.len;
     this.len = 0;
+    this.out.write(this.buf.subarray(0, n));
   }
 
-  write(data: Uint8Array, tsSec: number, tsNsec: number, comment?: string, origLen?: number): void {
-    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: write after close`);
+  write(data: Uint8Array, tsSec: number, tsNsec: number, comment?: string | readonly string[], origLen?: number): void {
+    if (this.closed) throw new XdplabError('USAGE', `${this.file}: write after close`);
     if (!Number.isInteger(tsSec) || tsSec < 0 || tsSec > 0xffffffff || !Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec >= 1e9) {
       throw new XdplabError('USAGE', `${this.file}: timestamp ${tsSec}.${tsNsec} out of range (seconds: 32-bit unsigned, nanoseconds < 1e9)`);
     }
@@ -123,9 +157,8 @@ class FileCaptureWriter implements CaptureWriter {
     const wire = origLen ?? data.length;
     if (this.pcapng) {
       const padded = (capLen + 3) & ~3;
-      const text = comment !== undefined && comment !== '' ? utf8.encode(comment) : undefined;
-      if (text !== undefined && text.length > 0xffff) throw new XdplabError('USAGE', `${this.file}: comment of ${text.length} bytes (65535 at most)`);
-      const opts = text === undefined ? 0 : 4 + ((text.length + 3) & ~3) + 4;
+      const texts = commentOptions(comment, this.file);
+      const opts = texts === undefined ? 0 : optionsSize(texts);
       const total = 32 + padded + opts;
       this.reserve(total);
       // ticks = tsSec * 1e9 + tsNsec as two 32-bit words, exactly: split tsSec at 16 bits.
@@ -146,15 +179,7 @@ class FileCaptureWriter implements CaptureWriter {
       this.buf.set(capLen === data.length ? data : data.subarray(0, capLen), this.len);
       if (padded !== capLen) this.buf.fill(0, this.len + capLen, this.len + padded);
       this.len += padded;
-      if (text !== undefined) {
-        this.u16(1); // opt_comment
-        this.u16(text.length);
-        this.buf.set(text, this.len);
-        const p = (text.length + 3) & ~3;
-        this.buf.fill(0, this.len + text.length, this.len + p);
-        this.len += p;
-        this.u32(0); // opt_endofopt
-      }
+      if (texts !== undefined) this.options(texts);
       this.u32(total);
     } else {
       this.reserve(16 + capLen);
@@ -167,29 +192,21 @@ class FileCaptureWriter implements CaptureWriter {
     }
   }
 
+  /** Write out what is buffered and close the temporary file, not yet renamed (see close). */
+  finish(): void {
+    if (!this.closed) this.flush();
+    this.closed = true;
+    this.out.finish();
+  }
+
   async close(): Promise<void> {
-    if (this.fd === undefined) throw new XdplabError('USAGE', `${this.file}: already closed`);
-    try {
-      this.flush();
-      closeSync(this.fd);
-      this.fd = undefined;
-      await rename(this.temp, this.file);
-    } catch (err) {
-      await this.abort();
-      throw err instanceof XdplabError ? err : new XdplabError('BAD_INPUT', `${this.file}: cannot write: ${(err as Error).message}`, { cause: err });
-    }
+    this.finish();
+    this.out.publish();
   }
 
   async abort(): Promise<void> {
-    if (this.fd !== undefined) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // already failing: the file goes anyway
-      }
-      this.fd = undefined;
-    }
-    await unlink(this.temp).catch(() => undefined);
+    this.closed = true;
+    this.out.abort();
   }
 }
 

@@ -21,6 +21,12 @@
  * - STT_OBJECT / STT_COMMON symbols in an executable section are dumped as data, 8 bytes a
  *   line: "%8x:" (byte address, hex), " %02x" each, padding, 9 spaces, printable ASCII or '.'.
  *
+ * Options, as llvm-objdump's: `rawBytes` (its default, `--show-raw-insn`) prints each
+ * instruction's bytes, "xx xx …\t", before its text; `source` (`-S`) prints the source line
+ * "; <text>" before an instruction whose line differs from the previous one's, as SourcePrinter
+ * does — lines from the DWARF line table and the source files it names, as llvm-objdump reads
+ * them (BTF line info and its recorded text when the object has no DWARF or a file is missing).
+ *
  * The one deliberate difference: an instruction LLVM 14 does not know (cpu v4: sign-extending
  * loads and moves, bswap, gotol, …) or misreads (sdiv/smod, movsx, 32-bit fetch-add, callx)
  * prints as Instruction.toString() prints it — LLVM 18's syntax — not as "<unknown>" or the
@@ -33,6 +39,9 @@ import {
   ET_REL, SHF_EXECINSTR, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, STT_COMMON, STT_FUNC, STT_OBJECT, STT_SECTION,
 } from '../elf/constants.js';
 import type { ElfFile, ElfSection } from '../elf/elf.js';
+import { readFileSync } from 'node:fs';
+import { readDwarfLines, type DwarfLineRow } from '../elf/dwarf-line.js';
+import { loadBtfSections } from './btf-maps.js';
 
 const LDDW = 0x18;
 
@@ -63,18 +72,118 @@ function symbolsBySection(elf: ElfFile): Map<number, SymbolInfo[]> {
   return bySection;
 }
 
-/** The listing of every executable section; `syntax` 'asm' prints the assembler's syntax instead. */
-export function disassembleObject(elf: ElfFile, syntax: Syntax = 'llvm'): string {
+export interface ObjdumpOptions {
+  /** 'asm' prints the assembler's syntax instead of LLVM's. */
+  syntax?: Syntax;
+  /** Each instruction's bytes before its text (llvm-objdump's default; --show-raw-insn). */
+  rawBytes?: boolean;
+  /** The source line before the instructions it made (-S), from BTF line info. */
+  source?: boolean;
+}
+
+/** The listing of every executable section (a Syntax alone, as before: the options' `syntax`). */
+export function disassembleObject(elf: ElfFile, options: Syntax | ObjdumpOptions = {}): string {
+  const opts = typeof options === 'string' ? { syntax: options } : options;
   let out = `\n${elf.fileName}:\tfile format elf64-bpf\n`;
   const bySection = symbolsBySection(elf);
+  const sources = opts.source ? sourceMap(elf) : undefined;
   for (const section of elf.sections) {
     if (!(section.flags & SHF_EXECINSTR) || section.type === SHT_NOBITS || section.size === 0) continue;
-    out += disassembleSection(section, bySection.get(section.index) ?? [], syntax);
+    out += disassembleSection(section, bySection.get(section.index) ?? [], opts, sources && new SourcePrinter(sources, section.index));
   }
   return out;
 }
 
-function disassembleSection(section: ElfSection, sectionSymbols: readonly SymbolInfo[], syntax: Syntax): string {
+/** Where each instruction came from: file and line by byte offset, per section index. */
+interface SourceMap {
+  rowAt(section: number, offset: number): { file: string; line: number } | undefined;
+  text(file: string, line: number): string | undefined;
+}
+
+/**
+ * The object's DWARF line table when it has one (what llvm-objdump reads, the source text read
+ * from the files it names, relative to the working directory as llvm-objdump reads them), else
+ * its BTF line info; a source file that cannot be read gives the text BTF recorded for the line.
+ */
+function sourceMap(elf: ElfFile): SourceMap {
+  const btfText = new Map<string, string>();
+  const btfRows = new Map<number, Map<number, { file: string; line: number }>>();
+  let ext;
+  try {
+    ext = loadBtfSections(elf)?.ext;
+  } catch {
+    ext = undefined; // no usable BTF: DWARF alone
+  }
+  for (const [name, records] of ext?.lineInfo ?? []) {
+    const index = elf.sectionByName(name)?.index ?? -1;
+    const rows = new Map<number, { file: string; line: number }>();
+    for (const r of records) {
+      rows.set(r.insnOff, { file: r.file, line: r.line });
+      btfText.set(`${baseName(r.file)}:${r.line}`, r.text);
+    }
+    btfRows.set(index, rows);
+  }
+  const dwarf = readDwarfLines(elf);
+  const bySection = new Map<number, DwarfLineRow[]>();
+  for (const row of dwarf) {
+    const list = bySection.get(row.section) ?? [];
+    list.push(row);
+    bySection.set(row.section, list);
+  }
+  // By address; an end of sequence before a row starting at the same address.
+  for (const list of bySection.values()) list.sort((a, b) => a.address - b.address || Number(b.endSequence) - Number(a.endSequence));
+  const files = new Map<string, string[] | undefined>();
+  return {
+    rowAt(section, offset) {
+      if (dwarf.length === 0) return btfRows.get(section)?.get(offset);
+      const list = bySection.get(section) ?? [];
+      let found: DwarfLineRow | undefined;
+      for (const row of list) {
+        if (row.address > offset) break;
+        found = row;
+      }
+      return found === undefined || found.endSequence ? undefined : found;
+    },
+    text(file, line) {
+      if (!files.has(file)) files.set(file, readLines(file));
+      return files.get(file)?.[line - 1] ?? btfText.get(`${baseName(file)}:${line}`);
+    },
+  };
+}
+
+const baseName = (file: string): string => file.split('/').pop() ?? file;
+
+function readLines(file: string): string[] | undefined {
+  try {
+    return readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * llvm-objdump's SourcePrinter: before an instruction, the text of its line when that differs
+ * from the previous instruction's (line 0, code of no line, prints nothing but counts as a line).
+ */
+class SourcePrinter {
+  private last: { file: string; line: number } | undefined;
+  constructor(private readonly map: SourceMap, private readonly section: number) {}
+
+  at(offset: number): string {
+    const row = this.map.rowAt(this.section, offset) ?? { file: '', line: 0 };
+    const same = this.last !== undefined && this.last.line === row.line && this.last.file === row.file;
+    this.last = row;
+    if (row.line === 0 || same) return '';
+    const text = this.map.text(row.file, row.line);
+    return text === undefined ? '' : `; ${text}\n`;
+  }
+}
+
+const rawBytesOf = (data: Uint8Array, index: number, size: number): string =>
+  Array.from(data.subarray(index, index + size), (b) => b.toString(16).padStart(2, '0')).join(' ') + '\t';
+
+function disassembleSection(section: ElfSection, sectionSymbols: readonly SymbolInfo[], opts: ObjdumpOptions, source?: SourcePrinter): string {
+  const syntax = opts.syntax ?? 'llvm';
   const symbols = [...sectionSymbols];
   if (symbols.length === 0 || symbols[0].addr !== 0) {
     symbols.unshift({ addr: section.addr, name: section.name, type: STT_FUNC });
@@ -104,7 +213,9 @@ function disassembleSection(section: ElfSection, sectionSymbols: readonly Symbol
     for (let index = start; index < end; ) {
       const { insn, size } = decodeAt(section.data, index);
       const address = base + index;
+      if (source) out += source.at(index);
       out += `${String(Math.floor(address / INSN_SIZE)).padStart(8)}:\t`;
+      if (opts.rawBytes) out += rawBytesOf(section.data, index, size);
       out += insn ? insn.toString(syntax) + jumpAnnotation(insn, address, symbols) : '<unknown>';
       out += '\n';
       index += size;

@@ -6,9 +6,10 @@
  * Programs are loaded once per object file: two programs of one object (an XDP and a TC program
  * sharing maps, say) share that object's maps, as they would when one loader loads the object.
  */
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { XdplabError } from '../errors.js';
+import { inputError, readInputFile, regularInput } from '../files.js';
 import { Network } from '../net/network.js';
 import { HOOKS, VirtualNic, type Cidr, type HookName } from '../net/nic.js';
 import { Node, type NodeKind } from '../net/node.js';
@@ -54,12 +55,7 @@ export interface TopologyOverrides {
 const TOP_KEYS = ['name', 'description', 'seed', 'cpus', 'nodes', 'links', 'programs', 'attach', 'traffic', 'outputs'];
 
 export function loadTopology(file: string, sink: PacketSink, overrides: TopologyOverrides = {}): Topology {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new XdplabError('BAD_INPUT', `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
+  const text = Buffer.from(readInputFile(file)).toString('utf8');
   const root = parseYaml(text, file);
   const top = root.map(TOP_KEYS, ['nodes']);
   const dir = path.dirname(file);
@@ -265,9 +261,9 @@ function readPrograms(at: Cursor | undefined, dir: string, runtime: Runtime): { 
 function loadSpec(at: Cursor, object: string): CollectionSpec {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(object));
-  } catch {
-    throw at.fail(`no object file ${object}`);
+    bytes = readInputFile(object);
+  } catch (err) {
+    throw at.fail((err as Error).message);
   }
   try {
     return loadCollectionSpec(bytes, object);
@@ -302,5 +298,12 @@ function readTraffic(at: Cursor, network: Network, dir: string): TrafficSource {
   } else if (timingAt) {
     timing = timingAt.oneOf(['asap', 'realtime'] as const) === 'asap' ? { kind: 'asap' } : { kind: 'realtime', multiplier: 1 };
   }
-  return { pcap: path.resolve(dir, f.get('pcap')!.string()), into: nicById(network, f.get('into')!), timing };
+  const pcap = path.resolve(dir, f.get('pcap')!.string());
+  // A capture that is not there is reported here, at its line, not when the run reaches it.
+  try {
+    regularInput(pcap, statSync(pcap));
+  } catch (err) {
+    throw f.get('pcap')!.fail((err instanceof XdplabError ? err : inputError(pcap, err)).message);
+  }
+  return { pcap, into: nicById(network, f.get('into')!), timing };
 }

@@ -26,8 +26,18 @@ function fitsInt(value: bigint, size: number): boolean {
   return value >= -(1n << (bits - 1n)) && value < 1n << bits;
 }
 
+/**
+ * Where a key or value is written — a place in a topology file (Cursor) or in a --maps-in
+ * JSON file — with its data as plain JS and a way to fail naming the place.
+ */
+export interface ValueSource {
+  readonly path: string;
+  toJS(): unknown;
+  fail(message: string): Error;
+}
+
 /** Bytes of one key or value of `size` bytes, whose BTF type is `typeId` (0: none). */
-export function entryBytes(at: Cursor, size: number, typeId: number, btf: Btf | undefined, lpmKey: boolean): Uint8Array {
+export function entryBytes(at: ValueSource, size: number, typeId: number, btf: Btf | undefined, lpmKey: boolean): Uint8Array {
   const js = at.toJS();
   if (js !== null && typeof js === 'object' && !Array.isArray(js) && Object.keys(js).length === 1 && 'hex' in js) {
     const hex = String((js as { hex: unknown }).hex).replace(/\s+/g, '');
@@ -46,6 +56,8 @@ export function entryBytes(at: Cursor, size: number, typeId: number, btf: Btf | 
       out.set(cidr.address, 4);
       return out;
     }
+    const bad = badPrefix(js);
+    if (bad) throw at.fail(bad);
     const ip = parseIp(js);
     if (ip) {
       if (ip.bytes.length !== size) throw at.fail(`${js} is ${ip.bytes.length} bytes; the field is ${size}`);
@@ -62,12 +74,21 @@ export function entryBytes(at: Cursor, size: number, typeId: number, btf: Btf | 
   throw at.fail(`cannot make ${size} bytes of ${JSON.stringify(js)} without BTF (write { hex: "…" })`);
 }
 
+/** `10.0.0.0/33`: an address with a prefix length it cannot have — said so, not taken for a struct. */
+function badPrefix(text: string): string | undefined {
+  const m = /^(.+)\/(\d+)$/.exec(text);
+  const ip = m ? parseIp(m[1]) : undefined;
+  if (!m || !ip) return undefined;
+  const bits = ip.bytes.length * 8;
+  return `${text}: prefix length ${m[2]} is longer than the ${bits} bits of an IPv${ip.family} address (0..${bits})`;
+}
+
 function isInteger(btf: Btf, typeId: number): boolean {
   const t = btf.resolve(typeId);
   return t.kind === BTF_KIND_INT || t.kind === BTF_KIND_ENUM || t.kind === BTF_KIND_ENUM64;
 }
 
-function checkedParse(at: Cursor, btf: Btf, typeId: number, js: unknown, size: number): Uint8Array {
+function checkedParse(at: ValueSource, btf: Btf, typeId: number, js: unknown, size: number): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = parseValue(btf, typeId, js, at.path);
@@ -123,7 +144,7 @@ function entryProgramId(at: Cursor, program: Program | undefined, mapType: numbe
   return program.id;
 }
 
-function perCpuValue(one: Uint8Array, valueSize: number, cpus: number): Uint8Array {
+export function perCpuValue(one: Uint8Array, valueSize: number, cpus: number): Uint8Array {
   const stride = roundUp8(valueSize);
   const out = new Uint8Array(stride * cpus);
   for (let cpu = 0; cpu < cpus; cpu++) out.set(one, cpu * stride);

@@ -10,6 +10,8 @@ import type { Topology, TrafficSource } from './load.js';
 export interface RunStats {
   packets: number;
   skipped: SkippedRecord[];
+  /** What the readers said once about their files (pcap/types.ts, CaptureReader.notes). */
+  notes: string[];
   /** Wall-clock time of the run. */
   elapsedMs: number;
 }
@@ -23,8 +25,8 @@ export interface RunOptions {
 interface Pending {
   source: TrafficSource;
   reader: CaptureReader;
-  iterator: AsyncIterator<{ data: Uint8Array; tsSec: number; tsNsec: number }>;
-  head: { data: Uint8Array; tsSec: number; tsNsec: number } | undefined;
+  iterator: AsyncIterator<{ data: Uint8Array; tsSec: number; tsNsec: number; comment?: string }>;
+  head: { data: Uint8Array; tsSec: number; tsNsec: number; comment?: string } | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,12 +36,13 @@ export async function runTraffic(topology: Topology, options: RunOptions = {}): 
   const readers: CaptureReader[] = [];
   try {
     for (const source of topology.traffic) {
-      readers.push(await openCapture(source.pcap, { skipBad: options.skipBad, linkTypes: [LINKTYPE_ETHERNET] }));
+      // Linux cooked and raw IP captures come in as the Ethernet frames their interface would have received.
+      readers.push(await openCapture(source.pcap, { skipBad: options.skipBad, linkTypes: [LINKTYPE_ETHERNET], ethernet: { destination: source.into.mac } }));
     }
     const packets = readers.length === 1
       ? await feedOne(topology, topology.traffic[0], readers[0], options)
       : await feedMerged(topology, readers, options);
-    return { packets, skipped: readers.flatMap((r) => [...r.skipped]), elapsedMs: performance.now() - started };
+    return { packets, skipped: readers.flatMap((r) => [...r.skipped]), notes: readers.flatMap((r) => [...r.notes]), elapsedMs: performance.now() - started };
   } finally {
     for (const r of readers) await r.close();
   }
@@ -67,7 +70,7 @@ async function feedOne(topology: Topology, source: TrafficSource, reader: Captur
   let count = 0;
   if (source.timing.kind === 'asap') {
     await reader.forEach((r) => {
-      network.inject(source.into, r.data, r.tsSec, r.tsNsec);
+      network.inject(source.into, r.data, r.tsSec, r.tsNsec, r.comment);
       if (++count % 65536 === 0) options.onProgress?.(count);
     });
     return count;
@@ -77,7 +80,7 @@ async function feedOne(topology: Topology, source: TrafficSource, reader: Captur
     const wait = pacer.delayMs(r.tsSec, r.tsNsec);
     const data = wait > 0 ? r.data.slice() : r.data;
     if (wait > 0) await sleep(wait);
-    network.inject(source.into, data, r.tsSec, r.tsNsec);
+    network.inject(source.into, data, r.tsSec, r.tsNsec, r.comment);
     if (++count % 1024 === 0) options.onProgress?.(count);
   }
   return count;
@@ -92,7 +95,7 @@ async function feedMerged(topology: Topology, readers: CaptureReader[], options:
   }
   const advance = async (p: Pending): Promise<void> => {
     const next = await p.iterator.next();
-    p.head = next.done ? undefined : { data: next.value.data.slice(), tsSec: next.value.tsSec, tsNsec: next.value.tsNsec };
+    p.head = next.done ? undefined : { data: next.value.data.slice(), tsSec: next.value.tsSec, tsNsec: next.value.tsNsec, comment: next.value.comment };
   };
   for (const p of pending) await advance(p);
   const pacers = new Map(pending.map((p) => [p, new Pacer(p.source)]));
@@ -107,7 +110,7 @@ async function feedMerged(topology: Topology, readers: CaptureReader[], options:
     const { data, tsSec, tsNsec } = best.head!;
     const wait = pacers.get(best)!.delayMs(tsSec, tsNsec);
     if (wait > 0) await sleep(wait);
-    topology.network.inject(best.source.into, data, tsSec, tsNsec);
+    topology.network.inject(best.source.into, data, tsSec, tsNsec, best.head!.comment);
     if (++count % 1024 === 0) options.onProgress?.(count);
     await advance(best);
   }

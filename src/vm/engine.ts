@@ -22,6 +22,12 @@ export interface Engine extends HelperCall {
   readonly executed: number;
   /** The pc of the exit that ended the last run. */
   readonly exitPc: number;
+  /**
+   * The pc, in `image`, of the instruction that last wrote r0 before the last run ended —
+   * where the value it returned was decided (`return XDP_DROP;`, not the exit); -1 when
+   * unknown. Kept at the marked instructions of ProgramImage.r0Marks only.
+   */
+  readonly r0Pc: number;
   /** The image that ran last (the last link of a tail-call chain). */
   readonly image: ProgramImage;
   /** All 64 bits of r0 after the last run. */
@@ -33,6 +39,11 @@ export interface Engine extends HelperCall {
    * bpf_map_lookup_elem (which reads no per-run state); undefined (and nothing run) otherwise.
    */
   runRepeat?(image: ProgramImage, n: number): number | undefined;
+  /**
+   * Get `image` ready to run without running it — the JIT compiles and instantiates it — so a
+   * timed run (BPF_PROG_TEST_RUN's duration) times the program, not its compilation.
+   */
+  prepare?(image: ProgramImage): void;
   setReg(n: number, value: bigint): void;
 }
 

@@ -9,6 +9,7 @@ import type { DecodedProgram, Instruction } from '../isa/instruction.js';
 import {
   ATOMIC_OPS, BPF_DIV, BPF_MOD, BPF_MOV, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, OPCODES,
 } from '../isa/opcodes.js';
+import { ORIGIN_NONE, planOrigins, type OriginPlan } from './r0-origin.js';
 
 /**
  * Extended opcodes of the variant forms, numbered densely from 0x100 so that the
@@ -25,6 +26,11 @@ export const XOP = {
   /** + index in ATOMIC_OPS (add, or, and, xor, fetch add/or/and/xor, xchg, cmpxchg). */
   ATOMIC32: 0x120,
   ATOMIC64: 0x130,
+  /**
+   * In the interpreter's dispatch only (ProgramImage.dispatch): an instruction that notes an
+   * origin (r0-origin.ts) — note it, then run the instruction as its xop says.
+   */
+  ORIGIN_MARK: 0x13a,
 } as const;
 
 const SIGNED_DIVISION: Record<number, number> = {
@@ -69,6 +75,10 @@ export class ProgramImage {
   readonly imm: Int32Array;
   /** The instruction starting at each slot (undefined for an lddw's second slot). */
   readonly insnAt: (Instruction | undefined)[];
+  /** Which instructions note where r0's value came from (r0-origin.ts), for Engine.r0Pc. */
+  readonly origins: OriginPlan;
+  /** The interpreter's dispatch codes: xop, or XOP.ORIGIN_MARK where `origins` has work. */
+  readonly dispatch: Int32Array;
   /** The JIT engine's instance of this image, last made (jit-engine.ts): a field, not a WeakMap lookup, on the run path. */
   jitInstance: unknown = undefined;
 
@@ -94,5 +104,8 @@ export class ProgramImage {
       this.insnAt[pc] = insn;
       if (insn.width === 2) this.imm[pc + 1] = insn.immHi;
     });
+    this.origins = planOrigins(n, program.insns, program.pcs);
+    this.dispatch = this.xop.slice();
+    for (let pc = 0; pc < n; pc++) if (this.origins.kind[pc] !== ORIGIN_NONE) this.dispatch[pc] = XOP.ORIGIN_MARK;
   }
 }

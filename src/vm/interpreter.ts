@@ -13,7 +13,9 @@
 import { Arena, PAGE_SIZE, REGION_READ, REGION_WRITE, type Region } from './arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from './fault.js';
 import { HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, type HelperCall, type HelperFn, type HelperTable } from './helper-table.js';
-import type { ProgramImage } from './image.js';
+import { XOP, type ProgramImage } from './image.js';
+import { ORIGIN_HERE } from './r0-origin.js';
+import { atomic } from './atomic.js';
 import {
   bswap16, bswap32, int64, mul64, sar64, sdiv32, sdiv64, shl64, shr64, slt64, smod32, smod64, udiv32,
   udiv64, ult64, umod32, umod64, pairToBigInt,
@@ -75,6 +77,9 @@ export function storeRegister(regs: Int32Array, n: number, value: bigint): void 
   regs[n * 2 + 1] = Number(BigInt.asIntN(32, value >> 32n));
 }
 
+/** The dispatch code of an instruction that notes an origin, as a constant (a property load each instruction is not free). */
+const ORIGIN_MARK = XOP.ORIGIN_MARK;
+
 /** A marker thrown past the dispatch loop; turned into a VmFault with context. */
 class Fault {
   constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
@@ -95,6 +100,12 @@ export class Interpreter implements HelperCall {
   executed = 0;
   /** The pc of the instruction that ended the last run (its exit), in the image that ran last. */
   exitPc = 0;
+  /**
+   * The pc, in the image that ran last, of the instruction that made the value r0 held when the
+   * run ended (through copies and calls: r0-origin.ts) — where its return value was decided;
+   * -1 when unknown.
+   */
+  r0Pc = -1;
 
   // HelperCall state
   image!: ProgramImage;
@@ -102,6 +113,10 @@ export class Interpreter implements HelperCall {
   tailCallTarget: ProgramImage | undefined;
 
   private readonly saved = new Int32Array(MAX_CALL_FRAMES * 9);
+  /** Each register's origin (r0-origin.ts), one file per nesting of execute (callbacks nest). */
+  private readonly originFiles = Array.from({ length: MAX_CALL_FRAMES + 1 }, () => new Int32Array(11));
+  /** The origins of r6–r9 a local call keeps for its caller, per frame. */
+  private readonly savedOrigins = new Int32Array(MAX_CALL_FRAMES * 4);
   private helperCache = new Map<number, HelperFn | null>();
   /** The current frame's depth (0 = the program's own), kept for callbacks. */
   private depth = 0;
@@ -141,6 +156,7 @@ export class Interpreter implements HelperCall {
     this.tailCalls = 0;
     this.executed = 0;
     this.depth = 0;
+    this.r0Pc = -1;
     try {
       this.execute(image, 0, 0);
     } catch (err) {
@@ -219,6 +235,12 @@ export class Interpreter implements HelperCall {
     let image = entry;
     this.image = image;
     let xop = image.xop, dst2 = image.dst2, src2 = image.src2, offs = image.off, imms = image.imm;
+    // Dispatch codes: xop, or ORIGIN_MARK where an instruction notes an origin (image.ts).
+    let dispatch = image.dispatch;
+    let originKind = image.origins.kind, originReg = image.origins.reg, originFrom = image.origins.from;
+    const origin = this.originFiles[baseDepth];
+    origin.fill(-1);
+    const savedOrigins = this.savedOrigins;
     let depth = baseDepth;
     let n = 0;
     let pc = startPc;
@@ -241,7 +263,13 @@ export class Interpreter implements HelperCall {
     for (;;) {
       n++;
       const d = dst2[pc];
-      switch (xop[pc]) {
+      let op = dispatch[pc];
+      if (op === ORIGIN_MARK) { // note where the value comes from, then run the instruction
+        origin[originReg[pc]] = originKind[pc] === ORIGIN_HERE ? pc : origin[originFrom[pc]];
+        op = xop[pc];
+      }
+      switch (op) {
+
         // ---- ALU64, immediate: dst op= (s64)imm
         case 0x07: { // add dst, imm
           const k = imms[pc], lo = R[d], r = (lo + k) | 0;
@@ -405,6 +433,7 @@ export class Interpreter implements HelperCall {
           if (action === HELPER_CONTINUE) break;
           if (action === HELPER_STOP) {
             this.exitPc = pc;
+            this.r0Pc = pc;
             return;
           }
           // HELPER_TAIL_CALL: the target replaces this program in the current frame.
@@ -413,6 +442,9 @@ export class Interpreter implements HelperCall {
           this.tailCalls++;
           this.image = image;
           xop = image.xop; dst2 = image.dst2; src2 = image.src2; offs = image.off; imms = image.imm;
+          dispatch = image.dispatch;
+          originKind = image.origins.kind; originReg = image.origins.reg; originFrom = image.origins.from;
+          origin.fill(-1);
           pc = 0;
           continue;
         }
@@ -430,7 +462,10 @@ export class Interpreter implements HelperCall {
               const action = this.callHelper(fn, pc);
               u8 = arena.u8; dv = arena.view;
               pageRegion = arena.pageRegion; regionStart = arena.regionStart; regionEnd = arena.regionEnd; regionFlags = arena.regionFlags;
-              if (action === HELPER_STOP) return;
+              if (action === HELPER_STOP) {
+                this.r0Pc = pc;
+                return;
+              }
               if (action !== HELPER_CONTINUE) throw new Fault('BAD_CALL', pc, 'a tail call through callx');
               break;
             }
@@ -441,6 +476,9 @@ export class Interpreter implements HelperCall {
           saved[at] = R[12]; saved[at + 1] = R[13]; saved[at + 2] = R[14]; saved[at + 3] = R[15];
           saved[at + 4] = R[16]; saved[at + 5] = R[17]; saved[at + 6] = R[18]; saved[at + 7] = R[19];
           saved[at + 8] = pc + 1;
+          // r6–r9 are the caller's again after the call, and so are their origins.
+          savedOrigins[depth * 4] = origin[6]; savedOrigins[depth * 4 + 1] = origin[7];
+          savedOrigins[depth * 4 + 2] = origin[8]; savedOrigins[depth * 4 + 3] = origin[9];
           depth++;
           this.depth = depth;
           R[20] = this.stackTop - depth * MAX_BPF_STACK;
@@ -452,6 +490,7 @@ export class Interpreter implements HelperCall {
         case 0x95: { // exit
           if (depth === baseDepth) {
             this.exitPc = pc;
+            this.r0Pc = origin[0];
             return;
           }
           depth--;
@@ -460,6 +499,8 @@ export class Interpreter implements HelperCall {
           R[12] = saved[at]; R[13] = saved[at + 1]; R[14] = saved[at + 2]; R[15] = saved[at + 3];
           R[16] = saved[at + 4]; R[17] = saved[at + 5]; R[18] = saved[at + 6]; R[19] = saved[at + 7];
           R[20] = this.stackTop - depth * MAX_BPF_STACK;
+          origin[6] = savedOrigins[depth * 4]; origin[7] = savedOrigins[depth * 4 + 1];
+          origin[8] = savedOrigins[depth * 4 + 2]; origin[9] = savedOrigins[depth * 4 + 3];
           pc = saved[at + 8];
           continue;
         }
@@ -515,6 +556,7 @@ export class Interpreter implements HelperCall {
             R[0] = 0;
             R[1] = 0;
             this.exitPc = pc;
+            this.r0Pc = pc;
             return;
           }
           R[0] = size === 1 ? u8[a] : size === 2 ? dv.getUint16(a, false) : dv.getInt32(a, false);
@@ -524,10 +566,10 @@ export class Interpreter implements HelperCall {
 
         // ---- atomics: lock <op>[32] [dst + off], src
         case 0x120: case 0x121: case 0x122: case 0x123: case 0x124: case 0x125: case 0x126: case 0x127: case 0x128: case 0x129:
-          this.atomic(xop[pc], access(d, offs[pc], 4, REGION_WRITE), src2[pc]);
+          atomic(R, dv, xop[pc], access(d, offs[pc], 4, REGION_WRITE), src2[pc]);
           break;
         case 0x130: case 0x131: case 0x132: case 0x133: case 0x134: case 0x135: case 0x136: case 0x137: case 0x138: case 0x139:
-          this.atomic(xop[pc], access(d, offs[pc], 8, REGION_WRITE), src2[pc]);
+          atomic(R, dv, xop[pc], access(d, offs[pc], 8, REGION_WRITE), src2[pc]);
           break;
 
         default:
@@ -555,40 +597,6 @@ export class Interpreter implements HelperCall {
       if (err instanceof VmFault || err instanceof Fault) throw err;
       const message = err instanceof Error ? err.message : String(err);
       throw new Fault('HELPER', pc, message);
-    }
-  }
-
-  /** Atomic read-modify-write at `a` (single-threaded: atomicity is trivially kept). */
-  private atomic(xop: number, a: number, s: number): void {
-    const R = this.regs;
-    const dv = this.arena.view;
-    const wide = xop >= 0x130;
-    const oldLo = dv.getInt32(a, true);
-    const oldHi = wide ? dv.getInt32(a + 4, true) : 0;
-    let lo = R[s], hi = wide ? R[s + 1] : 0;
-    let store = true;
-    const op = xop & 0x0f; // index in ATOMIC_OPS
-    switch (op) {
-      case 0: case 4: { const r = (oldLo + lo) | 0; hi = (oldHi + hi + (r >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0; lo = r; break; } // add
-      case 1: case 5: lo |= oldLo; hi |= oldHi; break; // or
-      case 2: case 6: lo &= oldLo; hi &= oldHi; break; // and
-      case 3: case 7: lo ^= oldLo; hi ^= oldHi; break; // xor
-      case 8: break; // xchg: store src
-      case 9: { // cmpxchg: compare with r0, store src if equal; r0 gets the old value
-        store = wide ? R[0] === oldLo && R[1] === oldHi : R[0] === oldLo;
-        R[0] = oldLo;
-        R[1] = oldHi;
-        break;
-      }
-    }
-    if (store) {
-      dv.setInt32(a, lo, true);
-      if (wide) dv.setInt32(a + 4, hi, true);
-    }
-    const fetch = op >= 4 && op <= 8;
-    if (fetch) {
-      R[s] = oldLo;
-      R[s + 1] = oldHi;
     }
   }
 }

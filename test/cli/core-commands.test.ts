@@ -117,3 +117,12 @@ describe('xdplab disasm OBJ.o', () => {
     expect(r.stderr).toContain('bad.o');
   });
 });
+
+describe('xdplab --version', () => {
+  it.each([['--version'], ['-V']])('%s prints the package version and exits 0', async (flag) => {
+    const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const r = await cli([flag]);
+    expect(r.stdout).toBe(`xdplab ${version}\n`);
+    expect(r.code).toBe(0);
+  });
+});

@@ -14,7 +14,7 @@ import { readCaptureSync } from '../../src/pcap/reader.js';
 import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
-import { pcapBytes, pcapRecordOffset, tempDir, writeTemp, type PcapRecordSpec, type PcapSpec } from '../support/captures.js';
+import { pcapBytes, pcapngBytes, pcapRecordOffset, tempDir, writeTemp, type PcapRecordSpec, type PcapSpec } from '../support/captures.js';
 import { cli } from '../support/cli.js';
 import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
 import { repoRoot } from '../support/conformance.js';
@@ -212,25 +212,38 @@ describe('xdplab replay: bad input and faults', () => {
   const frames = [tcp4(), udp4(), tcp4({ dport: 22 }), udp4({ dport: 123 })];
 
   it('stops at a malformed record with exit 2, naming file, record and byte offset', async () => {
-    const spec: PcapSpec = { nanoseconds: true, snaplen: 1000, records: frames.map((data, i) => ({ tsSec: 1, tsFrac: i, data })) };
-    spec.records[2] = { ...spec.records[2], data: new Uint8Array(1200) }; // longer than the snaplen
+    const spec: PcapSpec = { nanoseconds: true, records: frames.map((data, i) => ({ tsSec: 1, tsFrac: i, data })) };
+    spec.records[2] = { ...spec.records[2], inclLen: 300000 }; // a length that cannot be true
     const file = writeTemp(dir, 'bad.pcap', pcapBytes(spec));
     const out = path.join(dir, 'never.pcap');
     const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file, '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file}: record 2 at byte offset ${pcapRecordOffset(spec, 2)}: captured length 1200 exceeds the file's snaplen 1000`);
+    expect(r.stderr).toContain(`${file}: packet 3 at byte offset ${pcapRecordOffset(spec, 2)}: captured length 300000 is larger than 262144`);
     expect(() => readFileSync(out)).toThrow(/ENOENT/);
   });
 
-  it('--skip-bad goes on past malformed records and counts them', async () => {
+  it('reads a record captured past the snaplen, as tcpdump and Wireshark do, saying so once', async () => {
     const spec: PcapSpec = { nanoseconds: true, snaplen: 1000, records: frames.map((data, i) => ({ tsSec: 1, tsFrac: i, data })) };
     spec.records[1] = { ...spec.records[1], data: new Uint8Array(1200) };
-    const file = writeTemp(dir, 'skip.pcap', pcapBytes(spec));
+    spec.records[3] = { ...spec.records[3], data: new Uint8Array(1100) };
+    const file = writeTemp(dir, 'snaplen.pcap', pcapBytes(spec));
+    const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^packets\s+4$/m);
+    expect(r.stderr).toBe(`xdplab: ${file}: packet 2 at byte offset ${pcapRecordOffset(spec, 1)}: captured length 1200 exceeds the file's snaplen 1000; read all the same, as tcpdump and Wireshark read it (and 1 more packet)\n`);
+  });
+
+  it('--skip-bad goes on past malformed records and counts them', async () => {
+    const { bytes, offsets } = pcapngBytes([
+      { type: 'shb' }, { type: 'idb', linkType: 1 },
+      ...frames.map((data, i) => ({ type: 'epb' as const, ifid: i === 1 ? 7 : 0, ticks: BigInt(i), data })),
+    ]);
+    const file = writeTemp(dir, 'skip.pcapng', bytes);
     const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file, '--skip-bad']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^packets\s+3$/m);
     expect(r.stdout).toMatch(/^skipped\s+1$/m);
-    expect(r.stderr).toContain(`skipped ${file}: record 1 at byte offset ${pcapRecordOffset(spec, 1)}`);
+    expect(r.stderr).toContain(`skipped ${file}: packet 2 at byte offset ${offsets[3]}: interface 7 is not described`);
   });
 
   it('a truncated capture: exit 2, or with --skip-bad the packets before the cut', async () => {
@@ -238,7 +251,7 @@ describe('xdplab replay: bad input and faults', () => {
     const file = writeTemp(dir, 'cut.pcap', whole.subarray(0, whole.length - 10));
     const r = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${file}: record 3 at byte offset \\d+: truncated record`));
+    expect(r.stderr).toMatch(new RegExp(`${file}: packet 4 at byte offset \\d+: truncated record`));
     const skipped = await cli(['replay', OBJECT, 'xdp_verdicts', '--pcap', file, '--skip-bad', '--json']);
     expect(skipped.code).toBe(0);
     expect(lines(skipped.stdout)).toHaveLength(3);
@@ -255,7 +268,7 @@ describe('xdplab replay: bad input and faults', () => {
     expect(got.map((l) => l.index)).toEqual([0, 1, 2]);
     expect(got[1].refused).toMatch(/^24 bytes: too short for the IP header its EtherType announces/);
     expect(got[0].verdict).toBe('TC_ACT_OK');
-    expect(r.stderr).toContain(`xdplab: refused ${file}: record 1: 24 bytes`);
+    expect(r.stderr).toContain(`xdplab: refused ${file}: packet 2: 24 bytes`);
     const s = await cli(['replay', OBJECT, 'tc_probe', '--pcap', file]);
     expect(s.stdout).toMatch(/^packets\s+2$/m);
     expect(s.stdout).toMatch(/^refused\s+1$/m);
@@ -292,7 +305,7 @@ describe('xdplab replay: bad input and faults', () => {
     expect(r.stdout).toMatch(/^faults\s+2\s+40\.0%$/m);
     expect(r.stdout).toMatch(/^XDP_PASS\s+2/m);
     expect(r.stdout).toMatch(/^XDP_DROP\s+1/m);
-    expect(r.stderr).toMatch(/record 1: program xdp_fault: pc \d+ .*invalid memory access/);
+    expect(r.stderr).toMatch(/packet 2: program xdp_fault: pc \d+ .*invalid memory access/);
     expect(r.stderr).toMatch(/invalid memory access: .*, in replay\.bpf\.c:\d+: return data\[100\]/); // the C line of the pc
     const j = await cli(['replay', OBJECT, 'xdp_fault', '--pcap', file, '--json']);
     expect(j.code).toBe(1);

@@ -140,7 +140,7 @@ describe('write → read round trip', () => {
   });
 
   it('reports a target it cannot create', () => {
-    expect(() => createCaptureWriter(path.join(tmp.dir, 'no/such/dir/x.pcap'), { format: 'pcap' })).toThrow(/x\.pcap: cannot create/);
+    expect(() => createCaptureWriter(path.join(tmp.dir, 'no/such/dir/x.pcap'), { format: 'pcap' })).toThrow(/x\.pcap: cannot write: no directory .*no\/such\/dir$/);
   });
 });
 
@@ -258,7 +258,7 @@ describe('pcapng sections, interfaces, resolutions', () => {
     ]);
   });
 
-  it('linkTypes refuses other link types by record (skipBad counts them)', () => {
+  it('linkTypes refuses other link types by packet, naming its interface (skipBad counts them)', () => {
     const blocks: NgBlock[] = [
       { type: 'shb' },
       { type: 'idb', linkType: 1 },
@@ -268,12 +268,13 @@ describe('pcapng sections, interfaces, resolutions', () => {
       { type: 'epb', ifid: 0, ticks: 0n, data: new Uint8Array(14) },
     ];
     const { bytes, offsets } = pcapngBytes(blocks);
+    const reason = `its interface 1 (described at byte offset ${offsets[2]}) has link type 113 (LINUX_SLL), which xdplab does not read here (it reads 1 (ETHERNET)): capture on an Ethernet device`;
     expect(() => readCaptureSync(bytes, 'sll.pcapng', { linkTypes: [LINKTYPE_ETHERNET] })).toThrow(
-      `sll.pcapng: record 1 at byte offset ${offsets[4]}: link type 113 is not supported here (accepted: 1)`,
+      `sll.pcapng: packet 2 at byte offset ${offsets[4]}: ${reason}`,
     );
     const r = readCaptureSync(bytes, 'sll.pcapng', { linkTypes: [LINKTYPE_ETHERNET], skipBad: true });
     expect(r.records.map((x) => x.index)).toEqual([0, 2]);
-    expect(r.skipped).toEqual([{ index: 1, offset: offsets[4], reason: 'link type 113 is not supported here (accepted: 1)' }]);
+    expect(r.skipped).toEqual([{ index: 1, offset: offsets[4], reason }]);
     expect(readCaptureSync(bytes).records.map((x) => x.linkType)).toEqual([1, 113, 1]);
   });
 });

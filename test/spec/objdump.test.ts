@@ -97,3 +97,36 @@ describe('decodeInstructions (what objdump decodes with)', () => {
     expect(() => decodeInstructions(hex('1801000000000000'))).toThrow(/lddw is truncated/);
   });
 });
+
+/**
+ * `xdplab disasm --show-raw-insn` and `-S` (issue 10) against llvm-objdump 14's default output
+ * (which shows the bytes) and its -S, on every shipped object, from the repository root, where
+ * the objects' DWARF finds their sources. nat.bpf.o's 32-bit fetch-adds are the one deliberate
+ * difference (see the header): those lines are left out of its comparison.
+ */
+const shipped = [
+  ...objects.map((o) => `${fixtureDir}/${o}`),
+  ...readdirSync(`${root}/topologies`).flatMap((d) => readdirSync(`${root}/topologies/${d}`).filter((f) => f.endsWith('.bpf.o')).map((f) => `topologies/${d}/${f}`)),
+];
+const deliberate = (text: string): string => text.split('\n').filter((l) => !/atomic_fetch_add\(\(u32|lock \*\(u32 \*\)/.test(l)).join('\n');
+
+describe('disassembleObject with raw bytes and source lines', () => {
+  describe.each(shipped)('%s', (file) => {
+    const ours = (source: boolean): string => disassembleObject(parseElf(readFileSync(`${root}/${file}`), file), { rawBytes: true, source });
+    it.skipIf(skipReason !== undefined)('equals llvm-objdump -d (bytes shown)', () => {
+      const expected = execFileSync('llvm-objdump', ['-d', file], { cwd: root, encoding: 'utf8' });
+      expect(deliberate(ours(false))).toBe(deliberate(expected));
+    });
+    it.skipIf(skipReason !== undefined)('equals llvm-objdump -S', () => {
+      const expected = execFileSync('llvm-objdump', ['-S', file], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      expect(deliberate(ours(true))).toBe(deliberate(expected));
+    });
+  });
+
+  it('shows the bytes of each instruction (lddw: both slots) and the C line before its code', () => {
+    const text = disassembleObject(parseElf(readFileSync(`${root}/${fixtureDir}/xdp-count.bpf.o`), 'x.o'), { rawBytes: true, source: true });
+    expect(text).toContain('       0:\tb4 00 00 00 01 00 00 00\tw0 = 1\n');
+    expect(text).toContain('      20:\t18 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00\tr1 = 0 ll\n');
+    expect(text).toContain('; \tif (count)\n      23:\t15 00 02 00 00 00 00 00\tif r0 == 0 goto +2 <LBB0_5>\n');
+  });
+});

@@ -22,7 +22,7 @@ export async function cli(args: string[], stdin = ''): Promise<CliResult> {
 }
 
 /** The built command (npm test builds dist/ first), as a user runs it. */
-export function spawnCli(args: string[], stdin = ''): CliResult {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'xdplab.js'), ...args], { input: stdin, encoding: 'utf8' });
+export function spawnCli(args: string[], stdin = '', timeoutMs?: number): CliResult {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'xdplab.js'), ...args], { input: stdin, encoding: 'utf8', timeout: timeoutMs });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -35,7 +35,7 @@ describe('devmap entry programs', () => {
   it('drop what they drop, saying so', async () => {
     const { tx, dropped } = await run([frame(0x88b5)]);
     expect(tx).toEqual([]);
-    expect(dropped).toEqual([expect.stringMatching(/^r\/eth1 xdp-devmap: program xdp_egress returned XDP_DROP at pc \d+$/)]);
+    expect(dropped).toEqual([expect.stringMatching(/^r\/eth1 xdp-devmap: program xdp_egress returned XDP_DROP at pc \d+ \(devmap-egress\.bpf\.c:\d+: .*\)$/)]);
   });
 
   it('run once per port on a broadcast, never on the excluded ingress port', async () => {

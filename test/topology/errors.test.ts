@@ -40,7 +40,7 @@ const CASES: Array<[string, (s: string) => string, RegExp]> = [
   ['a bad address', (s) => s.replace('10.0.0.2/24', '10.0.0.256/24'), /nodes\[1\]\.interfaces\[0\]\.ipv4\[0\]: "10\.0\.0\.256\/24" is not an IPv4 address/],
   ['a link to a missing interface', (s) => s.replace('[a/eth0, b/eth0]', '[a/eth0, b/eth9]'), /links\[0\]\[1\]: b has no interface eth9 \(it has: eth0\)/],
   ['a link to a missing node', (s) => s.replace('[a/eth0, b/eth0]', '[a/eth0, c/eth0]'), /links\[0\]\[1\]: "c\/eth0" is not node\/interface/],
-  ['a missing object', (s) => s.replace(object, 'nope.bpf.o'), /programs\[0\]\.object: no object file .*nope\.bpf\.o/],
+  ['a missing object', (s) => s.replace(object, 'nope.bpf.o'), /programs\[0\]\.object: .*nope\.bpf\.o: no such file$/m],
   ['a missing program', (s) => s.replace('program: xdp_count', 'program: nope'), /programs\[0\]\.program: no program nope .*it has: xdp_count/],
   ['an XDP program on a TC hook', (s) => s.replace('hook: xdp', 'hook: tc-ingress'), /attach\[0\]\.hook: p is not a TC program/],
   ['an unknown hook', (s) => s.replace('hook: xdp', 'hook: egress'), /attach\[0\]\.hook: expected one of xdp, tc-ingress, tc-egress/],

@@ -104,7 +104,12 @@ struct {
 	__type(value, struct datarec);
 } fw_stats SEC(".maps");
 
-static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, int action)
+/*
+ * Not inlined: inlined, the compiler merges every `return verdict(…, XDP_DROP);` into one shared
+ * tail, and nothing in the object says any more which return was taken; called, each call site
+ * keeps its own verdict, which xdplab follows into the drop comment's source line.
+ */
+static __noinline int verdict(struct xdp_md *ctx, __u32 reason, int action)
 {
 	struct datarec *rec = bpf_map_lookup_elem(&fw_stats, &reason);
 

@@ -199,7 +199,12 @@ struct {
 	__type(value, struct datarec);
 } backend_stats SEC(".maps");
 
-static __always_inline int count(struct xdp_md *ctx, __u32 outcome, int action)
+/*
+ * Not inlined: inlined, the compiler merges every `return count(…, XDP_DROP);` into one shared
+ * tail, and nothing in the object says any more which return was taken; called, each call site
+ * keeps its own verdict, which xdplab follows into the drop comment's source line.
+ */
+static __noinline int count(struct xdp_md *ctx, __u32 outcome, int action)
 {
 	struct datarec *rec = bpf_map_lookup_elem(&lb_stats, &outcome);
 

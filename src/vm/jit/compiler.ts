@@ -18,6 +18,7 @@
 import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
 import { IMPORT_COUNT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
 import { XOP, type ProgramImage } from '../image.js';
+import { ORIGIN_COPY, ORIGIN_HERE } from '../r0-origin.js';
 import { lowerAlu } from './lower-alu.js';
 import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
@@ -75,6 +76,8 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
   w.i32(0).mem(OP.i32_load, SCRATCH.N).set(LOCAL.N);
   w.i32(0).mem(OP.i32_load, SCRATCH.BUDGET).set(LOCAL.BUDGET);
   w.i32(0).mem(OP.i32_load, SCRATCH.STACK_TOP).set(LOCAL.STACK_TOP);
+  w.i32(0).mem(OP.i32_load, SCRATCH.R0_PC).set(LOCAL.ORIGIN0);
+  for (let r = 1; r <= 10; r++) w.i32(-1).set(LOCAL.ORIGIN0 + r);
   loadRegisters({ w, used });
   setFramePointer(w);
   w.get(LOCAL.START_PC).set(LOCAL.NEXT);
@@ -136,6 +139,16 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
   return { code: w, dispatchable };
 }
 
+/**
+ * Where the value an instruction writes comes from, when it may reach r0 at an exit
+ * (r0-origin.ts): a local set — a constant, or another register's origin for a copy.
+ */
+function emitOrigin(w: CodeWriter, image: ProgramImage, pc: number): void {
+  const { kind, reg: r, from } = image.origins;
+  if (kind[pc] === ORIGIN_HERE) w.i32(pc).set(LOCAL.ORIGIN0 + r[pc]);
+  else if (kind[pc] === ORIGIN_COPY) w.get(LOCAL.ORIGIN0 + from[pc]).set(LOCAL.ORIGIN0 + r[pc]);
+}
+
 function emitBlock(c: BlockContext): void {
   const { w, image, cfg } = c;
   const block = cfg.blocks[c.index];
@@ -145,6 +158,7 @@ function emitBlock(c: BlockContext): void {
     if (image.insnAt[pc] === undefined) continue;
     const guard = groups.guardAt.get(pc);
     if (guard) emitGroupGuard(w, guard.base, guard.lo, guard.span, guard.need);
+    emitOrigin(w, image, pc);
     const xop = image.xop[pc];
     const dst = image.dst2[pc] >> 1, src = image.src2[pc] >> 1;
     if (lowerAlu(w, { xop, dst, src, imm: image.imm[pc], immHi: image.imm[pc + 1] ?? 0, pc })) continue;

@@ -115,7 +115,7 @@ type RepeatFn = (n: number) => number;
 const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
 const N = W(SCRATCH.N), BUDGET = W(SCRATCH.BUDGET), DEPTH = W(SCRATCH.DEPTH), EXIT_PC = W(SCRATCH.EXIT_PC);
 const STACK_TOP = W(SCRATCH.STACK_TOP), LD_OUTSIDE = W(SCRATCH.LD_OUTSIDE), FRAMES = W(SCRATCH.FRAMES);
-const RESUME_PC = W(SCRATCH.RESUME_PC), CPU = W(SCRATCH.CPU);
+const RESUME_PC = W(SCRATCH.RESUME_PC), CPU = W(SCRATCH.CPU), R0_PC = W(SCRATCH.R0_PC);
 
 /**
  * The CPU of a run, for inline per-CPU lookups: the `cpu` of the run's environment, the one the
@@ -228,6 +228,11 @@ export class JitEngine implements HelperCall {
     return this.lastRunFellBack ? this.fallback!.exitPc : this.scratch()[EXIT_PC];
   }
 
+  /** See Engine.r0Pc: the compiled code keeps it in a local, stored when `run` returns. */
+  get r0Pc(): number {
+    return this.lastRunFellBack ? this.fallback!.r0Pc : this.scratch()[R0_PC];
+  }
+
   setReg(n: number, value: bigint): void {
     storeRegister(this.regs, n, value);
   }
@@ -241,6 +246,7 @@ export class JitEngine implements HelperCall {
     this.executed = 0;
     this.words[DEPTH] = 0;
     this.words[CPU] = cpuOf(this.env);
+    this.words[R0_PC] = -1;
     try {
       this.execute(image, 0, 0);
     } catch (err) {
@@ -267,6 +273,7 @@ export class JitEngine implements HelperCall {
     const words = this.scratch();
     words[DEPTH] = 0;
     words[CPU] = cpuOf(this.env);
+    words[R0_PC] = -1;
     words[BUDGET] = Math.min(this.budget, MAX_JIT_BUDGET);
     words[STACK_TOP] = this.stackTop;
     try {
@@ -278,6 +285,20 @@ export class JitEngine implements HelperCall {
       this.executed = this.scratch()[N] >>> 0;
     }
     return this.regs[0] >>> 0;
+  }
+
+  /**
+   * Compile and instantiate `image` now (see Engine.prepare), and enter its code once at a pc
+   * past its end: V8 compiles a wasm function on its first call, and that entry runs nothing
+   * (the dispatch sends it straight back, NOT_A_BLOCK, having only round-tripped the register
+   * file and scratch words the next run sets again). An image the JIT cannot compile is left
+   * for run() to fall back.
+   */
+  prepare(image: ProgramImage): void {
+    if (this.compiledOf(image) === null) return;
+    const run = this.instanceFor(image);
+    this.scratch()[STACK_TOP] = this.stackTop;
+    run(image.slots, 0, 0);
   }
 
   private runInInterpreter(image: ProgramImage): number {
@@ -373,7 +394,9 @@ export class JitEngine implements HelperCall {
         this.tailCalls++;
         this.image = image;
         pc = 0;
-        frame = this.scratch()[DEPTH];
+        const scratch = this.scratch();
+        frame = scratch[DEPTH];
+        scratch[R0_PC] = -1; // r0's writer is one of the new program's instructions
       }
     } finally {
       this.executed += this.scratch()[N] >>> 0;

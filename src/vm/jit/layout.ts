@@ -26,11 +26,15 @@ export const SCRATCH = {
   RESUME_PC: S + 0x98,
   /** The CPU the program runs on (the engine sets it from the run's environment); per-CPU lookups read it. */
   CPU: S + 0x9c,
-  /** MAX_CALL_FRAMES frames of FRAME_BYTES: r6..r9 (i64) and the return pc (i32). */
+  /** r0's origin (r0-origin.ts): stored at every return from `run`, loaded at its entry. */
+  R0_PC: S + 0xa0,
+  /** MAX_CALL_FRAMES frames of FRAME_BYTES: r6..r9 (i64), the return pc (i32) and r6..r9's origins (i32). */
   FRAMES: S + 0x100,
 } as const;
-export const FRAME_BYTES = 40;
+export const FRAME_BYTES = 56;
 export const FRAME_RET_PC = 32;
+/** r6..r9's origins in a frame (r0-origin.ts), kept only when the image's plan says so. */
+export const FRAME_ORIGINS = 36;
 
 /** What `run` returns. */
 export const STATUS = {
@@ -94,6 +98,8 @@ export const LOCAL = {
   T64B: 22,
   /** GUARD0 + r: a group check passed for r's current value (lower-memory.ts, emitGroupGuard). */
   GUARD0: 23,
+  /** ORIGIN0 + r: the pc that made r's value (r0-origin.ts); ORIGIN0's goes to SCRATCH.R0_PC. */
+  ORIGIN0: 34,
 } as const;
 export const PARAM_COUNT = 3;
 /** Types of the locals after the params (i32 = 0x7f, i64 = 0x7e). */
@@ -102,6 +108,7 @@ export const LOCAL_TYPES = [
   0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, // n, budget, next, stackTop, addr, region, t32
   0x7e, 0x7e, // t64, t64b
   ...new Array<number>(11).fill(0x7f), // guard r0..r10
+  ...new Array<number>(11).fill(0x7f), // origin r0..r10
 ];
 
 export const reg = (r: number): number => LOCAL.R0 + r;

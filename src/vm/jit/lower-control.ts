@@ -18,7 +18,7 @@ import { XOP, type ProgramImage } from '../image.js';
 import { jumpTarget, type ControlFlow } from './cfg.js';
 import type { LabelStack } from './structure.js';
 import {
-  CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
+  CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_ORIGINS, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
 } from './layout.js';
 import { BPF_FUNC_map_lookup_elem, constantR1, emitArrayLookup, type MapLayoutResolver } from './lower-map.js';
 import { spillCount, spillRegisters as spillRegisterFile } from './spill.js';
@@ -98,6 +98,7 @@ export function emitReturn(c: { w: CodeWriter; used: readonly number[] }, status
   spillRegisters(c);
   spillCount(c.w, 0);
   c.w.i32(SCRATCH.DEPTH).get(LOCAL.DEPTH).mem(OP.i32_store);
+  c.w.i32(SCRATCH.R0_PC).get(LOCAL.ORIGIN0).mem(OP.i32_store);
   if (exitPc !== undefined) c.w.i32(SCRATCH.EXIT_PC).i32(exitPc).mem(OP.i32_store);
   c.w.i32(status).op(OP.return);
 }
@@ -111,6 +112,10 @@ function pushFrame(c: BlockContext, pc: number): void {
   budgetCheck(c, pc);
   w.get(LOCAL.DEPTH).i32(FRAME_BYTES).op(OP.i32_mul).set(LOCAL.T32);
   for (let r = 6; r <= 9; r++) w.get(LOCAL.T32).get(reg(r)).mem(OP.i64_store, SCRATCH.FRAMES + (r - 6) * 8);
+  if (c.image.origins.calleeSaved) {
+    // r6–r9 are the caller's again after the call, and so are their origins (r0-origin.ts).
+    for (let r = 6; r <= 9; r++) w.get(LOCAL.T32).get(LOCAL.ORIGIN0 + r).mem(OP.i32_store, SCRATCH.FRAMES + FRAME_ORIGINS + (r - 6) * 4);
+  }
   w.get(LOCAL.T32).i32(pc + 1).mem(OP.i32_store, SCRATCH.FRAMES + FRAME_RET_PC);
   w.get(LOCAL.DEPTH).i32(1).op(OP.i32_add).set(LOCAL.DEPTH);
   setFramePointer(w);
@@ -123,6 +128,9 @@ function lowerExit(c: BlockContext, pc: number): void {
   w.end();
   w.get(LOCAL.DEPTH).i32(1).op(OP.i32_sub).tee(LOCAL.DEPTH).i32(FRAME_BYTES).op(OP.i32_mul).set(LOCAL.T32);
   for (let r = 6; r <= 9; r++) w.get(LOCAL.T32).mem(OP.i64_load, SCRATCH.FRAMES + (r - 6) * 8).set(reg(r));
+  if (c.image.origins.calleeSaved) {
+    for (let r = 6; r <= 9; r++) w.get(LOCAL.T32).mem(OP.i32_load, SCRATCH.FRAMES + FRAME_ORIGINS + (r - 6) * 4).set(LOCAL.ORIGIN0 + r);
+  }
   w.get(LOCAL.T32).mem(OP.i32_load, SCRATCH.FRAMES + FRAME_RET_PC).set(LOCAL.NEXT);
   setFramePointer(w);
   w.br(loopDepth(c, 0));
@@ -144,7 +152,7 @@ function lowerHelperCall(c: BlockContext, pc: number, id: number): void {
   w.get(LOCAL.T32).if();
   // HELPER_STOP (2) ends the run here; HELPER_TAIL_CALL (1) hands over to the engine.
   w.get(LOCAL.T32).i32(2).op(OP.i32_eq).if();
-  w.i32(SCRATCH.EXIT_PC).i32(pc).mem(OP.i32_store).i32(STATUS.STOP).op(OP.return);
+  w.i32(SCRATCH.EXIT_PC).i32(pc).mem(OP.i32_store).i32(SCRATCH.R0_PC).i32(pc).mem(OP.i32_store).i32(STATUS.STOP).op(OP.return);
   w.end();
   w.i32(STATUS.TAIL_CALL).op(OP.return);
   w.end();
@@ -169,7 +177,7 @@ function lowerCallx(c: BlockContext, pc: number, src: number): void {
   w.end();
   // A helper ran: take its r0; it may have asked to stop (the interpreter keeps exitPc then).
   reloadHelperRegisters(c);
-  w.get(LOCAL.NEXT).i32(CALLX_STOP).op(OP.i32_eq).if().i32(STATUS.STOP).op(OP.return).end();
+  w.get(LOCAL.NEXT).i32(CALLX_STOP).op(OP.i32_eq).if().i32(SCRATCH.R0_PC).i32(pc).mem(OP.i32_store).i32(STATUS.STOP).op(OP.return).end();
 }
 
 /** JMP / JMP32 conditions: op nibble → [i64 compare, i32 compare]; jset (0x40) apart. */
