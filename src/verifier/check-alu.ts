@@ -15,7 +15,7 @@ import {
   coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, zext32To64,
 } from './bounds.js';
 import { checkMapAccess } from './check-mem.js';
-import type { VerifierEnv } from './env.js';
+import { VerifyFailure, type VerifierEnv } from './env.js';
 import type { Insn } from './kernel-disasm.js';
 import { markChainPrecision } from './precision.js';
 import {
@@ -132,7 +132,7 @@ function sanitizeErr(env: VerifierEnv, insn: Insn, reason: number, offRegIsDst: 
     case REASON_BOUNDS:
       return env.reject(EACCES, `R${offRegIsDst ? dst : src} has unknown scalar with mixed signed bounds, ${err}`);
     case REASON_TYPE:
-      return env.reject(EACCES, `R${offRegIsDst ? src : dst} has pointer with unsupported alu operation, ${err}`);
+      return env.reject(EACCES, `R${dst} has pointer with unsupported alu operation, ${err}`);
     case REASON_PATHS:
       return env.reject(EACCES, `R${dst} tried to ${op} from different maps, paths or scalars, ${err}`);
     default:
@@ -154,13 +154,15 @@ function sanitizeCheckBounds(env: VerifierEnv, insn: Insn, dst: RegState): numbe
     return 0;
   }
   if (dst.type === PTR_TO_MAP_VALUE) {
-    const save = env.log.pos;
     try {
       checkMapAccess(env, insn.dst, dst.off, 1, false);
-    } catch {
-      env.log.reset(save);
+    } catch (err) {
+      const first = env.failure;
+      if (!first) throw err;
       env.failure = undefined;
-      env.reject(EACCES, `R${insn.dst} pointer arithmetic of map value goes out of range, prohibited for !root`);
+      // The access check's own message stays first in the log, as the kernel prints it.
+      env.say(`R${insn.dst} pointer arithmetic of map value goes out of range, prohibited for !root\n`);
+      throw (env.failure = new VerifyFailure(EACCES, first.message, env.insnIdx));
     }
     return 0;
   }

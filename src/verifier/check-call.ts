@@ -465,8 +465,10 @@ function setReturnValue(env: VerifierEnv, fn: HelperProto, meta: CallMeta, name:
         && meta.constMapKey < BigInt(meta.map.maxEntries)) {
         flag &= ~PTR_MAYBE_NULL;
       }
-      markPointer(r0, PTR_TO_MAP_VALUE | flag);
-      r0.map = meta.map;
+      // A map of maps hands back the inner map (map_ptr_or_null).
+      const inner = name === 'map_lookup_elem' ? meta.map.inner : undefined;
+      markPointer(r0, (inner ? CONST_PTR_TO_MAP : PTR_TO_MAP_VALUE) | flag);
+      r0.map = inner ?? meta.map;
       r0.mapUid = meta.mapUid;
       if (!(flag & PTR_MAYBE_NULL) && meta.map.spinLockOff !== undefined) r0.id = ++env.idGen;
       break;

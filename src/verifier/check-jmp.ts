@@ -100,6 +100,12 @@ function isPktPtrBranchTaken(dst: RegState, src: RegState, op: number): number {
   return -1;
 }
 
+/** tnum_overlap: some value fits both (their known bits agree). */
+const tnumOverlap = (a: { value: bigint; mask: bigint }, b: { value: bigint; mask: bigint }): boolean => {
+  const mu = ~a.mask & ~b.mask;
+  return (a.value & mu) === (b.value & mu);
+};
+
 /** is_scalar_branch_taken: 1 always taken, 0 never, -1 either. */
 function isScalarBranchTaken(r1: RegState, r2: RegState, op: number, is32: boolean): number {
   let t1 = is32 ? tnumSubreg(r1.varOff) : r1.varOff;
@@ -116,11 +122,13 @@ function isScalarBranchTaken(r1: RegState, r2: RegState, op: number, is32: boole
   switch (op) {
     case BPF_JEQ:
       if (tnumIsConst(t1) && tnumIsConst(t2)) return t1.value === t2.value ? 1 : 0;
+      if (!tnumOverlap(t1, t2)) return 0;
       if (umin1 > umax2 || umax1 < umin2 || smin1 > smax2 || smax1 < smin2) return 0;
       if (!is32 && disjoint32()) return 0;
       break;
     case BPF_JNE:
       if (tnumIsConst(t1) && tnumIsConst(t2)) return t1.value !== t2.value ? 1 : 0;
+      if (!tnumOverlap(t1, t2)) return 1;
       if (umin1 > umax2 || umax1 < umin2 || smin1 > smax2 || smax1 < smin2) return 1;
       if (!is32 && disjoint32()) return 1;
       break;

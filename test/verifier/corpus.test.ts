@@ -45,7 +45,7 @@ function runCorpus(): Outcome[] {
       for (const caps of ['root', 'bpf'] as const) {
         let ours: Outcome['ours'];
         try {
-          const r = verifyProgram(spec, program, { caps, logLevel: 1, cpus: 2 });
+          const r = verifyProgram(spec, program, { caps, cpus: 2 });
           ours = { accepted: r.accepted, errno: r.errno, error: r.error, insnsProcessed: r.insnsProcessed };
         } catch (err) {
           ours = { accepted: false, errno: -1, insnsProcessed: 0, crash: (err as Error).stack };
