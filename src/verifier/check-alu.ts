@@ -12,19 +12,19 @@ import { BPF_MAX_VAR_OFF } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { PTR_MAYBE_NULL, PTR_UNTRUSTED, baseType } from '../uapi/helper-protos.js';
 import {
-  coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, zext32To64,
+  coerceRegToSize, coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, zext32To64,
 } from './bounds.js';
 import { checkMapAccess } from './check-mem.js';
 import { VerifyFailure, type VerifierEnv } from './env.js';
 import type { Insn } from './kernel-disasm.js';
 import { markChainPrecision } from './precision.js';
 import {
-  BPF_ADD_CONST, CONST_PTR_TO_MAP, PTR_TO_CTX, PTR_TO_FLOW_KEYS, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM,
+  BPF_ADD_CONST, BPF_ADD_CONST32, BPF_ADD_CONST64, CONST_PTR_TO_MAP, PTR_TO_CTX, PTR_TO_FLOW_KEYS, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM,
   PTR_TO_PACKET, PTR_TO_PACKET_META, PTR_TO_STACK, PTR_TO_BTF_ID, PTR_TO_BUF, PTR_TO_TP_BUFFER, CONST_PTR_TO_DYNPTR, RegState,
-  S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markUnbounded32, markUnknown, regTypeStr,
+  S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markUnbounded, markUnbounded32, markUnknown, regTypeStr,
 } from './reg-state.js';
 import { DST_OP, DST_OP_NO_MARK, SRC_OP, assignScalarIdBeforeMov, checkRegArg, isPointerValue, regIsPktPointer, regWidth } from './regs.js';
-import { tnumAdd, tnumIsConst, tnumString, tnumSub, tnumSubregIsConst } from './tnum.js';
+import { tnumAdd, tnumBswap, tnumIsConst, tnumString, tnumSub, tnumSubregIsConst } from './tnum.js';
 
 const { EACCES, EINVAL } = ERRNO;
 
@@ -316,6 +316,22 @@ function adjustPtrMinMaxVals(env: VerifierEnv, insn: Insn, ptr: RegState, offReg
   }
 }
 
+/**
+ * scalar_byte_swap: le/be/bswap on a scalar. On a little-endian machine `le` only truncates;
+ * `be` and `bswap` move each byte's known bits with the byte.
+ */
+function scalarByteSwap(dst: RegState, insn: Insn): void {
+  const alu64 = BPF_CLASS(insn.code) === BPF_ALU64;
+  const needSwap = alu64 || BPF_SRC(insn.code) !== BPF_TO_LE;
+  if (needSwap) {
+    dst.varOff = tnumBswap(dst.varOff, insn.imm / 8);
+    markUnbounded(dst);
+  }
+  if (insn.imm === 16 || insn.imm === 32) coerceRegToSize(dst, insn.imm / 8);
+  if (!alu64) zext32To64(dst);
+  regBoundsSync(dst);
+}
+
 // ---- check_alu_op ------------------------------------------------------------------------------
 
 /** A register holding `imm` (the source of a BPF_K operation). */
@@ -377,15 +393,15 @@ function linkAddConst(env: VerifierEnv, insn: Insn, dst: RegState, src: RegState
     dst.id = 0;
     return;
   }
-  const val = BigInt.asIntN(64, src.varOff.value);
+  const val = alu32 ? BigInt.asIntN(32, src.varOff.value) : BigInt.asIntN(64, src.varOff.value);
   const clearId = (): void => {
     dst.off = 0;
     dst.id = 0;
   };
-  if (alu32 || val < BigInt(S32_MIN) || val > BigInt(S32_MAX)) return clearId();
+  if (val < BigInt(S32_MIN) || val > BigInt(S32_MAX)) return clearId();
   if (op === BPF_SUB && val === BigInt(S32_MIN)) return clearId();
   if (dst.id & BPF_ADD_CONST) return clearId();
-  dst.id |= BPF_ADD_CONST;
+  dst.id |= alu32 ? BPF_ADD_CONST32 : BPF_ADD_CONST64;
   dst.off = op === BPF_SUB ? -Number(val) : Number(val);
 }
 
@@ -465,10 +481,11 @@ export function checkAluOp(env: VerifierEnv, insn: Insn): void {
     }
     checkRegArg(env, insn.dst, SRC_OP);
     if (isPointerValue(env, insn.dst)) env.reject(EACCES, `R${insn.dst} pointer arithmetic prohibited`);
-    if (op === BPF_NEG && regs[insn.dst].type === SCALAR_VALUE) {
+    if (regs[insn.dst].type === SCALAR_VALUE) {
       checkRegArg(env, insn.dst, DST_OP_NO_MARK);
       const dst = regs[insn.dst];
-      scalarAlu(dst, dst.clone(), BPF_NEG, alu64);
+      if (op === BPF_NEG) scalarAlu(dst, dst.clone(), BPF_NEG, alu64);
+      else scalarByteSwap(dst, insn);
     } else {
       checkRegArg(env, insn.dst, DST_OP);
     }

@@ -11,13 +11,13 @@ import {
 import { BPF_MAP_TYPE, MAX_PACKET_OFF } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { PTR_MAYBE_NULL, baseType } from '../uapi/helper-protos.js';
-import { regBoundsSane, regBoundsSync, regAssign32Into64 } from './bounds.js';
+import { regBoundsSane, regBoundsSync, zext32To64 } from './bounds.js';
 import type { VerifierEnv } from './env.js';
 import type { Insn } from './kernel-disasm.js';
 import { markChainPrecision } from './precision.js';
 import { findPrevEntry, widenImpreciseScalars } from './prune.js';
 import {
-  BPF_ADD_CONST, CONST_PTR_TO_MAP, PTR_TO_BTF_ID, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET, PTR_TO_PACKET_END,
+  BPF_ADD_CONST, BPF_ADD_CONST32, CONST_PTR_TO_MAP, PTR_TO_BTF_ID, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET, PTR_TO_PACKET_END,
   PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, RegState, SCALAR_VALUE,
   markKnown, markUnbounded, markUnknown,
 } from './reg-state.js';
@@ -372,6 +372,7 @@ function syncLinkedRegs(env: VerifierEnv, state: VerifierState, known: RegState,
       reg.id = id;
       reg.subregDef = subregDef;
       addConst(reg, delta);
+      if ((reg.id | known.id) & BPF_ADD_CONST32) zext32To64(reg);
       regBoundsSync(reg);
     }
     const r = packed & 0xff;
@@ -405,7 +406,6 @@ function addConst(reg: RegState, delta: RegState): void {
   reg.umax = BigInt.asUintN(64, umax);
   if (umin <= (1n << 64n) - 1n && umax > (1n << 64n) - 1n) { reg.umin = 0n; reg.umax = (1n << 64n) - 1n; }
   reg.varOff = tnumAdd(reg.varOff, delta.varOff);
-  void regAssign32Into64;
 }
 
 /** mark_ptr_not_null_reg: the pointer passed a NULL check. */

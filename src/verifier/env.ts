@@ -132,6 +132,8 @@ export class VerifierEnv {
   readonly nospec: Uint8Array;
   /** Pointer arithmetic with unknown offsets was seen: scalars prune only when equal. */
   exploreAluLimits = false;
+  /** Loops (strongly connected components) in which a back edge was pruned. */
+  readonly sccWithBackedges = new Set<number>();
   /** Global functions called on some path: verified on their own after the main program. */
   readonly calledGlobals = new Set<number>();
   /** The kernel's nr_cpu_ids, which bounds bpf_get_smp_processor_id. */
@@ -276,12 +278,20 @@ export class VerifierEnv {
     if (prev) widenImpreciseScalars(this, prev, this.curState);
   }
 
-  /** A cached state inside a loop whose exploration is not finished may have incomplete precision. */
+  /**
+   * incomplete_read_marks: a state in a loop that converged through a state still being explored
+   * (a callback or may_goto iteration pruned against an earlier one: a back edge) may have
+   * incomplete precision marks, so states there are compared on every scalar's range.
+   */
   loopIncomplete(state: VerifierState): boolean {
     const scc = this.scc[state.insnIdx];
-    if (!scc) return false;
-    for (let p = this.curState.parent; p; p = p.parent) if (p.branches && this.scc[p.insnIdx] === scc) return true;
-    return false;
+    return scc !== 0 && this.sccWithBackedges.has(scc);
+  }
+
+  /** A loop iteration was pruned against a state still being explored (add_scc_backedge). */
+  addBackedge(insnIdx: number): void {
+    const scc = this.scc[insnIdx];
+    if (scc) this.sccWithBackedges.add(scc);
   }
 
   get logLevel2(): boolean {

@@ -238,6 +238,7 @@ export function isStateVisited(env: VerifierEnv, insnIdx: number): number {
     }
     if (hit) {
       sl.hitCnt++;
+      if (sl.state.branches) env.addBackedge(insnIdx);
       if (env.isJmpPoint(env.insnIdx)) pushHistory(env, cur, 0);
       propagatePrecision(env, sl.state, cur);
       return 1;

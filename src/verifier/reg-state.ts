@@ -78,8 +78,13 @@ export interface MapInfo {
   readonly index: number;
 }
 
-/** id flag of a scalar known to equal another's plus a constant (`off`): BPF_ADD_CONST. */
-export const BPF_ADD_CONST = 1 << 31;
+/**
+ * id flags of a scalar known to equal another's plus a constant (`off`), by a 64-bit or a
+ * 32-bit add (BPF_ADD_CONST64, BPF_ADD_CONST32; BPF_ADD_CONST is either).
+ */
+export const BPF_ADD_CONST64 = 1 << 31;
+export const BPF_ADD_CONST32 = 1 << 30;
+export const BPF_ADD_CONST = BPF_ADD_CONST64 | BPF_ADD_CONST32;
 
 /** Liveness marks (enum bpf_reg_liveness). */
 export const REG_LIVE_NONE = 0;

@@ -137,5 +137,15 @@ export const tnumWithSubreg = (reg: Tnum, subreg: Tnum): Tnum => tnumOr(tnumClea
 export const tnumConstSubreg = (a: Tnum, value: bigint): Tnum => tnumWithSubreg(a, tnumConst(value));
 export const tnumSubregIsConst = (a: Tnum): boolean => (a.mask & U32_MAX) === 0n;
 
+/** tnum_bswap16/32/64: the low `bytes` bytes reversed, known bits moving with their byte. */
+export function tnumBswap(a: Tnum, bytes: number): Tnum {
+  const swap = (x: bigint): bigint => {
+    let out = 0n;
+    for (let i = 0; i < bytes; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
+    return out;
+  };
+  return { value: swap(a.value), mask: swap(a.mask) };
+}
+
 /** `(0x1; 0xfe)`, as the kernel's tnum_strn prints it. */
 export const tnumString = (a: Tnum): string => `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;

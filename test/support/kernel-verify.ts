@@ -40,6 +40,8 @@ export interface VerifyOptions {
   logLevel?: number;
   /** Keep only the last N bytes of each log (the recorder's --tail-bytes). */
   tailBytes?: number;
+  /** Load the object's programs together (bpftool prog loadall), as tail-call chains need. */
+  together?: boolean;
 }
 
 const SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kernel-verify.c');
@@ -108,6 +110,7 @@ function run(args: string[]): unknown {
 function optionArgs(caps: Caps, options: VerifyOptions): string[] {
   const args = ['--caps', caps, '--log-level', String(options.logLevel ?? 1)];
   if (options.tailBytes !== undefined) args.push('--tail-bytes', String(options.tailBytes));
+  if (options.together) args.push('--together');
   return args;
 }
 
