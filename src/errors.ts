@@ -20,12 +20,16 @@ export const ERROR_CODES = {
   BAD_INPUT: 'bad input',
   /** Bad command-line usage. */
   USAGE: 'usage',
+  /** A program the kernel's verifier would refuse at load. */
+  VERIFIER: 'refused by the verifier',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class XdplabError extends Error {
   readonly code: ErrorCode;
+  /** More lines for a person to read after the one-line message (an explanation, a hint). */
+  explanation?: string;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

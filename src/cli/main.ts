@@ -9,6 +9,7 @@ import { registerCoreCommands } from './core-commands.js';
 import { registerProgCommands } from './prog-commands.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerVerifyCommand } from './verify-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
@@ -50,6 +51,7 @@ export const processIo: Io = {
 export function reportError(err: unknown, io: Io): number {
   if (err instanceof XdplabError) {
     io.err(`xdplab: ${err.message}\n`);
+    if (err.explanation) io.err(err.explanation.replace(/^/gm, '  ') + '\n');
     return err.code === 'VM_FAULT' ? EXIT_FAULT : EXIT_BAD_INPUT;
   }
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
@@ -74,6 +76,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerProgCommands(program, io);
   registerReplayCommand(program, io, setExit);
   registerRunCommand(program, io, setExit);
+  registerVerifyCommand(program, io, setExit);
   return program;
 }
 

@@ -9,6 +9,7 @@
  */
 import { Command } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
+import { capsOption, loadOptionsOf, noVerifyOption, refusedSiblingNotes, type VerifyCliOptions } from './verify-option.js';
 import { XdplabError } from '../errors.js';
 import { VmFault } from '../vm/fault.js';
 import { testRun } from '../hooks/test-run.js';
@@ -119,7 +120,9 @@ export function registerProgCommands(program: Command, io: Io): void {
     .option('--cpus <n>', 'emulated CPUs (per-CPU maps hold one value each)', '1')
     .option('--json', 'print one JSON object instead of bpftool\'s line')
     .addOption(engineOption())
-    .action(async (obj: string, progName: string, words: string[], opts: { mapsIn?: string; mapsOut?: string; json?: boolean; cpu: string; cpus: string; engine?: string }) => {
+    .addOption(capsOption())
+    .addOption(noVerifyOption())
+    .action(async (obj: string, progName: string, words: string[], opts: VerifyCliOptions & { mapsIn?: string; mapsOut?: string; json?: boolean; cpu: string; cpus: string; engine?: string }) => {
       const args = parseRunArgs(words);
       const cpus = Number(opts.cpus);
       const cpu = Number(opts.cpu);
@@ -129,8 +132,9 @@ export function registerProgCommands(program: Command, io: Io): void {
       const outputs = new OutputSet([args.dataOut, args.ctxOut, opts.mapsOut]);
       // As BPF_PROG_TEST_RUN: no perf buffer reader is attached.
       const runtime = new Runtime({ cpus, perfReaders: false, engine: engineOf(opts.engine) });
-      const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
+      const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj), loadOptionsOf(opts));
       const target = collection.program(progName);
+      for (const note of refusedSiblingNotes(collection, [target.name])) io.err(`xdplab: ${note}\n`);
       if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
       const data = await readArg(args.dataIn, io);
       const ctx = args.ctxIn !== undefined ? await readArg(args.ctxIn, io) : undefined;

@@ -22,6 +22,7 @@
  */
 import { Command, Option } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
+import { capsOption, loadOptionsOf, noVerifyOption, refusedSiblingNotes, type VerifyCliOptions } from './verify-option.js';
 import { XdplabError } from '../errors.js';
 import { PacketReplayer, REPLAY_HOOKS, ReplayInputError, replayDevice, type ReplayHookName } from '../hooks/replay.js';
 import { createCaptureWriter } from '../pcap/writer.js';
@@ -37,7 +38,7 @@ import { readInput } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
 import { loadMapsIn, writeMapsFile } from './maps-json.js';
 
-interface ReplayOptions {
+interface ReplayOptions extends VerifyCliOptions {
   pcap: string;
   hook?: ReplayHookName;
   engine?: string;
@@ -96,8 +97,9 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   // Every output path is checked before the replay: a bad one ends the command at once.
   for (const file of [opts.out, opts.mapsOut]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
-  const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj));
+  const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj), loadOptionsOf(opts));
   const program = collection.program(progName);
+  for (const note of refusedSiblingNotes(collection, [program.name])) io.err(`xdplab: ${note}\n`);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
   const device = replayDevice(opts.devMac ? parseMac(opts.devMac) : undefined);
   const context = opts.path ? 'path' : 'test-run';
@@ -258,6 +260,8 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .option('--path', 'hand each packet over as the kernel\'s receive (or transmit) path does on a device eth0 (RX queue by RSS; TC: its skb, a VLAN tag out of band), not as BPF_PROG_TEST_RUN does')
     .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
     .addOption(engineOption())
+    .addOption(capsOption())
+    .addOption(noVerifyOption())
     .action(async (obj: string, progName: string, opts: ReplayOptions) => {
       const { code } = await runReplay(obj, progName, opts, io);
       setExit(code);

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
+import { capsOption, loadOptionsOf, noVerifyOption, refusedSiblingNotes, type VerifyCliOptions } from './verify-option.js';
 import Table from 'cli-table3';
 import { SingleBar } from 'cli-progress';
 import { XdplabError } from '../errors.js';
@@ -14,7 +15,7 @@ import { runTraffic, type RunStats } from '../topology/run.js';
 import { EXIT_FAULT, type Io } from './main.js';
 import { collectionsByName, mapsTable } from './run-maps.js';
 
-interface RunCliOptions {
+interface RunCliOptions extends VerifyCliOptions {
   out?: string;
   json?: boolean;
   seed?: string;
@@ -102,6 +103,8 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .option('--skip-bad', 'go on past malformed capture records, counting them')
     .option('--before-after', `also write ${BEFORE_AFTER_FILE}: for every program run, the frame before and after it`)
     .addOption(engineOption())
+    .addOption(capsOption())
+    .addOption(noVerifyOption())
     .action(async (file: string, opts: RunCliOptions & { engine?: string }) => {
       const engine = engineOf(opts.engine);
       const outputs = new OutputFiles(opts.beforeAfter ?? false);
@@ -110,7 +113,11 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         cpus: count(opts.cpus, '--cpus', 1, 256),
         outputDir: opts.out,
         engine,
+        load: loadOptionsOf(opts),
       });
+      for (const collection of topology.collections.values()) {
+        for (const note of refusedSiblingNotes(collection, [...topology.programs.values()].map((p) => p.name))) io.err(`xdplab: ${note}\n`);
+      }
       outputs.setDirectory(topology.outputDir);
       const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'replaying {value} packets | {rate} packets/s', hideCursor: true }) : undefined;
       let stats: RunStats;

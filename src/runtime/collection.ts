@@ -14,14 +14,21 @@ import type { BpfMap } from '../maps/map.js';
 import { BPF_MAP_TYPE, LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
 import { BPF_CORE_POISON_HELPER } from '../spec/core.js';
 import { sourceLineAt } from '../spec/line-info.js';
+import { resolveProgramName } from '../spec/program-name.js';
 import type { VmFault } from '../vm/fault.js';
 import { ProgramImage } from '../vm/image.js';
 import { Program } from './program.js';
+import { VerifierRefusal, verifyProgram, type Caps, type VerifierResult } from '../verifier/index.js';
 import type { Runtime } from './runtime.js';
 
 export interface LoadOptions {
   /** Maps to use instead of creating them, by name (like cilium/ebpf's MapReplacements). */
   mapReplacements?: Map<string, BpfMap>;
+  /**
+   * Verify every program as the kernel does at load, refusing those it would refuse (default:
+   * as root). `false` loads them anyway, for debugging: then every run-time check stays.
+   */
+  verify?: false | { caps?: Caps };
 }
 
 export class Collection {
@@ -34,6 +41,8 @@ export class Collection {
     readonly refused: ReadonlyMap<string, XdplabError> = new Map(),
     /** Maps of types xdplab lacks: the error, given when one (or a program using it) is asked for. */
     readonly unsupportedMaps: ReadonlyMap<string, XdplabError> = new Map(),
+    /** The verifier's answer for each program it checked. */
+    readonly verification: ReadonlyMap<string, VerifierResult> = new Map(),
   ) {}
 
   static load(runtime: Runtime, spec: CollectionSpec, options: LoadOptions = {}): Collection {
@@ -51,15 +60,24 @@ export class Collection {
       }
       const programs = new Map<string, Program>();
       const refused = new Map<string, XdplabError>();
+      const verification = new Map<string, VerifierResult>();
       for (const progSpec of spec.programs.values()) {
         // The kernel loads every program of an object; one xdplab cannot run refuses only itself.
         try {
           const unsupported = progSpec.mapReferences.map((r) => unsupportedMaps.get(r.map)).find((e) => e !== undefined);
           if (unsupported) throw new XdplabError('UNSUPPORTED', unsupported.message); // a copy: withContext prefixes in place
+          if (options.verify !== false) {
+            const result = verifyProgram(spec, progSpec, { caps: options.verify?.caps ?? 'root', cpus: runtime.cpus });
+            verification.set(progSpec.name, result);
+            if (!result.accepted && !result.unsupported) {
+              refused.set(progSpec.name, new VerifierRefusal(result, spec.source));
+              continue;
+            }
+          }
           programs.set(progSpec.name, loadProgram(runtime, progSpec, maps));
         } catch (err) {
           const e = withContext(err, `program ${progSpec.name} (section ${progSpec.sectionName})`);
-          if (e.code !== 'UNSUPPORTED') throw e;
+          if (e.code !== 'UNSUPPORTED' && e.code !== 'BAD_INSTRUCTION') throw e;
           refused.set(progSpec.name, withContext(e, `load ${spec.source}`, 'UNSUPPORTED'));
         }
       }
@@ -67,7 +85,7 @@ export class Collection {
         if (unsupportedMaps.has(mapSpec.name)) continue;
         step(`map ${mapSpec.name}`, () => fillInitialSlots(runtime, mapSpec, maps, programs, refused, unsupportedMaps));
       }
-      return new Collection(runtime, spec, maps, programs, refused, unsupportedMaps);
+      return new Collection(runtime, spec, maps, programs, refused, unsupportedMaps, verification);
     } catch (err) {
       throw withContext(err, `load ${spec.source}`);
     }
@@ -85,7 +103,7 @@ export class Collection {
   }
 
   program(name: string): Program {
-    const resolved = this.resolveName(name);
+    const resolved = resolveProgramName(this.spec, name);
     const program = this.programs.get(resolved);
     const refusal = this.refused.get(resolved);
     if (!program && refusal) throw copyOf(refusal);
@@ -99,15 +117,7 @@ export class Collection {
     return program;
   }
 
-  private resolveName(name: string): string {
-    const all = [...this.spec.programs.values()];
-    if (this.spec.programs.has(name)) return name;
-    const only = (matches: typeof all): string | undefined => (matches.length === 1 ? matches[0].name : undefined);
-    return only(all.filter((p) => `${p.sectionName}/${p.name}` === name))
-      ?? (name.length === BPF_OBJ_NAME_LEN - 1 ? only(all.filter((p) => p.name.startsWith(name))) : undefined)
-      ?? only(all.filter((p) => p.sectionName === name))
-      ?? name;
-  }
+
 
   map(name: string): BpfMap {
     const map = this.maps.get(name);
@@ -119,10 +129,11 @@ export class Collection {
 }
 
 /** A fresh error to throw: callers prefix context in place (withContext), the kept one stays as it is. */
-const copyOf = (err: XdplabError): XdplabError => new XdplabError(err.code, err.message);
-
-/** include/uapi/linux/bpf.h: a program's name in the kernel holds 15 characters and a NUL. */
-const BPF_OBJ_NAME_LEN = 16;
+const copyOf = (err: XdplabError): XdplabError => {
+  const copy = new XdplabError(err.code, err.message);
+  copy.explanation = err.explanation;
+  return copy;
+};
 
 function step<T>(name: string, fn: () => T): T {
   try {

@@ -14,7 +14,7 @@ import { Network } from '../net/network.js';
 import { HOOKS, VirtualNic, type Cidr, type HookName } from '../net/nic.js';
 import { Node, type NodeKind } from '../net/node.js';
 import type { PacketSink } from '../net/recorder.js';
-import { Collection } from '../runtime/collection.js';
+import { Collection, type LoadOptions } from '../runtime/collection.js';
 import type { Program } from '../runtime/program.js';
 import type { EngineKind } from '../vm/engine.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -42,6 +42,8 @@ export interface Topology {
   outputDir: string;
   /** Loaded objects by path (their maps, for summaries). */
   collections: Map<string, Collection>;
+  /** The programs the topology defines, by its names for them. */
+  programs: Map<string, Program>;
 }
 
 export interface TopologyOverrides {
@@ -50,6 +52,8 @@ export interface TopologyOverrides {
   outputDir?: string;
   /** The execution engine (default: the runtime's default, the JIT). */
   engine?: EngineKind;
+  /** How programs are loaded: verified as the kernel would (the default) or not. */
+  load?: LoadOptions;
 }
 
 const TOP_KEYS = ['name', 'description', 'seed', 'cpus', 'nodes', 'links', 'programs', 'attach', 'traffic', 'outputs'];
@@ -76,12 +80,12 @@ export function loadTopology(file: string, sink: PacketSink, overrides: Topology
   for (const link of top.get('links')?.list() ?? []) readLink(link, network);
   for (const node of network.nodes) node.addConnectedRoutes();
 
-  const { programs, collections } = readPrograms(top.get('programs'), dir, runtime);
+  const { programs, collections } = readPrograms(top.get('programs'), dir, runtime, overrides.load);
   for (const at of top.get('attach')?.list() ?? []) readAttachment(at, network, programs);
   const traffic = (top.get('traffic')?.list() ?? []).map((at) => readTraffic(at, network, dir));
   const outputs = top.get('outputs')?.map(['dir']);
   const outputDir = overrides.outputDir ?? (outputs?.get('dir') ? path.resolve(dir, outputs.get('dir')!.string()) : path.join('out', name));
-  return { file, name, description: top.get('description')?.string() ?? '', network, traffic, outputDir, collections };
+  return { file, name, description: top.get('description')?.string() ?? '', network, traffic, outputDir, collections, programs };
 }
 
 // ---- nodes -------------------------------------------------------------------------------
@@ -204,7 +208,7 @@ function readLink(at: Cursor, network: Network): void {
 
 // ---- programs ----------------------------------------------------------------------------
 
-function readPrograms(at: Cursor | undefined, dir: string, runtime: Runtime): { programs: Map<string, Program>; collections: Map<string, Collection> } {
+function readPrograms(at: Cursor | undefined, dir: string, runtime: Runtime, load: LoadOptions | undefined): { programs: Map<string, Program>; collections: Map<string, Collection> } {
   const entries = (at?.list() ?? []).map((p) => ({ at: p, f: p.map(['name', 'object', 'program', 'globals', 'maps'], ['name', 'object', 'program']) }));
   // Specs per object file, edited by every entry that names the object, then loaded once.
   const specs = new Map<string, CollectionSpec>();
@@ -227,7 +231,7 @@ function readPrograms(at: Cursor | undefined, dir: string, runtime: Runtime): { 
   for (const [object, spec] of specs) {
     const entry = entries.find((e) => path.resolve(dir, e.f.get('object')!.string()) === object)!;
     try {
-      collections.set(object, Collection.load(runtime, spec));
+      collections.set(object, Collection.load(runtime, spec, load));
     } catch (err) {
       throw entry.f.get('object')!.fail((err as Error).message);
     }
@@ -241,7 +245,9 @@ function readPrograms(at: Cursor | undefined, dir: string, runtime: Runtime): { 
     try {
       program = collection.program(f.get('program')!.string());
     } catch (err) {
-      throw f.get('program')!.fail((err as Error).message);
+      const failure = f.get('program')!.fail((err as Error).message);
+      if (err instanceof XdplabError) failure.explanation = err.explanation; // a verifier refusal's why
+      throw failure;
     }
     programs.set(name, program);
   }

@@ -231,7 +231,7 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
   switch (baseType(argType)) {
     case ARG_CONST_MAP_PTR:
       if (meta.funcId === FUNC.tail_call && reg.map?.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) {
-        env.reject(EINVAL, 'expected prog array map for tail call');
+        env.rejectUnterminated(EINVAL, 'expected prog array map for tail call'); // sic: no newline in the kernel's log
       }
       meta.map = reg.map;
       meta.mapUid = reg.mapUid;
@@ -421,7 +421,7 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
       break;
     case 'for_each_map_elem':
       if (!FOR_EACH_MAPS.includes(meta.map!.type)) env.reject(ERRNO.ENOTSUPP, 'callback function not allowed for map');
-      pushCallbackCall(env, insn, meta.subprogno, (caller, callee) => setMapElemCallbackState(caller, callee));
+      pushCallbackCall(env, insn, meta.subprogno, (caller, callee) => setMapElemCallbackState(env, caller, callee));
       break;
     case 'loop':
       markChainPrecision(env, 1);
@@ -518,8 +518,8 @@ function setLoopCallbackState(caller: FuncState, callee: FuncState): void {
   callee.callbackRetMax = 1;
 }
 
-/** set_map_elem_callback_state: callback(map, key, value, ctx). */
-function setMapElemCallbackState(caller: FuncState, callee: FuncState): void {
+/** set_map_elem_callback_state: callback(map, key, value, ctx); the value pointer gets an id of its own (as Linux 6.18 logs it). */
+function setMapElemCallbackState(env: VerifierEnv, caller: FuncState, callee: FuncState): void {
   const map = caller.regs[1].map;
   markPointer(callee.regs[1], CONST_PTR_TO_MAP);
   callee.regs[1].map = map;
@@ -527,6 +527,7 @@ function setMapElemCallbackState(caller: FuncState, callee: FuncState): void {
   callee.regs[2].map = map;
   markPointer(callee.regs[3], PTR_TO_MAP_VALUE);
   callee.regs[3].map = map;
+  callee.regs[3].id = ++env.idGen;
   callee.regs[4].assignFrom(caller.regs[3]);
   markNotInit(callee.regs[5]);
   callee.inCallbackFn = true;
@@ -589,6 +590,7 @@ export function checkFuncCall(env: VerifierEnv, insn: Insn): number {
   }
   setupFuncEntry(env, subprog, env.insnIdx, setCalleeState, state);
   clearCallerSavedRegs(env, caller.regs);
+  env.markAllScratched(); // init_func_state of the callee's frame
   if (env.verbose) {
     env.say('caller:\n' + verifierStateString(state, caller.frameno, 'all') + '\n');
     env.say('callee:\n' + verifierStateString(state, state.curframe, 'all') + '\n');
@@ -617,6 +619,7 @@ function checkGlobalCallArgs(env: VerifierEnv, subprog: number, regs: RegState[]
       if (reg.type !== PTR_TO_CTX) return { errno: EINVAL, message: `arg#${i} expects pointer to ctx` };
     } else if (arg.kind === 'mem') {
       if (reg.isNull && arg.maybeNull) continue;
+      const logged = env.log.pos;
       try {
         // check_mem_reg: the memory must be readable and writable.
         checkHelperMemAccess(env, regno, arg.size, 'read', true, undefined);
@@ -625,6 +628,7 @@ function checkGlobalCallArgs(env: VerifierEnv, subprog: number, regs: RegState[]
         const failure = env.failure;
         env.failure = undefined;
         if (!failure) throw err;
+        env.log.reset(logged); // the caller says it, with what follows
         return { errno: EINVAL, message: failure.message };
       }
     } else {

@@ -395,7 +395,8 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
         }
       }
     } else if (dstRegno >= 0) {
-      if (env.priv.bpfCapable) assignScalarIdBeforeMov(env, reg);
+      // A whole-slot fill copies the spill as it is: a scalar got its id when spilled (a slot
+      // made a scalar by invalidating a spilled pointer has none, and the kernel gives it none).
       const live = cur.regs[dstRegno];
       live.assignFrom(reg);
     } else if (!env.priv.allowPtrLeaks && reg.type !== SCALAR_VALUE) {

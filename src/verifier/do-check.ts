@@ -306,9 +306,13 @@ function doCheckInsn(env: VerifierEnv): number {
 const recoverableWithNospec = (errno: number): boolean => errno === ERRNO.EPERM || errno === EACCES || errno === EINVAL;
 
 /** update_branch_counts: a path ended; its checkpoints lose a branch. */
-function updateBranchCounts(state: VerifierState | null): void {
+function updateBranchCounts(env: VerifierEnv, state: VerifierState | null): void {
   for (let st = state; st; st = st.parent) {
     if (--st.branches) break;
+    if (st.inFreeList) { // maybe_free_verifier_state
+      st.inFreeList = false;
+      env.freeListSize--;
+    }
   }
 }
 
@@ -357,7 +361,7 @@ export function doCheck(env: VerifierEnv): void {
         env.prevLogPos = env.log.pos;
         env.say(`${env.insnIdx}: `);
         env.say(env.formatInsn(env.insnIdx) + '\n');
-        env.prevInsnPrintPos = env.log.pos - env.prevLogPos - 1;
+        env.prevInsnPrintPos = env.log.pos - env.prevLogPos;
         env.prevLogPos = env.log.pos;
       }
       env.seen[env.insnIdx] = 1;
@@ -387,7 +391,7 @@ export function doCheck(env: VerifierEnv): void {
       continue;
     }
     env.markAllScratched();
-    updateBranchCounts(env.curState);
+    updateBranchCounts(env, env.curState);
     if (!popStack(env, popLog)) break;
     doPrintState = true;
   }

@@ -116,11 +116,14 @@ export class VerifierEnv {
   totalStates = 0;
   peakStates = 0;
   exploredStatesSize = 0;
+  freeListSize = 0;
   maxStatesPerInsn = 0;
   scratch: Scratch = { regs: 0, slots: 0n };
   prevLogPos = 0;
   prevInsnPrintPos = 0;
-  prevLinfo: string | undefined;
+  /** The line-info record (its first instruction) sayLine printed last. */
+  prevLinfo: number | undefined;
+  private linfoRecords: Int32Array | undefined;
   /** The combined stack depth of the deepest call chain seen (check_max_stack_depth). */
   maxStackDepth = 0;
   /** Set when the last history entry was made for the instruction being processed. */
@@ -206,6 +209,13 @@ export class VerifierEnv {
     if (this.log.level) this.log.write(text);
   }
 
+  /** Refuse with a message the kernel logs without its newline (so the next line runs on). */
+  rejectUnterminated(errno: number, message: string): never {
+    this.say(message);
+    this.failure = new VerifyFailure(errno, message, this.insnIdx);
+    throw this.failure;
+  }
+
   /** Refuse the program: write the message (one or more lines) and stop verification. */
   reject(errno: number, ...lines: string[]): never {
     for (const line of lines) this.say(line + '\n');
@@ -225,16 +235,36 @@ export class VerifierEnv {
     return kernelInsnString(this.insns[i], this.insns[i + 1], addr);
   }
 
-  /** verbose_linfo: the source line of `insn`, once each time it changes (`; text @ file:line`). */
+  /**
+   * verbose_linfo: the source line of `insn` (`; text @ file:line`), each time the line-info
+   * record governing it (find_linfo: the last one at or before it) is another than last time
+   * and names another line.
+   */
   sayLine(insn: number, prefix = '; '): void {
     if (!this.log.level) return;
-    const line = this.lineInfo.get(insn);
-    if (line === undefined || line === this.prevLinfo) return;
-    this.prevLinfo = line;
+    const record = this.linfoRecordOf(insn);
+    if (record < 0 || record === this.prevLinfo) return;
+    const line = this.lineInfo.get(record)!;
+    // Two records of one file and line (they differ in the column the log does not show): once.
+    if (this.prevLinfo !== undefined && this.lineInfo.get(this.prevLinfo) === line) return;
+    this.prevLinfo = record;
     const m = /^(.*?):(\d+): ?(.*)$/.exec(line);
     const text = m ? `${m[3].trimStart()} @ ${m[1].split('/').pop()}:${m[2]}` : line;
     this.say(`${prefix}${text}\n`);
   }
+  /** find_linfo: the first instruction of the line-info record that covers `insn`, or -1. */
+  private linfoRecordOf(insn: number): number {
+    if (!this.linfoRecords) {
+      this.linfoRecords = new Int32Array(this.insns.length).fill(-1);
+      let record = -1;
+      for (let i = 0; i < this.insns.length; i++) {
+        if (this.lineInfo.has(i)) record = i;
+        this.linfoRecords[i] = record;
+      }
+    }
+    return this.linfoRecords[insn] ?? -1;
+  }
+
 
   /** print_insn_state: the registers the last instruction changed, after it on its line. */
   printInsnState(): void {

@@ -249,6 +249,11 @@ export function isStateVisited(env: VerifierEnv, insnIdx: number): number {
       list.splice(k, 1);
       k--;
       env.exploredStatesSize--;
+      // Kept on the free list until no path from it is open (maybe_free_verifier_state).
+      if (sl.state.branches) {
+        sl.state.inFreeList = true;
+        env.freeListSize++;
+      }
     }
   }
   if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
@@ -256,7 +261,8 @@ export function isStateVisited(env: VerifierEnv, insnIdx: number): number {
   if (!addNew) return 0;
   env.totalStates++;
   env.exploredStatesSize++;
-  if (env.peakStates < env.exploredStatesSize) env.peakStates = env.exploredStatesSize;
+  // update_peak_states: every state still allocated, in the explored lists or on the free list.
+  env.peakStates = Math.max(env.peakStates, env.exploredStatesSize + env.freeListSize);
   env.prevJmpsProcessed = env.jmpsProcessed;
   env.prevInsnProcessed = env.insnProcessed;
   if (env.priv.bpfCapable) markAllScalarsImprecise(cur);

@@ -114,6 +114,8 @@ export class VerifierState {
   parent: VerifierState | null = null;
   /** Paths still being explored below this state (for checkpoints). */
   branches = 1;
+  /** Evicted from the explored list while paths from it were still open: freed when the last ends. */
+  inFreeList = false;
   insnIdx = 0;
   refs: RefState[] = [];
   /** Ids of held locks (bpf_spin_lock): the register id and the map. */

@@ -9,7 +9,7 @@
 import type { Btf } from '../btf/btf.js';
 import { BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_PTR, BTF_KIND_STRUCT, BTF_KIND_UNION } from '../btf/types.js';
 import type { Instruction } from '../isa/instruction.js';
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, MAX_CALL_FRAMES } from '../isa/opcodes.js';
+import { MAX_CALL_FRAMES } from '../isa/opcodes.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { BPF_ATTACH_TYPE, BPF_COMPLEXITY_LIMIT_INSNS, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, BPF_PROG_TYPE } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
@@ -18,8 +18,10 @@ import { addSubprogs, checkCfg, checkLdImm64, checkSubprogs, computeLiveRegister
 import { doCheck } from './do-check.js';
 import { VerifierEnv, VerifyFailure, type GlobalArg, type LdImmRef, type Privileges } from './env.js';
 import type { Insn } from './kernel-disasm.js';
-import { MapInfo, PTR_TO_CTX, PTR_TO_MEM, SCALAR_VALUE, markPointer, markUnknown } from './reg-state.js';
+import { MapInfo, PTR_TO_CTX, PTR_TO_MEM, markPointer, markUnknown } from './reg-state.js';
 import { initialState } from './state.js';
+import { explain, type Explanation } from './explain.js';
+import { sourceLine } from './source-line.js';
 import { PTR_MAYBE_NULL } from '../uapi/helper-protos.js';
 
 export type Caps = 'root' | 'bpf';
@@ -61,6 +63,8 @@ export interface VerifierResult {
   seen: Uint8Array;
   /** Set when xdplab's verifier cannot decide (a kfunc, kernel BTF it lacks): the verdict is not the kernel's. */
   unsupported?: string;
+  /** For a refusal: what it means, where, why, and what to change. */
+  explanation?: Explanation;
 }
 
 const privileges = (caps: Caps): Privileges => (caps === 'root'
@@ -68,7 +72,7 @@ const privileges = (caps: Caps): Privileges => (caps === 'root'
   : { allowPtrLeaks: false, allowUninitStack: false, bypassSpecV1: false, bpfCapable: true });
 
 /** The program as the kernel sees it: 8-byte slots, an ld_imm64 taking two. */
-function toSlots(insns: readonly Instruction[]): Insn[] {
+export function toSlots(insns: readonly Instruction[]): Insn[] {
   const out: Insn[] = [];
   for (const i of insns) {
     out.push({ code: i.code, dst: i.dst, src: i.src, off: i.off, imm: i.imm });
@@ -94,6 +98,7 @@ function mapInfos(spec: CollectionSpec): Map<string, MapInfo> {
   const btf = spec.btf?.btf;
   const out = new Map<string, MapInfo>();
   let index = 0;
+  // An inner map's template (bpf_map_meta_alloc) has no name: the log shows none.
   const info = (m: MapSpec, i: number): MapInfo => {
     let flags = m.flags;
     // dev_map_alloc: programs only read devmap values.
@@ -104,7 +109,7 @@ function mapInfos(spec: CollectionSpec): Map<string, MapInfo> {
     return {
       name: m.name.slice(0, 15), type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags,
       spinLockOff: fieldOffset(btf, m.valueTypeId, 'bpf_spin_lock'), timerOff: fieldOffset(btf, m.valueTypeId, 'bpf_timer'),
-      frozenValue: frozen, inner: m.innerMap ? info(m.innerMap, -1) : undefined, index: i,
+      frozenValue: frozen, inner: m.innerMap ? { ...info(m.innerMap, -1), name: '' } : undefined, index: i,
     };
   };
   for (const m of spec.maps.values()) out.set(m.name, info(m, index++));
@@ -212,6 +217,7 @@ function runChecks(env: VerifierEnv, spec: CollectionSpec, program: ProgramSpec,
   env.curState = initialState(0, true);
   env.curState.firstInsnIdx = 0;
   env.insnIdx = 0;
+  env.markAllScratched(); // init_func_state: the first instruction prints the whole initial state
   doCheck(env);
   // do_check_subprogs: global functions some path called, each once, with arguments from BTF.
   const verified = new Set<number>();
@@ -247,16 +253,28 @@ function verifyGlobalFunction(env: VerifierEnv, subprog: number): void {
       env.reject(ERRNO.EINVAL, arg.why);
     }
   });
-  void SCALAR_VALUE;
   env.curState = state;
   env.insnIdx = sp.start;
   env.prevInsnIdx = -1;
+  env.markAllScratched();
   doCheck(env);
   if (env.verbose) env.say(`Func#${subprog} ('${sp.name}') is safe for any args that match its prototype\n`);
 }
 
-/** Verify one program of a collection as `BPF_PROG_LOAD` would. */
+/**
+ * Verify one program of a collection as `BPF_PROG_LOAD` would; a refusal comes explained
+ * (its failing path read from a level-1 log, made again when the caller asked for none).
+ */
 export function verifyProgram(spec: CollectionSpec, program: ProgramSpec, options: VerifyOptions = {}): VerifierResult {
+  const result = verifyOnce(spec, program, options);
+  if (result.accepted || result.unsupported || result.pc === undefined) return result;
+  const tooComplex = result.errno === ERRNO.E2BIG;
+  const log = (options.logLevel ?? 0) >= 1 || tooComplex ? result.log : verifyOnce(spec, program, { ...options, logLevel: 1 }).log;
+  result.explanation = explain(result, program, toSlots(program.instructions), log);
+  return result;
+}
+
+function verifyOnce(spec: CollectionSpec, program: ProgramSpec, options: VerifyOptions): VerifierResult {
   const caps = options.caps ?? 'root';
   const prog = progTypeInfo(program.type);
   const insns = toSlots(program.instructions);
@@ -303,21 +321,8 @@ export function verifyProgram(spec: CollectionSpec, program: ProgramSpec, option
   return result;
 }
 
-/** The source line of an instruction: the nearest line record at or before it. */
-export function sourceLine(program: ProgramSpec, pc: number): { at: string; text: string } | undefined {
-  for (let p = pc; p >= 0; p--) {
-    const line = program.lineInfo.get(p);
-    if (line === undefined) continue;
-    const m = /^(.*?:\d+): ?(.*)$/.exec(line);
-    return m ? { at: m[1], text: m[2] } : { at: line, text: '' };
-  }
-  return undefined;
-}
-
 /** Every program of a collection (bpftool prog loadall). */
 export function verifyCollection(spec: CollectionSpec, options: VerifyOptions = {}): VerifierResult[] {
   return [...spec.programs.values()].map((p) => verifyProgram(spec, p, options));
 }
 
-void BPF_PSEUDO_MAP_FD;
-void BPF_PSEUDO_MAP_VALUE;
