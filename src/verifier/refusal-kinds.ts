@@ -17,12 +17,19 @@ const BOUND_IT = 'give it bounds first: an unsigned type and `if (x > MAX) retur
 export const REFUSAL_KINDS: readonly RefusalKind[] = [
   // ---- the packet -------------------------------------------------------------------------
   {
-    match: /invalid access to packet, off=(-?\d+) size=(\d+), R(\d+)\(id=\d+,off=-?\d+,r=(\d+)\)/,
+    // A pointer with id 0 is data plus a constant; another id, data plus a variable (an IHL, a length).
+    match: /invalid access to packet, off=(-?\d+) size=(\d+), R(\d+)\(id=(\d+),off=-?\d+,r=(\d+)\)/,
     category: 'unchecked packet access',
-    reason: (m) => `the program reads or writes ${m[2]} byte(s) at offset ${m[1]} of the packet through R${m[3]}, but on this path `
-      + `it has only proved ${m[4]} byte(s) to be inside the packet (before data_end).`,
-    suggestion: (m) => `compare the pointer with data_end before the access and leave when it is too short, e.g. `
-      + `\`if (data + ${Number(m[1]) + Number(m[2])} > data_end) return XDP_DROP;\` — on every path that reaches it.`,
+    reason: (m) => (m[4] === '0'
+      ? `the program reads or writes ${m[2]} byte(s) at offset ${m[1]} of the packet through R${m[3]}, but on this path `
+        + `it has only proved ${m[5]} byte(s) to be inside the packet (before data_end).`
+      : `the program reads or writes ${m[2]} byte(s) at offset ${m[1]} from R${m[3]}, a packet pointer moved by a variable amount, `
+        + `and this path has not compared that pointer itself with data_end (a check of data + N does not bound it).`),
+    suggestion: (m) => (m[4] === '0'
+      ? `compare the pointer with data_end before the access and leave when it is too short, e.g. `
+        + `\`if (data + ${Number(m[1]) + Number(m[2])} > data_end) return XDP_DROP;\` — on every path that reaches it.`
+      : 'compare the moved pointer with data_end after moving it and before the access, e.g. for a header '
+        + '`struct tcphdr *tcp = (void *)ip + ip->ihl * 4;` add `if ((void *)(tcp + 1) > data_end) return XDP_PASS;`.'),
   },
   {
     match: /R(\d+) offset is outside of the packet/,

@@ -47,6 +47,19 @@ describe('xdplab verify', () => {
     expect(r.stdout).toMatch(/Fix: .*if \(data \+ 24 > data_end\) return XDP_DROP;/);
   });
 
+  it('a header at a variable offset: the fix names the moved pointer, and the corrected program loads (examples/port-filter)', async () => {
+    const example = path.join(repoRoot, 'examples/port-filter.bpf.o');
+    const refused = await cli(['verify', example, 'xdp_port_filter']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^xdp_port_filter: refused \(EACCES\): invalid access to packet, off=16 size=2, R2\(id=1,off=16,r=0\)/);
+    expect(refused.stdout).toMatch(/a packet pointer moved by a variable amount/);
+    expect(refused.stdout).toMatch(/port-filter\.bpf\.c:\d+: tcp = \(void \*\)ip \+ ip->ihl \* 4;.*sets R2/);
+    expect(refused.stdout).toMatch(/Fix: .*if \(\(void \*\)\(tcp \+ 1\) > data_end\)/);
+    const fixed = await cli(['verify', example, 'xdp_port_filter_fixed']);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toMatch(/^xdp_port_filter_fixed: accepted/);
+  });
+
   it('says a program loads, with the counts the kernel prints', async () => {
     const r = await cli(['verify', PACKET, 'pkt_xdp_c_parse_ok']);
     expect(r.code).toBe(0);
