@@ -7,10 +7,14 @@
  *
  * Usage: kernel-load-insns [--caps root|bpf]   (bpf: keep only CAP_BPF and CAP_NET_ADMIN)
  * stdin, one program per line:
- *   <prog_type> <expected_attach_type> <log_level> <prog_flags> <maps> <insns-hex>
- *   maps: "-" or a comma-separated list of type:key_size:value_size:max_entries:map_flags;
+ *   <prog_type> <expected_attach_type> <log_level> <prog_flags> <maps> <insns-hex> [<btf-hex> <func-info>]
+ *   maps: "-" or a comma-separated list of type:key_size:value_size:max_entries:map_flags[:inner],
+ *   inner (maps of maps) the index of an earlier map of the list, the inner map's template;
  *   an lddw with src_reg BPF_PSEUDO_MAP_FD (1) or BPF_PSEUDO_MAP_VALUE (2) names the map by
  *   its index in the list in imm, which is replaced by the map's fd.
+ *   btf-hex and func-info (optional, "-" for none): a raw BTF blob loaded with BPF_BTF_LOAD
+ *   and the program's func_info as insn_off:type_id pairs, comma-separated (the kernel
+ *   wants func_info for programs that pass callbacks, BPF_PSEUDO_FUNC).
  * stdout, one JSON object per line: {"accepted":true|false,"errno":N,"log":"..."}
  */
 #define _GNU_SOURCE
@@ -76,7 +80,13 @@ static int create_maps(char *spec, int *fds) {
     union bpf_attr attr;
     memset(&attr, 0, sizeof(attr));
     unsigned type, key, value, entries, flags;
-    if (sscanf(item, "%u:%u:%u:%u:%u", &type, &key, &value, &entries, &flags) != 5) return -1;
+    int inner = -1;
+    int fields = sscanf(item, "%u:%u:%u:%u:%u:%d", &type, &key, &value, &entries, &flags, &inner);
+    if (fields < 5) return -1;
+    if (fields == 6) {
+      if (inner < 0 || inner >= n) return -1;
+      attr.inner_map_fd = fds[inner];
+    }
     attr.map_type = type;
     attr.key_size = key;
     attr.value_size = value;
@@ -99,25 +109,69 @@ static int hex_value(char c) {
   return -1;
 }
 
+static void unhex(const char *hex, unsigned char *out, size_t bytes) {
+  for (size_t i = 0; i < bytes; i++) out[i] = (unsigned char)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+}
+
+/* BPF_BTF_LOAD of a raw blob; -1 (and the reason on stderr) when the kernel refuses it. */
+static int load_btf(const char *hex) {
+  size_t bytes = strlen(hex) / 2;
+  unsigned char *blob = malloc(bytes + 1);
+  unhex(hex, blob, bytes);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.btf = (uint64_t)(uintptr_t)blob;
+  attr.btf_size = (uint32_t)bytes;
+  attr.btf_log_buf = (uint64_t)(uintptr_t)log_buf;
+  attr.btf_log_size = LOG_SIZE;
+  attr.btf_log_level = 1;
+  log_buf[0] = 0;
+  int fd = sys_bpf(BPF_BTF_LOAD, &attr);
+  if (fd < 0) fprintf(stderr, "BTF_LOAD: %s\n%s\n", strerror(errno), log_buf);
+  free(blob);
+  return fd;
+}
+
 static void load_one(char *line) {
   unsigned prog_type, attach_type, log_level, prog_flags;
-  char maps[1024], *hex = malloc(strlen(line) + 1);
+  char maps[1024], *hex = malloc(strlen(line) + 1), *btf_hex = malloc(strlen(line) + 1), *finfo = malloc(strlen(line) + 1);
   int fds[MAX_MAPS];
-  if (sscanf(line, "%u %u %u %u %1023s %s", &prog_type, &attach_type, &log_level, &prog_flags, maps, hex) != 6) {
+  strcpy(btf_hex, "-");
+  strcpy(finfo, "-");
+  int fields = sscanf(line, "%u %u %u %u %1023s %s %s %s", &prog_type, &attach_type, &log_level, &prog_flags, maps, hex, btf_hex, finfo);
+  if (fields != 6 && fields != 8) {
     printf("{\"error\":\"bad input line\"}\n");
+    fflush(stdout);
     free(hex);
+    free(btf_hex);
+    free(finfo);
     return;
   }
   size_t bytes = strlen(hex) / 2;
   struct bpf_insn *insns = calloc(bytes / 8 + 1, sizeof(struct bpf_insn));
   unsigned char *raw = (unsigned char *)insns;
-  for (size_t i = 0; i < bytes; i++) raw[i] = (unsigned char)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+  unhex(hex, raw, bytes);
   int nmaps = create_maps(maps, fds);
+  int btf_fd = -1;
+  if (nmaps >= 0 && strcmp(btf_hex, "-") != 0 && (btf_fd = load_btf(btf_hex)) < 0) {
+    for (int i = 0; i < nmaps; i++) close(fds[i]);
+    nmaps = -1;
+  }
   if (nmaps < 0) {
-    printf("{\"error\":\"cannot create maps\"}\n");
+    printf("{\"error\":\"cannot create maps or BTF\"}\n");
+    fflush(stdout);
     free(hex);
+    free(btf_hex);
+    free(finfo);
     free(insns);
     return;
+  }
+  struct bpf_func_info func_info[256];
+  unsigned nfuncs = 0;
+  if (strcmp(finfo, "-") != 0) {
+    for (char *item = strtok(finfo, ","); item && nfuncs < 256; item = strtok(NULL, ",")) {
+      if (sscanf(item, "%u:%u", &func_info[nfuncs].insn_off, &func_info[nfuncs].type_id) == 2) nfuncs++;
+    }
   }
   size_t count = bytes / 8;
   for (size_t i = 0; i + 1 < count; i++) {
@@ -135,6 +189,12 @@ static void load_one(char *line) {
   attr.insn_cnt = (uint32_t)count;
   attr.license = (uint64_t)(uintptr_t)"GPL";
   attr.prog_flags = prog_flags;
+  if (btf_fd >= 0) {
+    attr.prog_btf_fd = btf_fd;
+    attr.func_info_rec_size = sizeof(struct bpf_func_info);
+    attr.func_info = (uint64_t)(uintptr_t)func_info;
+    attr.func_info_cnt = nfuncs;
+  }
   log_buf[0] = 0;
   if (log_level) {
     attr.log_level = log_level;
@@ -149,7 +209,10 @@ static void load_one(char *line) {
   fflush(stdout);
   if (fd >= 0) close(fd);
   for (int i = 0; i < nmaps; i++) close(fds[i]);
+  if (btf_fd >= 0) close(btf_fd);
   free(hex);
+  free(btf_hex);
+  free(finfo);
   free(insns);
 }
 

@@ -1,0 +1,60 @@
+/**
+ * The fuzzer's command line (run through scripts/verifier-fuzz.mjs, as root):
+ *
+ *   node scripts/verifier-fuzz.mjs [--seed N] [--count N] [--families a,b] [--kinds xdp,tc]
+ *                                  [--caps root,bpf] [--mutate 0.4] [--no-shrink] [--out DIR]
+ *   node scripts/verifier-fuzz.mjs --check FILE [--caps root]   (one reproducer, both answers)
+ *
+ * --count is per family and program kind; `ctxtable` (every context offset, size and access)
+ * is a family of its own, not random. The report (summary.txt, class-NNN.txt reproducers,
+ * disagreements.json) goes to --out, /tmp/xdplab-vfuzz by default.
+ */
+import { readFileSync } from 'node:fs';
+import { kernelLoadInsns } from '../../support/kernel-insns.js';
+import type { Caps } from '../../support/kernel-verify.js';
+import { FAMILIES } from './gen.js';
+import { ratioSummary, runFuzz, xdplabAnswer } from './fuzz.js';
+import { fromText, toRaw } from './program.js';
+import type { ProgKind } from './program.js';
+
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
+function cpus(): number {
+  const possible = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+  const m = /(\d+)$/.exec(possible);
+  return m ? Number(m[1]) + 1 : 1;
+}
+
+export function main(): void {
+  const check = arg('check', '');
+  const capsList = arg('caps', 'root,bpf').split(',') as Caps[];
+  if (check) {
+    const p = fromText(readFileSync(check, 'utf8'));
+    for (const caps of capsList) {
+      const logLevel = process.argv.includes('--log2') ? 2 : process.argv.includes('--log') ? 1 : 0;
+      const [k] = kernelLoadInsns([toRaw(p)], caps, logLevel || 1);
+      const x = xdplabAnswer(p, caps, cpus(), logLevel);
+      console.log(`[${caps}] kernel: ${k.accepted ? 'accepts' : `refuses (${k.errno}) ${k.error}`} insns=${k.insnsProcessed}${k.setupError ? ` setup: ${k.setupError}` : ''}`);
+      console.log(`[${caps}] xdplab: ${x.accepted ? 'accepts' : `refuses (${x.errno}) ${x.error}`} insns=${x.insnsProcessed}${x.crash ? ` crash: ${x.crash}` : ''}`);
+      if (logLevel) {
+        console.log(`---- kernel log [${caps}]\n${k.log}---- xdplab log [${caps}]\n${x.log}`);
+      }
+    }
+    return;
+  }
+  const families = arg('families', ['ctxtable', ...Object.keys(FAMILIES)].join(',')).split(',');
+  const { disagreements, stats } = runFuzz({
+    seed: Number(arg('seed', '1')), count: Number(arg('count', '200')), families, kinds: arg('kinds', 'xdp,tc').split(',') as ProgKind[],
+    caps: capsList, mutateRate: Number(arg('mutate', '0.4')), shrink: !process.argv.includes('--no-shrink'),
+    outDir: arg('out', '/tmp/xdplab-vfuzz'), cpus: cpus(), log: (l) => console.log(l),
+  });
+  console.log(ratioSummary(stats));
+  const classes = new Map<string, number>();
+  for (const d of disagreements) classes.set(d.signature, (classes.get(d.signature) ?? 0) + 1);
+  console.log(`${disagreements.length} disagreements in ${classes.size} classes`);
+  for (const [sig, n] of [...classes].sort((a, b) => b[1] - a[1]).slice(0, 60)) console.log(`  ${n}× ${sig}`);
+}
