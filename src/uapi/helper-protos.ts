@@ -128,7 +128,8 @@ const SIZE = ARG_CONST_SIZE;
 const SIZE0 = ARG_CONST_SIZE_OR_ZERO;
 const SOCK_COMMON = ARG_PTR_TO_BTF_ID_SOCK_COMMON;
 const OUT_FIXED = ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED;
-const SK_LOOKUP = [CTX, RDONLY_MEM, SIZE, ANY, ANY];
+/** bpf_{xdp,tc}_sk_lookup_*_proto: the tuple may be packet memory, and of any size (0 included: the lookup fails). */
+const SK_LOOKUP = [CTX, RDONLY_MEM, SIZE0, ANY, ANY];
 
 /** Every helper an XDP or TC program may call in Linux 6.18 (and those xdplab implements), with its signature. */
 const PROTOS: readonly HelperProto[] = [
@@ -188,8 +189,8 @@ const PROTOS: readonly HelperProto[] = [
   proto('skb_cgroup_id', RET_INTEGER, [CTX]),
   proto('get_current_cgroup_id', RET_INTEGER, []),
   proto('skb_ancestor_cgroup_id', RET_INTEGER, [CTX, ANY]),
-  proto('sk_lookup_tcp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP),
-  proto('sk_lookup_udp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP),
+  proto('sk_lookup_tcp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP, { pktAccess: true }),
+  proto('sk_lookup_udp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP, { pktAccess: true }),
   proto('sk_release', RET_INTEGER, [SOCK_COMMON | OBJ_RELEASE], { argBtfId: ['sock_common'] }),
   proto('map_push_elem', RET_INTEGER, [MAP, ARG_PTR_TO_MAP_VALUE, ANY]),
   proto('map_pop_elem', RET_INTEGER, [MAP, ARG_PTR_TO_MAP_VALUE | MEM_UNINIT | MEM_WRITE]),
@@ -200,7 +201,7 @@ const PROTOS: readonly HelperProto[] = [
   proto('tcp_sock', RET_PTR_TO_TCP_SOCK | PTR_MAYBE_NULL, [ARG_PTR_TO_SOCK_COMMON]),
   proto('skb_ecn_set_ce', RET_INTEGER, [CTX]),
   proto('get_listener_sock', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, [ARG_PTR_TO_SOCK_COMMON]),
-  proto('skc_lookup_tcp', RET_PTR_TO_SOCK_COMMON | PTR_MAYBE_NULL, SK_LOOKUP),
+  proto('skc_lookup_tcp', RET_PTR_TO_SOCK_COMMON | PTR_MAYBE_NULL, SK_LOOKUP, { pktAccess: true }),
   proto('tcp_check_syncookie', RET_INTEGER, [SOCK_COMMON, RDONLY_MEM, SIZE, RDONLY_MEM, SIZE], { argBtfId: ['sock_common'] }),
   proto('strtol', RET_INTEGER, [RDONLY_MEM, SIZE, ANY, OUT_FIXED], { argSize: [undefined, undefined, undefined, 8] }),
   proto('strtoul', RET_INTEGER, [RDONLY_MEM, SIZE, ANY, OUT_FIXED], { argSize: [undefined, undefined, undefined, 8] }),

@@ -12,7 +12,7 @@ import { BPF_MAX_VAR_OFF } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { PTR_MAYBE_NULL, PTR_UNTRUSTED, baseType } from '../uapi/helper-protos.js';
 import {
-  coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, zext32To64,
+  coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, scalarByteSwap, zext32To64,
 } from './bounds.js';
 import { checkMapAccess } from './check-mem.js';
 import { VerifyFailure, type VerifierEnv } from './env.js';
@@ -21,7 +21,7 @@ import { markChainPrecision } from './precision.js';
 import {
   BPF_ADD_CONST, CONST_PTR_TO_MAP, PTR_TO_CTX, PTR_TO_FLOW_KEYS, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM,
   PTR_TO_PACKET, PTR_TO_PACKET_META, PTR_TO_STACK, PTR_TO_BTF_ID, PTR_TO_BUF, PTR_TO_TP_BUFFER, CONST_PTR_TO_DYNPTR, RegState,
-  S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markUnbounded32, markUnknown, regTypeStr,
+  S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markKnown32, markUnbounded32, markUnknown, regTypeStr,
 } from './reg-state.js';
 import { DST_OP, DST_OP_NO_MARK, SRC_OP, assignScalarIdBeforeMov, checkRegArg, isPointerValue, regIsPktPointer, regWidth } from './regs.js';
 import { tnumAdd, tnumIsConst, tnumString, tnumSub, tnumSubregIsConst } from './tnum.js';
@@ -365,8 +365,30 @@ function adjustRegMinMaxVals(env: VerifierEnv, insn: Insn): void {
     const err = updateAluSanitation(env, BPF_ALU_NON_POINTER, 0);
     if (err < 0) sanitizeErr(env, insn, err, false);
   }
+  if ((op === BPF_AND || op === BPF_OR) && tnumIsConst(srcCopy.varOff)) maybeForkScalars(env, insn, dst);
   scalarAlu(dst, srcCopy, op, !alu32);
   linkAddConst(env, insn, dst, srcCopy, alu32);
+}
+
+/**
+ * maybe_fork_scalars (6.18 stable): `x & K` or `x | K` with x in [-1, 0] (LLVM's `s>> 63` mask
+ * idiom) is followed once for each value: a branch re-runs the instruction with x = 0, this
+ * path goes on with x = -1.
+ */
+function maybeForkScalars(env: VerifierEnv, insn: Insn, dst: RegState): void {
+  let alu32: boolean;
+  if (dst.smin === -1n && dst.smax === 0n) alu32 = false;
+  else if (dst.s32min === -1 && dst.s32max === 0) alu32 = true;
+  else return;
+  const branch = env.pushStack(env.insnIdx, env.insnIdx, false);
+  const other = branch.regs[insn.dst];
+  if (alu32) {
+    markKnown32(other, 0);
+    markKnown32(dst, -1);
+  } else {
+    markKnown(other, 0n);
+    markKnown(dst, -1n);
+  }
 }
 
 /** `r1 = r2; r1 += 4`: remember that r1 is r2 + 4, so a later check on r2 narrows r1 too. */
@@ -465,10 +487,11 @@ export function checkAluOp(env: VerifierEnv, insn: Insn): void {
     }
     checkRegArg(env, insn.dst, SRC_OP);
     if (isPointerValue(env, insn.dst)) env.reject(EACCES, `R${insn.dst} pointer arithmetic prohibited`);
-    if (op === BPF_NEG && regs[insn.dst].type === SCALAR_VALUE) {
+    if (regs[insn.dst].type === SCALAR_VALUE) {
       checkRegArg(env, insn.dst, DST_OP_NO_MARK);
       const dst = regs[insn.dst];
-      scalarAlu(dst, dst.clone(), BPF_NEG, alu64);
+      if (op === BPF_NEG) scalarAlu(dst, dst.clone(), BPF_NEG, alu64);
+      else scalarByteSwap(dst, alu64, BPF_SRC(insn.code) !== BPF_TO_LE, insn.imm as 16 | 32 | 64);
     } else {
       checkRegArg(env, insn.dst, DST_OP);
     }

@@ -390,8 +390,8 @@ const MAP_WRITERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_ele
 const FOR_EACH_MAPS: readonly number[] = [T.BPF_MAP_TYPE_HASH, T.BPF_MAP_TYPE_PERCPU_HASH, T.BPF_MAP_TYPE_LRU_HASH,
   T.BPF_MAP_TYPE_LRU_PERCPU_HASH, T.BPF_MAP_TYPE_ARRAY, T.BPF_MAP_TYPE_PERCPU_ARRAY];
 
-/** check_helper_call. */
-export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
+/** check_helper_call; returns the next pc. */
+export function checkHelperCall(env: VerifierEnv, insn: Insn): number {
   const funcId = insn.imm;
   if (funcId < 0 || funcId >= BPF_FUNC_MAX_ID) env.reject(EINVAL, `invalid func ${kernelHelperName(funcId)}#${funcId}`);
   const fn = env.prog.helpers.has(funcId) && (env.priv.allowPtrLeaks || !PERFMON_HELPERS.has(funcId)) ? env.prog.proto(funcId) : undefined;
@@ -443,7 +443,23 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
   }
   setReturnValue(env, fn, meta, name);
   checkMapFuncCompatibility(env, meta.map, funcId, name);
+  if (name === 'tail_call') return tailCallExit(env);
   if (PKT_DATA_CHANGING_HELPERS.has(name)) clearAllPktPointers(env);
+  return env.insnIdx + 1;
+}
+
+/**
+ * A tail call leaves the program when it succeeds. In the main function the failed call goes
+ * on with the packet unchanged; in a function, the verifier also follows the tail-called
+ * program returning to the caller, having moved the packet (check_helper_call, BPF_FUNC_tail_call).
+ */
+function tailCallExit(env: VerifierEnv): number {
+  if (!env.curState.curframe) return env.insnIdx + 1;
+  env.markScratchedReg(0);
+  env.pushStack(env.insnIdx + 1, env.insnIdx, false);
+  clearAllPktPointers(env);
+  markUnknown(env.curState.regs[0]);
+  return prepareFuncExit(env);
 }
 
 /** The register state of r0 after the call, from the signature's return type. */

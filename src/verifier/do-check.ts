@@ -241,8 +241,7 @@ function checkJmpClass(env: VerifierEnv, insn: Insn): number {
       const name = env.kfuncs.get(env.insnIdx) ?? `#${insn.imm}`;
       return env.reject(EINVAL, `calling kernel function ${name} is not supported: xdplab's verifier has no kernel BTF to check kfunc calls`);
     } else {
-      checkHelperCall(env, insn);
-      next = env.insnIdx + 1;
+      next = checkHelperCall(env, insn);
     }
     env.markScratchedReg(0);
     return next;
