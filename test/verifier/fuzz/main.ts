@@ -3,13 +3,18 @@
  *
  *   node scripts/verifier-fuzz.mjs [--seed N] [--count N] [--families a,b] [--kinds xdp,tc]
  *                                  [--caps root,bpf] [--mutate 0.4] [--no-shrink] [--out DIR]
- *   node scripts/verifier-fuzz.mjs --check FILE [--caps root]   (one reproducer, both answers)
+ *   node scripts/verifier-fuzz.mjs --check FILE [--caps root] [--log|--log2]   (one reproducer, both answers)
+ *   node scripts/verifier-fuzz.mjs --add NAME FILE WHY     (a reproducer into the regression table, all re-recorded)
+ *   node scripts/verifier-fuzz.mjs --record                (test/fixtures/verifier/regressions.json re-recorded)
  *
  * --count is per family and program kind; `ctxtable` (every context offset, size and access)
  * is a family of its own, not random. The report (summary.txt, class-NNN.txt reproducers,
  * disagreements.json) goes to --out, /tmp/xdplab-vfuzz by default.
  */
-import { readFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Regression } from './regressions.js';
 import { kernelLoadInsns } from '../../support/kernel-insns.js';
 import type { Caps } from '../../support/kernel-verify.js';
 import { FAMILIES } from './gen.js';
@@ -29,7 +34,42 @@ function cpus(): number {
   return m ? Number(m[1]) + 1 : 1;
 }
 
+const REGRESSIONS = path.join(process.env.XDPLAB_REPO_ROOT ?? '.', 'test/fixtures/verifier/regressions.json');
+
+interface RegressionFile {
+  kernel: string;
+  programs: Regression[];
+}
+
+/** Ask the kernel again about every regression program (and add one: --add NAME FILE WHY). */
+function record(): void {
+  const file: RegressionFile = existsSync(REGRESSIONS) ? JSON.parse(readFileSync(REGRESSIONS, 'utf8')) : { kernel: '', programs: [] };
+  const add = arg('add', '');
+  if (add) {
+    const [name, source, why] = process.argv.slice(process.argv.indexOf('--add') + 1);
+    const text = readFileSync(source, 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n').trim() + '\n';
+    file.programs = file.programs.filter((p) => p.name !== name);
+    file.programs.push({ name, why, text, root: undefined!, bpf: undefined! });
+  }
+  for (const caps of ['root', 'bpf'] as const) {
+    const answers = kernelLoadInsns(file.programs.map((p) => toRaw(fromText(p.text))), caps);
+    file.programs.forEach((p, i) => {
+      const k = answers[i];
+      if (k.setupError) throw new Error(`${p.name}: ${k.setupError}`);
+      p[caps] = { accepted: k.accepted, errno: k.errno, error: k.error, insns_processed: k.insnsProcessed };
+    });
+  }
+  file.kernel = execSync('uname -r', { encoding: 'utf8' }).trim();
+  file.programs.sort((a, b) => a.name.localeCompare(b.name));
+  writeFileSync(REGRESSIONS, JSON.stringify(file, null, 1) + '\n');
+  console.log(`${file.programs.length} programs recorded in ${REGRESSIONS}`);
+}
+
 export function main(): void {
+  if (process.argv.includes('--record') || process.argv.includes('--add')) {
+    record();
+    return;
+  }
   const check = arg('check', '');
   const capsList = arg('caps', 'root,bpf').split(',') as Caps[];
   if (check) {
