@@ -171,14 +171,17 @@ function sanitizeCheckBounds(env: VerifierEnv, insn: Insn, dst: RegState): numbe
 
 // ---- pointer arithmetic ----------------------------------------------------------------------
 
-/** check_reg_sane_offset. */
-function checkRegSaneOffset(env: VerifierEnv, reg: RegState, type: number): void {
+/**
+ * check_reg_sane_offset. A scalar offset's `off` (the delta of a linked scalar, BPF_ADD_CONST)
+ * is not a pointer offset: 6.18 stable checks only the pointer's (`isPointer`).
+ */
+function checkRegSaneOffset(env: VerifierEnv, reg: RegState, type: number, isPointer = true): void {
   const known = tnumIsConst(reg.varOff);
   const val = BigInt.asIntN(64, reg.varOff.value);
   const max = BigInt(BPF_MAX_VAR_OFF);
   const name = regTypeStr(type);
   if (known && (val >= max || val <= -max)) env.reject(EINVAL, `math between ${name} pointer and ${val} is not allowed`);
-  if (reg.off >= BPF_MAX_VAR_OFF || reg.off <= -BPF_MAX_VAR_OFF) env.reject(EINVAL, `${name} pointer offset ${reg.off} is not allowed`);
+  if (isPointer && (reg.off >= BPF_MAX_VAR_OFF || reg.off <= -BPF_MAX_VAR_OFF)) env.reject(EINVAL, `${name} pointer offset ${reg.off} is not allowed`);
   if (reg.smin === S64_MIN) env.reject(EINVAL, `math between ${name} pointer and register with unbounded min value is not allowed`);
   if (reg.smin >= max || reg.smin <= -max) env.reject(EINVAL, `value ${reg.smin} makes ${name} pointer be out of bounds`);
 }
@@ -244,7 +247,7 @@ function adjustPtrMinMaxVals(env: VerifierEnv, insn: Insn, ptr: RegState, offReg
   const ptrSnapshot = ptr.clone();
   dst.type = ptr.type;
   dst.id = ptr.id;
-  checkRegSaneOffset(env, offReg, ptr.type);
+  checkRegSaneOffset(env, offReg, ptr.type, false);
   checkRegSaneOffset(env, ptrSnapshot, ptr.type);
   markUnbounded32(dst);
   const info: SanitizeInfo = { maskToLeft: false, aluState: 0, aluLimit: 0 };

@@ -12,8 +12,9 @@ import {
   ACQUIRE_HELPERS, ARG_ANYTHING, ARG_CONST_ALLOC_SIZE_OR_ZERO, ARG_CONST_MAP_PTR, ARG_CONST_SIZE, ARG_CONST_SIZE_OR_ZERO,
   ARG_DONTCARE, ARG_PTR_TO_BTF_ID, ARG_PTR_TO_BTF_ID_SOCK_COMMON, ARG_PTR_TO_CONST_STR, ARG_PTR_TO_CTX, ARG_PTR_TO_DYNPTR,
   ARG_PTR_TO_FUNC, ARG_PTR_TO_MAP_KEY, ARG_PTR_TO_MAP_VALUE, ARG_PTR_TO_MEM, ARG_PTR_TO_PERCPU_BTF_ID, ARG_PTR_TO_RINGBUF_MEM,
-  ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK, ARG_PTR_TO_TIMER, MEM_ALLOC, MEM_FIXED_SIZE,
-  MEM_RDONLY, MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL,
+  ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK, ARG_PTR_TO_TIMER, ARG_KPTR_XCHG_DEST, MEM_ALLOC,
+  MEM_FIXED_SIZE, MEM_PERCPU,
+  MEM_RCU, MEM_RDONLY, MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL,
   PTR_TRUSTED, RET_INTEGER, RET_PTR_TO_BTF_ID, RET_PTR_TO_MAP_VALUE, RET_PTR_TO_MEM, RET_PTR_TO_MEM_OR_BTF_ID, RET_PTR_TO_SOCK_COMMON,
   RET_PTR_TO_SOCKET, RET_PTR_TO_TCP_SOCK, RET_VOID, baseType, type HelperProto,
 } from '../uapi/helper-protos.js';
@@ -30,6 +31,7 @@ import { markChainPrecision, markChainPrecisionFrom } from './precision.js';
 import {
   CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_BTF_ID, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET,
   PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_BUF, SCALAR_VALUE,
+  CONST_PTR_TO_DYNPTR,
   markNotInit, markPointer, markUnknown, regTypeStr, type MapInfo, type RegState,
 } from './reg-state.js';
 import {
@@ -63,15 +65,16 @@ function compatibleTypes(argBase: number): number[] | undefined {
     case ARG_PTR_TO_BTF_ID_SOCK_COMMON:
       return [PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED];
     case ARG_PTR_TO_SOCKET: return [PTR_TO_SOCKET];
-    case ARG_PTR_TO_BTF_ID: return [PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED];
+    case ARG_PTR_TO_BTF_ID: return [PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED, PTR_TO_BTF_ID | MEM_RCU];
     case ARG_PTR_TO_SPIN_LOCK: return [PTR_TO_MAP_VALUE, PTR_TO_BTF_ID | MEM_ALLOC];
     case ARG_PTR_TO_RINGBUF_MEM: return [PTR_TO_MEM | MEM_RINGBUF];
-    case ARG_PTR_TO_PERCPU_BTF_ID: return [PTR_TO_BTF_ID];
+    case ARG_PTR_TO_PERCPU_BTF_ID: return [PTR_TO_BTF_ID | MEM_PERCPU, PTR_TO_BTF_ID | MEM_PERCPU | MEM_RCU, PTR_TO_BTF_ID | MEM_PERCPU | PTR_TRUSTED];
+    case ARG_KPTR_XCHG_DEST: return [PTR_TO_MAP_VALUE, PTR_TO_BTF_ID | MEM_ALLOC];
     case ARG_PTR_TO_FUNC: return [PTR_TO_FUNC];
     case ARG_PTR_TO_STACK: return [PTR_TO_STACK];
     case ARG_PTR_TO_CONST_STR: return [PTR_TO_MAP_VALUE];
     case ARG_PTR_TO_TIMER: return [PTR_TO_MAP_VALUE];
-    case ARG_PTR_TO_DYNPTR: return [PTR_TO_STACK];
+    case ARG_PTR_TO_DYNPTR: return [PTR_TO_STACK, CONST_PTR_TO_DYNPTR];
     default: return undefined;
   }
 }
@@ -230,9 +233,6 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
   const memAccess: AccessType = argType & MEM_WRITE ? 'write' : 'read';
   switch (baseType(argType)) {
     case ARG_CONST_MAP_PTR:
-      if (meta.funcId === FUNC.tail_call && reg.map?.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) {
-        env.reject(EINVAL, 'expected prog array map for tail call');
-      }
       meta.map = reg.map;
       meta.mapUid = reg.mapUid;
       break;
@@ -276,10 +276,34 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
       checkRegConstStr(env, reg, regno);
       break;
     case ARG_PTR_TO_TIMER:
+      checkMapFieldPointer(env, regno, 'bpf_timer');
+      env.reject(EINVAL, `R${regno}: xdplab's verifier does not check bpf_timer argument kind yet`);
+    // eslint-disable-next-line no-fallthrough
+    case ARG_KPTR_XCHG_DEST:
+      processKptrFunc(env, regno);
+      break;
     case ARG_PTR_TO_DYNPTR:
     case ARG_PTR_TO_PERCPU_BTF_ID:
-      env.reject(EINVAL, `R${regno}: xdplab's verifier does not check ${argType === ARG_PTR_TO_TIMER ? 'bpf_timer' : 'this'} argument kind yet`);
+      env.reject(EINVAL, `R${regno}: xdplab's verifier does not check this argument kind yet`);
   }
+}
+
+/** The map of a field argument (bpf_timer…) must have BTF describing the field (process_timer_func). */
+function checkMapFieldPointer(env: VerifierEnv, regno: number, field: string): void {
+  const reg = env.curState.regs[regno];
+  if (!tnumIsConst(reg.varOff)) env.reject(EINVAL, `R${regno} doesn't have constant offset. ${field} has to be at the constant offset`);
+  const map = reg.map!;
+  if (!map.hasBtf) env.reject(EINVAL, `map '${map.name}' has to have BTF in order to use ${field}`);
+}
+
+/** process_kptr_func: bpf_kptr_xchg's destination, a kptr field of a map value with BTF. */
+function processKptrFunc(env: VerifierEnv, regno: number): void {
+  const reg = env.curState.regs[regno];
+  if (reg.type === PTR_TO_MAP_VALUE && !reg.map!.hasBtf) {
+    env.reject(EINVAL, `map '${reg.map!.name}' has to have BTF in order to use bpf_kptr_xchg`);
+  }
+  if (!tnumIsConst(reg.varOff)) env.reject(EINVAL, `R${regno} doesn't have constant offset. kptr has to be at the constant offset`);
+  env.reject(EINVAL, `R${regno}: xdplab's verifier does not check kptrs yet`);
 }
 
 /** check_reg_const_str: a NUL-terminated string in a frozen read-only map. */
@@ -300,6 +324,7 @@ function processSpinLock(env: VerifierEnv, regno: number, isLock: boolean): void
   const isConst = tnumIsConst(reg.varOff);
   if (!isConst) env.reject(EINVAL, `R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
   const map = reg.map!;
+  if (!map.hasBtf) env.reject(EINVAL, `map '${map.name}' has to have BTF in order to use bpf_spin_lock`);
   if (map.spinLockOff === undefined) {
     env.reject(EINVAL, `map '${map.name}' has no valid bpf_spin_lock`);
   }
@@ -408,6 +433,8 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): number {
     if (!meta.map) env.bug('expected map for helper call');
     if (meta.map.flags & BPF_F_RDONLY_PROG && MAP_WRITERS.has(name)) env.reject(EACCES, 'write into map forbidden');
   }
+  // record_func_key
+  if (name === 'tail_call' && meta.map?.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) env.reject(EINVAL, 'expected prog array map for tail call');
   // Raw output memory: the helper writes it, byte by byte as the kernel models it.
   for (let i = 0; i < meta.raw.accessSize; i++) checkMemAccess(env, meta.raw.regno, i, 1, 'write', -1);
   const regs = env.curState.regs;
@@ -415,6 +442,7 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): number {
     const ok = meta.refObjId ? releaseReference(env, meta.refObjId) : regs[meta.releaseRegno].isNull;
     if (!ok) env.reject(EINVAL, `func ${kernelHelperName(funcId)}#${funcId} reference has not been acquired before`);
   }
+  let unfollowed: string | undefined;
   switch (name) {
     case 'tail_call':
       checkResourceLeak(env, false, true, 'tail_call');
@@ -435,14 +463,16 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): number {
     case 'find_vma':
     case 'user_ringbuf_drain':
     case 'timer_set_callback':
-      env.reject(EINVAL, `${kernelHelperName(funcId)}: xdplab's verifier does not follow this callback`);
+      unfollowed = name;
   }
+
   for (let i = 0; i <= 5; i++) {
     markNotInit(regs[i]);
     checkRegArg(env, i, DST_OP_NO_MARK);
   }
   setReturnValue(env, fn, meta, name);
   checkMapFuncCompatibility(env, meta.map, funcId, name);
+  if (unfollowed) env.reject(EINVAL, `${kernelHelperName(funcId)}: xdplab's verifier does not follow this callback`);
   if (name === 'tail_call') return tailCallExit(env);
   if (PKT_DATA_CHANGING_HELPERS.has(name)) clearAllPktPointers(env);
   return env.insnIdx + 1;

@@ -70,6 +70,16 @@ export interface StackElem {
   logPos: number;
 }
 
+/**
+ * One exploration of a loop (struct bpf_scc_visit), keyed by the call sites leading to it and
+ * the loop's strongly connected component: the checkpoint that entered it, and the states
+ * pruned inside it against checkpoints whose precision was not final yet (backedges).
+ */
+export interface SccVisit {
+  entry: VerifierState | null;
+  backedges: { state: VerifierState; equal: VerifierState }[];
+}
+
 /** A cached state at a prune point (struct bpf_verifier_state_list). */
 export interface StateListEntry {
   state: VerifierState;
@@ -157,6 +167,8 @@ export class VerifierEnv {
   succs: number[][] = [];
   /** Strongly connected component of each instruction (0: none, in no loop). */
   scc: Int32Array;
+  /** Loop explorations in progress, by call chain (bpf_scc_visit). */
+  readonly sccVisits = new Map<string, SccVisit>();
   /** An error the log names as the refusal; set by `reject`. */
   failure: VerifyFailure | undefined;
 
@@ -274,14 +286,6 @@ export class VerifierEnv {
   widenAtCallbackReturn(insnIdx: number): void {
     const prev = findPrevEntry(this, this.curState, insnIdx);
     if (prev) widenImpreciseScalars(this, prev, this.curState);
-  }
-
-  /** A cached state inside a loop whose exploration is not finished may have incomplete precision. */
-  loopIncomplete(state: VerifierState): boolean {
-    const scc = this.scc[state.insnIdx];
-    if (!scc) return false;
-    for (let p = this.curState.parent; p; p = p.parent) if (p.branches && this.scc[p.insnIdx] === scc) return true;
-    return false;
   }
 
   get logLevel2(): boolean {

@@ -10,6 +10,7 @@
  *   <prog_type> <expected_attach_type> <log_level> <prog_flags> <maps> <insns-hex> [<btf-hex> <func-info>]
  *   maps: "-" or a comma-separated list of type:key_size:value_size:max_entries:map_flags[:inner],
  *   inner (maps of maps) the index of an earlier map of the list, the inner map's template;
+ *   map i is named "m<i>" (as the verifier's messages name it);
  *   an lddw with src_reg BPF_PSEUDO_MAP_FD (1) or BPF_PSEUDO_MAP_VALUE (2) names the map by
  *   its index in the list in imm, which is replaced by the map's fd.
  *   btf-hex and func-info (optional, "-" for none): a raw BTF blob loaded with BPF_BTF_LOAD
@@ -88,6 +89,7 @@ static int create_maps(char *spec, int *fds) {
       attr.inner_map_fd = fds[inner];
     }
     attr.map_type = type;
+    snprintf(attr.map_name, sizeof(attr.map_name), "m%d", n);
     attr.key_size = key;
     attr.value_size = value;
     attr.max_entries = entries;

@@ -12,7 +12,7 @@ import { verifyProgram } from '../../../src/verifier/index.js';
 import { kernelLoadInsns, type KernelInsnsAnswer } from '../../support/kernel-insns.js';
 import type { Caps } from '../../support/kernel-verify.js';
 import { Rng } from './builder.js';
-import { FAMILIES, ctxTable, generate } from './gen.js';
+import { FAMILIES, ctxTable, generate, helperTable } from './gen.js';
 import { deleteInsn, insnStarts, mutate } from './mutate.js';
 import { toRaw, toSpec, toText, type FuzzProgram, type ProgKind } from './program.js';
 
@@ -106,8 +106,9 @@ export interface FuzzOptions {
 /** The programs of one family: `count` per program kind, each seeded from (seed, family, kind, i). */
 export function familyPrograms(family: string, o: Pick<FuzzOptions, 'seed' | 'count' | 'kinds' | 'mutateRate'>): { id: string; program: FuzzProgram }[] {
   const out: { id: string; program: FuzzProgram }[] = [];
-  if (family === 'ctxtable') {
-    for (const kind of o.kinds) ctxTable(kind).forEach((program, i) => out.push({ id: `ctxtable-${kind}-${i}`, program }));
+  const tables: Record<string, (kind: ProgKind) => FuzzProgram[]> = { ctxtable: ctxTable, helpertable: helperTable };
+  if (tables[family]) {
+    for (const kind of o.kinds) tables[family](kind).forEach((program, i) => out.push({ id: `${family}-${kind}-${i}`, program }));
     return out;
   }
   for (const kind of o.kinds) {

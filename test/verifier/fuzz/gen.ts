@@ -11,6 +11,7 @@ import { BPF_ATTACH_TYPE } from '../../../src/uapi/bpf.js';
 import {
   ALU_OPS, Builder, FN, JMP_OP_NAMES, MAP, Rng, r, type AluOp, type JmpOp, type Operand, type Size,
 } from './builder.js';
+import { HELPER_PROTOS } from '../../../src/uapi/helper-protos.js';
 import { progTypeInfo } from '../../../src/uapi/prog-types.js';
 import { progType, type FuncArg, type FuzzFunc, type FuzzMap, type FuzzProgram, type ProgKind } from './program.js';
 
@@ -988,12 +989,108 @@ export const atomics: Family = (g) => {
   exitWith(g, 2);
 };
 
-export const FAMILIES: Record<string, Family> = { alu, ctx, pkt, map, stack, helper, calls, refs, loops, tailcall, leak, cfg, atomics };
+/** An argument of the kind a helper signature asks for, or of another kind. */
+function helperArg(g: Gen, regno: number, want: number, ctxReg: number, exact = false): boolean {
+  const { b, rng } = g;
+  const base = want & 0xff;
+  const choice = exact || rng.chance(0.6) ? base : rng.int(0, 20);
+  switch (choice) {
+    case ARG.ctx: b.mov(regno, r(ctxReg)); return false;
+    case ARG.mapPtr: b.ldMap(regno, randomMap(g)); return false;
+    case ARG.mapKey: case ARG.mapValue: case ARG.mem: case ARG.stack: case ARG.sockCommon: case ARG.dynptr:
+      b.mov(regno, r(10)).alu('add', regno, -rng.pick([8, 16, 32, 64]));
+      return false;
+    case ARG.size: case ARG.sizeOrZero: case ARG.allocSize:
+      b.mov(regno, rng.pick([0, 1, 4, 8, 16, 20, 64, -1, 65]));
+      return false;
+    case ARG.func: b.ldFunc(regno, 'cb'); return true;
+    case ARG.anything: b.mov(regno, rng.imm()); return false;
+    case 12: b.mov(regno, r(7)); return false; // a checked packet pointer
+    case 13: b.mov(regno, r(8)); return false; // a map value
+    case 14: b.mov(regno, 0); return false;
+    default: b.mov(regno, rng.pick([0, 1, 2, 4, 8])); return false;
+  }
+}
+
+/** enum bpf_arg_type's base kinds the generator knows how to make. */
+const ARG = { mapPtr: 1, mapKey: 2, mapValue: 3, mem: 4, size: 6, sizeOrZero: 7, ctx: 8, anything: 9, sockCommon: 11, allocSize: 15, func: 18, stack: 19, dynptr: 23 };
+
+/** Any helper, with arguments mostly of the kinds its signature wants: signatures and program-type tables. */
+export const helperargs: Family = (g) => {
+  const { b, rng } = g;
+  b.mov(6, r(1));
+  for (let o = 8; o <= 64; o += 8) b.st(8, 10, -o, 0);
+  b.ldx(4, 7, 6, DATA(g)).ldx(4, 2, 6, DATA_END(g)).mov(3, r(7)).alu('add', 3, 64);
+  b.jmp('jgt', 3, r(2), 'end');
+  const m = addMap(g, { type: MAP.array, keySize: 4, valueSize: 64, maxEntries: 2, flags: 0 });
+  lookup(g, m, 0);
+  b.jmp('jeq', 0, 0, 'end').mov(8, r(0));
+  const id = rng.chance(0.8) ? rng.pick(Object.values(FN)) : rng.int(1, 215);
+  const proto = HELPER_PROTOS.get(id);
+  const nargs = proto ? proto.args.length : rng.int(0, 5);
+  let callback = false;
+  for (let i = 0; i < nargs; i++) callback = helperArg(g, i + 1, proto?.args[i] ?? rng.int(0, 20), 6) || callback;
+  b.call(id);
+  if (rng.chance(0.3) && proto && (proto.ret & 0xff) !== 0) {
+    b.jmp('jeq', 0, 0, 'end');
+    b.ldx(rng.size(), 1, 0, 0);
+  }
+  b.label('end');
+  exitWith(g, 2);
+  if (callback) b.label('cb').mov(0, 0).exit();
+};
+
+/**
+ * Every helper id × argument position × a wrong kind of register there, the arguments before it
+ * as xdplab's signature wants them: the kernel's refusal names what it expected (not random).
+ */
+export function helperTable(kind: ProgKind): FuzzProgram[] {
+  const out: FuzzProgram[] = [];
+  for (let id = 1; id <= 212; id++) {
+    const proto = HELPER_PROTOS.get(id);
+    const nargs = proto?.args.length ?? 1;
+    for (let pos = 0; pos < Math.max(nargs, 1); pos++) {
+      for (const wrong of ['scalar', 'fp', 'ctx', 'map', 'pkt', 'value', 'null']) {
+        const g: Gen = { b: new Builder(), rng: new Rng(id * 100 + pos), kind, maps: [], attachType: 0, frags: false, globals: [], tail: [] };
+        const { b } = g;
+        b.mov(6, r(1));
+        for (let o = 8; o <= 64; o += 8) b.st(8, 10, -o, 0);
+        b.ldx(4, 7, 6, DATA(g)).ldx(4, 2, 6, DATA_END(g)).mov(3, r(7)).alu('add', 3, 64);
+        b.jmp('jgt', 3, r(2), 'end');
+        const m = addMap(g, { type: MAP.array, keySize: 4, valueSize: 64, maxEntries: 2, flags: 0 });
+        lookup(g, m, 0);
+        b.jmp('jeq', 0, 0, 'end').mov(8, r(0));
+        let callback = false;
+        for (let i = 0; i < pos; i++) callback = helperArg(g, i + 1, proto!.args[i], 6, true) || callback;
+        const regno = pos + 1;
+        if (wrong === 'scalar') b.mov(regno, 12345);
+        else if (wrong === 'fp') b.mov(regno, r(10)).alu('add', regno, -8);
+        else if (wrong === 'ctx') b.mov(regno, r(6));
+        else if (wrong === 'map') b.ldMap(regno, addMap(g, { type: MAP.hash, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }));
+        else if (wrong === 'pkt') b.mov(regno, r(7));
+        else if (wrong === 'value') b.mov(regno, r(8));
+        else b.mov(regno, 0);
+        for (let i = pos + 1; i < nargs; i++) callback = helperArg(g, i + 1, proto!.args[i], 6, true) || callback;
+        b.call(id);
+        b.label('end').mov(0, 2).exit();
+        if (callback) b.label('cb').mov(0, 0).exit();
+        out.push({ kind, attachType: 0, frags: false, maps: g.maps, slots: b.build(), globals: [] });
+      }
+    }
+  }
+  return out;
+}
+
+export const FAMILIES: Record<string, Family> = {
+  helperargs, alu, ctx, pkt, map, stack, helper, calls, refs, loops, tailcall, leak, cfg, atomics };
 
 /** One program of a family: the main function, then the functions its templates asked for. */
 export function generate(family: Family, rng: Rng, kind: ProgKind): FuzzProgram {
   const g: Gen = { b: new Builder(), rng, kind, maps: [], attachType: 0, frags: false, globals: [], tail: [] };
   if (kind === 'xdp' && rng.chance(0.05)) g.frags = true;
+  if (kind === 'xdp' && rng.chance(0.15)) {
+    g.attachType = rng.pick([BPF_ATTACH_TYPE.BPF_XDP, BPF_ATTACH_TYPE.BPF_XDP_DEVMAP, BPF_ATTACH_TYPE.BPF_XDP_CPUMAP]);
+  }
   family(g);
   for (let i = 0; i < g.tail.length; i++) g.tail[i](g);
   return { kind, attachType: g.attachType, frags: g.frags, maps: g.maps, slots: g.b.build(), globals: g.globals.filter((f) => f.start >= 0) };

@@ -12,7 +12,9 @@
  * disagreements.json) goes to --out, /tmp/xdplab-vfuzz by default.
  */
 import { execSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadCollectionSpec } from '../../../src/spec/loader.js';
+import { verifyProgram } from '../../../src/verifier/index.js';
 import path from 'node:path';
 import type { Regression } from './regressions.js';
 import { kernelLoadInsns } from '../../support/kernel-insns.js';
@@ -65,7 +67,37 @@ function record(): void {
   console.log(`${file.programs.length} programs recorded in ${REGRESSIONS}`);
 }
 
+/** insns_processed of xdplab against the kernel's record, on the corpus's accepted programs. */
+function corpusInsns(): void {
+  const root = process.env.XDPLAB_REPO_ROOT ?? '.';
+  const dir = path.join(root, 'test/fixtures/verifier');
+  const rec = JSON.parse(readFileSync(path.join(dir, 'kernel.json'), 'utf8')).programs;
+  let exact = 0;
+  let total = 0;
+  const off: string[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.bpf.o')).sort()) {
+    const spec = loadCollectionSpec(readFileSync(path.join(dir, file)), file);
+    for (const program of spec.programs.values()) {
+      const r = rec[`${file}/${program.name}`];
+      if (!r) continue;
+      for (const caps of ['root', 'bpf'] as const) {
+        if (!r[caps].accepted || r[caps].insns_processed === null) continue;
+        const x = verifyProgram(spec, program, { caps, cpus: 2 });
+        total++;
+        if (x.insnsProcessed === r[caps].insns_processed) exact++;
+        else off.push(`${file}/${program.name} [${caps}]: kernel ${r[caps].insns_processed} xdplab ${x.insnsProcessed}`);
+      }
+    }
+  }
+  console.log(`${exact}/${total} accepted corpus programs with the kernel's exact count`);
+  for (const o of off) console.log(`  ${o}`);
+}
+
 export function main(): void {
+  if (process.argv.includes('--corpus-insns')) {
+    corpusInsns();
+    return;
+  }
   if (process.argv.includes('--record') || process.argv.includes('--add')) {
     record();
     return;
@@ -86,7 +118,7 @@ export function main(): void {
     }
     return;
   }
-  const families = arg('families', ['ctxtable', ...Object.keys(FAMILIES)].join(',')).split(',');
+  const families = arg('families', ['ctxtable', 'helpertable', ...Object.keys(FAMILIES)].join(',')).split(',');
   const { disagreements, stats } = runFuzz({
     seed: Number(arg('seed', '1')), count: Number(arg('count', '200')), families, kinds: arg('kinds', 'xdp,tc').split(',') as ProgKind[],
     caps: capsList, mutateRate: Number(arg('mutate', '0.4')), shrink: !process.argv.includes('--no-shrink'),
