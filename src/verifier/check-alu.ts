@@ -130,7 +130,10 @@ function sanitizeErr(env: VerifierEnv, insn: Insn, reason: number, offRegIsDst: 
   const { dst, src } = insn;
   switch (reason) {
     case REASON_BOUNDS:
-      return env.reject(EACCES, `R${offRegIsDst ? dst : src} has unknown scalar with mixed signed bounds, ${err}`);
+      // sanitize_err names `off_reg == dst_reg ? dst : src`; 6.18 names the source register even
+      // for `scalar += pointer` (asked of the running kernel).
+      void offRegIsDst;
+      return env.reject(EACCES, `R${src} has unknown scalar with mixed signed bounds, ${err}`);
     case REASON_TYPE:
       return env.reject(EACCES, `R${dst} has pointer with unsupported alu operation, ${err}`);
     case REASON_PATHS:

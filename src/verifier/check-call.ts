@@ -196,6 +196,10 @@ function constantMapKey(env: VerifierEnv, key: RegState, keySize: number): bigin
   return slot.spilled.varOff.value;
 }
 
+/** is_acquire_function: a SOCKMAP/SOCKHASH lookup takes a reference on the socket. */
+const isSockMap = (map: MapInfo | undefined): boolean =>
+  map?.type === BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKMAP || map?.type === BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKHASH;
+
 const canElideValueNullness = (type: number): boolean =>
   type === BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY || type === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_ARRAY;
 
@@ -511,10 +515,15 @@ function setReturnValue(env: VerifierEnv, fn: HelperProto, meta: CallMeta, name:
         && meta.constMapKey < BigInt(meta.map.maxEntries)) {
         flag &= ~PTR_MAYBE_NULL;
       }
-      // A map of maps hands back the inner map (map_ptr_or_null).
-      const inner = name === 'map_lookup_elem' ? meta.map.inner : undefined;
-      markPointer(r0, (inner ? CONST_PTR_TO_MAP : PTR_TO_MAP_VALUE) | flag);
-      r0.map = inner ?? meta.map;
+      // A map of maps hands back the inner map (map_ptr_or_null), an XSKMAP a socket of XDP, a
+      // SOCKMAP/SOCKHASH a referenced socket (as the running kernel types them at the call).
+      const lookup = name === 'map_lookup_elem';
+      const inner = lookup ? meta.map.inner : undefined;
+      let type = inner ? CONST_PTR_TO_MAP : PTR_TO_MAP_VALUE;
+      if (lookup && meta.map.type === BPF_MAP_TYPE.BPF_MAP_TYPE_XSKMAP) type = PTR_TO_XDP_SOCK;
+      if (lookup && isSockMap(meta.map)) type = PTR_TO_SOCKET;
+      markPointer(r0, type | flag);
+      r0.map = type === PTR_TO_MAP_VALUE || inner ? inner ?? meta.map : undefined;
       r0.mapUid = meta.mapUid;
       if (!(flag & PTR_MAYBE_NULL) && meta.map.spinLockOff !== undefined) r0.id = ++env.idGen;
       break;
@@ -537,7 +546,7 @@ function setReturnValue(env: VerifierEnv, fn: HelperProto, meta: CallMeta, name:
   if (r0.type & PTR_MAYBE_NULL) r0.id = ++env.idGen;
   if (PTR_CAST_HELPERS.has(name)) {
     r0.refObjId = meta.refObjId;
-  } else if (ACQUIRE_HELPERS.has(name)) {
+  } else if (ACQUIRE_HELPERS.has(name) || (name === 'map_lookup_elem' && isSockMap(meta.map))) {
     const id = acquireReference(env, env.insnIdx);
     r0.id = id;
     r0.refObjId = id;
@@ -649,33 +658,45 @@ function clearCallerSavedRegs(env: VerifierEnv, regs: RegState[]): void {
   }
 }
 
-/** btf_check_subprog_call for a global function: the arguments match its BTF prototype. */
+/** btf_check_subprog_call for a global function: the arguments match its BTF prototype (btf_check_func_arg_match). */
 function checkGlobalCallArgs(env: VerifierEnv, subprog: number, regs: RegState[]): { errno: number; message: string } | undefined {
   const { args } = env.subprogs[subprog];
+  /** A check that refuses by throwing, its refusal as a value. */
+  const attempt = (check: () => void): { errno: number; message: string } | undefined => {
+    try {
+      check();
+      return undefined;
+    } catch (err) {
+      const failure = env.failure;
+      env.failure = undefined;
+      if (!failure) throw err;
+      return { errno: failure.errno, message: failure.message };
+    }
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const regno = i + 1;
     const reg = regs[regno];
-    if (reg.type === NOT_INIT) return { errno: EACCES, message: `R${regno} !read_ok` };
+    let bad: { errno: number; message: string } | undefined;
     if (arg.kind === 'scalar') {
       if (reg.type !== SCALAR_VALUE) return { errno: EINVAL, message: `R${regno} is not a scalar` };
     } else if (arg.kind === 'ctx') {
-      if (reg.type !== PTR_TO_CTX) return { errno: EINVAL, message: `arg#${i} expects pointer to ctx` };
+      bad = attempt(() => checkFuncArgRegOff(env, reg, regno, ARG_DONTCARE));
+      if (!bad && reg.type !== PTR_TO_CTX) bad = { errno: EINVAL, message: `arg#${i} expects pointer to ctx` };
     } else if (arg.kind === 'mem') {
-      if (reg.isNull && arg.maybeNull) continue;
-      try {
+      bad = attempt(() => checkFuncArgRegOff(env, reg, regno, ARG_DONTCARE));
+      if (!bad && !(reg.isNull && arg.maybeNull)) {
         // check_mem_reg: the memory must be readable and writable.
-        checkHelperMemAccess(env, regno, arg.size, 'read', true, undefined);
-        checkHelperMemAccess(env, regno, arg.size, 'write', true, undefined);
-      } catch (err) {
-        const failure = env.failure;
-        env.failure = undefined;
-        if (!failure) throw err;
-        return { errno: EINVAL, message: failure.message };
+        bad = attempt(() => {
+          checkHelperMemAccess(env, regno, arg.size, 'read', true, undefined);
+          checkHelperMemAccess(env, regno, arg.size, 'write', true, undefined);
+        });
+        if (bad) bad = { errno: EINVAL, message: bad.message };
       }
     } else {
       return { errno: EINVAL, message: arg.why };
     }
+    if (bad) return bad;
   }
   return undefined;
 }

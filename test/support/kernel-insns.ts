@@ -114,11 +114,11 @@ function answer(raw: { accepted?: boolean; errno?: number; log?: string; error?:
   };
 }
 
-function run(programs: readonly RawProgram[], caps: Caps, logLevel: number): KernelInsnsAnswer[] {
+function run(programs: readonly RawProgram[], caps: Caps, logLevel: number, tailBytes: number): KernelInsnsAnswer[] {
   const why = kernelInsnsAvailable();
   if (why) throw new Error(`the kernel's verifier cannot be asked: ${why}`);
   const input = programs.map((p) => programLine(p, logLevel)).join('\n') + '\n';
-  const r = spawnSync(binary!, ['--caps', caps], { input, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync(binary!, ['--caps', caps, '--tail-bytes', String(tailBytes)], { input, encoding: 'utf8', maxBuffer: 1 << 29 });
   if (r.status !== 0) throw new Error(`kernel-load-insns --caps ${caps}: ${(r.error?.message ?? r.stderr).trim()}`);
   const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
   if (lines.length !== programs.length) throw new Error(`kernel-load-insns: ${lines.length} answers for ${programs.length} programs: ${r.stderr}`);
@@ -127,15 +127,16 @@ function run(programs: readonly RawProgram[], caps: Caps, logLevel: number): Ker
 
 /**
  * The kernel's verdicts on raw programs, each loaded alone, many per process. Logs are at
- * level 1; a log that overflows the loader's 16 MiB (ENOSPC, whatever the verdict) is asked
- * again at level 4 for the verdict and count, keeping the first log.
+ * level 1, and only their last `tailBytes` are kept (0: whole logs) — enough for the error
+ * line and the statistics; a log that overflows the loader's 16 MiB (ENOSPC, whatever the
+ * verdict) is asked again at level 4 for the verdict and count, keeping the first log.
  */
-export function kernelLoadInsns(programs: readonly RawProgram[], caps: Caps, logLevel = 1): KernelInsnsAnswer[] {
+export function kernelLoadInsns(programs: readonly RawProgram[], caps: Caps, logLevel = 1, tailBytes = 16384): KernelInsnsAnswer[] {
   if (programs.length === 0) return [];
-  const out = run(programs, caps, logLevel);
+  const out = run(programs, caps, logLevel, tailBytes);
   const again = out.map((a, i) => (a.errno === ENOSPC ? i : -1)).filter((i) => i >= 0);
   if (again.length) {
-    const stats = run(again.map((i) => programs[i]), caps, 4);
+    const stats = run(again.map((i) => programs[i]), caps, 4, tailBytes);
     again.forEach((i, k) => {
       out[i] = { ...stats[k], log: out[i].log, error: stats[k].accepted ? '' : kernelErrorLine(stats[k].log) };
     });

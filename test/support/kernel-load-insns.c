@@ -5,7 +5,8 @@
  * verifier's tests need to hand the kernel instruction streams that clang would never emit,
  * thousands of them a second, under a chosen privilege set.
  *
- * Usage: kernel-load-insns [--caps root|bpf]   (bpf: keep only CAP_BPF and CAP_NET_ADMIN)
+ * Usage: kernel-load-insns [--caps root|bpf] [--tail-bytes N]
+ *   (bpf: keep only CAP_BPF and CAP_NET_ADMIN; --tail-bytes: print only each log's last N bytes)
  * stdin, one program per line:
  *   <prog_type> <expected_attach_type> <log_level> <prog_flags> <maps> <insns-hex> [<btf-hex> <func-info>]
  *   maps: "-" or a comma-separated list of type:key_size:value_size:max_entries:map_flags[:inner],
@@ -37,6 +38,7 @@
 #define MAX_MAPS 16
 
 static char *log_buf;
+static size_t tail_bytes; /* --tail-bytes N: print only the log's last N bytes (0: all of it) */
 
 static int sys_bpf(int cmd, union bpf_attr *attr) {
   return (int)syscall(__NR_bpf, cmd, attr, sizeof(*attr));
@@ -206,7 +208,8 @@ static void load_one(char *line) {
   int fd = sys_bpf(BPF_PROG_LOAD, &attr);
   int err = fd < 0 ? errno : 0;
   printf("{\"accepted\":%s,\"errno\":%d,\"log\":", fd >= 0 ? "true" : "false", err);
-  print_json_string(log_buf);
+  size_t len = strlen(log_buf);
+  print_json_string(tail_bytes && len > tail_bytes ? log_buf + len - tail_bytes : log_buf);
   printf("}\n");
   fflush(stdout);
   if (fd >= 0) close(fd);
@@ -219,9 +222,15 @@ static void load_one(char *line) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "--caps") == 0 && strcmp(argv[2], "bpf") == 0) drop_to_bpf_caps();
-  else if (!(argc == 1 || (argc == 3 && strcmp(argv[1], "--caps") == 0 && strcmp(argv[2], "root") == 0))) {
-    fprintf(stderr, "usage: kernel-load-insns [--caps root|bpf] < programs\n");
+  const char *caps = "root";
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--caps") == 0 && i + 1 < argc) caps = argv[++i];
+    else if (strcmp(argv[i], "--tail-bytes") == 0 && i + 1 < argc) tail_bytes = strtoul(argv[++i], NULL, 10);
+    else caps = "";
+  }
+  if (strcmp(caps, "bpf") == 0) drop_to_bpf_caps();
+  else if (strcmp(caps, "root") != 0) {
+    fprintf(stderr, "usage: kernel-load-insns [--caps root|bpf] [--tail-bytes N] < programs\n");
     return 2;
   }
   log_buf = malloc(LOG_SIZE);

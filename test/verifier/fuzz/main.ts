@@ -108,7 +108,7 @@ export function main(): void {
     const p = fromText(readFileSync(check, 'utf8'));
     for (const caps of capsList) {
       const logLevel = process.argv.includes('--log2') ? 2 : process.argv.includes('--log') ? 1 : 0;
-      const [k] = kernelLoadInsns([toRaw(p)], caps, logLevel || 1);
+      const [k] = kernelLoadInsns([toRaw(p)], caps, logLevel || 1, 0);
       const x = xdplabAnswer(p, caps, cpus(), logLevel);
       console.log(`[${caps}] kernel: ${k.accepted ? 'accepts' : `refuses (${k.errno}) ${k.error}`} insns=${k.insnsProcessed}${k.setupError ? ` setup: ${k.setupError}` : ''}`);
       console.log(`[${caps}] xdplab: ${x.accepted ? 'accepts' : `refuses (${x.errno}) ${x.error}`} insns=${x.insnsProcessed}${x.crash ? ` crash: ${x.crash}` : ''}`);
