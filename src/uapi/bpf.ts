@@ -88,8 +88,8 @@ export const MAP_TYPE_NAMES: Readonly<Record<number, string>> = Object.fromEntri
 export const BPF_ATTACH_TYPE = {
   NONE: -1,
   BPF_XDP: 37,
-  BPF_XDP_DEVMAP: 38,
-  BPF_XDP_CPUMAP: 39,
+  BPF_XDP_DEVMAP: 33,
+  BPF_XDP_CPUMAP: 35,
   BPF_TCX_INGRESS: 46,
   BPF_TCX_EGRESS: 47,
 } as const;

@@ -128,7 +128,8 @@ const SIZE = ARG_CONST_SIZE;
 const SIZE0 = ARG_CONST_SIZE_OR_ZERO;
 const SOCK_COMMON = ARG_PTR_TO_BTF_ID_SOCK_COMMON;
 const OUT_FIXED = ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED;
-const SK_LOOKUP = [CTX, RDONLY_MEM, SIZE, ANY, ANY];
+/** bpf_{xdp,tc}_sk_lookup_*_proto: the tuple may be packet memory, and of any size (0 included: the lookup fails). */
+const SK_LOOKUP = [CTX, RDONLY_MEM, SIZE0, ANY, ANY];
 
 /** Every helper an XDP or TC program may call in Linux 6.18 (and those xdplab implements), with its signature. */
 const PROTOS: readonly HelperProto[] = [
@@ -188,10 +189,10 @@ const PROTOS: readonly HelperProto[] = [
   proto('skb_cgroup_id', RET_INTEGER, [CTX]),
   proto('get_current_cgroup_id', RET_INTEGER, []),
   proto('skb_ancestor_cgroup_id', RET_INTEGER, [CTX, ANY]),
-  proto('sk_lookup_tcp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP),
-  proto('sk_lookup_udp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP),
+  proto('sk_lookup_tcp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP, { pktAccess: true }),
+  proto('sk_lookup_udp', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, SK_LOOKUP, { pktAccess: true }),
   proto('sk_release', RET_INTEGER, [SOCK_COMMON | OBJ_RELEASE], { argBtfId: ['sock_common'] }),
-  proto('map_push_elem', RET_INTEGER, [MAP, ARG_PTR_TO_MAP_VALUE, ANY]),
+  proto('map_push_elem', RET_INTEGER, [MAP, ARG_PTR_TO_MAP_VALUE, ANY], { pktAccess: true }),
   proto('map_pop_elem', RET_INTEGER, [MAP, ARG_PTR_TO_MAP_VALUE | MEM_UNINIT | MEM_WRITE]),
   proto('map_peek_elem', RET_INTEGER, [MAP, ARG_PTR_TO_MAP_VALUE | MEM_UNINIT | MEM_WRITE]),
   proto('spin_lock', RET_VOID, [ARG_PTR_TO_SPIN_LOCK]),
@@ -200,14 +201,14 @@ const PROTOS: readonly HelperProto[] = [
   proto('tcp_sock', RET_PTR_TO_TCP_SOCK | PTR_MAYBE_NULL, [ARG_PTR_TO_SOCK_COMMON]),
   proto('skb_ecn_set_ce', RET_INTEGER, [CTX]),
   proto('get_listener_sock', RET_PTR_TO_SOCKET | PTR_MAYBE_NULL, [ARG_PTR_TO_SOCK_COMMON]),
-  proto('skc_lookup_tcp', RET_PTR_TO_SOCK_COMMON | PTR_MAYBE_NULL, SK_LOOKUP),
-  proto('tcp_check_syncookie', RET_INTEGER, [SOCK_COMMON, RDONLY_MEM, SIZE, RDONLY_MEM, SIZE], { argBtfId: ['sock_common'] }),
+  proto('skc_lookup_tcp', RET_PTR_TO_SOCK_COMMON | PTR_MAYBE_NULL, SK_LOOKUP, { pktAccess: true }),
+  proto('tcp_check_syncookie', RET_INTEGER, [SOCK_COMMON, RDONLY_MEM, SIZE, RDONLY_MEM, SIZE], { argBtfId: ['sock_common'], pktAccess: true }),
   proto('strtol', RET_INTEGER, [RDONLY_MEM, SIZE, ANY, OUT_FIXED], { argSize: [undefined, undefined, undefined, 8] }),
   proto('strtoul', RET_INTEGER, [RDONLY_MEM, SIZE, ANY, OUT_FIXED], { argSize: [undefined, undefined, undefined, 8] }),
   proto('sk_storage_get', RET_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL, [MAP, SOCK_COMMON, ARG_PTR_TO_MAP_VALUE_OR_NULL, ANY], { argBtfId: [undefined, 'sock_common'] }),
   proto('sk_storage_delete', RET_INTEGER, [MAP, SOCK_COMMON], { argBtfId: [undefined, 'sock_common'] }),
   proto('send_signal', RET_INTEGER, [ANY]),
-  proto('tcp_gen_syncookie', RET_INTEGER, [SOCK_COMMON, RDONLY_MEM, SIZE, RDONLY_MEM, SIZE], { argBtfId: ['sock_common'] }),
+  proto('tcp_gen_syncookie', RET_INTEGER, [SOCK_COMMON, RDONLY_MEM, SIZE, RDONLY_MEM, SIZE], { argBtfId: ['sock_common'], pktAccess: true }),
   proto('probe_read_user', RET_INTEGER, [ARG_PTR_TO_UNINIT_MEM, SIZE0, ANY], { gplOnly: true }),
   proto('probe_read_kernel', RET_INTEGER, [ARG_PTR_TO_UNINIT_MEM, SIZE0, ANY], { gplOnly: true }),
   proto('probe_read_user_str', RET_INTEGER, [ARG_PTR_TO_UNINIT_MEM, SIZE0, ANY], { gplOnly: true }),
@@ -262,8 +263,8 @@ const PROTOS: readonly HelperProto[] = [
   proto('copy_from_user_task', RET_INTEGER, [ARG_PTR_TO_UNINIT_MEM, SIZE0, ANY, ARG_PTR_TO_BTF_ID, ANY], { gplOnly: true, mightSleep: true, argBtfId: [undefined, undefined, undefined, 'task_struct'] }),
   proto('skb_set_tstamp', RET_INTEGER, [CTX, ANY, ANY]),
   proto('kptr_xchg', RET_PTR_TO_BTF_ID | PTR_MAYBE_NULL, [ARG_KPTR_XCHG_DEST, ARG_PTR_TO_BTF_ID_OR_NULL | OBJ_RELEASE]),
-  proto('map_lookup_percpu_elem', RET_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL, [MAP, ARG_PTR_TO_MAP_KEY, ANY]),
-  proto('skc_to_mptcp_sock', RET_PTR_TO_BTF_ID | PTR_MAYBE_NULL, [SOCK_COMMON], { argBtfId: ['sock_common'], retBtfId: 'mptcp_sock' }),
+  proto('map_lookup_percpu_elem', RET_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL, [MAP, ARG_PTR_TO_MAP_KEY, ANY], { pktAccess: true }),
+  proto('skc_to_mptcp_sock', RET_PTR_TO_BTF_ID | PTR_MAYBE_NULL, [ARG_PTR_TO_SOCK_COMMON], { retBtfId: 'mptcp_sock' }),
   proto('dynptr_from_mem', RET_INTEGER, [ARG_PTR_TO_UNINIT_MEM, SIZE0, ANY, ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT]),
   proto('ringbuf_reserve_dynptr', RET_INTEGER, [MAP, ANY, ANY, ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | MEM_UNINIT]),
   proto('ringbuf_submit_dynptr', RET_VOID, [ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE, ANY]),
@@ -271,14 +272,14 @@ const PROTOS: readonly HelperProto[] = [
   proto('dynptr_read', RET_INTEGER, [ARG_PTR_TO_UNINIT_MEM, SIZE0, ARG_PTR_TO_DYNPTR | MEM_RDONLY, ANY, ANY]),
   proto('dynptr_write', RET_INTEGER, [ARG_PTR_TO_DYNPTR | MEM_RDONLY, ANY, RDONLY_MEM, SIZE0, ANY]),
   proto('dynptr_data', RET_PTR_TO_MEM | PTR_MAYBE_NULL, [ARG_PTR_TO_DYNPTR | MEM_RDONLY, ANY, ARG_CONST_ALLOC_SIZE_OR_ZERO]),
-  proto('tcp_raw_gen_syncookie_ipv4', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, RDONLY_MEM, SIZE0], { argSize: [20] }),
-  proto('tcp_raw_gen_syncookie_ipv6', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, RDONLY_MEM, SIZE0], { argSize: [40] }),
-  proto('tcp_raw_check_syncookie_ipv4', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, ARG_PTR_TO_FIXED_SIZE_MEM], { argSize: [20, 20] }),
-  proto('tcp_raw_check_syncookie_ipv6', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, ARG_PTR_TO_FIXED_SIZE_MEM], { argSize: [40, 20] }),
+  proto('tcp_raw_gen_syncookie_ipv4', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, RDONLY_MEM, SIZE0], { argSize: [20], pktAccess: true }),
+  proto('tcp_raw_gen_syncookie_ipv6', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, RDONLY_MEM, SIZE0], { argSize: [40], pktAccess: true }),
+  proto('tcp_raw_check_syncookie_ipv4', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, ARG_PTR_TO_FIXED_SIZE_MEM], { argSize: [20, 20], pktAccess: true }),
+  proto('tcp_raw_check_syncookie_ipv6', RET_INTEGER, [ARG_PTR_TO_FIXED_SIZE_MEM, ARG_PTR_TO_FIXED_SIZE_MEM], { argSize: [40, 20], pktAccess: true }),
   proto('ktime_get_tai_ns', RET_INTEGER, []),
   proto('user_ringbuf_drain', RET_INTEGER, [MAP, ARG_PTR_TO_FUNC, ARG_PTR_TO_STACK_OR_NULL, ANY]),
-  proto('cgrp_storage_get', RET_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL, [MAP, ARG_PTR_TO_BTF_ID, ARG_PTR_TO_MAP_VALUE_OR_NULL, ANY], { argBtfId: [undefined, 'cgroup'] }),
-  proto('cgrp_storage_delete', RET_INTEGER, [MAP, ARG_PTR_TO_BTF_ID], { argBtfId: [undefined, 'cgroup'] }),
+  proto('cgrp_storage_get', RET_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL, [MAP, ARG_PTR_TO_BTF_ID_OR_NULL, ARG_PTR_TO_MAP_VALUE_OR_NULL, ANY], { argBtfId: [undefined, 'cgroup'] }),
+  proto('cgrp_storage_delete', RET_INTEGER, [MAP, ARG_PTR_TO_BTF_ID_OR_NULL], { argBtfId: [undefined, 'cgroup'] }),
 ];
 
 /** Signatures by helper id. */

@@ -5,11 +5,11 @@
  * bounds plain numbers.
  */
 import {
-  markKnown, markKnown32, markUnbounded32, markUnbounded64, markUnknown, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX,
+  markKnown, markKnown32, markUnbounded, markUnbounded32, setKnownBounds, markUnbounded64, markUnknown, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX,
   type RegState,
 } from './reg-state.js';
 import {
-  TNUM_UNKNOWN, tnumAdd, tnumAnd, tnumArshift, tnumCast, tnumClearSubreg, tnumConst, tnumIntersect, tnumIsConst, tnumLshift,
+  TNUM_UNKNOWN, tnumAdd, tnumAnd, tnumArshift, tnumBswap, tnumCast, tnumStep, tnumClearSubreg, tnumConst, tnumIntersect, tnumIsConst, tnumLshift,
   tnumMul, tnumNeg, tnumOr, tnumRange, tnumRshift, tnumSub, tnumSubreg, tnumSubregIsConst, tnumXor,
 } from './tnum.js';
 
@@ -38,6 +38,22 @@ function updateReg64Bounds(reg: RegState): void {
   reg.smax = minBig(reg.smax, s64(value | (mask & S64_MAX)));
   reg.umin = maxBig(reg.umin, value);
   reg.umax = minBig(reg.umax, value | mask);
+  if (mask !== 0n) singleTnumValue(reg);
+}
+
+/**
+ * The u64 range and the tnum may have one value in common only: the register is that
+ * constant (__update_reg64_bounds, since "bpf: Improve bounds when tnum has a single possible
+ * value", in 6.18 stable).
+ */
+function singleTnumValue(reg: RegState): void {
+  const t = reg.varOff;
+  const next = tnumStep(t, reg.umin);
+  const uminIn = (reg.umin & ~t.mask) === t.value;
+  const tmax = t.value | t.mask;
+  if (uminIn && next > reg.umax) setKnownBounds(reg, reg.umin);
+  else if (!uminIn && next === tmax) setKnownBounds(reg, tmax);
+  else if (!uminIn && next <= reg.umax && tnumStep(t, next) > reg.umax) setKnownBounds(reg, next);
 }
 
 /** __update_reg_bounds: bounds from the tnum. */
@@ -291,7 +307,7 @@ export function safeToComputeDstRange(op: number, alu64: boolean, src: RegState)
     srcIsConst = tnumIsConst(src.varOff) && src.smin === src.smax && src.umin === src.umax;
   }
   switch (op) {
-    case 0x00: case 0x10: case 0x80: case 0x50: case 0xa0: case 0x40: case 0x20: // add sub neg and xor or mul
+    case 0x00: case 0x10: case 0x80: case 0x50: case 0xa0: case 0x40: case 0x20: case 0xd0: // add sub neg and xor or mul end
       return true;
     case 0x60: case 0x70: case 0xc0: // lsh rsh arsh
       return srcIsConst && src.umax < (alu64 ? 64n : 32n);
@@ -572,6 +588,22 @@ function shiftOp(dst: RegState, src: RegState, op: number, alu64: boolean): void
       updateRegBounds(dst);
     }
   }
+}
+
+/**
+ * scalar_byte_swap: le/be/bswap on a scalar. The tnum's bytes move with the value (bswap, and
+ * be on this little-endian machine); the ranges are rebuilt from it. le16/le32 and every 16-
+ * and 32-bit form truncate, and whatever changed the value loses its ties to copies.
+ */
+export function scalarByteSwap(dst: RegState, alu64: boolean, toBe: boolean, bits: 16 | 32 | 64): void {
+  const needSwap = alu64 || toBe;
+  if (needSwap || bits !== 64) dst.id = 0;
+  if (needSwap) {
+    dst.varOff = tnumBswap(dst.varOff, bits);
+    markUnbounded(dst);
+  }
+  if (bits !== 64) coerceRegToSize(dst, bits / 8);
+  regBoundsSync(dst);
 }
 
 /**

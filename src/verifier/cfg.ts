@@ -371,7 +371,8 @@ export function computeScc(env: VerifierEnv): void {
           onStack[w] = 0;
           members.push(w);
         } while (w !== v);
-        if (members.length > 1 || env.succs[v].includes(v)) {
+        // Two or more members, a self reference, or a helper that calls back (an implicit loop).
+        if (members.length > 1 || env.succs[v].includes(v) || env.callsCallback(v)) {
           sccId++;
           for (const m of members) env.scc[m] = sccId;
         }

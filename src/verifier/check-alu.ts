@@ -12,7 +12,7 @@ import { BPF_MAX_VAR_OFF } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { PTR_MAYBE_NULL, PTR_UNTRUSTED, baseType } from '../uapi/helper-protos.js';
 import {
-  coerceRegToSize, coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, zext32To64,
+  coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, scalarByteSwap, zext32To64,
 } from './bounds.js';
 import { checkMapAccess } from './check-mem.js';
 import { VerifyFailure, type VerifierEnv } from './env.js';
@@ -21,7 +21,7 @@ import { markChainPrecision } from './precision.js';
 import {
   BPF_ADD_CONST, BPF_ADD_CONST32, BPF_ADD_CONST64, CONST_PTR_TO_MAP, PTR_TO_CTX, PTR_TO_FLOW_KEYS, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM,
   PTR_TO_PACKET, PTR_TO_PACKET_META, PTR_TO_STACK, PTR_TO_BTF_ID, PTR_TO_BUF, PTR_TO_TP_BUFFER, CONST_PTR_TO_DYNPTR, RegState,
-  S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markUnbounded, markUnbounded32, markUnknown, regTypeStr,
+  S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markKnown32, markUnbounded32, markUnknown, regTypeStr,
 } from './reg-state.js';
 import { DST_OP, DST_OP_NO_MARK, SRC_OP, assignScalarIdBeforeMov, checkRegArg, isPointerValue, regIsPktPointer, regWidth } from './regs.js';
 import { tnumAdd, tnumBswap, tnumIsConst, tnumString, tnumSub, tnumSubregIsConst } from './tnum.js';
@@ -130,7 +130,10 @@ function sanitizeErr(env: VerifierEnv, insn: Insn, reason: number, offRegIsDst: 
   const { dst, src } = insn;
   switch (reason) {
     case REASON_BOUNDS:
-      return env.reject(EACCES, `R${offRegIsDst ? dst : src} has unknown scalar with mixed signed bounds, ${err}`);
+      // sanitize_err names `off_reg == dst_reg ? dst : src`; 6.18 names the source register even
+      // for `scalar += pointer` (asked of the running kernel).
+      void offRegIsDst;
+      return env.reject(EACCES, `R${src} has unknown scalar with mixed signed bounds, ${err}`);
     case REASON_TYPE:
       return env.reject(EACCES, `R${dst} has pointer with unsupported alu operation, ${err}`);
     case REASON_PATHS:
@@ -171,14 +174,17 @@ function sanitizeCheckBounds(env: VerifierEnv, insn: Insn, dst: RegState): numbe
 
 // ---- pointer arithmetic ----------------------------------------------------------------------
 
-/** check_reg_sane_offset. */
-function checkRegSaneOffset(env: VerifierEnv, reg: RegState, type: number): void {
+/**
+ * check_reg_sane_offset. A scalar offset's `off` (the delta of a linked scalar, BPF_ADD_CONST)
+ * is not a pointer offset: 6.18 stable checks only the pointer's (`isPointer`).
+ */
+function checkRegSaneOffset(env: VerifierEnv, reg: RegState, type: number, isPointer = true): void {
   const known = tnumIsConst(reg.varOff);
   const val = BigInt.asIntN(64, reg.varOff.value);
   const max = BigInt(BPF_MAX_VAR_OFF);
   const name = regTypeStr(type);
   if (known && (val >= max || val <= -max)) env.reject(EINVAL, `math between ${name} pointer and ${val} is not allowed`);
-  if (reg.off >= BPF_MAX_VAR_OFF || reg.off <= -BPF_MAX_VAR_OFF) env.reject(EINVAL, `${name} pointer offset ${reg.off} is not allowed`);
+  if (isPointer && (reg.off >= BPF_MAX_VAR_OFF || reg.off <= -BPF_MAX_VAR_OFF)) env.reject(EINVAL, `${name} pointer offset ${reg.off} is not allowed`);
   if (reg.smin === S64_MIN) env.reject(EINVAL, `math between ${name} pointer and register with unbounded min value is not allowed`);
   if (reg.smin >= max || reg.smin <= -max) env.reject(EINVAL, `value ${reg.smin} makes ${name} pointer be out of bounds`);
 }
@@ -244,7 +250,7 @@ function adjustPtrMinMaxVals(env: VerifierEnv, insn: Insn, ptr: RegState, offReg
   const ptrSnapshot = ptr.clone();
   dst.type = ptr.type;
   dst.id = ptr.id;
-  checkRegSaneOffset(env, offReg, ptr.type);
+  checkRegSaneOffset(env, offReg, ptr.type, false);
   checkRegSaneOffset(env, ptrSnapshot, ptr.type);
   markUnbounded32(dst);
   const info: SanitizeInfo = { maskToLeft: false, aluState: 0, aluLimit: 0 };
@@ -316,22 +322,6 @@ function adjustPtrMinMaxVals(env: VerifierEnv, insn: Insn, ptr: RegState, offReg
   }
 }
 
-/**
- * scalar_byte_swap: le/be/bswap on a scalar. On a little-endian machine `le` only truncates;
- * `be` and `bswap` move each byte's known bits with the byte.
- */
-function scalarByteSwap(dst: RegState, insn: Insn): void {
-  const alu64 = BPF_CLASS(insn.code) === BPF_ALU64;
-  const needSwap = alu64 || BPF_SRC(insn.code) !== BPF_TO_LE;
-  if (needSwap) {
-    dst.varOff = tnumBswap(dst.varOff, insn.imm / 8);
-    markUnbounded(dst);
-  }
-  if (insn.imm === 16 || insn.imm === 32) coerceRegToSize(dst, insn.imm / 8);
-  if (!alu64) zext32To64(dst);
-  regBoundsSync(dst);
-}
-
 // ---- check_alu_op ------------------------------------------------------------------------------
 
 /** A register holding `imm` (the source of a BPF_K operation). */
@@ -381,8 +371,30 @@ function adjustRegMinMaxVals(env: VerifierEnv, insn: Insn): void {
     const err = updateAluSanitation(env, BPF_ALU_NON_POINTER, 0);
     if (err < 0) sanitizeErr(env, insn, err, false);
   }
+  if ((op === BPF_AND || op === BPF_OR) && tnumIsConst(srcCopy.varOff)) maybeForkScalars(env, insn, dst);
   scalarAlu(dst, srcCopy, op, !alu32);
   linkAddConst(env, insn, dst, srcCopy, alu32);
+}
+
+/**
+ * maybe_fork_scalars (6.18 stable): `x & K` or `x | K` with x in [-1, 0] (LLVM's `s>> 63` mask
+ * idiom) is followed once for each value: a branch re-runs the instruction with x = 0, this
+ * path goes on with x = -1.
+ */
+function maybeForkScalars(env: VerifierEnv, insn: Insn, dst: RegState): void {
+  let alu32: boolean;
+  if (dst.smin === -1n && dst.smax === 0n) alu32 = false;
+  else if (dst.s32min === -1 && dst.s32max === 0) alu32 = true;
+  else return;
+  const branch = env.pushStack(env.insnIdx, env.insnIdx, false);
+  const other = branch.regs[insn.dst];
+  if (alu32) {
+    markKnown32(other, 0);
+    markKnown32(dst, -1);
+  } else {
+    markKnown(other, 0n);
+    markKnown(dst, -1n);
+  }
 }
 
 /** `r1 = r2; r1 += 4`: remember that r1 is r2 + 4, so a later check on r2 narrows r1 too. */
@@ -485,7 +497,7 @@ export function checkAluOp(env: VerifierEnv, insn: Insn): void {
       checkRegArg(env, insn.dst, DST_OP_NO_MARK);
       const dst = regs[insn.dst];
       if (op === BPF_NEG) scalarAlu(dst, dst.clone(), BPF_NEG, alu64);
-      else scalarByteSwap(dst, insn);
+      else scalarByteSwap(dst, alu64, BPF_SRC(insn.code) !== BPF_TO_LE, insn.imm as 16 | 32 | 64);
     } else {
       checkRegArg(env, insn.dst, DST_OP);
     }

@@ -12,8 +12,9 @@ import {
   ACQUIRE_HELPERS, ARG_ANYTHING, ARG_CONST_ALLOC_SIZE_OR_ZERO, ARG_CONST_MAP_PTR, ARG_CONST_SIZE, ARG_CONST_SIZE_OR_ZERO,
   ARG_DONTCARE, ARG_PTR_TO_BTF_ID, ARG_PTR_TO_BTF_ID_SOCK_COMMON, ARG_PTR_TO_CONST_STR, ARG_PTR_TO_CTX, ARG_PTR_TO_DYNPTR,
   ARG_PTR_TO_FUNC, ARG_PTR_TO_MAP_KEY, ARG_PTR_TO_MAP_VALUE, ARG_PTR_TO_MEM, ARG_PTR_TO_PERCPU_BTF_ID, ARG_PTR_TO_RINGBUF_MEM,
-  ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK, ARG_PTR_TO_TIMER, MEM_ALLOC, MEM_FIXED_SIZE,
-  MEM_RDONLY, MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL,
+  ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK, ARG_PTR_TO_TIMER, ARG_KPTR_XCHG_DEST, MEM_ALLOC,
+  MEM_FIXED_SIZE, MEM_PERCPU,
+  MEM_RCU, MEM_RDONLY, MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL,
   PTR_TRUSTED, RET_INTEGER, RET_PTR_TO_BTF_ID, RET_PTR_TO_MAP_VALUE, RET_PTR_TO_MEM, RET_PTR_TO_MEM_OR_BTF_ID, RET_PTR_TO_SOCK_COMMON,
   RET_PTR_TO_SOCKET, RET_PTR_TO_TCP_SOCK, RET_VOID, baseType, type HelperProto,
 } from '../uapi/helper-protos.js';
@@ -30,6 +31,7 @@ import { markChainPrecision, markChainPrecisionFrom } from './precision.js';
 import {
   CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_BTF_ID, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET,
   PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_BUF, SCALAR_VALUE,
+  CONST_PTR_TO_DYNPTR,
   markNotInit, markPointer, markUnknown, regTypeStr, type MapInfo, type RegState,
 } from './reg-state.js';
 import {
@@ -63,15 +65,16 @@ function compatibleTypes(argBase: number): number[] | undefined {
     case ARG_PTR_TO_BTF_ID_SOCK_COMMON:
       return [PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED];
     case ARG_PTR_TO_SOCKET: return [PTR_TO_SOCKET];
-    case ARG_PTR_TO_BTF_ID: return [PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED];
+    case ARG_PTR_TO_BTF_ID: return [PTR_TO_BTF_ID, PTR_TO_BTF_ID | PTR_TRUSTED, PTR_TO_BTF_ID | MEM_RCU];
     case ARG_PTR_TO_SPIN_LOCK: return [PTR_TO_MAP_VALUE, PTR_TO_BTF_ID | MEM_ALLOC];
     case ARG_PTR_TO_RINGBUF_MEM: return [PTR_TO_MEM | MEM_RINGBUF];
-    case ARG_PTR_TO_PERCPU_BTF_ID: return [PTR_TO_BTF_ID];
+    case ARG_PTR_TO_PERCPU_BTF_ID: return [PTR_TO_BTF_ID | MEM_PERCPU, PTR_TO_BTF_ID | MEM_PERCPU | MEM_RCU, PTR_TO_BTF_ID | MEM_PERCPU | PTR_TRUSTED];
+    case ARG_KPTR_XCHG_DEST: return [PTR_TO_MAP_VALUE, PTR_TO_BTF_ID | MEM_ALLOC];
     case ARG_PTR_TO_FUNC: return [PTR_TO_FUNC];
     case ARG_PTR_TO_STACK: return [PTR_TO_STACK];
     case ARG_PTR_TO_CONST_STR: return [PTR_TO_MAP_VALUE];
     case ARG_PTR_TO_TIMER: return [PTR_TO_MAP_VALUE];
-    case ARG_PTR_TO_DYNPTR: return [PTR_TO_STACK];
+    case ARG_PTR_TO_DYNPTR: return [PTR_TO_STACK, CONST_PTR_TO_DYNPTR];
     default: return undefined;
   }
 }
@@ -193,6 +196,10 @@ function constantMapKey(env: VerifierEnv, key: RegState, keySize: number): bigin
   return slot.spilled.varOff.value;
 }
 
+/** is_acquire_function: a SOCKMAP/SOCKHASH lookup takes a reference on the socket. */
+const isSockMap = (map: MapInfo | undefined): boolean =>
+  map?.type === BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKMAP || map?.type === BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKHASH;
+
 const canElideValueNullness = (type: number): boolean =>
   type === BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY || type === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_ARRAY;
 
@@ -230,9 +237,6 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
   const memAccess: AccessType = argType & MEM_WRITE ? 'write' : 'read';
   switch (baseType(argType)) {
     case ARG_CONST_MAP_PTR:
-      if (meta.funcId === FUNC.tail_call && reg.map?.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) {
-        env.rejectUnterminated(EINVAL, 'expected prog array map for tail call'); // sic: no newline in the kernel's log
-      }
       meta.map = reg.map;
       meta.mapUid = reg.mapUid;
       break;
@@ -276,10 +280,34 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
       checkRegConstStr(env, reg, regno);
       break;
     case ARG_PTR_TO_TIMER:
+      checkMapFieldPointer(env, regno, 'bpf_timer');
+      env.reject(EINVAL, `R${regno}: xdplab's verifier does not check bpf_timer argument kind yet`);
+    // eslint-disable-next-line no-fallthrough
+    case ARG_KPTR_XCHG_DEST:
+      processKptrFunc(env, regno);
+      break;
     case ARG_PTR_TO_DYNPTR:
     case ARG_PTR_TO_PERCPU_BTF_ID:
-      env.reject(EINVAL, `R${regno}: xdplab's verifier does not check ${argType === ARG_PTR_TO_TIMER ? 'bpf_timer' : 'this'} argument kind yet`);
+      env.reject(EINVAL, `R${regno}: xdplab's verifier does not check this argument kind yet`);
   }
+}
+
+/** The map of a field argument (bpf_timer…) must have BTF describing the field (process_timer_func). */
+function checkMapFieldPointer(env: VerifierEnv, regno: number, field: string): void {
+  const reg = env.curState.regs[regno];
+  if (!tnumIsConst(reg.varOff)) env.reject(EINVAL, `R${regno} doesn't have constant offset. ${field} has to be at the constant offset`);
+  const map = reg.map!;
+  if (!map.hasBtf) env.reject(EINVAL, `map '${map.name}' has to have BTF in order to use ${field}`);
+}
+
+/** process_kptr_func: bpf_kptr_xchg's destination, a kptr field of a map value with BTF. */
+function processKptrFunc(env: VerifierEnv, regno: number): void {
+  const reg = env.curState.regs[regno];
+  if (reg.type === PTR_TO_MAP_VALUE && !reg.map!.hasBtf) {
+    env.reject(EINVAL, `map '${reg.map!.name}' has to have BTF in order to use bpf_kptr_xchg`);
+  }
+  if (!tnumIsConst(reg.varOff)) env.reject(EINVAL, `R${regno} doesn't have constant offset. kptr has to be at the constant offset`);
+  env.reject(EINVAL, `R${regno}: xdplab's verifier does not check kptrs yet`);
 }
 
 /** check_reg_const_str: a NUL-terminated string in a frozen read-only map. */
@@ -300,6 +328,7 @@ function processSpinLock(env: VerifierEnv, regno: number, isLock: boolean): void
   const isConst = tnumIsConst(reg.varOff);
   if (!isConst) env.reject(EINVAL, `R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
   const map = reg.map!;
+  if (!map.hasBtf) env.reject(EINVAL, `map '${map.name}' has to have BTF in order to use bpf_spin_lock`);
   if (map.spinLockOff === undefined) {
     env.reject(EINVAL, `map '${map.name}' has no valid bpf_spin_lock`);
   }
@@ -390,8 +419,8 @@ const MAP_WRITERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_ele
 const FOR_EACH_MAPS: readonly number[] = [T.BPF_MAP_TYPE_HASH, T.BPF_MAP_TYPE_PERCPU_HASH, T.BPF_MAP_TYPE_LRU_HASH,
   T.BPF_MAP_TYPE_LRU_PERCPU_HASH, T.BPF_MAP_TYPE_ARRAY, T.BPF_MAP_TYPE_PERCPU_ARRAY];
 
-/** check_helper_call. */
-export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
+/** check_helper_call; returns the next pc. */
+export function checkHelperCall(env: VerifierEnv, insn: Insn): number {
   const funcId = insn.imm;
   if (funcId < 0 || funcId >= BPF_FUNC_MAX_ID) env.reject(EINVAL, `invalid func ${kernelHelperName(funcId)}#${funcId}`);
   const fn = env.prog.helpers.has(funcId) && (env.priv.allowPtrLeaks || !PERFMON_HELPERS.has(funcId)) ? env.prog.proto(funcId) : undefined;
@@ -408,6 +437,8 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
     if (!meta.map) env.bug('expected map for helper call');
     if (meta.map.flags & BPF_F_RDONLY_PROG && MAP_WRITERS.has(name)) env.reject(EACCES, 'write into map forbidden');
   }
+  // record_func_key
+  if (name === 'tail_call' && meta.map?.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) env.rejectUnterminated(EINVAL, 'expected prog array map for tail call'); // sic: no newline in the kernel's log
   // Raw output memory: the helper writes it, byte by byte as the kernel models it.
   for (let i = 0; i < meta.raw.accessSize; i++) checkMemAccess(env, meta.raw.regno, i, 1, 'write', -1);
   const regs = env.curState.regs;
@@ -415,6 +446,7 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
     const ok = meta.refObjId ? releaseReference(env, meta.refObjId) : regs[meta.releaseRegno].isNull;
     if (!ok) env.reject(EINVAL, `func ${kernelHelperName(funcId)}#${funcId} reference has not been acquired before`);
   }
+  let unfollowed: string | undefined;
   switch (name) {
     case 'tail_call':
       checkResourceLeak(env, false, true, 'tail_call');
@@ -435,15 +467,33 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): void {
     case 'find_vma':
     case 'user_ringbuf_drain':
     case 'timer_set_callback':
-      env.reject(EINVAL, `${kernelHelperName(funcId)}: xdplab's verifier does not follow this callback`);
+      unfollowed = name;
   }
+
   for (let i = 0; i <= 5; i++) {
     markNotInit(regs[i]);
     checkRegArg(env, i, DST_OP_NO_MARK);
   }
   setReturnValue(env, fn, meta, name);
   checkMapFuncCompatibility(env, meta.map, funcId, name);
+  if (unfollowed) env.reject(EINVAL, `${kernelHelperName(funcId)}: xdplab's verifier does not follow this callback`);
+  if (name === 'tail_call') return tailCallExit(env);
   if (PKT_DATA_CHANGING_HELPERS.has(name)) clearAllPktPointers(env);
+  return env.insnIdx + 1;
+}
+
+/**
+ * A tail call leaves the program when it succeeds. In the main function the failed call goes
+ * on with the packet unchanged; in a function, the verifier also follows the tail-called
+ * program returning to the caller, having moved the packet (check_helper_call, BPF_FUNC_tail_call).
+ */
+function tailCallExit(env: VerifierEnv): number {
+  if (!env.curState.curframe) return env.insnIdx + 1;
+  env.markScratchedReg(0);
+  env.pushStack(env.insnIdx + 1, env.insnIdx, false);
+  clearAllPktPointers(env);
+  markUnknown(env.curState.regs[0]);
+  return prepareFuncExit(env);
 }
 
 /** The register state of r0 after the call, from the signature's return type. */
@@ -465,10 +515,15 @@ function setReturnValue(env: VerifierEnv, fn: HelperProto, meta: CallMeta, name:
         && meta.constMapKey < BigInt(meta.map.maxEntries)) {
         flag &= ~PTR_MAYBE_NULL;
       }
-      // A map of maps hands back the inner map (map_ptr_or_null).
-      const inner = name === 'map_lookup_elem' ? meta.map.inner : undefined;
-      markPointer(r0, (inner ? CONST_PTR_TO_MAP : PTR_TO_MAP_VALUE) | flag);
-      r0.map = inner ?? meta.map;
+      // A map of maps hands back the inner map (map_ptr_or_null), an XSKMAP a socket of XDP, a
+      // SOCKMAP/SOCKHASH a referenced socket (as the running kernel types them at the call).
+      const lookup = name === 'map_lookup_elem';
+      const inner = lookup ? meta.map.inner : undefined;
+      let type = inner ? CONST_PTR_TO_MAP : PTR_TO_MAP_VALUE;
+      if (lookup && meta.map.type === BPF_MAP_TYPE.BPF_MAP_TYPE_XSKMAP) type = PTR_TO_XDP_SOCK;
+      if (lookup && isSockMap(meta.map)) type = PTR_TO_SOCKET;
+      markPointer(r0, type | flag);
+      r0.map = type === PTR_TO_MAP_VALUE || inner ? inner ?? meta.map : undefined;
       r0.mapUid = meta.mapUid;
       if (!(flag & PTR_MAYBE_NULL) && meta.map.spinLockOff !== undefined) r0.id = ++env.idGen;
       break;
@@ -491,7 +546,7 @@ function setReturnValue(env: VerifierEnv, fn: HelperProto, meta: CallMeta, name:
   if (r0.type & PTR_MAYBE_NULL) r0.id = ++env.idGen;
   if (PTR_CAST_HELPERS.has(name)) {
     r0.refObjId = meta.refObjId;
-  } else if (ACQUIRE_HELPERS.has(name)) {
+  } else if (ACQUIRE_HELPERS.has(name) || (name === 'map_lookup_elem' && isSockMap(meta.map))) {
     const id = acquireReference(env, env.insnIdx);
     r0.id = id;
     r0.refObjId = id;
@@ -605,35 +660,47 @@ function clearCallerSavedRegs(env: VerifierEnv, regs: RegState[]): void {
   }
 }
 
-/** btf_check_subprog_call for a global function: the arguments match its BTF prototype. */
+/** btf_check_subprog_call for a global function: the arguments match its BTF prototype (btf_check_func_arg_match). */
 function checkGlobalCallArgs(env: VerifierEnv, subprog: number, regs: RegState[]): { errno: number; message: string } | undefined {
   const { args } = env.subprogs[subprog];
+  /** A check that refuses by throwing, its refusal as a value. */
+  const attempt = (check: () => void): { errno: number; message: string } | undefined => {
+    const logged = env.log.pos;
+    try {
+      check();
+      return undefined;
+    } catch (err) {
+      const failure = env.failure;
+      env.failure = undefined;
+      if (!failure) throw err;
+      env.log.reset(logged); // the caller says it, with what follows
+      return { errno: failure.errno, message: failure.message };
+    }
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const regno = i + 1;
     const reg = regs[regno];
-    if (reg.type === NOT_INIT) return { errno: EACCES, message: `R${regno} !read_ok` };
+    let bad: { errno: number; message: string } | undefined;
     if (arg.kind === 'scalar') {
       if (reg.type !== SCALAR_VALUE) return { errno: EINVAL, message: `R${regno} is not a scalar` };
     } else if (arg.kind === 'ctx') {
-      if (reg.type !== PTR_TO_CTX) return { errno: EINVAL, message: `arg#${i} expects pointer to ctx` };
+      bad = attempt(() => checkFuncArgRegOff(env, reg, regno, ARG_DONTCARE));
+      if (!bad && reg.type !== PTR_TO_CTX) bad = { errno: EINVAL, message: `arg#${i} expects pointer to ctx` };
     } else if (arg.kind === 'mem') {
-      if (reg.isNull && arg.maybeNull) continue;
-      const logged = env.log.pos;
-      try {
+      bad = attempt(() => checkFuncArgRegOff(env, reg, regno, ARG_DONTCARE));
+      if (!bad && !(reg.isNull && arg.maybeNull)) {
         // check_mem_reg: the memory must be readable and writable.
-        checkHelperMemAccess(env, regno, arg.size, 'read', true, undefined);
-        checkHelperMemAccess(env, regno, arg.size, 'write', true, undefined);
-      } catch (err) {
-        const failure = env.failure;
-        env.failure = undefined;
-        if (!failure) throw err;
-        env.log.reset(logged); // the caller says it, with what follows
-        return { errno: EINVAL, message: failure.message };
+        bad = attempt(() => {
+          checkHelperMemAccess(env, regno, arg.size, 'read', true, undefined);
+          checkHelperMemAccess(env, regno, arg.size, 'write', true, undefined);
+        });
+        if (bad) bad = { errno: EINVAL, message: bad.message };
       }
     } else {
       return { errno: EINVAL, message: arg.why };
     }
+    if (bad) return bad;
   }
   return undefined;
 }

@@ -52,9 +52,11 @@ function checkPtrAlignment(env: VerifierEnv, reg: RegState, off: number, size: n
     case PTR_TO_PACKET:
     case PTR_TO_PACKET_META: {
       if (!strict || size === 1) return;
-      const regOff = tnumAdd(reg.varOff, tnumConst(BigInt(reg.off + off)));
+      // check_pkt_ptr_alignment: strict mode checks as if NET_IP_ALIGN were 2.
+      const ipAlign = 2;
+      const regOff = tnumAdd(reg.varOff, tnumConst(BigInt(ipAlign + reg.off + off)));
       if (!tnumIsAligned(regOff, size)) {
-        env.reject(EACCES, `misaligned packet access off 0+${varOffString(reg)}+${reg.off}+${off} size ${size}`);
+        env.reject(EACCES, `misaligned packet access off ${ipAlign}+${varOffString(reg)}+${reg.off}+${off} size ${size}`);
       }
       return;
     }

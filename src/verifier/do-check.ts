@@ -22,7 +22,7 @@ import { VerifyFailure, type VerifierEnv } from './env.js';
 import type { Insn } from './kernel-disasm.js';
 import { commitStackWriteMarks, resetStackWriteMarks } from './liveness.js';
 import { verifierStateString } from './log.js';
-import { isStateVisited } from './prune.js';
+import { isStateVisited, maybeExitScc } from './prune.js';
 import {
   CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_VALUE, PTR_TO_PACKET, PTR_TO_PACKET_END, PTR_TO_PACKET_META,
   PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_FLOW_KEYS, PTR_TO_BTF_ID, PTR_TO_ARENA, PTR_TO_MEM,
@@ -90,23 +90,25 @@ function checkStoreImm(env: VerifierEnv, insn: Insn): void {
 const BPF_LOAD_ACQ = 0x100;
 const BPF_STORE_REL = 0x110;
 
-/** atomic_ptr_type_ok: atomics work on the stack, map values and memory, not context or packet. */
+/** atomic_ptr_type_ok: atomics work on the stack, map values and memory, not context, packet, flow keys or sockets. */
 function atomicPtrTypeOk(type: number): boolean {
-  return !(type === PTR_TO_CTX || type === PTR_TO_PACKET || type === PTR_TO_PACKET_META || type === PTR_TO_PACKET_END
-    || type === PTR_TO_FLOW_KEYS || type === PTR_TO_SOCKET || type === PTR_TO_SOCK_COMMON || type === PTR_TO_TCP_SOCK
-    || type === PTR_TO_XDP_SOCK);
+  return !(type === PTR_TO_CTX || type === PTR_TO_PACKET || type === PTR_TO_PACKET_META || type === PTR_TO_FLOW_KEYS
+    || type === PTR_TO_SOCKET || type === PTR_TO_SOCK_COMMON || type === PTR_TO_TCP_SOCK || type === PTR_TO_XDP_SOCK);
 }
 
-/** check_atomic_load / check_atomic_store: load-acquire and store-release, aligned. */
+/**
+ * check_atomic_load / check_atomic_store: load-acquire and store-release, aligned. A load
+ * refuses the pointer's kind before the access is checked, a store after.
+ */
 function checkAtomicLoadStore(env: VerifierEnv, insn: Insn): void {
   const regs = env.curState.regs;
   if (insn.imm === BPF_LOAD_ACQ) {
-    checkRegArg(env, insn.src, SRC_OP);
-    checkRegArg(env, insn.dst, DST_OP_NO_MARK);
-    checkMemAccess(env, insn.src, insn.off, sizeBytes(insn.code), 'read', insn.dst, true);
     if (!atomicPtrTypeOk(regs[insn.src].type)) {
       env.reject(EACCES, `BPF_ATOMIC loads from R${insn.src} ${regTypeStr(regs[insn.src].type)} is not allowed`);
     }
+    checkRegArg(env, insn.src, SRC_OP);
+    checkRegArg(env, insn.dst, DST_OP_NO_MARK);
+    checkMemAccess(env, insn.src, insn.off, sizeBytes(insn.code), 'read', insn.dst, true);
     return;
   }
   checkRegArg(env, insn.src, SRC_OP);
@@ -241,8 +243,7 @@ function checkJmpClass(env: VerifierEnv, insn: Insn): number {
       const name = env.kfuncs.get(env.insnIdx) ?? `#${insn.imm}`;
       return env.reject(EINVAL, `calling kernel function ${name} is not supported: xdplab's verifier has no kernel BTF to check kfunc calls`);
     } else {
-      checkHelperCall(env, insn);
-      next = env.insnIdx + 1;
+      next = checkHelperCall(env, insn);
     }
     env.markScratchedReg(0);
     return next;
@@ -305,7 +306,7 @@ function doCheckInsn(env: VerifierEnv): number {
 /** Errors a speculative path turns into a barrier instead of a refusal (error_recoverable_with_nospec). */
 const recoverableWithNospec = (errno: number): boolean => errno === ERRNO.EPERM || errno === EACCES || errno === EINVAL;
 
-/** update_branch_counts: a path ended; its checkpoints lose a branch. */
+/** update_branch_counts: a path ended; its checkpoints lose a branch, and loops whose entry is done are left. */
 function updateBranchCounts(env: VerifierEnv, state: VerifierState | null): void {
   for (let st = state; st; st = st.parent) {
     if (--st.branches) break;
@@ -313,6 +314,7 @@ function updateBranchCounts(env: VerifierEnv, state: VerifierState | null): void
       st.inFreeList = false;
       env.freeListSize--;
     }
+    maybeExitScc(env, st);
   }
 }
 

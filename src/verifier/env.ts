@@ -70,6 +70,16 @@ export interface StackElem {
   logPos: number;
 }
 
+/**
+ * One exploration of a loop (struct bpf_scc_visit), keyed by the call sites leading to it and
+ * the loop's strongly connected component: the checkpoint that entered it, and the states
+ * pruned inside it against checkpoints whose precision was not final yet (backedges).
+ */
+export interface SccVisit {
+  entry: VerifierState | null;
+  backedges: { state: VerifierState; equal: VerifierState }[];
+}
+
 /** A cached state at a prune point (struct bpf_verifier_state_list). */
 export interface StateListEntry {
   state: VerifierState;
@@ -135,8 +145,6 @@ export class VerifierEnv {
   readonly nospec: Uint8Array;
   /** Pointer arithmetic with unknown offsets was seen: scalars prune only when equal. */
   exploreAluLimits = false;
-  /** Loops (strongly connected components) in which a back edge was pruned. */
-  readonly sccWithBackedges = new Set<number>();
   /** Global functions called on some path: verified on their own after the main program. */
   readonly calledGlobals = new Set<number>();
   /** The kernel's nr_cpu_ids, which bounds bpf_get_smp_processor_id. */
@@ -162,6 +170,8 @@ export class VerifierEnv {
   succs: number[][] = [];
   /** Strongly connected component of each instruction (0: none, in no loop). */
   scc: Int32Array;
+  /** Loop explorations in progress, by call chain (bpf_scc_visit). */
+  readonly sccVisits = new Map<string, SccVisit>();
   /** An error the log names as the refusal; set by `reject`. */
   failure: VerifyFailure | undefined;
 
@@ -306,22 +316,6 @@ export class VerifierEnv {
   widenAtCallbackReturn(insnIdx: number): void {
     const prev = findPrevEntry(this, this.curState, insnIdx);
     if (prev) widenImpreciseScalars(this, prev, this.curState);
-  }
-
-  /**
-   * incomplete_read_marks: a state in a loop that converged through a state still being explored
-   * (a callback or may_goto iteration pruned against an earlier one: a back edge) may have
-   * incomplete precision marks, so states there are compared on every scalar's range.
-   */
-  loopIncomplete(state: VerifierState): boolean {
-    const scc = this.scc[state.insnIdx];
-    return scc !== 0 && this.sccWithBackedges.has(scc);
-  }
-
-  /** A loop iteration was pruned against a state still being explored (add_scc_backedge). */
-  addBackedge(insnIdx: number): void {
-    const scc = this.scc[insnIdx];
-    if (scc) this.sccWithBackedges.add(scc);
   }
 
   get logLevel2(): boolean {

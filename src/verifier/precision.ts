@@ -323,8 +323,8 @@ export function markChainPrecision(env: VerifierEnv, regno: number): void {
 }
 
 /** propagate_precision: a pruned state takes the precision the matching cached one needed. */
-export function propagatePrecision(env: VerifierEnv, old: VerifierState, cur: VerifierState): void {
-  markChainPrecisionFrom(env, cur, -1, (bt) => {
+export function propagatePrecision(env: VerifierEnv, old: VerifierState, cur: VerifierState): boolean {
+  return markChainPrecisionFrom(env, cur, -1, (bt) => {
     for (let fr = old.curframe; fr >= 0; fr--) {
       const state = old.frames[fr];
       const names: string[] = [];

@@ -8,10 +8,10 @@
 import { MAX_BPF_REG } from '../isa/opcodes.js';
 import { BPF_COMPLEXITY_LIMIT_STATES } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
-import type { StateListEntry, VerifierEnv } from './env.js';
+import type { SccVisit, StateListEntry, VerifierEnv } from './env.js';
 import { stackSlotAlive } from './liveness.js';
 import { verifierStateString } from './log.js';
-import { markAllScalarsImprecise, propagatePrecision } from './precision.js';
+import { markAllScalarsImprecise, markAllScalarsPrecise, propagatePrecision } from './precision.js';
 import {
   BPF_ADD_CONST, CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET, PTR_TO_PACKET_META,
   PTR_TO_STACK, PTR_TO_BUF, PTR_TO_TP_BUFFER, RegState, SCALAR_VALUE, markNotInit, markUnknown,
@@ -216,6 +216,7 @@ export function isStateVisited(env: VerifierEnv, insnIdx: number): number {
   const list = env.explored[insnIdx] ?? (env.explored[insnIdx] = []);
   cleanLiveStates(env, insnIdx, cur, list);
   let statesCnt = 0;
+  let loop = false;
   for (let k = 0; k < list.length; k++) {
     const sl = list[k];
     statesCnt++;
@@ -224,8 +225,10 @@ export function isStateVisited(env: VerifierEnv, insnIdx: number): number {
     if (sl.state.branches) {
       if (env.isMayGoto(insnIdx)) {
         hit = sl.state.mayGotoDepth !== cur.mayGotoDepth && statesEqual(env, sl.state, cur, RANGE_WITHIN);
+        loop = hit;
       } else if (env.callsCallback(insnIdx)) {
         hit = statesEqual(env, sl.state, cur, RANGE_WITHIN);
+        loop = hit;
       } else if (statesMaybeLooping(sl.state, cur) && statesEqual(env, sl.state, cur, EXACT)
         && sl.state.mayGotoDepth === cur.mayGotoDepth && sl.state.callbackUnrollDepth === cur.callbackUnrollDepth) {
         reportInfiniteLoop(env, insnIdx, sl.state, cur);
@@ -234,13 +237,15 @@ export function isStateVisited(env: VerifierEnv, insnIdx: number): number {
         if (!forceNew && env.jmpsProcessed - env.prevJmpsProcessed < 20 && env.insnProcessed - env.prevInsnProcessed < 100) addNew = false;
       }
     } else {
-      hit = statesEqual(env, sl.state, cur, env.loopIncomplete(sl.state) ? RANGE_WITHIN : NOT_EXACT);
+      loop = incompleteReadMarks(env, sl.state);
+      hit = statesEqual(env, sl.state, cur, loop ? RANGE_WITHIN : NOT_EXACT);
     }
     if (hit) {
       sl.hitCnt++;
-      if (sl.state.branches) env.addBackedge(insnIdx);
       if (env.isJmpPoint(env.insnIdx)) pushHistory(env, cur, 0);
       propagatePrecision(env, sl.state, cur);
+      // The matched state's precision may still grow: revisit this match when the loop is done.
+      if (loop) addSccBackedge(env, sl.state, cur, insnIdx);
       return 1;
     }
     if (addNew) sl.missCnt++;
@@ -274,7 +279,87 @@ export function isStateVisited(env: VerifierEnv, insnIdx: number): number {
   cur.dfsDepth = copy.dfsDepth + 1;
   cur.hist = [];
   env.curHistEntry = undefined;
+  maybeEnterScc(env, copy);
   return 0;
+}
+
+// ---- loops: precision through backedges (bpf_scc_visit) -------------------------------------
+
+/**
+ * compute_scc_callchain: the call sites of the frames outside the loop and the loop (SCC) the
+ * state's innermost looping frame is in, as a key; undefined when the state is in no loop.
+ */
+function sccCallchain(env: VerifierEnv, st: VerifierState): string | undefined {
+  const callsites: number[] = [];
+  for (let i = 0; i <= st.curframe; i++) {
+    const insn = frameInsnIdx(st, i);
+    const scc = env.scc[insn];
+    if (scc) return `(${[...callsites, scc].join(',')})`;
+    if (i === st.curframe) return undefined;
+    callsites.push(insn);
+  }
+  return undefined;
+}
+
+/** maybe_enter_scc: a checkpoint inside a loop starts the loop's visit, unless one is under way. */
+function maybeEnterScc(env: VerifierEnv, st: VerifierState): void {
+  const chain = sccCallchain(env, st);
+  if (!chain) return;
+  let visit = env.sccVisits.get(chain);
+  if (!visit) env.sccVisits.set(chain, (visit = { entry: null, backedges: [] }));
+  if (visit.entry) return;
+  visit.entry = st;
+  if (env.logLevel2) env.say(`SCC enter ${chain}\n`);
+}
+
+/** maybe_exit_scc: every path from the visit's entry is done; its backedges get their final precision. */
+export function maybeExitScc(env: VerifierEnv, st: VerifierState): void {
+  const chain = sccCallchain(env, st);
+  if (!chain) return;
+  const visit = env.sccVisits.get(chain);
+  if (!visit) {
+    if (!st.speculative) env.bug(`scc exit: no visit info for call chain ${chain}`);
+    return;
+  }
+  if (visit.entry !== st) return;
+  if (env.logLevel2) env.say(`SCC exit ${chain}\n`);
+  visit.entry = null;
+  propagateBackedges(env, visit);
+}
+
+/** incomplete_read_marks: states of this loop were pruned against checkpoints still in progress. */
+function incompleteReadMarks(env: VerifierEnv, st: VerifierState): boolean {
+  const chain = sccCallchain(env, st);
+  const visit = chain ? env.sccVisits.get(chain) : undefined;
+  return !!visit && visit.backedges.length > 0;
+}
+
+/** add_scc_backedge: remember a pruned state and the checkpoint it matched. */
+function addSccBackedge(env: VerifierEnv, equal: VerifierState, cur: VerifierState, insnIdx: number): void {
+  const chain = sccCallchain(env, equal);
+  if (!chain) env.bug(`add backedge: no SCC in verification path, insn_idx ${equal.insnIdx}`);
+  const visit = env.sccVisits.get(chain);
+  if (!visit) env.bug(`add backedge: no visit info for call chain ${chain}`);
+  const state = cur.clone();
+  state.insnIdx = insnIdx;
+  if (env.logLevel2) env.say(`SCC backedge ${chain}\n`);
+  visit.backedges.unshift({ state, equal });
+}
+
+const MAX_BACKEDGE_ITERS = 64;
+
+/** propagate_backedges: precision from the matched checkpoints into the pruned paths, to a fixed point. */
+function propagateBackedges(env: VerifierEnv, visit: SccVisit): void {
+  for (let i = 0, changed = true; changed;) {
+    if (i++ > MAX_BACKEDGE_ITERS) {
+      if (env.logLevel2) env.say('propagate_backedges: too many iterations\n');
+      for (const b of visit.backedges) markAllScalarsPrecise(env, b.state);
+      break;
+    }
+    changed = false;
+    for (const b of visit.backedges) changed = propagatePrecision(env, b.equal, b.state) || changed;
+  }
+  visit.backedges = [];
 }
 
 function reportInfiniteLoop(env: VerifierEnv, insnIdx: number, old: VerifierState, cur: VerifierState): never {

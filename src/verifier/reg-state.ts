@@ -4,7 +4,9 @@
  * unsigned 64- and 32-bit bounds of its variable part, ids that tie copies and references
  * together, and per type the map, packet range, memory size or frame it points into.
  */
-import { MEM_RDONLY, MEM_RINGBUF, PTR_MAYBE_NULL, PTR_TRUSTED, PTR_UNTRUSTED, baseType } from '../uapi/helper-protos.js';
+import {
+  MEM_PERCPU, MEM_RCU, MEM_RDONLY, MEM_RINGBUF, MEM_USER, PTR_MAYBE_NULL, PTR_TRUSTED, PTR_UNTRUSTED, baseType,
+} from '../uapi/helper-protos.js';
 import { TNUM_UNKNOWN, tnumConst, type Tnum } from './tnum.js';
 
 /** enum bpf_reg_type (include/linux/bpf.h). */
@@ -46,8 +48,9 @@ export function regTypeStr(type: number): string {
   const base = baseType(type);
   let postfix = '';
   if (type & PTR_MAYBE_NULL) postfix = base === PTR_TO_BTF_ID ? 'or_null_' : '_or_null';
-  const prefix = (type & MEM_RDONLY ? 'rdonly_' : '') + (type & MEM_RINGBUF ? 'ringbuf_' : '')
-    + (type & PTR_UNTRUSTED ? 'untrusted_' : '') + (type & PTR_TRUSTED ? 'trusted_' : '');
+  const prefix = (type & MEM_RDONLY ? 'rdonly_' : '') + (type & MEM_RINGBUF ? 'ringbuf_' : '') + (type & MEM_USER ? 'user_' : '')
+    + (type & MEM_PERCPU ? 'percpu_' : '') + (type & MEM_RCU ? 'rcu_' : '') + (type & PTR_UNTRUSTED ? 'untrusted_' : '')
+    + (type & PTR_TRUSTED ? 'trusted_' : '');
   return prefix + (REG_TYPE_NAMES[base] ?? `type${base}`) + postfix;
 }
 
@@ -66,6 +69,8 @@ export interface MapInfo {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly flags: number;
+  /** The map was created with BTF for its key and value (map->btf): special fields need it. */
+  readonly hasBtf?: boolean;
   /** Offset of a `struct bpf_spin_lock` in the value, when its BTF has one. */
   readonly spinLockOff?: number;
   /** Offset of a `struct bpf_timer` in the value. */

@@ -137,15 +137,27 @@ export const tnumWithSubreg = (reg: Tnum, subreg: Tnum): Tnum => tnumOr(tnumClea
 export const tnumConstSubreg = (a: Tnum, value: bigint): Tnum => tnumWithSubreg(a, tnumConst(value));
 export const tnumSubregIsConst = (a: Tnum): boolean => (a.mask & U32_MAX) === 0n;
 
-/** tnum_bswap16/32/64: the low `bytes` bytes reversed, known bits moving with their byte. */
-export function tnumBswap(a: Tnum, bytes: number): Tnum {
-  const swap = (x: bigint): bigint => {
-    let out = 0n;
-    for (let i = 0; i < bytes; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
-    return out;
-  };
-  return { value: swap(a.value), mask: swap(a.mask) };
-}
-
 /** `(0x1; 0xfe)`, as the kernel's tnum_strn prints it. */
 export const tnumString = (a: Tnum): string => `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
+
+/** The bytes of the low `bits` bits in reverse order (swab16/32/64). */
+function swab(x: bigint, bits: 16 | 32 | 64): bigint {
+  let out = 0n;
+  for (let i = 0; i < bits; i += 8) out = (out << 8n) | ((x >> BigInt(i)) & 0xffn);
+  return out;
+}
+
+/** tnum_bswap16/32/64: the known and unknown bits follow their bytes. */
+export const tnumBswap = (a: Tnum, bits: 16 | 32 | 64): Tnum => ({ value: swab(a.value, bits), mask: swab(a.mask, bits) });
+
+/** tnum_step: the smallest member of `t` above `z` (t.value below it, the largest member from it on). */
+export function tnumStep(t: Tnum, z: bigint): bigint {
+  const tmax = t.value | t.mask;
+  if (z >= tmax) return tmax;
+  if (z < t.value) return t.value;
+  const d = z - t.value;
+  const carry = (1n << BigInt(fls64(d & ~t.mask & U64_MAX))) - 1n;
+  const filled = (d | carry | ~t.mask) & U64_MAX;
+  const inc = u64(filled + 1n) & t.mask;
+  return t.value | inc;
+}

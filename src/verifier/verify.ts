@@ -108,6 +108,7 @@ function mapInfos(spec: CollectionSpec): Map<string, MapInfo> {
       && m.initialValue ? m.initialValue : undefined;
     return {
       name: m.name.slice(0, 15), type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags,
+      hasBtf: m.valueTypeId !== 0,
       spinLockOff: fieldOffset(btf, m.valueTypeId, 'bpf_spin_lock'), timerOff: fieldOffset(btf, m.valueTypeId, 'bpf_timer'),
       frozenValue: frozen, inner: m.innerMap ? { ...info(m.innerMap, -1), name: '' } : undefined, index: i,
     };

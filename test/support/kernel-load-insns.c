@@ -5,12 +5,18 @@
  * verifier's tests need to hand the kernel instruction streams that clang would never emit,
  * thousands of them a second, under a chosen privilege set.
  *
- * Usage: kernel-load-insns [--caps root|bpf]   (bpf: keep only CAP_BPF and CAP_NET_ADMIN)
+ * Usage: kernel-load-insns [--caps root|bpf] [--tail-bytes N]
+ *   (bpf: keep only CAP_BPF and CAP_NET_ADMIN; --tail-bytes: print only each log's last N bytes)
  * stdin, one program per line:
- *   <prog_type> <expected_attach_type> <log_level> <prog_flags> <maps> <insns-hex>
- *   maps: "-" or a comma-separated list of type:key_size:value_size:max_entries:map_flags;
+ *   <prog_type> <expected_attach_type> <log_level> <prog_flags> <maps> <insns-hex> [<btf-hex> <func-info>]
+ *   maps: "-" or a comma-separated list of type:key_size:value_size:max_entries:map_flags[:inner],
+ *   inner (maps of maps) the index of an earlier map of the list, the inner map's template;
+ *   map i is named "m<i>" (as the verifier's messages name it);
  *   an lddw with src_reg BPF_PSEUDO_MAP_FD (1) or BPF_PSEUDO_MAP_VALUE (2) names the map by
  *   its index in the list in imm, which is replaced by the map's fd.
+ *   btf-hex and func-info (optional, "-" for none): a raw BTF blob loaded with BPF_BTF_LOAD
+ *   and the program's func_info as insn_off:type_id pairs, comma-separated (the kernel
+ *   wants func_info for programs that pass callbacks, BPF_PSEUDO_FUNC).
  * stdout, one JSON object per line: {"accepted":true|false,"errno":N,"log":"..."}
  */
 #define _GNU_SOURCE
@@ -32,6 +38,7 @@
 #define MAX_MAPS 16
 
 static char *log_buf;
+static size_t tail_bytes; /* --tail-bytes N: print only the log's last N bytes (0: all of it) */
 
 static int sys_bpf(int cmd, union bpf_attr *attr) {
   return (int)syscall(__NR_bpf, cmd, attr, sizeof(*attr));
@@ -76,8 +83,15 @@ static int create_maps(char *spec, int *fds) {
     union bpf_attr attr;
     memset(&attr, 0, sizeof(attr));
     unsigned type, key, value, entries, flags;
-    if (sscanf(item, "%u:%u:%u:%u:%u", &type, &key, &value, &entries, &flags) != 5) return -1;
+    int inner = -1;
+    int fields = sscanf(item, "%u:%u:%u:%u:%u:%d", &type, &key, &value, &entries, &flags, &inner);
+    if (fields < 5) return -1;
+    if (fields == 6) {
+      if (inner < 0 || inner >= n) return -1;
+      attr.inner_map_fd = fds[inner];
+    }
     attr.map_type = type;
+    snprintf(attr.map_name, sizeof(attr.map_name), "m%d", n);
     attr.key_size = key;
     attr.value_size = value;
     attr.max_entries = entries;
@@ -99,25 +113,69 @@ static int hex_value(char c) {
   return -1;
 }
 
+static void unhex(const char *hex, unsigned char *out, size_t bytes) {
+  for (size_t i = 0; i < bytes; i++) out[i] = (unsigned char)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+}
+
+/* BPF_BTF_LOAD of a raw blob; -1 (and the reason on stderr) when the kernel refuses it. */
+static int load_btf(const char *hex) {
+  size_t bytes = strlen(hex) / 2;
+  unsigned char *blob = malloc(bytes + 1);
+  unhex(hex, blob, bytes);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.btf = (uint64_t)(uintptr_t)blob;
+  attr.btf_size = (uint32_t)bytes;
+  attr.btf_log_buf = (uint64_t)(uintptr_t)log_buf;
+  attr.btf_log_size = LOG_SIZE;
+  attr.btf_log_level = 1;
+  log_buf[0] = 0;
+  int fd = sys_bpf(BPF_BTF_LOAD, &attr);
+  if (fd < 0) fprintf(stderr, "BTF_LOAD: %s\n%s\n", strerror(errno), log_buf);
+  free(blob);
+  return fd;
+}
+
 static void load_one(char *line) {
   unsigned prog_type, attach_type, log_level, prog_flags;
-  char maps[1024], *hex = malloc(strlen(line) + 1);
+  char maps[1024], *hex = malloc(strlen(line) + 1), *btf_hex = malloc(strlen(line) + 1), *finfo = malloc(strlen(line) + 1);
   int fds[MAX_MAPS];
-  if (sscanf(line, "%u %u %u %u %1023s %s", &prog_type, &attach_type, &log_level, &prog_flags, maps, hex) != 6) {
+  strcpy(btf_hex, "-");
+  strcpy(finfo, "-");
+  int fields = sscanf(line, "%u %u %u %u %1023s %s %s %s", &prog_type, &attach_type, &log_level, &prog_flags, maps, hex, btf_hex, finfo);
+  if (fields != 6 && fields != 8) {
     printf("{\"error\":\"bad input line\"}\n");
+    fflush(stdout);
     free(hex);
+    free(btf_hex);
+    free(finfo);
     return;
   }
   size_t bytes = strlen(hex) / 2;
   struct bpf_insn *insns = calloc(bytes / 8 + 1, sizeof(struct bpf_insn));
   unsigned char *raw = (unsigned char *)insns;
-  for (size_t i = 0; i < bytes; i++) raw[i] = (unsigned char)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+  unhex(hex, raw, bytes);
   int nmaps = create_maps(maps, fds);
+  int btf_fd = -1;
+  if (nmaps >= 0 && strcmp(btf_hex, "-") != 0 && (btf_fd = load_btf(btf_hex)) < 0) {
+    for (int i = 0; i < nmaps; i++) close(fds[i]);
+    nmaps = -1;
+  }
   if (nmaps < 0) {
-    printf("{\"error\":\"cannot create maps\"}\n");
+    printf("{\"error\":\"cannot create maps or BTF\"}\n");
+    fflush(stdout);
     free(hex);
+    free(btf_hex);
+    free(finfo);
     free(insns);
     return;
+  }
+  struct bpf_func_info func_info[256];
+  unsigned nfuncs = 0;
+  if (strcmp(finfo, "-") != 0) {
+    for (char *item = strtok(finfo, ","); item && nfuncs < 256; item = strtok(NULL, ",")) {
+      if (sscanf(item, "%u:%u", &func_info[nfuncs].insn_off, &func_info[nfuncs].type_id) == 2) nfuncs++;
+    }
   }
   size_t count = bytes / 8;
   for (size_t i = 0; i + 1 < count; i++) {
@@ -135,6 +193,12 @@ static void load_one(char *line) {
   attr.insn_cnt = (uint32_t)count;
   attr.license = (uint64_t)(uintptr_t)"GPL";
   attr.prog_flags = prog_flags;
+  if (btf_fd >= 0) {
+    attr.prog_btf_fd = btf_fd;
+    attr.func_info_rec_size = sizeof(struct bpf_func_info);
+    attr.func_info = (uint64_t)(uintptr_t)func_info;
+    attr.func_info_cnt = nfuncs;
+  }
   log_buf[0] = 0;
   if (log_level) {
     attr.log_level = log_level;
@@ -144,19 +208,29 @@ static void load_one(char *line) {
   int fd = sys_bpf(BPF_PROG_LOAD, &attr);
   int err = fd < 0 ? errno : 0;
   printf("{\"accepted\":%s,\"errno\":%d,\"log\":", fd >= 0 ? "true" : "false", err);
-  print_json_string(log_buf);
+  size_t len = strlen(log_buf);
+  print_json_string(tail_bytes && len > tail_bytes ? log_buf + len - tail_bytes : log_buf);
   printf("}\n");
   fflush(stdout);
   if (fd >= 0) close(fd);
   for (int i = 0; i < nmaps; i++) close(fds[i]);
+  if (btf_fd >= 0) close(btf_fd);
   free(hex);
+  free(btf_hex);
+  free(finfo);
   free(insns);
 }
 
 int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "--caps") == 0 && strcmp(argv[2], "bpf") == 0) drop_to_bpf_caps();
-  else if (!(argc == 1 || (argc == 3 && strcmp(argv[1], "--caps") == 0 && strcmp(argv[2], "root") == 0))) {
-    fprintf(stderr, "usage: kernel-load-insns [--caps root|bpf] < programs\n");
+  const char *caps = "root";
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--caps") == 0 && i + 1 < argc) caps = argv[++i];
+    else if (strcmp(argv[i], "--tail-bytes") == 0 && i + 1 < argc) tail_bytes = strtoul(argv[++i], NULL, 10);
+    else caps = "";
+  }
+  if (strcmp(caps, "bpf") == 0) drop_to_bpf_caps();
+  else if (strcmp(caps, "root") != 0) {
+    fprintf(stderr, "usage: kernel-load-insns [--caps root|bpf] [--tail-bytes N] < programs\n");
     return 2;
   }
   log_buf = malloc(LOG_SIZE);
