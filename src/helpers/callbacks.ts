@@ -4,7 +4,7 @@
  * runs in a frame of its own and returns 0 to go on or 1 to stop (kernel/bpf/bpf_iter.c,
  * kernel/bpf/helpers.c).
  */
-import { ERRNO } from '../maps/map.js';
+import { ERRNO } from '../uapi/errno.js';
 import { REGION_READ, type Arena, type Region } from '../vm/arena.js';
 import { HELPER_CONTINUE, argNumber, argU32, ret } from '../vm/helper-table.js';
 import { envOf } from './env.js';

@@ -30,16 +30,6 @@ export interface HelperHost {
   readonly fib?: Fib;
 }
 
-/** XDP_* and TC_ACT_* verdict numbers helpers return (bpf_redirect returns a verdict). */
-export const XDP_ABORTED = 0;
-export const XDP_DROP = 1;
-export const XDP_PASS = 2;
-export const XDP_TX = 3;
-export const XDP_REDIRECT = 4;
-export const TC_ACT_OK = 0;
-export const TC_ACT_SHOT = 2;
-export const TC_ACT_REDIRECT = 7;
-
 /** Where a bpf_redirect* asked the packet to go; read by the hook after the program returns. */
 export interface RedirectTarget {
   kind: 'ifindex' | 'devmap' | 'cpumap' | 'xskmap';

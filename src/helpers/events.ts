@@ -3,18 +3,18 @@
  * output (with the packet's first bytes appended, as bpf_xdp_event_output / bpf_skb_event_output
  * append them), and bpf_get_stackid over the emulated chain of BPF frames.
  */
-import { ERRNO, type BpfMap } from '../maps/map.js';
+import type { BpfMap } from '../maps/map.js';
+import { ERRNO } from '../uapi/errno.js';
 import type { PerfEventArrayMap } from '../maps/perf-event-array.js';
 import type { RingbufMap } from '../maps/ringbuf.js';
 import type { StackTraceMap } from '../maps/stack-trace.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
+import { BPF_F_INDEX_MASK, BPF_MAP_TYPE } from '../uapi/bpf.js';
 import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { envOf } from './env.js';
 import { xdpGetBuffLen } from './xdp-frags.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 
-const BPF_F_INDEX_MASK = 0xffffffff;
 /** BPF_F_CTXLEN_MASK: bits 32..51 of the flags, the bytes of packet to append. */
 const CTXLEN_SHIFT = 32;
 const CTXLEN_BITS = 0xfffff;

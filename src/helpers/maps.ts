@@ -2,8 +2,9 @@
  * Map helpers: lookup / update / delete, push / pop / peek, the per-CPU lookup. Each finds
  * the map by the header address in r1 and calls its program face (maps/map.ts).
  */
-import { ERRNO, type BpfMap } from '../maps/map.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
+import type { BpfMap } from '../maps/map.js';
+import { ERRNO } from '../uapi/errno.js';
+import { BPF_MAP_TYPE } from '../uapi/bpf.js';
 import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { markInlineMapLookup } from '../vm/map-layout.js';
 import { envOf, type RunEnv } from './env.js';

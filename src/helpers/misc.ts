@@ -2,11 +2,11 @@
  * Time, randomness, CPU id, bpf_trace_printk / bpf_snprintf, and bpf_tail_call.
  * Time and randomness come from the host, which makes them deterministic in replay.
  */
-import { MAX_TAIL_CALL_CNT } from '../vm/interpreter.js';
+import { MAX_TAIL_CALL_CNT } from '../uapi/bpf.js';
 import {
   HELPER_CONTINUE, HELPER_TAIL_CALL, argBigInt, argU32, ret, type HelperCall,
 } from '../vm/helper-table.js';
-import { ERRNO } from '../maps/map.js';
+import { ERRNO } from '../uapi/errno.js';
 import { ProgArrayMap } from '../maps/prog-array.js';
 import { envOf } from './env.js';
 import { FormatError, formatBpf, type FormatMemory } from './format.js';

@@ -11,7 +11,8 @@ import { Instruction, decodeProgram, encodeProgram } from '../isa/instruction.js
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL } from '../isa/opcodes.js';
 import { createMap } from '../maps/index.js';
 import type { BpfMap } from '../maps/map.js';
-import { BPF_MAP_TYPE, LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
+import { BPF_MAP_TYPE, BPF_OBJ_NAME_LEN } from '../uapi/bpf.js';
+import { LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
 import { BPF_CORE_POISON_HELPER } from '../spec/core.js';
 import { sourceLineAt } from '../spec/line-info.js';
 import type { VmFault } from '../vm/fault.js';
@@ -120,9 +121,6 @@ export class Collection {
 
 /** A fresh error to throw: callers prefix context in place (withContext), the kept one stays as it is. */
 const copyOf = (err: XdplabError): XdplabError => new XdplabError(err.code, err.message);
-
-/** include/uapi/linux/bpf.h: a program's name in the kernel holds 15 characters and a NUL. */
-const BPF_OBJ_NAME_LEN = 16;
 
 function step<T>(name: string, fn: () => T): T {
   try {

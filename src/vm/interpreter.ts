@@ -12,7 +12,9 @@
  */
 import { Arena, PAGE_SIZE, REGION_READ, REGION_WRITE, type Region } from './arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from './fault.js';
-import { HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, type HelperCall, type HelperFn, type HelperTable } from './helper-table.js';
+import {
+  HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, type HelperCall, type HelperFn, type HelperTable,
+} from './helper-table.js';
 import { XOP, type ProgramImage } from './image.js';
 import { ORIGIN_HERE } from './r0-origin.js';
 import { atomic } from './atomic.js';
@@ -24,8 +26,6 @@ import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../isa/opcodes.js';
 
 /** Instructions a run may execute before it is stopped (checked at backward jumps). */
 export const DEFAULT_BUDGET = 1 << 27;
-/** The kernel's MAX_TAIL_CALL_CNT. */
-export const MAX_TAIL_CALL_CNT = 33;
 
 /** Where LD_ABS / LD_IND read: the socket buffer's linear data, set by the hook per run. */
 export interface LegacyPacket {

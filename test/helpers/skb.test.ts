@@ -5,10 +5,9 @@
  * the tables were written.
  */
 import { describe, expect, it } from 'vitest';
-import { SK_BUFF } from '../../src/hooks/tc.js';
-import {
-  ETH_P_8021AD, ETH_P_IP, ETH_P_IPV6, plainFrame, tcp4, tcp6, udp4, udp6, withVlan,
-} from '../support/packets.js';
+import { SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE } from '../../src/uapi/prog-types.js';
+import { plainFrame, tcp4, tcp6, udp4, udp6, withVlan } from '../support/packets.js';
+import { ETH_P_8021AD, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js';
 
 const fx = new TcFixture('tc-skb.bpf.o');
@@ -16,7 +15,7 @@ const fx = new TcFixture('tc-skb.bpf.o');
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 
 function ctxWith(cb: number[], extra: { mark?: number; priority?: number } = {}): Uint8Array {
-  const ctx = new Uint8Array(SK_BUFF.size);
+  const ctx = new Uint8Array(SK_BUFF_SIZE);
   const v = new DataView(ctx.buffer);
   cb.forEach((x, i) => v.setUint32(SK_BUFF.cb + 4 * i, x >>> 0, true));
   v.setUint32(SK_BUFF.mark, extra.mark ?? 0, true);

@@ -5,7 +5,7 @@ import {
   HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, argU32, ret, type HelperFn, type HelperTable,
 } from '../../src/vm/helper-table.js';
 import type { ProgramImage } from '../../src/vm/image.js';
-import { MAX_TAIL_CALL_CNT } from '../../src/vm/interpreter.js';
+import { MAX_TAIL_CALL_CNT } from '../../src/uapi/bpf.js';
 import { compileImage } from '../../src/vm/jit/compiler.js';
 import { compileStats } from '../../src/vm/jit/jit-engine.js';
 import { planLayout } from '../../src/vm/jit/structure.js';
