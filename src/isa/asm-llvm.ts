@@ -13,7 +13,7 @@
  * second slot's immediate 0, as llvm-objdump does not print it.
  */
 import {
-  BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_PSEUDO_CALL, BPF_XCHG, BPF_XOR, OPCODES, type OpcodeKind,
+  BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_PSEUDO_CALL, BPF_XCHG, BPF_XOR, OPCODE, OPCODES, type OpcodeKind,
 } from './opcodes.js';
 
 export interface LlvmFields {
@@ -73,9 +73,9 @@ const RULES: Rule[] = [
   }],
   [new RegExp(`^r(\\d+) = ${NUM} ll$`), (m) => {
     const v = BigInt.asUintN(64, bigint(m[2]));
-    return fields({ code: 0x18, dst: reg(m[1]), imm: Number(BigInt.asIntN(32, v)), immHi: Number(BigInt.asIntN(32, v >> 32n)) });
+    return fields({ code: OPCODE.LDDW, dst: reg(m[1]), imm: Number(BigInt.asIntN(32, v)), immHi: Number(BigInt.asIntN(32, v >> 32n)) });
   }],
-  [new RegExp(`^ld_pseudo\\s+r(\\d+), (\\d+), (\\d+)$`), (m) => fields({ code: 0x18, dst: reg(m[1]), src: Number(m[2]), imm: num(m[3]) })],
+  [new RegExp(`^ld_pseudo\\s+r(\\d+), (\\d+), (\\d+)$`), (m) => fields({ code: OPCODE.LDDW, dst: reg(m[1]), src: Number(m[2]), imm: num(m[3]) })],
   [new RegExp(`^r0 = \\*\\(u(8|16|32) \\*\\)skb\\[${NUM}\\]$`), (m) => fields({ code: sized('ldabs', m[1]), imm: num(m[2]) })],
   [/^r0 = \*\(u(8|16|32) \*\)skb\[r(\d+)\]$/, (m) => fields({ code: sized('ldind', m[1]), src: reg(m[2]) })],
   [new RegExp(`^r(\\d+) = \\*\\(([us])(8|16|32|64) \\*\\)\\(${MEM}\\)$`), (m) => {

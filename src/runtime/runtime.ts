@@ -13,7 +13,8 @@ import { ALL_HELPERS } from '../helpers/index.js';
 import type { BpfMap } from '../maps/map.js';
 import { Arena } from '../vm/arena.js';
 import { ProgramImage } from '../vm/image.js';
-import { decodeProgram } from '../isa/instruction.js';
+import { Instruction, decodeProgram, encodeProgram } from '../isa/instruction.js';
+import { OPCODE } from '../isa/opcodes.js';
 import { createEngine, type Engine, type EngineKind } from '../vm/engine.js';
 
 /** The engine a Runtime runs programs in unless its options name one: the JIT (XDPLAB_ENGINE=interp overrides it). */
@@ -59,7 +60,7 @@ export class Prng {
 }
 
 /** `w0 = 0; exit`: the program prepareAll runs to warm an engine. */
-const WARM_UP = new ProgramImage('warm_up', decodeProgram(Uint8Array.of(0xb4, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0)));
+const WARM_UP = new ProgramImage('warm_up', decodeProgram(encodeProgram([new Instruction(OPCODE.MOV32_IMM, 0, 0, 0, 0), new Instruction(OPCODE.EXIT, 0, 0, 0, 0)])));
 
 export class Runtime implements HelperHost {
   readonly arena = new Arena();

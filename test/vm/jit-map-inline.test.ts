@@ -105,6 +105,15 @@ describe('inline array lookups: as the helper, without it', () => {
     }
   });
 
+  it('keeps the helper call when a fetching atomic wrote r1 after the lddw (it is the atomic\'s source)', () => {
+    // r1 gets the old value, 7, which is no map: the helper refuses it, as the interpreter's does
+    const body = (map: number): string => `stdw [%r10-16], 7\nstw [%r10-4], 1\nlddw %r1, ${map}\n`
+      + `lock fetch add [%r10-16], %r1\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit`;
+    const jit = run('jit', 'array', body);
+    expect(jit.result).toEqual(run('interp', 'array', body).result);
+    expect(jit.helperCalls).toBe(1);
+  });
+
   it('faults where the helper path faults: a bad value access after the lookup', () => {
     const body = (map: number): string => `stw [%r10-4], 3\nlddw %r1, ${map}\nmov %r2, %r10\nadd %r2, -4\ncall 1\nldxw %r0, [%r0+16]\nexit`;
     const jit = run('jit', 'array', body);

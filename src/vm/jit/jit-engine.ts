@@ -28,6 +28,7 @@ import type { MapLayoutResolver } from './lower-map.js';
 import {
   CALLX_CONTINUE, CALLX_STOP, FAULT_CODE_REASON, FRAME_BYTES, FRAME_RET_PC, SCRATCH, STATUS,
 } from './layout.js';
+import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
 
 /** A fault raised inside compiled code or its imports; turned into a VmFault with the image. */
 class JitFault {
@@ -59,7 +60,7 @@ const inlinedFor = new WeakMap<ProgramImage, Arena>();
 
 /** Inline lookups over `arena`'s array maps when `helpers` has the standard lookup helper. */
 function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
-  return isInlineMapLookup(helpers.lookup(1)) ? (addr) => arrayLookupLayoutAt(arena, addr) : undefined;
+  return isInlineMapLookup(helpers.lookup(BPF_FUNC_map_lookup_elem)) ? (addr) => arrayLookupLayoutAt(arena, addr) : undefined;
 }
 
 /**
