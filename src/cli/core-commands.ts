@@ -33,8 +33,7 @@ function assembleFile(file: string): Uint8Array {
   try {
     return assemble(text);
   } catch (err) {
-    if (err instanceof XdplabError) err.message = `${file}:${err.message}`;
-    throw err;
+    throw err instanceof XdplabError ? withContext(err, file, err.code, ':') : err;
   }
 }
 

@@ -11,7 +11,7 @@
  * 1..2^w-1 (a sum ≡ 0 is all ones). That is what x86-64's csum_partial returns too, so the
  * results below are the kernel's bit for bit, not only modulo 0xffff.
  */
-import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { REGION_READ } from '../vm/arena.js';
 import { helper, type HelperDef } from './registry.js';
 import { skbOf, type SkBuff } from './skb-model.js';
@@ -195,7 +195,7 @@ function csumDiff(call: HelperCall): number {
 function memArg(call: HelperCall, n: number, len: number): number {
   const addr = argU32(call, n);
   if (!call.arena.canAccess(addr, call.regs[n * 2 + 1], len, REGION_READ)) {
-    throw new Error(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not readable memory (the kernel's verifier refuses this program)`);
+    throw new HelperError(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not readable memory (the kernel's verifier refuses this program)`);
   }
   return addr;
 }

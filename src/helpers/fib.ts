@@ -4,7 +4,7 @@
  * runtime (the emulated network's node) through the `Fib` interface; a runtime without one
  * knows only the loopback device and no routes, so lookups are "not forwarded".
  */
-import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
 import {
@@ -68,7 +68,7 @@ function fibLookup(call: HelperCall): number {
   const plen = argU32(call, 3);
   const flags = argNumber(call, 4);
   if (flags & ~ALL_FLAGS || plen < F.size) return -EINVAL;
-  if (!call.arena.canAccess(params, 0, F.size, 2)) throw new Error('bpf_fib_lookup: params outside writable memory');
+  if (!call.arena.canAccess(params, 0, F.size, 2)) throw new HelperError('bpf_fib_lookup: params outside writable memory');
   const { u8, view } = call.arena;
   const family = u8[params + F.family];
   if (family !== AF_INET && family !== AF_INET6) return -EAFNOSUPPORT;

@@ -16,6 +16,7 @@ import { SK_BUFF_FIELDS as SK_BUFF } from '../uapi/prog-types.js';
 import type { Arena } from '../vm/arena.js';
 import type { HelperCall } from '../vm/helper-table.js';
 import { envOf, type PacketState } from './env.js';
+import { HelperError } from '../vm/helper-table.js';
 
 export const TC_PROG_TYPES: readonly number[] = [BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_ACT];
 
@@ -203,7 +204,7 @@ export class SkBuff {
   /** Move data and tail (both arena addresses); the context's data/data_end follow. */
   setData(data: number, tail: number): void {
     if (data < this.head || tail > this.end) {
-      throw new Error(`skb: [${data - this.head}, ${tail - this.head}) is outside the ${this.end - this.head}-byte buffer`);
+      throw new HelperError(`skb: [${data - this.head}, ${tail - this.head}) is outside the ${this.end - this.head}-byte buffer`);
     }
     this.packet.set(data, data, tail, this.arena.view);
   }
@@ -305,7 +306,7 @@ export const swap16 = (v: number): number => ((v & 0xff) << 8) | ((v >>> 8) & 0x
 /** The SkBuff of the running program, with the program's context writes taken in. */
 export function skbOf(call: HelperCall): SkBuff {
   const skb = envOf(call).skb;
-  if (!skb) throw new Error('this helper needs a socket buffer (a TC program)');
+  if (!skb) throw new HelperError('this helper needs a socket buffer (a TC program)');
   skb.loadCtx();
   return skb;
 }

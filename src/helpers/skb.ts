@@ -8,7 +8,7 @@
  * sees is part of the semantics. Where a result depends on host state a test run does not
  * have, the helper returns what BPF_PROG_TEST_RUN returns (see docs/architecture.md).
  */
-import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { postpullRcsum, postpullRcsumAt, postpushRcsum, resetChecksumUnnecessary } from './csum.js';
 import { envOf } from './env.js';
@@ -40,7 +40,7 @@ const argS32 = (call: HelperCall, n: number): number => call.regs[n * 2] | 0;
 function memArg(call: HelperCall, n: number, len: number, write: boolean): number {
   const addr = argU32(call, n);
   if (len > 0 && !call.arena.canAccess(addr, call.regs[n * 2 + 1], len, write ? REGION_WRITE : REGION_READ)) {
-    throw new Error(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not ${write ? 'writable' : 'readable'} memory (the kernel's verifier refuses this program)`);
+    throw new HelperError(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not ${write ? 'writable' : 'readable'} memory (the kernel's verifier refuses this program)`);
   }
   return addr;
 }

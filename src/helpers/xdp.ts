@@ -4,7 +4,7 @@
  * for a frame of one page, as BPF_PROG_TEST_RUN and most drivers give it.
  */
 import { ERRNO } from '../uapi/errno.js';
-import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { PacketState, envOf, type RunEnv } from './env.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
@@ -29,7 +29,7 @@ export const XDP_META_MAX = 255;
 
 function packetOf(call: HelperCall): PacketState {
   const packet = envOf(call).packet;
-  if (!packet) throw new Error('this helper needs a packet');
+  if (!packet) throw new HelperError('this helper needs a packet');
   return packet;
 }
 

@@ -56,7 +56,7 @@ export class Collection {
         // The kernel loads every program of an object; one xdplab cannot run refuses only itself.
         try {
           const unsupported = progSpec.mapReferences.map((r) => unsupportedMaps.get(r.map)).find((e) => e !== undefined);
-          if (unsupported) throw new XdplabError('UNSUPPORTED', unsupported.message); // a copy: withContext prefixes in place
+          if (unsupported) throw unsupported;
           programs.set(progSpec.name, loadProgram(runtime, progSpec, maps));
         } catch (err) {
           const e = withContext(err, `program ${progSpec.name} (section ${progSpec.sectionName})`);
@@ -89,7 +89,7 @@ export class Collection {
     const resolved = this.resolveName(name);
     const program = this.programs.get(resolved);
     const refusal = this.refused.get(resolved);
-    if (!program && refusal) throw copyOf(refusal);
+    if (!program && refusal) throw refusal;
     const section = this.spec.otherPrograms?.get(name);
     if (!program && section !== undefined) {
       throw new XdplabError('UNSUPPORTED', `program ${name} (section ${section}) in ${this.spec.source}: not a program type xdplab runs (it runs XDP and TC programs)`);
@@ -113,14 +113,11 @@ export class Collection {
   map(name: string): BpfMap {
     const map = this.maps.get(name);
     const unsupported = this.unsupportedMaps.get(name);
-    if (!map && unsupported) throw copyOf(unsupported);
+    if (!map && unsupported) throw unsupported;
     if (!map) throw new XdplabError('BAD_INPUT', `no map ${name} in ${this.spec.source} (it has: ${[...this.maps.keys()].join(', ') || 'none'})`);
     return map;
   }
 }
-
-/** A fresh error to throw: callers prefix context in place (withContext), the kept one stays as it is. */
-const copyOf = (err: XdplabError): XdplabError => new XdplabError(err.code, err.message);
 
 function step<T>(name: string, fn: () => T): T {
   try {
@@ -207,7 +204,7 @@ function fillInitialSlots(
     new DataView(key.buffer).setUint32(0, slot, true);
     const id = spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY ? programs.get(name)?.id : maps.get(name)?.id;
     const refusal = refused.get(name) ?? unsupportedMaps.get(name);
-    if (id === undefined && refusal) throw copyOf(refusal);
+    if (id === undefined && refusal) throw refusal;
     if (id === undefined) throw new XdplabError('BAD_INPUT', `slot ${slot} names ${name}, which this object does not define`);
     const value = new Uint8Array(4);
     new DataView(value.buffer).setUint32(0, id, true);

@@ -16,6 +16,7 @@ import { ProgramImage } from '../vm/image.js';
 import { Instruction, decodeProgram, encodeProgram } from '../isa/instruction.js';
 import { OPCODE } from '../isa/opcodes.js';
 import { createEngine, type Engine, type EngineKind } from '../vm/engine.js';
+import { XdplabError } from '../errors.js';
 
 /** The engine a Runtime runs programs in unless its options name one: the JIT (XDPLAB_ENGINE=interp overrides it). */
 const defaultEngine: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : 'jit';
@@ -103,7 +104,7 @@ export class Runtime implements HelperHost {
   }
 
   registerMap(map: BpfMap): void {
-    if (map.id !== this.maps.length) throw new Error(`runtime: map id ${map.id} out of order`);
+    if (map.id !== this.maps.length) throw new XdplabError('INTERNAL', `runtime: map id ${map.id} out of order`);
     this.maps.push(map);
     this.mapByRegion[map.header.id] = map;
   }

@@ -7,6 +7,7 @@ import type { HelperCall, HelperTable } from './helper-table.js';
 import type { ProgramImage } from './image.js';
 import { Interpreter, type InterpreterOptions, type LegacyPacket, type RunArgs } from './interpreter.js';
 import { JitEngine } from './jit/jit-engine.js';
+import { XdplabError } from '../errors.js';
 
 export type EngineKind = 'jit' | 'interp';
 export const ENGINE_KINDS: readonly EngineKind[] = ['jit', 'interp'];
@@ -53,5 +54,5 @@ export function createEngine(kind: EngineKind, arena: Arena, helpers: HelperTabl
 
 export function parseEngineKind(text: string): EngineKind {
   if (text === 'jit' || text === 'interp') return text;
-  throw new Error(`unknown engine ${JSON.stringify(text)} (jit or interp)`);
+  throw new XdplabError('USAGE', `unknown engine ${JSON.stringify(text)} (jit or interp)`);
 }

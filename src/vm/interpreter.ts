@@ -14,7 +14,7 @@
 import { Arena, PAGE_SIZE, REGION_READ, REGION_WRITE, type Region } from './arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from './fault.js';
 import {
-  HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, type HelperCall, type HelperFn, type HelperTable,
+  HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, HelperError, type HelperCall, type HelperFn, type HelperTable,
 } from './helper-table.js';
 import { XOP } from '../isa/xop.js';
 import type { ProgramImage } from './image.js';
@@ -196,9 +196,9 @@ export class Interpreter implements HelperCall {
   callFunction(pc: number, args: readonly number[]): number {
     const image = this.image;
     if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined) {
-      throw new Error(`callback at ${pc} is not an instruction of ${image.name}`);
+      throw new HelperError(`callback at ${pc} is not an instruction of ${image.name}`);
     }
-    if (this.depth + 1 >= MAX_CALL_FRAMES) throw new Error(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    if (this.depth + 1 >= MAX_CALL_FRAMES) throw new HelperError(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
     const R = this.regs;
     const depth = this.depth;
     const saved = this.callbackSaves[depth];

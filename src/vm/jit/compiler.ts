@@ -30,8 +30,14 @@ import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js'
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
 import { CodeWriter, I32, I64, OP, writeModule, type FunctionImport } from './wasm-writer.js';
+import { XdplabError } from '../../errors.js';
 
-export class JitUnsupported extends Error {}
+/** An image the JIT cannot compile: it runs in the interpreter instead. */
+export class JitUnsupported extends XdplabError {
+  constructor(message: string) {
+    super('UNSUPPORTED', message);
+  }
+}
 
 /** The imported functions, in IMPORT's order (layout.ts). */
 const IMPORTS: FunctionImport[] = [

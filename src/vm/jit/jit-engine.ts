@@ -13,9 +13,7 @@
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
 import { ARENA_LAYOUT, type Arena, type Region } from '../arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from '../fault.js';
-import {
-  HELPER_CONTINUE, HELPER_STOP, type HelperCall, type HelperFn, type HelperTable,
-} from '../helper-table.js';
+import { HELPER_CONTINUE, HELPER_STOP, HelperError, type HelperCall, type HelperFn, type HelperTable } from '../helper-table.js';
 import type { ProgramImage } from '../image.js';
 import { pairToBigInt } from '../int64.js';
 import {
@@ -29,6 +27,7 @@ import {
   CALLX_CONTINUE, CALLX_STOP, FAULT_CODE_REASON, FRAME_BYTES, FRAME_RET_PC, SCRATCH, STATUS,
 } from './layout.js';
 import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
+import { XdplabError } from '../../errors.js';
 
 /** A fault raised inside compiled code or its imports; turned into a VmFault with the image. */
 class JitFault {
@@ -170,7 +169,7 @@ export class JitEngine implements HelperCall {
     private readonly options: InterpreterOptions = {},
   ) {
     // The register file and frame stack are per arena: one JIT engine an arena.
-    if (arenasInUse.has(arena)) throw new Error('jit: this arena already has a JIT engine');
+    if (arenasInUse.has(arena)) throw new XdplabError('INTERNAL', 'jit: this arena already has a JIT engine');
     arenasInUse.add(arena);
     this.budget = options.budget ?? DEFAULT_BUDGET;
     this.stack = arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
@@ -338,7 +337,7 @@ export class JitEngine implements HelperCall {
     let instance = this.instances.get(image);
     if (instance === undefined || instance.recompiles !== recompiles) {
       const entry = this.compiledOf(image);
-      if (entry === null) throw new Error(`jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
+      if (entry === null) throw new XdplabError('UNSUPPORTED', `jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
       if (instance?.entry !== entry) {
         const exports = new WebAssembly.Instance(entry.module, this.imports).exports;
         instance = { entry, run: exports.run as RunFn, repeat: exports.repeat as RepeatFn, recompiles };
@@ -384,11 +383,11 @@ export class JitEngine implements HelperCall {
           pc = scratch[RESUME_PC];
           frame = scratch[DEPTH];
           if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined || !this.ensureBlockStart(image, pc)) {
-            throw new Error(`jit: ${image.name}: control went to pc ${pc}, which starts no instruction`);
+            throw new XdplabError('INTERNAL', `jit: ${image.name}: control went to pc ${pc}, which starts no instruction`);
           }
           continue;
         }
-        if (status !== STATUS.TAIL_CALL) throw new Error(`jit: ${image.name}: control ran past the last instruction`);
+        if (status !== STATUS.TAIL_CALL) throw new XdplabError('INTERNAL', `jit: ${image.name}: control ran past the last instruction`);
         // The target replaces the program in the current frame, as in the interpreter.
         image = this.tailCallTarget!;
         this.tailCallTarget = undefined;
@@ -477,10 +476,10 @@ export class JitEngine implements HelperCall {
   callFunction(pc: number, args: readonly number[]): number {
     const image = this.image;
     if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined) {
-      throw new Error(`callback at ${pc} is not an instruction of ${image.name}`);
+      throw new HelperError(`callback at ${pc} is not an instruction of ${image.name}`);
     }
     const depth = this.scratch()[DEPTH];
-    if (depth + 1 >= MAX_CALL_FRAMES) throw new Error(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    if (depth + 1 >= MAX_CALL_FRAMES) throw new HelperError(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
     if (image !== this.callbackImage || pc !== this.callbackPc || this.callbackRecompiles !== recompiles) {
       this.ensureBlockStart(image, pc);
       this.callbackImage = image;
