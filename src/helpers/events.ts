@@ -15,8 +15,7 @@ import { xdpGetBuffLen } from './xdp-frags.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 
-/** BPF_F_CTXLEN_MASK: bits 32..51 of the flags, the bytes of packet to append. */
-const CTXLEN_SHIFT = 32;
+/** BPF_F_CTXLEN_MASK: bits 32..51 of the flags (the high word's low 20 bits), the bytes of packet to append. */
 const CTXLEN_BITS = 0xfffff;
 
 function mapOfType<T extends BpfMap>(call: HelperCall, n: number, type: number, what: string): T {

@@ -10,7 +10,7 @@ import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 import { xdpCopyBytes, xdpFragsIncreaseTail, xdpFragsShrinkTail, xdpGetBuffLen } from './xdp-frags.js';
 import {
-  BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS, BPF_F_INGRESS, BPF_MAP_TYPE, BPF_PROG_TYPE, XDP_ABORTED, XDP_PACKET_HEADROOM, XDP_REDIRECT,
+  BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS, BPF_F_INGRESS, BPF_MAP_TYPE, BPF_PROG_TYPE, XDP_ABORTED, XDP_REDIRECT,
 } from '../uapi/bpf.js';
 import { ETH_HLEN } from '../uapi/if-ether.js';
 import { TC_ACT_REDIRECT, TC_ACT_SHOT } from '../uapi/pkt-cls.js';

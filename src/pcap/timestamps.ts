@@ -39,19 +39,19 @@ function divU64(hi: number, lo: number, d: number): void {
   let x = hi >>> 16;
   let q3 = Math.floor(x / d);
   r = x - q3 * d;
-  if (r < 0) (q3--, (r += d));
+  if (r < 0) { q3--; r += d; }
   x = r * 65536 + (hi & 0xffff);
   let q2 = Math.floor(x / d);
   r = x - q2 * d;
-  if (r < 0) (q2--, (r += d));
+  if (r < 0) { q2--; r += d; }
   x = r * 65536 + (lo >>> 16);
   let q1 = Math.floor(x / d);
   r = x - q1 * d;
-  if (r < 0) (q1--, (r += d));
+  if (r < 0) { q1--; r += d; }
   x = r * 65536 + (lo & 0xffff);
   let q0 = Math.floor(x / d);
   r = x - q0 * d;
-  if (r < 0) (q0--, (r += d));
+  if (r < 0) { q0--; r += d; }
   qHi = q3 * 65536 + q2;
   qLo = q1 * 65536 + q0;
   qRem = r;
@@ -78,7 +78,7 @@ export function setTimestamp(rec: { tsSec: number; tsNsec: number }, ifc: Interf
       const t = ifc.cacheRem + lo;
       let extra = Math.floor(t / d);
       let rem = t - extra * d;
-      if (rem < 0) (extra--, (rem += d));
+      if (rem < 0) { extra--; rem += d; }
       sec = ifc.cacheSec + extra;
       nsec = rem * ifc.nsPerTick;
     } else {

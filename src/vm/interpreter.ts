@@ -14,7 +14,7 @@
 import { Arena, PAGE_SIZE, REGION_READ, REGION_WRITE, type Region } from './arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from './fault.js';
 import {
-  HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, HelperError, type HelperCall, type HelperFn, type HelperTable,
+  HELPER_CONTINUE, HELPER_STOP, HelperError, type HelperCall, type HelperFn, type HelperTable,
 } from './helper-table.js';
 import { XOP } from '../isa/xop.js';
 import type { ProgramImage } from './image.js';

@@ -130,8 +130,6 @@ function state(o: Outcome, n: number): State {
   };
 }
 
-const E = { EINVAL: 0xea, ENOMEM: 0xf4, EFAULT: 0xf2, ENOTSUPP: 0xf4, EALREADY: 0x8e, ERANGE: 0xde } as const;
-
 function runOps(data: Uint8Array, ops: number[]): { o: Outcome; s: State } {
   const o = agree('ops', { data, ctx: ctxWith(ops) });
   const s = state(o, ops.length);
