@@ -26,6 +26,10 @@ export interface HelperHost {
   bootNs(): number;
   /** The seeded PRNG's next u32. */
   prandomU32(): number;
+  /** A new socket cookie (bpf_get_socket_cookie): the machine's counter, so equal machines give equal cookies. */
+  nextSocketCookie(): number;
+  /** The object `make` makes for this machine, made once (per-machine state of a helper). */
+  own<T>(make: (host: HelperHost) => T): T;
   /** The node's routes, neighbours and devices for bpf_fib_lookup (none: loopback only). */
   readonly fib?: Fib;
 }

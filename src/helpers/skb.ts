@@ -639,11 +639,9 @@ function setTunnelOpt(skb: SkBuff, call: HelperCall): number {
 
 // ---- cgroups, sockets, routes ----------------------------------------------------------------
 
-let nextCookie = 0x1000;
-
-function socketCookie(skb: SkBuff): number {
+function socketCookie(skb: SkBuff, call: HelperCall): number {
   if (!skb.sk) return 0;
-  if (!skb.sk.cookie) skb.sk.cookie = nextCookie++;
+  if (!skb.sk.cookie) skb.sk.cookie = envOf(call).host.nextSocketCookie();
   return skb.sk.cookie;
 }
 

@@ -25,6 +25,8 @@ export class ProgramImage {
   readonly dispatch: Int32Array;
   /** The JIT engine's instance of this image, last made (jit-engine.ts): a field, not a WeakMap lookup, on the run path. */
   jitInstance: unknown = undefined;
+  /** The loaded program this image is (runtime/program.ts's Program sets it); vm/ never reads it. */
+  loaded: unknown = undefined;
 
   constructor(
     readonly name: string,
