@@ -38,6 +38,7 @@ export class Collection {
   ) {}
 
   static load(runtime: Runtime, spec: CollectionSpec, options: LoadOptions = {}): Collection {
+    const before = runtime.checkpoint();
     try {
       const maps = new Map<string, BpfMap>();
       const unsupportedMaps = new Map<string, XdplabError>();
@@ -70,6 +71,7 @@ export class Collection {
       }
       return new Collection(runtime, spec, maps, programs, refused, unsupportedMaps);
     } catch (err) {
+      runtime.undo(before); // a load that fails leaves no map, program or pin of its own behind
       throw withContext(err, `load ${spec.source}`);
     }
   }

@@ -35,6 +35,13 @@ const toStderr: Logger = (line) => {
   process.stderr.write(`xdplab: ${line}\n`);
 };
 
+/** What Runtime.checkpoint() saw: how many maps and programs were registered, which pins there were. */
+export interface RuntimeCheckpoint {
+  readonly maps: number;
+  readonly programs: number;
+  readonly pinned: ReadonlySet<string>;
+}
+
 export interface RuntimeOptions {
   /** Emulated CPUs (per-CPU maps hold one value each). Default 1. */
   cpus?: number;
@@ -130,6 +137,27 @@ export class Runtime implements HelperHost {
   registerProgram(image: ProgramImage): number {
     this.programs.push(image);
     return this.programs.length - 1;
+  }
+
+  /** What the runtime holds now, for undo(): the maps, programs and pins registered so far. */
+  checkpoint(): RuntimeCheckpoint {
+    return { maps: this.maps.length, programs: this.programs.length, pinned: new Set(this.pinned.keys()) };
+  }
+
+  /**
+   * Forget, and close, every map and program registered since `mark`, and every pin made since:
+   * a load that fails half-way leaves nothing of itself behind (as cilium/ebpf closes what its
+   * collection loader made). Ids are handed out again from where `mark` left them.
+   */
+  undo(mark: RuntimeCheckpoint): void {
+    for (const name of [...this.pinned.keys()]) if (!mark.pinned.has(name)) this.pinned.delete(name);
+    while (this.maps.length > mark.maps) {
+      const map = this.maps.pop()!;
+      this.mapByRegion[map.header.id] = undefined;
+      map.close();
+    }
+    this.programs.length = Math.max(1, mark.programs);
+    this.prepared = Math.min(this.prepared, this.programs.length);
   }
 
   /**
