@@ -4,7 +4,10 @@
  * Each error has a stable `code` (see ERROR_CODES) that tools and tests can match on, a
  * message that says what to fix, and optionally the `cause` it wraps. Context is added as a
  * prefix while an error travels up ("load maps: section .maps: …"), as cilium/ebpf wraps
- * errors. This file is a leaf: every layer may import it, it imports nothing.
+ * errors (fmt.Errorf("…: %w", err)): a new error whose `cause` is the one it wraps, never the
+ * same error with its message changed. Every error xdplab throws is one of these (a lint rule
+ * keeps `new Error` out of src/). This file is a leaf: every layer may import it, it imports
+ * nothing.
  */
 
 export const ERROR_CODES = {
@@ -22,6 +25,8 @@ export const ERROR_CODES = {
   USAGE: 'usage',
   /** A program the kernel's verifier would refuse at load. */
   VERIFIER: 'refused by the verifier',
+  /** xdplab broke one of its own rules: a bug to report, printed with its stack. */
+  INTERNAL: 'internal error',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -39,19 +44,26 @@ export class XdplabError extends Error {
 }
 
 /**
- * Prefix an error with where it happened, keeping its class and code: `withContext(e, "map
- * counters")` turns "key too long" into "map counters: key too long". The same context is
- * never added twice: an error whose message already starts with it (a reader that named its
- * file, then a caller adding the file again) is returned as it is. Foreign errors are wrapped
- * into a new XdplabError of the given code, with the original as its `cause`.
+ * An error saying where `err` happened: `withContext(e, "map counters")` is a new XdplabError,
+ * "map counters: key too long", whose `cause` is `e` and whose code is e's (or `code`, for an
+ * error that is not an XdplabError). `e` itself is left as it is. The same context is never
+ * added twice: an XdplabError whose message already starts with it (a reader that named its
+ * file, then a caller adding the file again) is returned as it is. `separator` joins the two
+ * (": ", or ":" before a `line:column: message`).
  */
-export function withContext(err: unknown, context: string, code: ErrorCode = 'BAD_INPUT'): XdplabError {
-  if (err instanceof XdplabError) {
-    if (!hasContext(err.message, context)) err.message = `${context}: ${err.message}`;
-    return err;
-  }
+export function withContext(err: unknown, context: string, code: ErrorCode = 'BAD_INPUT', separator = ': '): XdplabError {
   const message = err instanceof Error ? err.message : String(err);
-  return new XdplabError(code, hasContext(message, context) ? message : `${context}: ${message}`, { cause: err });
+  if (err instanceof XdplabError && hasContext(message, context)) return err;
+  const wrapped = hasContext(message, context) ? message : `${context}${separator}${message}`;
+  const out = new XdplabError(err instanceof XdplabError ? err.code : code, wrapped, { cause: err });
+  if (err instanceof XdplabError) out.explanation = err.explanation; // what a person reads after the line travels with it
+  return out;
+}
+
+/** The first error of class `type` along the chain err, err.cause, err.cause.cause …, if any. */
+export function causeOf<T extends Error>(err: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
+  return undefined;
 }
 
 /** Whether `message` already begins with `context` as its prefix ("context: …" or "context:12:3: …"). */

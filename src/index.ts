@@ -1,11 +1,12 @@
 /** The xdplab library: the public API. */
 export * from './errors.js';
+export * from './uapi/index.js';
 export * from './isa/index.js';
 export { parseElf, type ElfFile } from './elf/elf.js';
 export { disassembleObject } from './spec/objdump.js';
 export { Arena, Region } from './vm/arena.js';
 export { ProgramImage } from './vm/image.js';
-export { Interpreter, DEFAULT_BUDGET, MAX_TAIL_CALL_CNT } from './vm/interpreter.js';
+export { Interpreter, DEFAULT_BUDGET } from './vm/interpreter.js';
 export { JitEngine } from './vm/jit/jit-engine.js';
 export { createEngine, type Engine, type EngineKind } from './vm/engine.js';
 export { VmFault, FAULT_REASONS } from './vm/fault.js';
@@ -17,7 +18,7 @@ export * from './spec/types.js';
 export { Runtime, type RuntimeOptions } from './runtime/runtime.js';
 export { Collection, type LoadOptions } from './runtime/collection.js';
 export { Program } from './runtime/program.js';
-export { BpfMap, MapError, ERRNO } from './maps/map.js';
+export { BpfMap, MapError } from './maps/map.js';
 export { testRun, type TestRunInput, type TestRunResult } from './hooks/test-run.js';
 export { parseBtf, Btf } from './btf/btf.js';
 export { formatValue } from './btf/format.js';

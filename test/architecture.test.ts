@@ -55,4 +55,15 @@ describe('layers (imports point down only)', () => {
   it('no module imports a layer at or above its own', () => {
     expect(violations).toEqual([]);
   });
+
+  it("uapi/, the kernel's constants, imports nothing of ours but errors.ts", () => {
+    const outside: string[] = [];
+    for (const file of sources(path.join(src, 'uapi'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)) {
+        const to = path.relative(src, path.resolve(path.dirname(file), m[1]));
+        if (layerOf(path.resolve(path.dirname(file), m[1])) !== 'uapi' && to !== 'errors.js') outside.push(`${path.relative(repoRoot, file)} imports ${m[1]}`);
+      }
+    }
+    expect(outside).toEqual([]);
+  });
 });

@@ -33,8 +33,7 @@ function assembleFile(file: string): Uint8Array {
   try {
     return assemble(text);
   } catch (err) {
-    if (err instanceof XdplabError) err.message = `${file}:${err.message}`;
-    throw err;
+    throw err instanceof XdplabError ? withContext(err, file, err.code, ':') : err;
   }
 }
 
@@ -80,7 +79,7 @@ export function registerCoreCommands(program: Command, io: Io, setExit: (code: n
     .action((file: string, opts: { mem?: string; json?: boolean; engine?: string }) => {
       const loaded = loadRawProgram(file);
       const mem = opts.mem !== undefined ? parseHex(opts.mem, '--mem') : (loaded.mem ?? new Uint8Array(0));
-      const runner = new RawRunner(undefined, engineOf(opts.engine) ?? getDefaultEngine());
+      const runner = new RawRunner(undefined, engineOf(opts.engine) ?? getDefaultEngine(), { log: (line) => io.err(`xdplab: ${line}\n`) });
       const result = withFile(file, () => runner.run(loaded.program, mem, file));
       if (opts.json) {
         io.out(JSON.stringify({ r0: hex64(result.r0), executed: result.executed, mem: Buffer.from(result.mem).toString('hex') }) + '\n');
@@ -99,7 +98,7 @@ export function registerCoreCommands(program: Command, io: Io, setExit: (code: n
     .action(async (memhex: string | undefined, opts: { jit?: boolean; engine?: string }) => {
       const stdin = await io.stdin();
       const mem = memhex ? parseHex(memhex, 'memory argument') : new Uint8Array(0);
-      const runner = new RawRunner(undefined, opts.jit ? 'jit' : engineOf(opts.engine) ?? 'interp');
+      const runner = new RawRunner(undefined, opts.jit ? 'jit' : engineOf(opts.engine) ?? 'interp', { log: (line) => io.err(`xdplab: ${line}\n`) });
       const result = runner.run(parseHex(stdin, 'program on standard input'), mem, 'plugin');
       io.out(`${hex64(result.r0)}\n`);
     });

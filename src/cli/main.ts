@@ -49,7 +49,7 @@ export const processIo: Io = {
 
 /** Map an error to a message and an exit code; never a stack trace for a user's mistake. */
 export function reportError(err: unknown, io: Io): number {
-  if (err instanceof XdplabError) {
+  if (err instanceof XdplabError && err.code !== 'INTERNAL') {
     io.err(`xdplab: ${err.message}\n`);
     if (err.explanation) io.err(err.explanation.replace(/^/gm, '  ') + '\n');
     return err.code === 'VM_FAULT' ? EXIT_FAULT : EXIT_BAD_INPUT;

@@ -9,7 +9,7 @@ import { OutputFile } from '../files.js';
 import { roundUp8, type BpfMap } from '../maps/map.js';
 import type { Collection } from '../runtime/collection.js';
 import { writeMapsJson } from '../runtime/map-dump.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
+import { BPF_MAP_TYPE } from '../uapi/bpf.js';
 import { entryBytes, perCpuValue, type ValueSource } from '../topology/map-values.js';
 import { parseHex, readText } from './files.js';
 

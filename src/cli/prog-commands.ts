@@ -17,7 +17,7 @@ import { Collection } from '../runtime/collection.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { PROG_TYPE_NAMES } from '../spec/section-names.js';
-import { MAP_TYPE_NAMES } from '../spec/types.js';
+import { MAP_TYPE_NAMES } from '../uapi/bpf.js';
 import { OutputSet, readInput } from './files.js';
 import { loadMapsIn, writeMapsFile } from './maps-json.js';
 import type { Io } from './main.js';

@@ -32,7 +32,7 @@ import { LINKTYPE_ETHERNET, type CaptureRecord, type CaptureWriter } from '../pc
 import { Collection } from '../runtime/collection.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
-import { BPF_PROG_TYPE } from '../spec/types.js';
+import { BPF_PROG_TYPE } from '../uapi/bpf.js';
 import { checkOutputFile } from '../files.js';
 import { readInput } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';

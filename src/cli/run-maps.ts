@@ -17,7 +17,7 @@ const cut = (text: string): string => (text.length > MAX_TEXT ? `${text.slice(0,
 
 /** A key or value as the table shows it, compactly: `{packets: 86, bytes: 6272}`, strings bare. */
 const show = (v: unknown): string =>
-  cut(typeof v === 'string' ? v : JSON.stringify(v).replace(/"([A-Za-z_][\w.]*)":/g, '$1: ').replace(/,(?=[{\["\w-])/g, ', '));
+  cut(typeof v === 'string' ? v : JSON.stringify(v).replace(/"([A-Za-z_][\w.]*)":/g, '$1: ').replace(/,(?=[{["\w-])/g, ', '));
 
 /** The table rows of one map: [map, key, value]. */
 function mapRows(collection: Collection, name: string): string[][] {

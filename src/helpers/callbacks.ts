@@ -4,10 +4,10 @@
  * runs in a frame of its own and returns 0 to go on or 1 to stop (kernel/bpf/bpf_iter.c,
  * kernel/bpf/helpers.c).
  */
-import { ERRNO } from '../maps/map.js';
-import { REGION_READ, type Arena, type Region } from '../vm/arena.js';
+import { ERRNO } from '../uapi/errno.js';
+import { REGION_READ, type Region } from '../vm/arena.js';
 import { HELPER_CONTINUE, argNumber, argU32, ret } from '../vm/helper-table.js';
-import { envOf } from './env.js';
+import { envOf, type HelperHost } from './env.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 
@@ -41,7 +41,7 @@ export const CALLBACK_HELPERS: readonly HelperDef[] = [
     const cpu = envOf(call).cpu;
     // Walk the keys first: the callback may delete the element it is given.
     const keys = [...iterateKeys(map)];
-    const keyAddr = keyBuffer(call.arena, map.spec.keySize);
+    const keyAddr = keyBuffer(envOf(call).host, map.spec.keySize);
     let count = 0;
     for (const key of keys) {
       call.arena.u8.set(key, keyAddr);
@@ -55,16 +55,15 @@ export const CALLBACK_HELPERS: readonly HelperDef[] = [
   }),
 ];
 
-/** One arena buffer per machine for the key a for_each callback is given (read-only to it). */
-const keyBuffers = new WeakMap<Arena, Region>();
-function keyBuffer(arena: Arena, size: number): number {
-  let region = keyBuffers.get(arena);
-  if (!region || region.capacity < size) {
-    if (region) arena.free(region);
-    region = arena.alloc(Math.max(size, 64), 'helper', 'for_each key', REGION_READ);
-    keyBuffers.set(arena, region);
+/** The arena buffer (one per machine) for the key a for_each callback is given (read-only to it). */
+const keyBuffers = (): { region: Region | undefined } => ({ region: undefined });
+function keyBuffer(host: HelperHost, size: number): number {
+  const buffer = host.own(keyBuffers);
+  if (!buffer.region || buffer.region.capacity < size) {
+    if (buffer.region) host.arena.free(buffer.region);
+    buffer.region = host.arena.alloc(Math.max(size, 64), 'helper', 'for_each key', REGION_READ);
   }
-  return region.start;
+  return buffer.region.start;
 }
 
 function* iterateKeys(map: ReturnType<typeof mapArg>): Generator<Uint8Array> {

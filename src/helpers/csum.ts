@@ -11,10 +11,15 @@
  * 1..2^w-1 (a sum ≡ 0 is all ones). That is what x86-64's csum_partial returns too, so the
  * results below are the kernel's bit for bit, not only modulo 0xffff.
  */
-import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { REGION_READ } from '../vm/arena.js';
 import { helper, type HelperDef } from './registry.js';
-import { ERR, skbOf, type SkBuff } from './skb-model.js';
+import { skbOf, type SkBuff } from './skb-model.js';
+import {
+  BPF_CSUM_LEVEL_DEC, BPF_CSUM_LEVEL_INC, BPF_CSUM_LEVEL_QUERY, BPF_CSUM_LEVEL_RESET, BPF_F_HDR_FIELD_MASK, BPF_F_IPV6,
+  BPF_F_MARK_ENFORCE, BPF_F_MARK_MANGLED_0, BPF_F_PSEUDO_HDR,
+} from '../uapi/bpf.js';
+import { ERRNO } from '../uapi/errno.js';
 
 // ---- arithmetic on __wsum (u32) and __sum16 (u16) -----------------------------------------
 
@@ -158,17 +163,8 @@ export function resetChecksumUnnecessary(skb: SkBuff): void {
 
 // ---- the helpers ---------------------------------------------------------------------------
 
-const BPF_F_HDR_FIELD_MASK = 0xf;
-const BPF_F_PSEUDO_HDR = 1 << 4;
-const BPF_F_MARK_MANGLED_0 = 1 << 5;
-const BPF_F_MARK_ENFORCE = 1 << 6;
-const BPF_F_IPV6 = 1 << 7;
 const CSUM_MANGLED_0 = 0xffff;
 
-const BPF_CSUM_LEVEL_QUERY = 0;
-const BPF_CSUM_LEVEL_INC = 1;
-const BPF_CSUM_LEVEL_DEC = 2;
-const BPF_CSUM_LEVEL_RESET = 3;
 
 /** The u64 argument n as (low, high) u32s. */
 const argLo = (call: HelperCall, n: number): number => call.regs[n * 2] >>> 0;
@@ -199,15 +195,15 @@ function csumDiff(call: HelperCall): number {
 function memArg(call: HelperCall, n: number, len: number): number {
   const addr = argU32(call, n);
   if (!call.arena.canAccess(addr, call.regs[n * 2 + 1], len, REGION_READ)) {
-    throw new Error(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not readable memory (the kernel's verifier refuses this program)`);
+    throw new HelperError(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not readable memory (the kernel's verifier refuses this program)`);
   }
   return addr;
 }
 
 /** The checks bpf_l3/l4_csum_replace share; returns the field's address or an error. */
 function csumFieldAt(skb: SkBuff, offset: number): number {
-  if (offset > 0xffff || offset & 1) return ERR.EFAULT;
-  if (!skb.ensureWritable(offset + 2)) return ERR.EFAULT;
+  if (offset > 0xffff || offset & 1) return -ERRNO.EFAULT;
+  if (!skb.ensureWritable(offset + 2)) return -ERRNO.EFAULT;
   return skb.data + offset;
 }
 
@@ -215,7 +211,7 @@ function l3CsumReplace(call: HelperCall): number {
   const skb = skbOf(call);
   const offset = argU32(call, 2);
   const flagsLo = argLo(call, 5);
-  if (flagsLo & ~BPF_F_HDR_FIELD_MASK || argHi(call, 5)) return ERR.EINVAL;
+  if (flagsLo & ~BPF_F_HDR_FIELD_MASK || argHi(call, 5)) return -ERRNO.EINVAL;
   const at = csumFieldAt(skb, offset);
   if (at < 0) return at;
   const { view } = call.arena;
@@ -224,7 +220,7 @@ function l3CsumReplace(call: HelperCall): number {
   const to = argLo(call, 4);
   switch (flagsLo & BPF_F_HDR_FIELD_MASK) {
     case 0:
-      if (from !== 0 || argHi(call, 3) !== 0) return ERR.EINVAL;
+      if (from !== 0 || argHi(call, 3) !== 0) return -ERRNO.EINVAL;
       view.setUint16(at, csumReplaceByDiff(sum, to), true);
       break;
     case 2:
@@ -234,7 +230,7 @@ function l3CsumReplace(call: HelperCall): number {
       view.setUint16(at, csumReplace4(sum, from, to), true);
       break;
     default:
-      return ERR.EINVAL;
+      return -ERRNO.EINVAL;
   }
   return 0;
 }
@@ -244,7 +240,7 @@ function l4CsumReplace(call: HelperCall): number {
   const offset = argU32(call, 2);
   const flags = argLo(call, 5);
   const allowed = BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_HDR_FIELD_MASK | BPF_F_IPV6;
-  if (flags & ~allowed || argHi(call, 5)) return ERR.EINVAL;
+  if (flags & ~allowed || argHi(call, 5)) return -ERRNO.EINVAL;
   const at = csumFieldAt(skb, offset);
   if (at < 0) return at;
   const { view } = call.arena;
@@ -256,7 +252,7 @@ function l4CsumReplace(call: HelperCall): number {
   const to = argLo(call, 4);
   switch (flags & BPF_F_HDR_FIELD_MASK) {
     case 0:
-      if (from !== 0 || argHi(call, 3) !== 0) return ERR.EINVAL;
+      if (from !== 0 || argHi(call, 3) !== 0) return -ERRNO.EINVAL;
       protoCsumReplaceByDiff(skb, view, at, to, isPseudo, isIpv6);
       break;
     case 2:
@@ -267,7 +263,7 @@ function l4CsumReplace(call: HelperCall): number {
       protoCsumReplace4(skb, view, at, from, to, isPseudo);
       break;
     default:
-      return ERR.EINVAL;
+      return -ERRNO.EINVAL;
   }
   if (isMmzero && view.getUint16(at, true) === 0) view.setUint16(at, CSUM_MANGLED_0, true);
   return 0;
@@ -297,7 +293,7 @@ function protoCsumReplaceByDiff(skb: SkBuff, view: DataView, at: number, diff: n
 
 function csumUpdate(call: HelperCall): number {
   const skb = skbOf(call);
-  if (skb.ipSummed !== CHECKSUM_COMPLETE) return ERR.ENOTSUPP;
+  if (skb.ipSummed !== CHECKSUM_COMPLETE) return -ERRNO.ENOTSUPP;
   skb.csum = csumAdd(skb.csum, argLo(call, 2));
   // The helper returns the new csum as a __wsum widened to s64: a u32.
   return skb.csum;
@@ -305,7 +301,7 @@ function csumUpdate(call: HelperCall): number {
 
 function csumLevel(call: HelperCall): number {
   const skb = skbOf(call);
-  if (argHi(call, 2) !== 0) return ERR.EINVAL;
+  if (argHi(call, 2) !== 0) return -ERRNO.EINVAL;
   switch (argLo(call, 2)) {
     case BPF_CSUM_LEVEL_INC:
       incrChecksumUnnecessary(skb);
@@ -317,9 +313,9 @@ function csumLevel(call: HelperCall): number {
       resetChecksumUnnecessary(skb);
       return 0;
     case BPF_CSUM_LEVEL_QUERY:
-      return skb.ipSummed === CHECKSUM_UNNECESSARY ? skb.csumLevel : ERR.EACCES;
+      return skb.ipSummed === CHECKSUM_UNNECESSARY ? skb.csumLevel : -ERRNO.EACCES;
     default:
-      return ERR.EINVAL;
+      return -ERRNO.EINVAL;
   }
 }
 

@@ -26,19 +26,13 @@ export interface HelperHost {
   bootNs(): number;
   /** The seeded PRNG's next u32. */
   prandomU32(): number;
+  /** A new socket cookie (bpf_get_socket_cookie): the machine's counter, so equal machines give equal cookies. */
+  nextSocketCookie(): number;
+  /** The object `make` makes for this machine, made once (per-machine state of a helper). */
+  own<T>(make: (host: HelperHost) => T): T;
   /** The node's routes, neighbours and devices for bpf_fib_lookup (none: loopback only). */
   readonly fib?: Fib;
 }
-
-/** XDP_* and TC_ACT_* verdict numbers helpers return (bpf_redirect returns a verdict). */
-export const XDP_ABORTED = 0;
-export const XDP_DROP = 1;
-export const XDP_PASS = 2;
-export const XDP_TX = 3;
-export const XDP_REDIRECT = 4;
-export const TC_ACT_OK = 0;
-export const TC_ACT_SHOT = 2;
-export const TC_ACT_REDIRECT = 7;
 
 /** Where a bpf_redirect* asked the packet to go; read by the hook after the program returns. */
 export interface RedirectTarget {

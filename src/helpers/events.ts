@@ -3,25 +3,24 @@
  * output (with the packet's first bytes appended, as bpf_xdp_event_output / bpf_skb_event_output
  * append them), and bpf_get_stackid over the emulated chain of BPF frames.
  */
-import { ERRNO, type BpfMap } from '../maps/map.js';
+import type { BpfMap } from '../maps/map.js';
+import { ERRNO } from '../uapi/errno.js';
 import type { PerfEventArrayMap } from '../maps/perf-event-array.js';
 import type { RingbufMap } from '../maps/ringbuf.js';
 import type { StackTraceMap } from '../maps/stack-trace.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
-import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { BPF_F_INDEX_MASK, BPF_MAP_TYPE } from '../uapi/bpf.js';
+import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { envOf } from './env.js';
 import { xdpGetBuffLen } from './xdp-frags.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 
-const BPF_F_INDEX_MASK = 0xffffffff;
-/** BPF_F_CTXLEN_MASK: bits 32..51 of the flags, the bytes of packet to append. */
-const CTXLEN_SHIFT = 32;
+/** BPF_F_CTXLEN_MASK: bits 32..51 of the flags (the high word's low 20 bits), the bytes of packet to append. */
 const CTXLEN_BITS = 0xfffff;
 
 function mapOfType<T extends BpfMap>(call: HelperCall, n: number, type: number, what: string): T {
   const map = mapArg(call, n);
-  if (map.spec.type !== type) throw new Error(`${what}: map ${map.name} has the wrong type`);
+  if (map.spec.type !== type) throw new HelperError(`${what}: map ${map.name} has the wrong type`);
   return map as T;
 }
 
@@ -35,7 +34,7 @@ function ringbufOfSample(call: HelperCall, sample: number): RingbufMap {
     if (!map) break;
     if (map.spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_RINGBUF && (map as RingbufMap).ownsSample(sample)) return map as RingbufMap;
   }
-  throw new Error(`0x${sample.toString(16)} (${region?.name ?? 'unmapped'}) is not a reserved ring buffer sample`);
+  throw new HelperError(`0x${sample.toString(16)} (${region?.name ?? 'unmapped'}) is not a reserved ring buffer sample`);
 }
 
 /** bpf_perf_event_output for any program type; a networking program may append packet bytes. */
@@ -52,7 +51,7 @@ function perfEventOutput(call: HelperCall): number {
   if (ctxLen > 0 && (!packet || ctxLen > xdpGetBuffLen(packet, frags))) return -ERRNO.EFAULT;
   const data = argU32(call, 4);
   const size = argU32(call, 5);
-  if (!call.arena.canAccess(data, 0, size, 1)) throw new Error('bpf_perf_event_output: data outside memory');
+  if (!call.arena.canAccess(data, 0, size, 1)) throw new HelperError('bpf_perf_event_output: data outside memory');
   const ctxAddr = !packet ? 0 : frags && ctxLen > packet.length ? frags.flatten(call.arena, packet, ctxLen) : packet.data;
   return map.output(flagsLo & BPF_F_INDEX_MASK, data, size, env.cpu, ctxAddr, ctxLen);
 }

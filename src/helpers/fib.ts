@@ -4,25 +4,17 @@
  * runtime (the emulated network's node) through the `Fib` interface; a runtime without one
  * knows only the loopback device and no routes, so lookups are "not forwarded".
  */
-import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
+import {
+  BPF_FIB_LKUP_RET, BPF_FIB_LOOKUP_DIRECT, BPF_FIB_LOOKUP_OUTPUT, BPF_FIB_LOOKUP_SKIP_NEIGH, BPF_FIB_LOOKUP_SRC, BPF_FIB_LOOKUP_TBID,
+} from '../uapi/bpf.js';
+import { ERRNO } from '../uapi/errno.js';
+import { AF_INET, AF_INET6 } from '../uapi/in.js';
 
-export const BPF_FIB_LKUP_RET = {
-  SUCCESS: 0, BLACKHOLE: 1, UNREACHABLE: 2, PROHIBIT: 3, NOT_FWDED: 4, FWD_DISABLED: 5,
-  UNSUPP_LWT: 6, NO_NEIGH: 7, FRAG_NEEDED: 8, NO_SRC_ADDR: 9,
-} as const;
-export const BPF_FIB_LOOKUP_DIRECT = 1 << 0;
-export const BPF_FIB_LOOKUP_OUTPUT = 1 << 1;
-export const BPF_FIB_LOOKUP_SKIP_NEIGH = 1 << 2;
-export const BPF_FIB_LOOKUP_TBID = 1 << 3;
-export const BPF_FIB_LOOKUP_SRC = 1 << 4;
-const ALL_FLAGS = 0x1f;
-const AF_INET = 2;
-const AF_INET6 = 10;
-const ENODEV = 19;
-const EINVAL = 22;
-const EAFNOSUPPORT = 97;
+const ALL_FLAGS = BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_SKIP_NEIGH | BPF_FIB_LOOKUP_TBID | BPF_FIB_LOOKUP_SRC;
+const { ENODEV, EINVAL, EAFNOSUPPORT } = ERRNO;
 
 /** struct bpf_fib_lookup field offsets (64 bytes). */
 const F = {
@@ -76,7 +68,7 @@ function fibLookup(call: HelperCall): number {
   const plen = argU32(call, 3);
   const flags = argNumber(call, 4);
   if (flags & ~ALL_FLAGS || plen < F.size) return -EINVAL;
-  if (!call.arena.canAccess(params, 0, F.size, 2)) throw new Error('bpf_fib_lookup: params outside writable memory');
+  if (!call.arena.canAccess(params, 0, F.size, 2)) throw new HelperError('bpf_fib_lookup: params outside writable memory');
   const { u8, view } = call.arena;
   const family = u8[params + F.family];
   if (family !== AF_INET && family !== AF_INET6) return -EAFNOSUPPORT;

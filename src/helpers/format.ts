@@ -1,3 +1,4 @@
+import { XdplabError } from '../errors.js';
 /**
  * The printf dialect of bpf_trace_printk, bpf_snprintf and bpf_trace_vprintk (the kernel's
  * bpf_bprintf_prepare): %d %i %u %x %X with l/ll/h/hh modifiers, %c, %s, %%, %p/%pK/%px
@@ -5,7 +6,12 @@
  * conversion is an error, as in the kernel (-EINVAL). Not a hot path: BigInt is fine here.
  */
 
-export class FormatError extends Error {}
+/** A format string bpf_trace_printk / bpf_snprintf refuse (the helper returns -EINVAL). */
+export class FormatError extends XdplabError {
+  constructor(message: string) {
+    super('BAD_INPUT', message);
+  }
+}
 
 /** Reads what `%s` and `%pI4` point at. */
 export interface FormatMemory {

@@ -2,9 +2,10 @@
  * Map helpers: lookup / update / delete, push / pop / peek, the per-CPU lookup. Each finds
  * the map by the header address in r1 and calls its program face (maps/map.ts).
  */
-import { ERRNO, type BpfMap } from '../maps/map.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
-import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import type { BpfMap } from '../maps/map.js';
+import { ERRNO } from '../uapi/errno.js';
+import { BPF_MAP_TYPE } from '../uapi/bpf.js';
+import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { markInlineMapLookup } from '../vm/map-layout.js';
 import { envOf, type RunEnv } from './env.js';
 import { helper, type HelperDef } from './registry.js';
@@ -13,7 +14,7 @@ import { helper, type HelperDef } from './registry.js';
 export function mapArg(call: HelperCall, n = 1): BpfMap {
   const addr = argU32(call, n);
   const map = envOf(call).host.mapAt(addr);
-  if (!map) throw new Error(`argument ${n} (0x${addr.toString(16)}) is not a map`);
+  if (!map) throw new HelperError(`argument ${n} (0x${addr.toString(16)}) is not a map`);
   return map;
 }
 

@@ -2,11 +2,9 @@
  * Time, randomness, CPU id, bpf_trace_printk / bpf_snprintf, and bpf_tail_call.
  * Time and randomness come from the host, which makes them deterministic in replay.
  */
-import { MAX_TAIL_CALL_CNT } from '../vm/interpreter.js';
-import {
-  HELPER_CONTINUE, HELPER_TAIL_CALL, argBigInt, argU32, ret, type HelperCall,
-} from '../vm/helper-table.js';
-import { ERRNO } from '../maps/map.js';
+import { MAX_TAIL_CALL_CNT } from '../uapi/bpf.js';
+import { HELPER_CONTINUE, HELPER_TAIL_CALL, HelperError, argBigInt, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { ERRNO } from '../uapi/errno.js';
 import { ProgArrayMap } from '../maps/prog-array.js';
 import { envOf } from './env.js';
 import { FormatError, formatBpf, type FormatMemory } from './format.js';
@@ -138,7 +136,7 @@ export const MISC_HELPERS: readonly HelperDef[] = [
   helper('tail_call', (call) => {
     const map = mapArg(call, 2);
     // instanceof (not spec.type) keeps the calls below monomorphic: a tail call is a hot path.
-    if (!(map instanceof ProgArrayMap)) throw new Error(`bpf_tail_call: map ${map.name} is not a prog array`);
+    if (!(map instanceof ProgArrayMap)) throw new HelperError(`bpf_tail_call: map ${map.name} is not a prog array`);
     const index = argU32(call, 3);
     // A failed tail call falls through to the next instruction with r0 unchanged (kernel: "goto out").
     if (call.tailCalls >= MAX_TAIL_CALL_CNT) return HELPER_CONTINUE;

@@ -6,6 +6,7 @@
 import type { HelperFn, HelperTable } from '../vm/helper-table.js';
 import { helperName } from '../uapi/helper-ids.js';
 import { helperProto, type HelperProto } from '../uapi/helper-protos.js';
+import { XdplabError } from '../errors.js';
 
 export interface HelperDef {
   id: number;
@@ -26,7 +27,7 @@ export class HelperRegistry implements HelperTable {
 
   constructor(defs: Iterable<HelperDef>) {
     for (const def of defs) {
-      if (this.byId.has(def.id)) throw new Error(`helpers: ${def.name} registered twice`);
+      if (this.byId.has(def.id)) throw new XdplabError('INTERNAL', `helpers: ${def.name} registered twice`);
       this.byId.set(def.id, def);
     }
   }

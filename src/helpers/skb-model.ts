@@ -10,105 +10,15 @@
  * everything else is rewritten from the SkBuff (`storeCtx`), so len, protocol, the VLAN
  * fields and data/data_end follow every helper that changes the packet.
  */
-import { BPF_PROG_TYPE } from '../spec/types.js';
+import { BPF_PROG_TYPE } from '../uapi/bpf.js';
+import { ETH_HLEN, PACKET_HOST } from '../uapi/if-ether.js';
+import { SK_BUFF_FIELDS as SK_BUFF } from '../uapi/prog-types.js';
 import type { Arena } from '../vm/arena.js';
 import type { HelperCall } from '../vm/helper-table.js';
 import { envOf, type PacketState } from './env.js';
-
-/** Negative errnos as helpers return them. */
-export const ERR = {
-  EPERM: -1,
-  ENOENT: -2,
-  E2BIG: -7,
-  EAGAIN: -11,
-  ENOMEM: -12,
-  EACCES: -13,
-  EFAULT: -14,
-  ENODEV: -19,
-  EINVAL: -22,
-  ERANGE: -34,
-  EPROTO: -71,
-  EMSGSIZE: -90,
-  EOPNOTSUPP: -95,
-  ENETDOWN: -100,
-  EALREADY: -114,
-  ENOTSUPP: -524,
-} as const;
+import { HelperError } from '../vm/helper-table.js';
 
 export const TC_PROG_TYPES: readonly number[] = [BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_ACT];
-
-/** struct __sk_buff (include/uapi/linux/bpf.h): field offsets and the size. */
-export const SK_BUFF = {
-  len: 0,
-  pkt_type: 4,
-  mark: 8,
-  queue_mapping: 12,
-  protocol: 16,
-  vlan_present: 20,
-  vlan_tci: 24,
-  vlan_proto: 28,
-  priority: 32,
-  ingress_ifindex: 36,
-  ifindex: 40,
-  tc_index: 44,
-  cb: 48,
-  hash: 68,
-  tc_classid: 72,
-  data: 76,
-  data_end: 80,
-  napi_id: 84,
-  family: 88,
-  remote_ip4: 92,
-  local_ip4: 96,
-  remote_ip6: 100,
-  local_ip6: 116,
-  remote_port: 132,
-  local_port: 136,
-  data_meta: 140,
-  flow_keys: 144,
-  tstamp: 152,
-  wire_len: 160,
-  gso_segs: 164,
-  sk: 168,
-  gso_size: 176,
-  tstamp_type: 180,
-  hwtstamp: 184,
-  size: 192,
-} as const;
-
-/** struct bpf_sock: what `skb->sk` points to. */
-export const BPF_SOCK = {
-  bound_dev_if: 0,
-  family: 4,
-  type: 8,
-  protocol: 12,
-  mark: 16,
-  priority: 20,
-  src_ip4: 24,
-  src_ip6: 28,
-  src_port: 44,
-  dst_port: 48,
-  dst_ip4: 52,
-  dst_ip6: 56,
-  state: 72,
-  rx_queue_mapping: 76,
-  size: 80,
-} as const;
-
-export const ETH_HLEN = 14;
-export const VLAN_HLEN = 4;
-export const ETH_P_IP = 0x0800;
-export const ETH_P_IPV6 = 0x86dd;
-export const ETH_P_8021Q = 0x8100;
-export const ETH_P_8021AD = 0x88a8;
-export const ETH_P_802_3 = 0x0001;
-export const ETH_P_802_2 = 0x0004;
-export const ETH_P_802_3_MIN = 0x0600;
-
-export const PACKET_HOST = 0;
-export const PACKET_BROADCAST = 1;
-export const PACKET_MULTICAST = 2;
-export const PACKET_OTHERHOST = 3;
 
 /** The largest linear skb the helpers build: SKB_MAX_ALLOC = 4 pages minus skb_shared_info. */
 export const BPF_SKB_MAX_LEN = 16384 - 320;
@@ -294,7 +204,7 @@ export class SkBuff {
   /** Move data and tail (both arena addresses); the context's data/data_end follow. */
   setData(data: number, tail: number): void {
     if (data < this.head || tail > this.end) {
-      throw new Error(`skb: [${data - this.head}, ${tail - this.head}) is outside the ${this.end - this.head}-byte buffer`);
+      throw new HelperError(`skb: [${data - this.head}, ${tail - this.head}) is outside the ${this.end - this.head}-byte buffer`);
     }
     this.packet.set(data, data, tail, this.arena.view);
   }
@@ -396,7 +306,7 @@ export const swap16 = (v: number): number => ((v & 0xff) << 8) | ((v >>> 8) & 0x
 /** The SkBuff of the running program, with the program's context writes taken in. */
 export function skbOf(call: HelperCall): SkBuff {
   const skb = envOf(call).skb;
-  if (!skb) throw new Error('this helper needs a socket buffer (a TC program)');
+  if (!skb) throw new HelperError('this helper needs a socket buffer (a TC program)');
   skb.loadCtx();
   return skb;
 }

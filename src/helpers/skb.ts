@@ -8,15 +8,25 @@
  * sees is part of the semantics. Where a result depends on host state a test run does not
  * have, the helper returns what BPF_PROG_TEST_RUN returns (see docs/architecture.md).
  */
-import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { postpullRcsum, postpullRcsumAt, postpushRcsum, resetChecksumUnnecessary } from './csum.js';
 import { envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
+import { BPF_SKB_MAX_LEN, deviceByIndex, skbOf, type NetDevice, type SkBuff } from './skb-model.js';
 import {
-  BPF_SKB_MAX_LEN, ERR, ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_802_3_MIN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6,
-  VLAN_HLEN, deviceByIndex, skbOf, type NetDevice, type SkBuff,
-} from './skb-model.js';
+  BPF_ADJ_ROOM_MAC, BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_DECAP_L3_IPV4 as F_DECAP_L3_IPV4, BPF_F_ADJ_ROOM_DECAP_L3_IPV6 as F_DECAP_L3_IPV6,
+  BPF_F_ADJ_ROOM_ENCAP_L2_ETH as F_ENCAP_L2_ETH, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 as F_ENCAP_L3_IPV4,
+  BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 as F_ENCAP_L3_IPV6, BPF_F_ADJ_ROOM_ENCAP_L4_GRE as F_ENCAP_L4_GRE,
+  BPF_F_ADJ_ROOM_ENCAP_L4_UDP as F_ENCAP_L4_UDP, BPF_F_ADJ_ROOM_FIXED_GSO as F_FIXED_GSO,
+  BPF_F_ADJ_ROOM_NO_CSUM_RESET as F_NO_CSUM_RESET, BPF_F_DONT_FRAGMENT, BPF_F_INGRESS, BPF_F_INVALIDATE_HASH,
+  BPF_F_NO_TUNNEL_KEY, BPF_F_RECOMPUTE_CSUM, BPF_F_SEQ_NUMBER, BPF_F_TUNINFO_FLAGS, BPF_F_TUNINFO_IPV6, BPF_F_ZERO_CSUM_TX,
+  BPF_HDR_START_MAC, BPF_HDR_START_NET, BPF_MTU_CHK_RET_FRAG_NEEDED, BPF_MTU_CHK_RET_SUCCESS, BPF_MTU_CHK_SEGS,
+} from '../uapi/bpf.js';
+import { ERRNO } from '../uapi/errno.js';
+import {
+  ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_802_3_MIN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, ETH_P_TEB, VLAN_HLEN,
+} from '../uapi/if-ether.js';
 
 
 // ---- arguments -----------------------------------------------------------------------------
@@ -30,7 +40,7 @@ const argS32 = (call: HelperCall, n: number): number => call.regs[n * 2] | 0;
 function memArg(call: HelperCall, n: number, len: number, write: boolean): number {
   const addr = argU32(call, n);
   if (len > 0 && !call.arena.canAccess(addr, call.regs[n * 2 + 1], len, write ? REGION_WRITE : REGION_READ)) {
-    throw new Error(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not ${write ? 'writable' : 'readable'} memory (the kernel's verifier refuses this program)`);
+    throw new HelperError(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not ${write ? 'writable' : 'readable'} memory (the kernel's verifier refuses this program)`);
   }
   return addr;
 }
@@ -58,14 +68,12 @@ function loadBytes(skb: SkBuff, call: HelperCall): number {
   const { u8 } = call.arena;
   if (offset > INT_MAX || offset + len > skb.len) {
     u8.fill(0, to, to + len);
-    return ERR.EFAULT;
+    return -ERRNO.EFAULT;
   }
   u8.copyWithin(to, skb.data + offset, skb.data + offset + len);
   return 0;
 }
 
-const BPF_HDR_START_MAC = 0;
-const BPF_HDR_START_NET = 1;
 
 function loadBytesRelative(skb: SkBuff, call: HelperCall): number {
   const offset = argU32(call, 2);
@@ -80,23 +88,21 @@ function loadBytesRelative(skb: SkBuff, call: HelperCall): number {
   }
   if (start < 0 || start + offset + len > skb.tail) {
     u8.fill(0, to, to + len);
-    return ERR.EFAULT;
+    return -ERRNO.EFAULT;
   }
   u8.copyWithin(to, start + offset, start + offset + len);
   return 0;
 }
 
-const BPF_F_RECOMPUTE_CSUM = 1;
-const BPF_F_INVALIDATE_HASH = 2;
 
 function storeBytes(skb: SkBuff, call: HelperCall): number {
   const offset = argU32(call, 2);
   const len = argU32(call, 4);
   const from = memArg(call, 3, len, false);
   const flags = argLo(call, 5);
-  if (flags & ~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH) || argHi(call, 5)) return ERR.EINVAL;
-  if (offset > INT_MAX) return ERR.EFAULT;
-  if (!skb.ensureWritable(offset + len)) return ERR.EFAULT;
+  if (flags & ~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH) || argHi(call, 5)) return -ERRNO.EINVAL;
+  if (offset > INT_MAX) return -ERRNO.EFAULT;
+  if (!skb.ensureWritable(offset + len)) return -ERRNO.EFAULT;
   const { u8 } = call.arena;
   const ptr = skb.data + offset;
   if (flags & BPF_F_RECOMPUTE_CSUM) postpullRcsumAt(skb, u8, ptr, len, offset);
@@ -108,7 +114,7 @@ function storeBytes(skb: SkBuff, call: HelperCall): number {
 
 function pullData(skb: SkBuff, call: HelperCall): number {
   const len = argU32(call, 2);
-  return skb.ensureWritable(len || skb.len) ? 0 : ERR.ENOMEM;
+  return skb.ensureWritable(len || skb.len) ? 0 : -ERRNO.ENOMEM;
 }
 
 // ---- VLAN ------------------------------------------------------------------------------------
@@ -138,8 +144,8 @@ function setEncapProto(skb: SkBuff, encapsulated: number, after: number): void {
 
 /** __skb_vlan_pop: take the VLAN header after the MAC addresses out of the packet; its TCI, or an error. */
 function popVlanFromData(skb: SkBuff): number {
-  if (skb.data !== skb.macHeader) return ERR.EINVAL;
-  if (!skb.ensureWritable(ETH_HLEN + VLAN_HLEN)) return ERR.ENOMEM;
+  if (skb.data !== skb.macHeader) return -ERRNO.EINVAL;
+  if (!skb.ensureWritable(ETH_HLEN + VLAN_HLEN)) return -ERRNO.ENOMEM;
   const { u8, view } = skb.arena;
   const d = skb.data;
   postpullRcsum(skb, u8, d + 2 * 6, VLAN_HLEN);
@@ -191,7 +197,7 @@ function vlanPush(skb: SkBuff, call: HelperCall): number {
   let err = 0;
   if (skb.vlanPresent) {
     // The tag the skb already carries goes into the packet first (__vlan_insert_tag).
-    if (skb.data !== skb.macHeader) err = ERR.EINVAL;
+    if (skb.data !== skb.macHeader) err = -ERRNO.EINVAL;
     else {
       const { u8, view } = skb.arena;
       skb.push(VLAN_HLEN);
@@ -221,13 +227,13 @@ const swap16 = (v: number): number => ((v & 0xff) << 8) | (v >>> 8);
 
 /** skb_cow / skb_cow_head: room for `n` more bytes of headroom (the buffer is large). */
 function cow(skb: SkBuff, n: number): number {
-  return skb.headroom >= n ? 0 : ERR.ENOMEM;
+  return skb.headroom >= n ? 0 : -ERRNO.ENOMEM;
 }
 
 function changeHead(skb: SkBuff, call: HelperCall): number {
   const headRoom = argU32(call, 2);
   const newLen = skb.len + headRoom;
-  if (argLo(call, 3) || argHi(call, 3) || (!skb.isGso && newLen > BPF_SKB_MAX_LEN) || newLen > 0xffffffff) return ERR.EINVAL;
+  if (argLo(call, 3) || argHi(call, 3) || (!skb.isGso && newLen > BPF_SKB_MAX_LEN) || newLen > 0xffffffff) return -ERRNO.EINVAL;
   const err = cow(skb, headRoom);
   if (err) return err;
   skb.push(headRoom);
@@ -247,8 +253,8 @@ function minLen(skb: SkBuff): number {
 
 function changeTail(skb: SkBuff, call: HelperCall): number {
   const newLen = argU32(call, 2);
-  if (argLo(call, 3) || argHi(call, 3) || newLen > BPF_SKB_MAX_LEN || newLen < minLen(skb)) return ERR.EINVAL;
-  if (skb.encapsulation) return ERR.ENOTSUPP;
+  if (argLo(call, 3) || argHi(call, 3) || newLen > BPF_SKB_MAX_LEN || newLen < minLen(skb)) return -ERRNO.EINVAL;
+  if (skb.encapsulation) return -ERRNO.ENOTSUPP;
   if (newLen !== skb.len && skb.ipSummed === CHECKSUM_COMPLETE) skb.ipSummed = CHECKSUM_NONE;
   skb.setLen(newLen);
   if (skb.isGso) {
@@ -277,7 +283,7 @@ function netHdrPush(skb: SkBuff, off: number, len: number): void {
 /** bpf_skb_net_hdr_pop: `len` bytes at offset `off` removed. */
 function netHdrPop(skb: SkBuff, off: number, len: number): number {
   const transSame = skb.transportHeader === skb.networkHeader;
-  if (!skb.ensureWritable(off + len)) return ERR.ENOMEM;
+  if (!skb.ensureWritable(off + len)) return -ERRNO.ENOMEM;
   const { u8 } = skb.arena;
   const old = skb.data;
   skb.pull(len);
@@ -325,36 +331,24 @@ function proto6to4(skb: SkBuff): number {
 }
 
 function changeProto(skb: SkBuff, call: HelperCall): number {
-  if (argLo(call, 3) || argHi(call, 3)) return ERR.EINVAL;
+  if (argLo(call, 3) || argHi(call, 3)) return -ERRNO.EINVAL;
   const to = swap16(argLo(call, 2) & 0xffff);
   if (skb.protocol === ETH_P_IP && to === ETH_P_IPV6) return proto4to6(skb);
   if (skb.protocol === ETH_P_IPV6 && to === ETH_P_IP) return proto6to4(skb);
-  return ERR.ENOTSUPP;
+  return -ERRNO.ENOTSUPP;
 }
 
 function changeType(skb: SkBuff, call: HelperCall): number {
   const type = argU32(call, 2);
-  if (skb.pktType > 3 || type > 3) return ERR.EINVAL;
+  if (skb.pktType > 3 || type > 3) return -ERRNO.EINVAL;
   skb.pktType = type;
   return 0;
 }
 
-const BPF_ADJ_ROOM_NET = 0;
-const BPF_ADJ_ROOM_MAC = 1;
-const F_FIXED_GSO = 1 << 0;
-const F_ENCAP_L3_IPV4 = 1 << 1;
-const F_ENCAP_L3_IPV6 = 1 << 2;
-const F_ENCAP_L4_GRE = 1 << 3;
-const F_ENCAP_L4_UDP = 1 << 4;
-const F_NO_CSUM_RESET = 1 << 5;
-const F_ENCAP_L2_ETH = 1 << 6;
-const F_DECAP_L3_IPV4 = 1 << 7;
-const F_DECAP_L3_IPV6 = 1 << 8;
 const F_ENCAP_L3_MASK = F_ENCAP_L3_IPV4 | F_ENCAP_L3_IPV6;
 const F_DECAP_L3_MASK = F_DECAP_L3_IPV4 | F_DECAP_L3_IPV6;
 /** The low word of BPF_F_ADJ_ROOM_MASK | NO_CSUM_RESET; the high word may hold ENCAP_L2(len) in bits 24..31. */
 const ADJ_ROOM_FLAGS_LO = F_FIXED_GSO | F_ENCAP_L3_MASK | F_ENCAP_L4_GRE | F_ENCAP_L4_UDP | F_NO_CSUM_RESET | F_ENCAP_L2_ETH | F_DECAP_L3_MASK;
-const ETH_P_TEB = 0x6558;
 
 const netBaseLen = (skb: SkBuff): number => (skb.protocol === ETH_P_IP ? 20 : skb.protocol === ETH_P_IPV6 ? 40 : 0xffffffff);
 
@@ -365,21 +359,21 @@ function isGsoTcp(skb: SkBuff): boolean {
 function netGrow(skb: SkBuff, off: number, lenDiff: number, flags: number, innerMacLen: number): number {
   const encap = (flags & F_ENCAP_L3_MASK) !== 0;
   let gsoType = SKB_GSO_DODGY;
-  if (skb.isGso && !isGsoTcp(skb) && (!(skb.gsoType & SKB_GSO_UDP_L4) || !(flags & F_FIXED_GSO))) return ERR.ENOTSUPP;
+  if (skb.isGso && !isGsoTcp(skb) && (!(skb.gsoType & SKB_GSO_UDP_L4) || !(flags & F_FIXED_GSO))) return -ERRNO.ENOTSUPP;
   const err = cow(skb, lenDiff);
   if (err) return err;
   let macLen = 0;
   let innerNet = 0;
   let innerTrans = 0;
   if (encap) {
-    if (skb.protocol !== ETH_P_IP && skb.protocol !== ETH_P_IPV6) return ERR.ENOTSUPP;
-    if ((flags & F_ENCAP_L3_IPV4) && (flags & F_ENCAP_L3_IPV6)) return ERR.EINVAL;
-    if ((flags & F_ENCAP_L4_GRE) && (flags & F_ENCAP_L4_UDP)) return ERR.EINVAL;
-    if ((flags & F_ENCAP_L2_ETH) && innerMacLen < ETH_HLEN) return ERR.EINVAL;
-    if (skb.encapsulation) return ERR.EALREADY;
+    if (skb.protocol !== ETH_P_IP && skb.protocol !== ETH_P_IPV6) return -ERRNO.ENOTSUPP;
+    if ((flags & F_ENCAP_L3_IPV4) && (flags & F_ENCAP_L3_IPV6)) return -ERRNO.EINVAL;
+    if ((flags & F_ENCAP_L4_GRE) && (flags & F_ENCAP_L4_UDP)) return -ERRNO.EINVAL;
+    if ((flags & F_ENCAP_L2_ETH) && innerMacLen < ETH_HLEN) return -ERRNO.EINVAL;
+    if (skb.encapsulation) return -ERRNO.EALREADY;
     macLen = skb.networkHeader - skb.macHeader;
     innerNet = skb.networkHeader;
-    if (innerMacLen > lenDiff) return ERR.EINVAL;
+    if (innerMacLen > lenDiff) return -ERRNO.EINVAL;
     innerTrans = skb.transportHeader;
   }
   netHdrPush(skb, off, lenDiff);
@@ -410,8 +404,8 @@ function netGrow(skb: SkBuff, off: number, lenDiff: number, flags: number, inner
 }
 
 function netShrink(skb: SkBuff, off: number, lenDiff: number, flags: number, hiFlags: number): number {
-  if (flags & ~(F_FIXED_GSO | F_DECAP_L3_MASK | F_NO_CSUM_RESET) || hiFlags) return ERR.EINVAL;
-  if (skb.isGso && !isGsoTcp(skb) && (!(skb.gsoType & SKB_GSO_UDP_L4) || !(flags & F_FIXED_GSO))) return ERR.ENOTSUPP;
+  if (flags & ~(F_FIXED_GSO | F_DECAP_L3_MASK | F_NO_CSUM_RESET) || hiFlags) return -ERRNO.EINVAL;
+  if (skb.isGso && !isGsoTcp(skb) && (!(skb.gsoType & SKB_GSO_UDP_L4) || !(flags & F_FIXED_GSO))) return -ERRNO.ENOTSUPP;
   const err = netHdrPop(skb, off, lenDiff);
   if (err) return err;
   if (skb.protocol === ETH_P_IP && flags & F_DECAP_L3_IPV6) changeProtocol(skb, ETH_P_IPV6);
@@ -432,22 +426,22 @@ function adjustRoom(skb: SkBuff, call: HelperCall): number {
   const lenDiffAbs = Math.abs(lenDiff);
   const shrink = lenDiff < 0;
   let lenMin = netBaseLen(skb);
-  if (flags & ~ADJ_ROOM_FLAGS_LO || hiFlags & 0x00ffffff) return ERR.EINVAL;
-  if (lenDiffAbs > 0xfff) return ERR.EFAULT;
-  if (skb.protocol !== ETH_P_IP && skb.protocol !== ETH_P_IPV6) return ERR.ENOTSUPP;
+  if (flags & ~ADJ_ROOM_FLAGS_LO || hiFlags & 0x00ffffff) return -ERRNO.EINVAL;
+  if (lenDiffAbs > 0xfff) return -ERRNO.EFAULT;
+  if (skb.protocol !== ETH_P_IP && skb.protocol !== ETH_P_IPV6) return -ERRNO.ENOTSUPP;
   let off = skbMacHeaderLen(skb);
   if (mode === BPF_ADJ_ROOM_NET) off += netBaseLen(skb);
-  else if (mode !== BPF_ADJ_ROOM_MAC) return ERR.ENOTSUPP;
+  else if (mode !== BPF_ADJ_ROOM_MAC) return -ERRNO.ENOTSUPP;
   if (flags & F_DECAP_L3_MASK) {
-    if (!shrink) return ERR.EINVAL;
+    if (!shrink) return -ERRNO.EINVAL;
     const decap = flags & F_DECAP_L3_MASK;
     if (decap === F_DECAP_L3_IPV4) lenMin = 20;
     else if (decap === F_DECAP_L3_IPV6) lenMin = 40;
-    else return ERR.EINVAL;
+    else return -ERRNO.EINVAL;
   }
   const lenCur = skb.len - skb.networkOffset;
   if ((shrink && (lenDiffAbs >= lenCur || lenCur - lenDiffAbs < lenMin)) || (!shrink && skb.len + lenDiffAbs > BPF_SKB_MAX_LEN && !skb.isGso)) {
-    return ERR.ENOTSUPP;
+    return -ERRNO.ENOTSUPP;
   }
   const r = shrink ? netShrink(skb, off, lenDiffAbs, flags, hiFlags) : netGrow(skb, off, lenDiffAbs, flags, hiFlags >>> 24);
   if (r === 0 && !(flags & F_NO_CSUM_RESET)) resetChecksumUnnecessary(skb);
@@ -520,12 +514,6 @@ function getHashRecalc(skb: SkBuff): number {
 
 // ---- tunnel metadata -------------------------------------------------------------------------
 
-const BPF_F_TUNINFO_IPV6 = 1 << 0;
-const BPF_F_ZERO_CSUM_TX = 1 << 1;
-const BPF_F_DONT_FRAGMENT = 1 << 2;
-const BPF_F_SEQ_NUMBER = 1 << 3;
-const BPF_F_NO_TUNNEL_KEY = 1 << 4;
-const BPF_F_TUNINFO_FLAGS = 1 << 4;
 const IP_TUNNEL_INFO_TX = 1;
 const IP_TUNNEL_INFO_IPV6 = 2;
 const TUNNEL_CSUM = 1 << 0;
@@ -553,10 +541,10 @@ function getTunnelKey(skb: SkBuff, call: HelperCall): number {
     u8.fill(0, to, to + size);
     return err;
   };
-  if (!info || flags & ~(BPF_F_TUNINFO_IPV6 | BPF_F_TUNINFO_FLAGS) || argHi(call, 4)) return fail(ERR.EINVAL);
+  if (!info || flags & ~(BPF_F_TUNINFO_IPV6 | BPF_F_TUNINFO_FLAGS) || argHi(call, 4)) return fail(-ERRNO.EINVAL);
   const infoV6 = (info.mode & IP_TUNNEL_INFO_IPV6) !== 0;
-  if (infoV6 !== ((flags & BPF_F_TUNINFO_IPV6) !== 0)) return fail(ERR.EPROTO);
-  if (size !== TUNNEL_KEY_SIZE && !COMPAT_SIZES.includes(size) && !(size === COMPAT_V4_ONLY && !infoV6)) return fail(ERR.EINVAL);
+  if (infoV6 !== ((flags & BPF_F_TUNINFO_IPV6) !== 0)) return fail(-ERRNO.EPROTO);
+  if (size !== TUNNEL_KEY_SIZE && !COMPAT_SIZES.includes(size) && !(size === COMPAT_V4_ONLY && !infoV6)) return fail(-ERRNO.EINVAL);
   const key = new Uint8Array(TUNNEL_KEY_SIZE);
   const kv = new DataView(key.buffer);
   kv.setUint32(TK.tunnel_id, info.tunIdLo, true);
@@ -582,14 +570,14 @@ function setTunnelKey(skb: SkBuff, call: HelperCall): number {
   const from = memArg(call, 2, size, false);
   const flags = argLo(call, 4);
   const allowed = BPF_F_TUNINFO_IPV6 | BPF_F_ZERO_CSUM_TX | BPF_F_DONT_FRAGMENT | BPF_F_SEQ_NUMBER | BPF_F_NO_TUNNEL_KEY;
-  if (flags & ~allowed || argHi(call, 4)) return ERR.EINVAL;
-  if (size !== TUNNEL_KEY_SIZE && !COMPAT_SIZES.includes(size) && size !== COMPAT_V4_ONLY) return ERR.EINVAL;
+  if (flags & ~allowed || argHi(call, 4)) return -ERRNO.EINVAL;
+  if (size !== TUNNEL_KEY_SIZE && !COMPAT_SIZES.includes(size) && size !== COMPAT_V4_ONLY) return -ERRNO.EINVAL;
   const key = new Uint8Array(TUNNEL_KEY_SIZE);
   key.set(call.arena.u8.subarray(from, from + size));
   const kv = new DataView(key.buffer);
   const ipv6 = (flags & BPF_F_TUNINFO_IPV6) !== 0;
   const label = kv.getUint32(TK.label, true);
-  if ((!ipv6 && label) || kv.getUint16(TK.ext, true)) return ERR.EINVAL;
+  if ((!ipv6 && label) || kv.getUint16(TK.ext, true)) return -ERRNO.EINVAL;
   let tunFlags = TUNNEL_NOCACHE;
   if (flags & BPF_F_DONT_FRAGMENT) tunFlags |= TUNNEL_DONT_FRAGMENT;
   if (!(flags & BPF_F_ZERO_CSUM_TX)) tunFlags |= TUNNEL_CSUM;
@@ -626,11 +614,11 @@ function getTunnelOpt(skb: SkBuff, call: HelperCall): number {
   const info = skb.tunnel;
   if (!info || !(info.tunFlags & TUNNEL_OPTIONS_PRESENT) || !info.options) {
     u8.fill(0, to, to + size);
-    return ERR.ENOENT;
+    return -ERRNO.ENOENT;
   }
   if (size < info.options.length) {
     u8.fill(0, to, to + size);
-    return ERR.ENOMEM;
+    return -ERRNO.ENOMEM;
   }
   u8.set(info.options, to);
   u8.fill(0, to + info.options.length, to + size);
@@ -642,8 +630,8 @@ function setTunnelOpt(skb: SkBuff, call: HelperCall): number {
   const from = memArg(call, 2, size, false);
   const info = skb.tunnel;
   // Options go only on the metadata bpf_skb_set_tunnel_key attached (mode TX).
-  if (!info || !(info.mode & IP_TUNNEL_INFO_TX) || size & 3) return ERR.EINVAL;
-  if (size > IP_TUNNEL_OPTS_MAX) return ERR.ENOMEM;
+  if (!info || !(info.mode & IP_TUNNEL_INFO_TX) || size & 3) return -ERRNO.EINVAL;
+  if (size > IP_TUNNEL_OPTS_MAX) return -ERRNO.ENOMEM;
   info.options = call.arena.u8.slice(from, from + size);
   info.tunFlags = (info.tunFlags & ~TUNNEL_OPTIONS_PRESENT) | (size ? TUNNEL_OPTIONS_PRESENT : 0);
   return 0;
@@ -651,17 +639,14 @@ function setTunnelOpt(skb: SkBuff, call: HelperCall): number {
 
 // ---- cgroups, sockets, routes ----------------------------------------------------------------
 
-let nextCookie = 0x1000;
-
-function socketCookie(skb: SkBuff): number {
+function socketCookie(skb: SkBuff, call: HelperCall): number {
   if (!skb.sk) return 0;
-  if (!skb.sk.cookie) skb.sk.cookie = nextCookie++;
+  if (!skb.sk.cookie) skb.sk.cookie = envOf(call).host.nextSocketCookie();
   return skb.sk.cookie;
 }
 
 // ---- clone_redirect --------------------------------------------------------------------------
 
-const BPF_F_INGRESS = 1;
 const NET_RX_DROP = 1;
 const NET_XMIT_CN = 2;
 
@@ -676,10 +661,10 @@ function cloneRedirect(skb: SkBuff, call: HelperCall): number {
   const env = envOf(call);
   const ifindex = argU32(call, 2);
   const flags = argLo(call, 3);
-  if (flags & ~BPF_F_INGRESS || argHi(call, 3)) return ERR.EINVAL;
+  if (flags & ~BPF_F_INGRESS || argHi(call, 3)) return -ERRNO.EINVAL;
   const dev = deviceByIndex(env.devices, ifindex);
-  if (!dev) return ERR.EINVAL;
-  if (dev.macHeaderXmit && (skb.macHeader >= skb.networkHeader || skb.len === 0)) return ERR.ERANGE;
+  if (!dev) return -ERRNO.EINVAL;
+  if (dev.macHeaderXmit && (skb.macHeader >= skb.networkHeader || skb.len === 0)) return -ERRNO.ERANGE;
   if (flags & BPF_F_INGRESS) {
     if (!forwardable(dev, skb)) return NET_RX_DROP;
   } else if (!dev.up) {
@@ -699,9 +684,6 @@ function cloneRedirect(skb: SkBuff, call: HelperCall): number {
 
 // ---- check_mtu -------------------------------------------------------------------------------
 
-const BPF_MTU_CHK_SEGS = 1;
-const BPF_MTU_CHK_RET_SUCCESS = 0;
-const BPF_MTU_CHK_RET_FRAG_NEEDED = 1;
 
 /** bpf_check_mtu for both hooks; `dev` is skb->dev (TC) or the receiving device (XDP). */
 function checkMtu(call: HelperCall): number {
@@ -720,9 +702,9 @@ function checkMtu(call: HelperCall): number {
   const dev = ifindex ? deviceByIndex(env.devices, ifindex) : current;
   if (skb) {
     skb.loadCtx();
-    if (flags & ~BPF_MTU_CHK_SEGS || hiFlags) result = ERR.EINVAL;
-    else if (flags & BPF_MTU_CHK_SEGS && (lenDiff || mtuIn)) result = ERR.EINVAL;
-    else if (!dev) result = ERR.ENODEV;
+    if (flags & ~BPF_MTU_CHK_SEGS || hiFlags) result = -ERRNO.EINVAL;
+    else if (flags & BPF_MTU_CHK_SEGS && (lenDiff || mtuIn)) result = -ERRNO.EINVAL;
+    else if (!dev) result = -ERRNO.ENODEV;
     else {
       mtu = dev.mtu;
       const devLen = (mtu + dev.hardHeaderLen) | 0;
@@ -733,8 +715,8 @@ function checkMtu(call: HelperCall): number {
     }
   } else {
     const packet = env.packet;
-    if (flags || hiFlags) result = ERR.EINVAL;
-    else if (!dev) result = ERR.ENODEV;
+    if (flags || hiFlags) result = -ERRNO.EINVAL;
+    else if (!dev) result = -ERRNO.ENODEV;
     else {
       mtu = dev.mtu;
       const devLen = (mtu + dev.hardHeaderLen) | 0;

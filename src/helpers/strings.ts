@@ -3,11 +3,11 @@
  * bpf_strncmp, with the kernel's parsing rules: leading white space, one '-', a 0 / 0x
  * prefix when the base is 0 (or 16), at most 63 characters looked at, ERANGE on overflow.
  */
-import { ERRNO } from '../maps/map.js';
-import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { ERRNO } from '../uapi/errno.js';
+import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { helper, type HelperDef } from './registry.js';
 
-const ERANGE = 34;
+const { ERANGE } = ERRNO;
 const BPF_STRTOX_BASE_MASK = 0x1f;
 const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
 
@@ -95,7 +95,7 @@ export const STRING_HELPERS: readonly HelperDef[] = [
     const { u8 } = call.arena;
     let r = 0;
     for (let i = 0; i < n; i++) {
-      if (!call.arena.canAccess(a + i, 0, 1, 1) || !call.arena.canAccess(b + i, 0, 1, 1)) throw new Error('bpf_strncmp: string outside memory');
+      if (!call.arena.canAccess(a + i, 0, 1, 1) || !call.arena.canAccess(b + i, 0, 1, 1)) throw new HelperError('bpf_strncmp: string outside memory');
       const c1 = u8[a + i], c2 = u8[b + i];
       if (c1 !== c2) {
         r = c1 < c2 ? -1 : 1;

@@ -11,14 +11,13 @@
  * redirect out of (neigh) or into the peer of (peer) the target interface.
  */
 import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
-import { TC_ACT_REDIRECT, TC_ACT_SHOT, envOf } from './env.js';
+import { envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
+import { BPF_F_NEIGH, BPF_F_PEER } from '../uapi/bpf.js';
+import { TC_ACT_REDIRECT, TC_ACT_SHOT } from '../uapi/pkt-cls.js';
 
 /** sizeof(struct bpf_redir_neigh): nh_family and a 16-byte address. */
 const BPF_REDIR_NEIGH_SIZE = 20;
-/** Flags xdplab's RedirectTarget carries for these two (the kernel's bpf_redirect_info flags). */
-export const BPF_F_NEIGH = 1 << 16;
-export const BPF_F_PEER = 1 << 17;
 
 /** bpf_redirect_neigh: TC_ACT_SHOT for flags or a short params block, else TC_ACT_REDIRECT. */
 function redirectNeigh(call: HelperCall): number {

@@ -7,14 +7,14 @@
  * reaches them only through helpers, and a direct access past data_end faults as before.
  */
 import type { Arena, Region } from '../vm/arena.js';
+import { ERRNO } from '../uapi/errno.js';
+import { ETH_HLEN } from '../uapi/if-ether.js';
 
 /** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS's default). */
 export const MAX_SKB_FRAGS = 17;
 /** rxq->frag_size in a test run: PAGE_SIZE, the room of each fragment. */
 export const XDP_FRAG_SIZE = 4096;
-const ETH_HLEN = 14;
-const EINVAL = 22;
-const EFAULT = 14;
+const { EINVAL, EFAULT } = ERRNO;
 
 /**
  * An XDP frame's fragments (skb_shared_info: nr_frags, xdp_frags_size, and for each skb_frag_t

@@ -3,39 +3,33 @@
  * redirecting (bpf_redirect, bpf_redirect_map). Bounds are the kernel's (net/core/filter.c)
  * for a frame of one page, as BPF_PROG_TEST_RUN and most drivers give it.
  */
-import { ERRNO } from '../maps/map.js';
-import { BPF_MAP_TYPE } from '../spec/types.js';
-import { HELPER_CONTINUE, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
-import {
-  PacketState, TC_ACT_REDIRECT, TC_ACT_SHOT, XDP_ABORTED, XDP_REDIRECT, envOf, type RunEnv,
-} from './env.js';
+import { ERRNO } from '../uapi/errno.js';
+import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
+import { PacketState, envOf, type RunEnv } from './env.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 import { xdpCopyBytes, xdpFragsIncreaseTail, xdpFragsShrinkTail, xdpGetBuffLen } from './xdp-frags.js';
-import { BPF_PROG_TYPE } from '../spec/types.js';
+import {
+  BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS, BPF_F_INGRESS, BPF_MAP_TYPE, BPF_PROG_TYPE, XDP_ABORTED, XDP_REDIRECT,
+} from '../uapi/bpf.js';
+import { ETH_HLEN } from '../uapi/if-ether.js';
+import { TC_ACT_REDIRECT, TC_ACT_SHOT } from '../uapi/pkt-cls.js';
 
-/** XDP_PACKET_HEADROOM: bytes before the packet's data in an XDP frame. */
-export const XDP_PACKET_HEADROOM = 256;
 /** sizeof(struct xdp_frame), which the head may not grow into. */
 export const XDP_FRAME_SIZE = 40;
 /** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)): the reserved end of the frame. */
 export const XDP_TAILROOM = 320;
 /** The frame: one page. */
 export const XDP_FRAME_BYTES = 4096;
-const ETH_HLEN = 14;
 /**
  * Metadata must be a multiple of 4 bytes and at most XDP_META_MAX (xdp_metalen_invalid):
  * type_max(skb_shared_info.meta_len) = 255 since Linux 6.x (it was 32 before), checked on 6.18.
  */
 export const XDP_META_MAX = 255;
 
-const BPF_F_INGRESS = 1;
-const BPF_F_BROADCAST = 1 << 3;
-const BPF_F_EXCLUDE_INGRESS = 1 << 4;
-
 function packetOf(call: HelperCall): PacketState {
   const packet = envOf(call).packet;
-  if (!packet) throw new Error('this helper needs a packet');
+  if (!packet) throw new HelperError('this helper needs a packet');
   return packet;
 }
 

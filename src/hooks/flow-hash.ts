@@ -1,3 +1,4 @@
+import { XdplabError } from '../errors.js';
 /**
  * Receive-side scaling as a NIC does it: the Toeplitz hash of the Microsoft RSS specification
  * over a packet's flow, with the specification's default 40-byte key (the key most drivers
@@ -33,7 +34,7 @@ const MAX_INPUT = 36;
  * 32-bit key windows at the set bits), so a hash is one lookup and XOR per input byte.
  */
 function buildTable(key: readonly number[]): Int32Array {
-  if (key.length < MAX_INPUT + 4) throw new Error(`RSS key: ${key.length} bytes; at least ${MAX_INPUT + 4} needed`);
+  if (key.length < MAX_INPUT + 4) throw new XdplabError('BAD_INPUT', `RSS key: ${key.length} bytes; at least ${MAX_INPUT + 4} needed`);
   const bit = (i: number): number => (key[i >>> 3] >>> (7 - (i & 7))) & 1;
   const window = new Int32Array(MAX_INPUT * 8);
   for (let i = 0; i < window.length; i++) {

@@ -15,15 +15,17 @@
  * the arena once, the verdict is read back, and what a packet left behind is cleared in place.
  */
 import { XdplabError } from '../errors.js';
-import { XDP_PASS, XDP_REDIRECT, XDP_TX, type PacketState } from '../helpers/env.js';
+import type { PacketState } from '../helpers/env.js';
 import { XDP_FRAG_SIZE } from '../helpers/xdp-frags.js';
 import { LOOPBACK, ethernetDevice, type DeviceTable, type NetDevice } from '../helpers/skb-model.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { BPF_PROG_TYPE } from '../spec/types.js';
+import { BPF_PROG_TYPE, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../uapi/bpf.js';
+import { ETH_HLEN } from '../uapi/if-ether.js';
+import { TC_ACT } from '../uapi/pkt-cls.js';
 import { VmFault } from '../vm/fault.js';
 import { RssHasher, rssQueue } from './flow-hash.js';
-import { TC_ACT, TC_MAX_PACKET, TC_PATH_MAX_PACKET, TcHook, tcActionName } from './tc.js';
+import { TC_MAX_PACKET, TC_PATH_MAX_PACKET, TcHook, tcActionName } from './tc.js';
 import { XDP_MAX_FRAME, XdpHook, xdpActionName } from './xdp.js';
 
 export const REPLAY_HOOKS = ['xdp', 'tc-ingress', 'tc-egress'] as const;
@@ -33,7 +35,6 @@ export type ReplayHookName = (typeof REPLAY_HOOKS)[number];
 export const REPLAY_IFINDEX = 2;
 /** Its default MAC address (locally administered). */
 export const REPLAY_MAC = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0x00, 0x01);
-const ETH_HLEN = 14;
 
 /** The virtual NIC packets arrive on (XDP, tc-ingress) or leave by (tc-egress): eth0, ifindex 2, MTU 1500. */
 export const replayDevice = (mac: Uint8Array = REPLAY_MAC, mtu = 1500): NetDevice => ethernetDevice(REPLAY_IFINDEX, 'eth0', mac, mtu);

@@ -23,33 +23,23 @@
  */
 import { XdplabError } from '../errors.js';
 import { PacketState, type RunEnv } from '../helpers/env.js';
-import {
-  BPF_SOCK, ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_8021AD, ETH_P_8021Q, ETH_P_802_3_MIN, ETH_P_IP, ETH_P_IPV6, LOOPBACK,
-  PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, SK_BUFF, SkBuff, VLAN_HLEN, deviceByIndex,
-  type CloneRecord, type DeviceTable, type NetDevice,
-} from '../helpers/skb-model.js';
+import { LOOPBACK, SkBuff, deviceByIndex, type CloneRecord, type DeviceTable, type NetDevice } from '../helpers/skb-model.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, REGION_WRITE, type Region } from '../vm/arena.js';
-
-export { SK_BUFF } from '../helpers/skb-model.js';
+import { errnoName } from '../uapi/errno.js';
+import {
+  ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_8021AD, ETH_P_8021Q, ETH_P_802_3_MIN, ETH_P_IP, ETH_P_IPV6, PACKET_BROADCAST, PACKET_HOST,
+  PACKET_MULTICAST, PACKET_OTHERHOST, VLAN_HLEN,
+} from '../uapi/if-ether.js';
+import { AF_INET, AF_INET6 } from '../uapi/in.js';
+import { TC_ACT } from '../uapi/pkt-cls.js';
+import {
+  BPF_SOCK_FIELDS as BPF_SOCK, BPF_SOCK_SIZE, SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE,
+} from '../uapi/prog-types.js';
 
 /** Where a clsact program runs on the kernel's path (replay), as opposed to a test run. */
 export type TcDirection = 'ingress' | 'egress';
-
-/** Verdicts (include/uapi/linux/pkt_cls.h). */
-export const TC_ACT = {
-  TC_ACT_UNSPEC: -1,
-  TC_ACT_OK: 0,
-  TC_ACT_RECLASSIFY: 1,
-  TC_ACT_SHOT: 2,
-  TC_ACT_PIPE: 3,
-  TC_ACT_STOLEN: 4,
-  TC_ACT_QUEUED: 5,
-  TC_ACT_REPEAT: 6,
-  TC_ACT_REDIRECT: 7,
-  TC_ACT_TRAP: 8,
-} as const;
 
 const ACTION_NAMES = new Map<number, string>(Object.entries(TC_ACT).map(([name, value]) => [value >>> 0, name]));
 
@@ -71,16 +61,12 @@ export const TC_PATH_MAX_PACKET = BUFFER_BYTES - DATA_START - SKB_SHARED_INFO;
 const CLEAR_MARGIN = 64;
 const GSO_LEGACY_MAX_SIZE = 65536;
 const GSO_MAX_SEGS = 65535;
-const AF_INET = 2;
-const AF_INET6 = 10;
 const TCP_CLOSE = 7;
-
-const errnoNames: Record<number, string> = { 7: 'E2BIG', 19: 'ENODEV', 22: 'EINVAL' };
 
 /** BPF_PROG_TEST_RUN refused the input, as the kernel refuses it (with its errno). */
 export class TestRunError extends XdplabError {
   constructor(readonly errno: number, message: string) {
-    super('BAD_INPUT', `${message} (${errnoNames[errno] ?? `errno ${errno}`})`);
+    super('BAD_INPUT', `${message} (${errnoName(errno)})`);
   }
 }
 
@@ -127,9 +113,9 @@ export class TcHook {
 
   constructor(readonly runtime: Runtime) {
     const arena = runtime.arena;
-    this.ctx = arena.alloc(SK_BUFF.size, 'context', '__sk_buff', REGION_READ | REGION_WRITE);
+    this.ctx = arena.alloc(SK_BUFF_SIZE, 'context', '__sk_buff', REGION_READ | REGION_WRITE);
     this.buffer = arena.alloc(BUFFER_BYTES, 'packet', 'skb data');
-    this.sock = arena.alloc(BPF_SOCK.size, 'context', 'bpf_sock', REGION_READ);
+    this.sock = arena.alloc(BPF_SOCK_SIZE, 'context', 'bpf_sock', REGION_READ);
     const c = this.ctx.start;
     this.packet = new PacketState(this.buffer, c + SK_BUFF.data, c + SK_BUFF.data_end, c + SK_BUFF.data_meta);
     this.skb = new SkBuff(arena, this.packet, c);
@@ -424,7 +410,7 @@ function macAt(u8: Uint8Array, at: number, mac: Uint8Array): boolean {
 
 /** struct bpf_sock for the test socket. */
 function writeSock(view: DataView, at: number, sk: { family: number; src: Uint8Array; dst: Uint8Array }): void {
-  for (let i = 0; i < BPF_SOCK.size; i += 4) view.setUint32(at + i, 0, true);
+  for (let i = 0; i < BPF_SOCK_SIZE; i += 4) view.setUint32(at + i, 0, true);
   view.setUint32(at + BPF_SOCK.family, sk.family, true);
   const u8 = new Uint8Array(view.buffer);
   if (sk.family === AF_INET) {
@@ -440,12 +426,12 @@ function writeSock(view: DataView, at: number, sk: { family: number; src: Uint8A
 
 /** bpf_ctx_init: ctx_in padded to the struct; bytes past it must be zero (E2BIG). */
 function contextIn(input: TcRunInput): Uint8Array | undefined {
-  if (!input.ctx) return input.ctxOut ? new Uint8Array(SK_BUFF.size) : undefined;
-  if (input.ctx.length > SK_BUFF.size && input.ctx.subarray(SK_BUFF.size).some((b) => b !== 0)) {
-    throw new TestRunError(7, `ctx_in: bytes past the ${SK_BUFF.size}-byte __sk_buff must be zero`);
+  if (!input.ctx) return input.ctxOut ? new Uint8Array(SK_BUFF_SIZE) : undefined;
+  if (input.ctx.length > SK_BUFF_SIZE && input.ctx.subarray(SK_BUFF_SIZE).some((b) => b !== 0)) {
+    throw new TestRunError(7, `ctx_in: bytes past the ${SK_BUFF_SIZE}-byte __sk_buff must be zero`);
   }
-  const ctx = new Uint8Array(SK_BUFF.size);
-  ctx.set(input.ctx.subarray(0, SK_BUFF.size));
+  const ctx = new Uint8Array(SK_BUFF_SIZE);
+  ctx.set(input.ctx.subarray(0, SK_BUFF_SIZE));
   return ctx;
 }
 
@@ -456,9 +442,9 @@ const CTX_IN_FIELDS: ReadonlyArray<[number, number]> = [
 ];
 
 function applyContext(skb: SkBuff, ctx: DataView): void {
-  const allowed = new Uint8Array(SK_BUFF.size);
+  const allowed = new Uint8Array(SK_BUFF_SIZE);
   for (const [off, len] of CTX_IN_FIELDS) allowed.fill(1, off, off + len);
-  for (let i = 0; i < SK_BUFF.size; i++) {
+  for (let i = 0; i < SK_BUFF_SIZE; i++) {
     if (!allowed[i] && ctx.getUint8(i) !== 0) {
       const field = Object.entries(SK_BUFF).filter(([, off]) => off <= i).pop()?.[0] ?? '?';
       throw new TestRunError(22, `ctx_in: ${field} cannot be set (only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size and hwtstamp can)`);

@@ -6,7 +6,7 @@ import { XdplabError } from '../errors.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { PROG_TYPE_NAMES } from '../spec/section-names.js';
-import { BPF_PROG_TYPE } from '../spec/types.js';
+import { BPF_PROG_TYPE } from '../uapi/bpf.js';
 import type { DeviceTable } from '../helpers/skb-model.js';
 import { TcHook, tcActionName } from './tc.js';
 import { XdpHook, xdpActionName } from './xdp.js';
@@ -34,26 +34,11 @@ export interface TestRunResult {
   trace: string[];
 }
 
-const xdpHooks = new WeakMap<Runtime, XdpHook>();
-const tcHooks = new WeakMap<Runtime, TcHook>();
-
-function tcHook(runtime: Runtime): TcHook {
-  let hook = tcHooks.get(runtime);
-  if (!hook) {
-    hook = new TcHook(runtime);
-    tcHooks.set(runtime, hook);
-  }
-  return hook;
-}
-
-function xdpHook(runtime: Runtime): XdpHook {
-  let hook = xdpHooks.get(runtime);
-  if (!hook) {
-    hook = new XdpHook(runtime);
-    xdpHooks.set(runtime, hook);
-  }
-  return hook;
-}
+/** The runtime's test-run hooks (their contexts and frames live in its arena), made once each. */
+const makeXdpHook = (runtime: Runtime): XdpHook => new XdpHook(runtime);
+const makeTcHook = (runtime: Runtime): TcHook => new TcHook(runtime);
+const xdpHook = (runtime: Runtime): XdpHook => runtime.own(makeXdpHook);
+const tcHook = (runtime: Runtime): TcHook => runtime.own(makeTcHook);
 
 export function testRun(runtime: Runtime, program: Program, input: TestRunInput): TestRunResult {
   switch (program.type) {

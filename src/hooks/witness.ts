@@ -14,7 +14,7 @@ import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { buildPacket } from '../packet/build.js';
 import { eth, icmp, ipv4, ipv6, payload, tcp, udp, vlan, type Layer } from '../packet/layers.js';
-import { ETH_HLEN } from '../packet/constants.js';
+import { ETH_HLEN } from '../uapi/if-ether.js';
 import { testRun } from './test-run.js';
 
 export interface Witness {

@@ -10,7 +10,10 @@
  */
 import { XdplabError } from '../errors.js';
 import { PacketState, type RunEnv } from '../helpers/env.js';
-import { XDP_FRAME_BYTES, XDP_META_MAX, XDP_PACKET_HEADROOM, XDP_TAILROOM } from '../helpers/xdp.js';
+import { XDP_FRAME_BYTES, XDP_META_MAX, XDP_TAILROOM } from '../helpers/xdp.js';
+import { XDP_PACKET_HEADROOM } from '../uapi/bpf.js';
+import { ETH_HLEN } from '../uapi/if-ether.js';
+import { XDP_MD_FIELDS as XDP_MD, XDP_MD_SIZE } from '../uapi/prog-types.js';
 import type { Program } from '../runtime/program.js';
 import type { ProgramImage } from '../vm/image.js';
 import type { Engine } from '../vm/engine.js';
@@ -18,22 +21,11 @@ import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, type Region } from '../vm/arena.js';
 import { MAX_SKB_FRAGS, XDP_FRAG_SIZE, XdpFrags } from '../helpers/xdp-frags.js';
 
-/** struct xdp_md: six u32 fields. */
-export const XDP_MD = {
-  data: 0,
-  data_end: 4,
-  data_meta: 8,
-  ingress_ifindex: 12,
-  rx_queue_index: 16,
-  egress_ifindex: 20,
-  size: 24,
-} as const;
 
 /** The largest packet a single-buffer frame holds: the linear room of a frame. */
 export const XDP_MAX_PACKET = XDP_FRAME_BYTES - XDP_PACKET_HEADROOM - XDP_TAILROOM;
 /** The largest frame a test run builds: the linear room and MAX_SKB_FRAGS pages (more is ENOMEM). */
 export const XDP_MAX_FRAME = XDP_MAX_PACKET + MAX_SKB_FRAGS * XDP_FRAG_SIZE;
-const ETH_HLEN = 14;
 /** The loopback device's ifindex: BPF_PROG_TEST_RUN's default ingress device. */
 const LOOPBACK_IFINDEX = 1;
 
@@ -70,7 +62,7 @@ export class XdpHook {
   readonly env: RunEnv;
 
   constructor(readonly runtime: Runtime) {
-    this.ctx = runtime.arena.alloc(XDP_MD.size, 'context', 'xdp_md', REGION_READ);
+    this.ctx = runtime.arena.alloc(XDP_MD_SIZE, 'context', 'xdp_md', REGION_READ);
     this.frame = runtime.arena.alloc(XDP_FRAME_BYTES, 'packet', 'xdp frame');
     const c = this.ctx.start;
     this.packet = new PacketState(this.frame, c + XDP_MD.data, c + XDP_MD.data_end, c + XDP_MD.data_meta);
@@ -202,7 +194,7 @@ export class XdpHook {
   }
 
   ctxOut(): Uint8Array {
-    const out = new Uint8Array(XDP_MD.size);
+    const out = new Uint8Array(XDP_MD_SIZE);
     const view = new DataView(out.buffer);
     const { dataMeta, data, dataEnd } = this.packet;
     const src = this.runtime.arena.view;
@@ -218,11 +210,11 @@ export class XdpHook {
 /** ctx_in's rules (bpf_prog_test_run_xdp, xdp_convert_md_to_buff). */
 function parseXdpCtx(ctx: Uint8Array | undefined, size: number): { metaLen: number; linear: number; ingressIfindex: number; rxQueue: number; mdIfindex: number } {
   if (!ctx) return { metaLen: 0, linear: size, ingressIfindex: LOOPBACK_IFINDEX, rxQueue: 0, mdIfindex: LOOPBACK_IFINDEX };
-  if (ctx.length > XDP_MD.size && ctx.subarray(XDP_MD.size).some((b) => b !== 0)) {
-    throw new XdplabError('BAD_INPUT', `ctx_in: bytes past the ${XDP_MD.size}-byte xdp_md must be zero`);
+  if (ctx.length > XDP_MD_SIZE && ctx.subarray(XDP_MD_SIZE).some((b) => b !== 0)) {
+    throw new XdplabError('BAD_INPUT', `ctx_in: bytes past the ${XDP_MD_SIZE}-byte xdp_md must be zero`);
   }
-  const full = new Uint8Array(XDP_MD.size);
-  full.set(ctx.subarray(0, XDP_MD.size));
+  const full = new Uint8Array(XDP_MD_SIZE);
+  full.set(ctx.subarray(0, XDP_MD_SIZE));
   const view = new DataView(full.buffer);
   const field = (off: number): number => view.getUint32(off, true);
   const metaLen = field(XDP_MD.data);

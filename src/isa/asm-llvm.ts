@@ -13,8 +13,9 @@
  * second slot's immediate 0, as llvm-objdump does not print it.
  */
 import {
-  BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_PSEUDO_CALL, BPF_XCHG, BPF_XOR, OPCODES, type OpcodeKind,
+  BPF_ADD, BPF_AND, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_PSEUDO_CALL, BPF_XCHG, BPF_XOR, OPCODE, OPCODES, type OpcodeKind,
 } from './opcodes.js';
+import { XdplabError } from '../errors.js';
 
 export interface LlvmFields {
   code: number;
@@ -32,7 +33,7 @@ const CODES: ReadonlyMap<string, number> = new Map(
 
 function code(kind: OpcodeKind, name: string, is64: boolean, usesSrcReg: boolean, size = 0): number {
   const c = CODES.get(`${kind}|${name}|${is64}|${usesSrcReg}|${size}`);
-  if (c === undefined) throw new Error(`no ${kind} ${name} (${is64 ? 64 : 32}-bit, ${usesSrcReg ? 'register' : 'immediate'}, ${size} bytes)`);
+  if (c === undefined) throw new XdplabError('ASM_SYNTAX', `no ${kind} ${name} (${is64 ? 64 : 32}-bit, ${usesSrcReg ? 'register' : 'immediate'}, ${size} bytes)`);
   return c;
 }
 
@@ -67,15 +68,15 @@ const RULES: Rule[] = [
   [new RegExp(`^gotol ${NUM}$`), (m) => fields({ code: code('ja', 'ja', false, false), imm: num(m[1]) })],
   [new RegExp(`^if ${REG} (\\S+) (?:${REG}|${NUM}) goto ${NUM}$`), (m) => {
     const name = JUMP[m[3]];
-    if (!name) throw new Error(`unknown comparison '${m[3]}'`);
+    if (!name) throw new XdplabError('ASM_SYNTAX', `unknown comparison '${m[3]}'`);
     const x = m[4] !== undefined;
     return fields({ code: code('jcond', name, m[1] === 'r', x), dst: reg(m[2]), src: x ? reg(m[5]) : 0, imm: x ? 0 : num(m[6]), off: num(m[7]) });
   }],
   [new RegExp(`^r(\\d+) = ${NUM} ll$`), (m) => {
     const v = BigInt.asUintN(64, bigint(m[2]));
-    return fields({ code: 0x18, dst: reg(m[1]), imm: Number(BigInt.asIntN(32, v)), immHi: Number(BigInt.asIntN(32, v >> 32n)) });
+    return fields({ code: OPCODE.LDDW, dst: reg(m[1]), imm: Number(BigInt.asIntN(32, v)), immHi: Number(BigInt.asIntN(32, v >> 32n)) });
   }],
-  [new RegExp(`^ld_pseudo\\s+r(\\d+), (\\d+), (\\d+)$`), (m) => fields({ code: 0x18, dst: reg(m[1]), src: Number(m[2]), imm: num(m[3]) })],
+  [new RegExp(`^ld_pseudo\\s+r(\\d+), (\\d+), (\\d+)$`), (m) => fields({ code: OPCODE.LDDW, dst: reg(m[1]), src: Number(m[2]), imm: num(m[3]) })],
   [new RegExp(`^r0 = \\*\\(u(8|16|32) \\*\\)skb\\[${NUM}\\]$`), (m) => fields({ code: sized('ldabs', m[1]), imm: num(m[2]) })],
   [/^r0 = \*\(u(8|16|32) \*\)skb\[r(\d+)\]$/, (m) => fields({ code: sized('ldind', m[1]), src: reg(m[2]) })],
   [new RegExp(`^r(\\d+) = \\*\\(([us])(8|16|32|64) \\*\\)\\(${MEM}\\)$`), (m) => {
@@ -100,7 +101,7 @@ const RULES: Rule[] = [
   [new RegExp(`^${REG} = \\(s(8|16|32)\\)[rw](\\d+)$`), (m) => fields({ code: code('alu', 'mov', m[1] === 'r', true), dst: reg(m[2]), src: reg(m[4]), off: Number(m[3]) })],
   [new RegExp(`^${REG} (\\S+) (?:${REG}|${NUM})$`), (m) => {
     const op = ALU[m[3]];
-    if (!op) throw new Error(`unknown operator '${m[3]}'`);
+    if (!op) throw new XdplabError('ASM_SYNTAX', `unknown operator '${m[3]}'`);
     const x = m[4] !== undefined;
     return fields({ code: code('alu', op[0], m[1] === 'r', x), dst: reg(m[2]), src: x ? reg(m[5]) : 0, imm: x ? 0 : num(m[6]), off: op[1] });
   }],
@@ -109,12 +110,12 @@ const RULES: Rule[] = [
 /** The opcode of a memory instruction of `kind` and `bits` bits. */
 function sized(kind: OpcodeKind, bits: string): number {
   const info = OPCODES.find((i) => i?.kind === kind && i.size * 8 === Number(bits));
-  if (!info) throw new Error(`no ${bits}-bit ${kind}`);
+  if (!info) throw new XdplabError('ASM_SYNTAX', `no ${bits}-bit ${kind}`);
   return info.code;
 }
 
 function atomic(size: string, dst: string, sign: string, off: string, imm: number | undefined, src: string): LlvmFields {
-  if (imm === undefined) throw new Error('unknown atomic operation');
+  if (imm === undefined) throw new XdplabError('ASM_SYNTAX', 'unknown atomic operation');
   const info = OPCODES.find((i) => i?.kind === 'atomic' && i.size * 8 === Number(size))!;
   return fields({ code: info.code, dst: reg(dst), src: reg(src), off: offset(sign, off), imm });
 }
@@ -149,5 +150,5 @@ export function parseLlvmInstruction(text: string): LlvmFields {
     const m = re.exec(t);
     if (m) return make(m);
   }
-  throw new Error(`'${text}' is not an instruction in LLVM's syntax`);
+  throw new XdplabError('ASM_SYNTAX', `'${text}' is not an instruction in LLVM's syntax`);
 }

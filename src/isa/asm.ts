@@ -20,8 +20,8 @@ import { LDDW_PSEUDO_NAMES } from './disasm.js';
 import { instructionText, isListingNoise, looksLlvm, parseLlvmInstruction } from './asm-llvm.js';
 import { Instruction, encodeProgram } from './instruction.js';
 import {
-  ATOMIC_OPS, BPF_CLASS, BPF_DIV, BPF_JMP32, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, MAX_BPF_REG,
-  MOVSX_OFFSETS_32, MOVSX_OFFSETS_64, OPCODES, type OpcodeKind,
+  ATOMIC_OPS, BPF_CLASS, BPF_DIV, BPF_JMP32, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL,
+  MAX_BPF_REG, MOVSX_OFFSETS_32, MOVSX_OFFSETS_64, OPCODE, OPCODES, type OpcodeKind,
 } from './opcodes.js';
 
 /** What a mnemonic stands for: its opcodes, plus fixed field values. */
@@ -144,7 +144,7 @@ export function assembleInstructions(text: string): Instruction[] {
       }
       if (OPCODES[f.code]!.kind === 'exit' && firstExit === undefined) firstExit = pc;
       pending.push({ line, pc, fields: f });
-      pc += f.code === 0x18 ? 2 : 1;
+      pc += f.code === OPCODE.LDDW ? 2 : 1;
       return;
     }
     let at = 0; // characters of the raw line consumed before `rest`

@@ -4,7 +4,7 @@
  * (`-- result`) or error (`-- error`). One format drives the assembler, the round trip and
  * every engine alike.
  */
-import { XdplabError } from '../errors.js';
+import { XdplabError, withContext } from '../errors.js';
 import { assemble } from './asm.js';
 
 export interface DataFile {
@@ -56,8 +56,7 @@ export function parseDataFile(text: string, fileName = '<data>'): DataFile {
     try {
       program = assemble(lines.asm.join('\n'));
     } catch (err) {
-      if (err instanceof XdplabError) err.message = `${fileName}: -- asm: ${err.message}`;
-      throw err;
+      throw err instanceof XdplabError ? withContext(err, `${fileName}: -- asm`) : err;
     }
   } else {
     throw fail('no -- asm or -- raw section');

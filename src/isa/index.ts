@@ -3,3 +3,4 @@ export * from './instruction.js';
 export * from './disasm.js';
 export * from './asm.js';
 export * from './data-file.js';
+export * from './xop.js';

@@ -9,9 +9,9 @@
 import { XdplabError } from '../errors.js';
 import { formatInstruction, type Syntax } from './disasm.js';
 import {
-  BPF_ALU64, BPF_CLASS, BPF_DIV, BPF_JMP32, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP,
-  BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_IDX_VALUE, BPF_REG_FP, BPF_FETCH, MAX_BPF_REG, MOVSX_OFFSETS_32, MOVSX_OFFSETS_64, OPCODES, isAtomicOp,
-  type OpcodeInfo,
+  BPF_ALU64, BPF_CLASS, BPF_DIV, BPF_FETCH, BPF_JMP32, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_CALL,
+  BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_IDX_VALUE, BPF_REG_FP, MAX_BPF_REG, MOVSX_OFFSETS_32, MOVSX_OFFSETS_64, OPCODE,
+  OPCODES, isAtomicOp, type OpcodeInfo,
 } from './opcodes.js';
 
 /** Bytes of one instruction slot. */
@@ -37,7 +37,7 @@ export class Instruction {
 
   /** Slots this instruction occupies: 2 for lddw, else 1. */
   get width(): 1 | 2 {
-    return this.code === 0x18 ? 2 : 1;
+    return this.code === OPCODE.LDDW ? 2 : 1;
   }
 
   /** The 64-bit constant of an lddw (as BigInt: for display and tooling, never a hot path). */
@@ -106,7 +106,7 @@ function decodeAt(view: DataView, slot: number, slots: number, invalid?: Map<num
   const regs = view.getUint8(at + 1);
   const off = view.getInt16(at + 2, true);
   const imm = view.getInt32(at + 4, true);
-  if (code !== 0x18) return new Instruction(code, regs & 0x0f, regs >> 4, off, imm);
+  if (code !== OPCODE.LDDW) return new Instruction(code, regs & 0x0f, regs >> 4, off, imm);
   const bad = (reason: string): void => {
     if (!invalid) throw badInsn(slot, `invalid BPF_LD_IMM insn: ${reason}`);
     invalid.set(slot, `invalid BPF_LD_IMM insn: ${reason}`);

@@ -4,12 +4,13 @@
  * indices; every element always exists, so delete is -EINVAL and BPF_NOEXIST is -EEXIST.
  * PercpuArrayMap (percpu-array.ts) reuses this with one slot per CPU.
  */
-import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE } from '../spec/types.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE } from '../uapi/bpf.js';
 import type { Region } from '../vm/arena.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { setArrayLookupLayout } from '../vm/map-layout.js';
 import { arrayNextKey, readU32 } from './common.js';
-import { BpfMap, ERRNO, MapError, roundUp8, type MapHost } from './map.js';
+import { BpfMap, MapError, roundUp8, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 import type { MapSpec } from '../spec/types.js';
 
 export class ArrayMap extends BpfMap {

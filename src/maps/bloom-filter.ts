@@ -9,11 +9,12 @@
  *   random unless BPF_F_ZERO_SEED), so the same values give the kernel's false positives.
  * The user's update is a push (BPF_ANY only); `contains(value)` is the syscall's lookup.
  */
-import { BPF_ANY } from '../spec/types.js';
+import { BPF_ANY } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { keyHash, NO_PROGRAM_ACCESS, roundUpPow2 } from './common.js';
-import { BpfMap, ERRNO, MapError, type MapHost } from './map.js';
+import { BpfMap, MapError, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export const BLOOM_DEFAULT_HASH_FUNCS = 5;
 

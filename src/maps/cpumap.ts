@@ -3,13 +3,14 @@
  * u32 qsize (the CPU's queue size), or struct bpf_cpumap_val { u32 qsize; u32 prog } (value_size
  * 8) where the user gives a program id. qsize 0 empties the entry. Programs only read values.
  */
-import { BPF_EXIST, BPF_NOEXIST } from '../spec/types.js';
+import { BPF_EXIST, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { REGION_READ } from '../vm/arena.js';
 import { arrayNextKey, readU32, readWord, writeU32 } from './common.js';
 import { TARGET_ENTRY_SIZE } from './devmap.js';
-import { BpfMap, ERRNO, type MapHost } from './map.js';
+import { BpfMap, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 /** The kernel's sanity limit on a CPU's queue size. */
 export const CPUMAP_MAX_QSIZE = 16384;

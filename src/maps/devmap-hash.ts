@@ -8,13 +8,14 @@
  * Arena: buckets (u32: 1 + element), meta [next, key] per element (not addressable by
  * programs), values (struct bpf_devmap_val, 8 bytes, read-only to programs).
  */
-import { BPF_EXIST, BPF_NOEXIST } from '../spec/types.js';
+import { BPF_EXIST, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { REGION_READ } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS, readU32, roundUpPow2, u32Bytes, writeU32 } from './common.js';
 import { devmapProgram, TARGET_ENTRY_SIZE } from './devmap.js';
-import { BpfMap, ERRNO, type MapHost } from './map.js';
+import { BpfMap, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export class DevMapHash extends BpfMap {
   readonly nBuckets: number;

@@ -5,12 +5,13 @@
  * the id). An entry with ifindex 0 is empty. Programs only read the values (the kernel sets
  * BPF_F_RDONLY_PROG). Ifindexes and program ids are checked through the MapHost when it can.
  */
-import { BPF_EXIST, BPF_NOEXIST } from '../spec/types.js';
+import { BPF_EXIST, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { REGION_READ } from '../vm/arena.js';
 import { arrayNextKey, readU32, readWord, writeU32 } from './common.js';
-import { BpfMap, ERRNO, type MapHost } from './map.js';
+import { BpfMap, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 /** Bytes of a stored entry: struct bpf_devmap_val / bpf_cpumap_val (two u32s). */
 export const TARGET_ENTRY_SIZE = 8;

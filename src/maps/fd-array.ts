@@ -4,11 +4,12 @@
  * (perf_event_array) — and that programs cannot read as values. Here a reference is an object
  * id (u32), checked through the MapHost; each slot holds one u32 in the arena (0 = empty).
  */
-import { BPF_ANY } from '../spec/types.js';
+import { BPF_ANY } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { arrayNextKey, NO_PROGRAM_ACCESS, readU32, u32Bytes, writeU32 } from './common.js';
-import { BpfMap, ERRNO, type MapHost } from './map.js';
+import { BpfMap, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export abstract class FdArrayMap extends BpfMap {
   readonly slots: Region;

@@ -20,12 +20,13 @@
  * - values (programs read and write them): round_up(value_size, 8) bytes per element, times
  *   the CPU count in per-CPU maps (one CPU's slot after the other).
  */
-import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE, BPF_NOEXIST } from '../spec/types.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { keyHash, NO_PROGRAM_ACCESS, roundUpPow2 } from './common.js';
 import { programAccess } from './array.js';
-import { BpfMap, ERRNO, roundUp8, type MapHost } from './map.js';
+import { BpfMap, roundUp8, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 /** Meta words of an element. */
 export const META_NEXT = 0;

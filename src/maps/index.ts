@@ -11,9 +11,10 @@
  */
 import { XdplabError } from '../errors.js';
 import {
-  BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_RDONLY,
-  BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE, MAP_TYPE_NAMES, type MapSpec,
-} from '../spec/types.js';
+  BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY,
+  BPF_F_RDONLY_PROG, BPF_F_STACK_BUILD_ID, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE, MAP_TYPE_NAMES,
+} from '../uapi/bpf.js';
+import type { MapSpec } from '../spec/types.js';
 import { ArrayMap } from './array.js';
 import { ArrayOfMapsMap } from './array-of-maps.js';
 import { BloomFilterMap } from './bloom-filter.js';
@@ -26,7 +27,8 @@ import { HashOfMapsMap } from './hash-of-maps.js';
 import { LpmTrieMap } from './lpm-trie.js';
 import { LruHashMap } from './lru-hash.js';
 import { LruPercpuHashMap } from './lru-percpu-hash.js';
-import { BpfMap, ERRNO, MapError, roundUp8, type ErrnoName, type MapHost } from './map.js';
+import { BpfMap, MapError, roundUp8, type MapHost } from './map.js';
+import { ERRNO, type ErrnoName } from '../uapi/errno.js';
 import { PercpuArrayMap } from './percpu-array.js';
 import { PercpuHashMap } from './percpu-hash.js';
 import { PerfEventArrayMap } from './perf-event-array.js';
@@ -84,8 +86,6 @@ export const NR_CPUS = 8192;
 const LPM_DATA_SIZE_MIN = 1;
 const LPM_DATA_SIZE_MAX = 256;
 const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - 48;
-const BPF_F_PRESERVE_ELEMS = 1 << 11;
-const BPF_F_STACK_BUILD_ID = 1 << 5;
 const ACCESS_MASK = BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
 const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
 const HTAB_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | ACCESS_MASK | BPF_F_ZERO_SEED;

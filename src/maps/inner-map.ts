@@ -4,8 +4,9 @@
  * max_entries unless the template has BPF_F_INNER_MAP). The outer map stores the inner map's
  * header address, which is what a program's lookup returns.
  */
-import { BPF_F_INNER_MAP, BPF_MAP_TYPE } from '../spec/types.js';
-import { ERRNO, type BpfMap } from './map.js';
+import { BPF_F_INNER_MAP, BPF_MAP_TYPE } from '../uapi/bpf.js';
+import { type BpfMap } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export interface InnerMapHolder {
   /** The id of the inner map under the key at `keyAddr`, undefined when none. */

@@ -32,12 +32,13 @@
  * records (prefixlen, data) and values in chunks, found through a directory. Values are the
  * only part programs may address. The /0 prefix is kept aside.
  */
-import { BPF_EXIST, BPF_NOEXIST } from '../spec/types.js';
+import { BPF_EXIST, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { programAccess } from './array.js';
 import { NO_PROGRAM_ACCESS, readU32, roundUpPow2, writeU32 } from './common.js';
-import { BpfMap, ERRNO, roundUp8, type MapHost } from './map.js';
+import { BpfMap, roundUp8, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 // ---- node layout (u32 words) -------------------------------------------------------------
 // Word 0..15 are one 64-byte cache line: everything a lookup reads to descend through a node.

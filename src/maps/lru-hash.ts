@@ -23,10 +23,11 @@
  * a time, only when no element is free, from one set of lists: which key goes first follows
  * the same active/inactive/reference-bit policy, not the kernel's exact batch.
  */
-import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_NOEXIST } from '../spec/types.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import { HashMap, META_LRU_NEXT, META_LRU_PREV, META_LRU_STATE } from './hash.js';
-import { ERRNO, type MapHost } from './map.js';
+import { type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 const ACTIVE = 0;
 const INACTIVE = 1;

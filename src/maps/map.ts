@@ -16,12 +16,10 @@
 import { XdplabError } from '../errors.js';
 import type { Arena, Region } from '../vm/arena.js';
 import { REGION_READ } from '../vm/arena.js';
-import { BPF_F_RDONLY, BPF_F_WRONLY, type MapSpec } from '../spec/types.js';
+import { BPF_F_RDONLY, BPF_F_WRONLY } from '../uapi/bpf.js';
+import type { MapSpec } from '../spec/types.js';
 
-/** Linux errno values the map operations return (negated). */
 import { ERRNO, errnoName } from '../uapi/errno.js';
-
-export { ERRNO, errnoName, type ErrnoName } from '../uapi/errno.js';
 
 /** A map operation refused, as the kernel refuses it (the user's face). */
 export class MapError extends XdplabError {

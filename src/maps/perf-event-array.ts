@@ -15,10 +15,10 @@ import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS, readU32, writeU32 } from './common.js';
 import { FdArrayMap } from './fd-array.js';
-import { ERRNO, type MapHost } from './map.js';
+import { type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
+import { BPF_F_CURRENT_CPU } from '../uapi/bpf.js';
 
-/** BPF_F_CURRENT_CPU: the index part of the flags that means "this CPU's slot". */
-export const BPF_F_CURRENT_CPU = 0xffffffff;
 /** Bytes of each slot's ring (64 pages, libbpf's common choice); a power of two. */
 export const PERF_RING_BYTES = 64 * 4096;
 const RECORD_HEADER = 8;

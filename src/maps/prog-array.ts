@@ -6,7 +6,8 @@
 import type { MapSpec } from '../spec/types.js';
 import { readU32 } from './common.js';
 import { FdArrayMap } from './fd-array.js';
-import { ERRNO, type MapHost } from './map.js';
+import { type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export class ProgArrayMap extends FdArrayMap {
   /**

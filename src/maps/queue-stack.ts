@@ -7,11 +7,12 @@
  * with keys are refused (-EINVAL; a program's lookup gets NULL).
  * QueueMap (queue.ts) pops the oldest element, StackMap (stack.ts) the newest.
  */
-import { BPF_EXIST, BPF_NOEXIST } from '../spec/types.js';
+import { BPF_EXIST, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS } from './common.js';
-import { BpfMap, ERRNO, MapError, type MapHost } from './map.js';
+import { BpfMap, MapError, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export abstract class QueueStackMap extends BpfMap {
   readonly elements: Region;

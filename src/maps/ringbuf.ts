@@ -18,7 +18,8 @@ import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { PAGE_SIZE, REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS, readU32, writeU32 } from './common.js';
-import { BpfMap, ERRNO, MapError, type MapHost } from './map.js';
+import { BpfMap, MapError, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
 export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;

@@ -13,12 +13,10 @@
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { jhash2, NO_PROGRAM_ACCESS, readU32, roundUpPow2, u32Bytes, writeU32 } from './common.js';
-import { BpfMap, ERRNO, MapError, type MapHost } from './map.js';
+import { BpfMap, MapError, type MapHost } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
+import { BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID, BPF_F_SKIP_FIELD_MASK, BPF_F_USER_STACK } from '../uapi/bpf.js';
 
-export const BPF_F_SKIP_FIELD_MASK = 0xff;
-export const BPF_F_USER_STACK = 1 << 8;
-export const BPF_F_FAST_STACK_CMP = 1 << 9;
-export const BPF_F_REUSE_STACKID = 1 << 10;
 /** The kernel's default sysctl kernel.perf_event_max_stack. */
 export const PERF_EVENT_MAX_STACK = 127;
 

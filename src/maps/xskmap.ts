@@ -7,7 +7,7 @@
  */
 import { FdArrayMap } from './fd-array.js';
 import { readU32 } from './common.js';
-import { ERRNO } from './map.js';
+import { ERRNO } from '../uapi/errno.js';
 
 export class XskMap extends FdArrayMap {
   /** xsk_map_update_elem: only an AF_XDP socket may be stored. */

@@ -14,11 +14,13 @@
  * per interface and hook, and handed to a PacketSink (the run's output files).
  */
 import { XdplabError } from '../errors.js';
-import { TC_ACT_REDIRECT, XDP_PASS, XDP_REDIRECT, XDP_TX, type RedirectTarget } from '../helpers/env.js';
+import type { RedirectTarget } from '../helpers/env.js';
 import { TC_PATH_MAX_PACKET, TcHook, tcActionName } from '../hooks/tc.js';
-import { ETH_HLEN } from '../packet/constants.js';
-import { BPF_F_NEIGH, BPF_F_PEER } from '../helpers/tc-redirect.js';
-import { BPF_PROG_TYPE } from '../spec/types.js';
+import {
+  BPF_F_EXCLUDE_INGRESS, BPF_F_INGRESS, BPF_F_NEIGH, BPF_F_PEER, BPF_PROG_TYPE, XDP_PASS, XDP_REDIRECT, XDP_TX,
+} from '../uapi/bpf.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6 } from '../uapi/if-ether.js';
+import { TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../uapi/pkt-cls.js';
 import { XdpHook, XDP_MAX_FRAME, xdpActionName } from '../hooks/xdp.js';
 import { Program, verdictSource } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -31,10 +33,6 @@ import { Counters, type PacketSink, type PacketTime } from './recorder.js';
 /** A packet loop stops after this many hops (the emulator's own TTL). */
 export const MAX_HOPS = 64;
 
-const TC_ACT_UNSPEC = -1;
-const TC_ACT_SHOT = 2;
-const BPF_F_INGRESS = 1;
-const BPF_F_EXCLUDE_INGRESS = 1 << 4;
 /** The RSS hash a frame got as it arrived, and whether it covered the ports. */
 interface RxHash {
   hash: number;
@@ -44,8 +42,6 @@ interface RxHash {
 /** Where devmap and cpumap entries' programs are counted and named in drop comments. */
 const DEVMAP_HOOK = 'xdp-devmap';
 const CPUMAP_HOOK = 'xdp-cpumap';
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
 
 /** What one hook's programs decided. */
 interface HookResult {

@@ -93,7 +93,10 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
     }
     let j = i;
     while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) (best = i), (bestLen = j - i);
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');

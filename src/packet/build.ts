@@ -14,20 +14,8 @@
 import { XdplabError } from '../errors.js';
 import { parseIpv4, parseIpv6, parseMac } from './address.js';
 import { internetChecksum, pseudoHeaderSum } from './checksum.js';
-import {
-  ARPHRD_ETHER,
-  ETH_P_8021Q,
-  ETH_P_ARP,
-  ETH_P_IP,
-  ETH_P_IPV6,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  IPPROTO_IPIP,
-  IPPROTO_IPV6,
-  IPPROTO_NONE,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-} from './constants.js';
+import { ARPHRD_ETHER, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../uapi/if-ether.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_NONE, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/in.js';
 import { tcpFlagsValue, type Layer } from './layers.js';
 
 const fail = (layer: Layer, i: number, message: string): never => {

@@ -8,22 +8,11 @@
  * has no ports); IPv6 with its extension headers skipped (hop-by-hop, routing, destination
  * options, fragment, AH) to reach the transport header. Ports are those of TCP, UDP and SCTP.
  */
+import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, ETH_P_QINQ1 } from '../uapi/if-ether.js';
 import {
-  ETH_P_8021AD,
-  ETH_P_8021Q,
-  ETH_P_IP,
-  ETH_P_IPV6,
-  ETH_P_QINQ1,
-  IPPROTO_AH,
-  IPPROTO_DSTOPTS,
-  IPPROTO_FRAGMENT,
-  IPPROTO_HOPOPTS,
-  IPPROTO_ROUTING,
-  IPPROTO_SCTP,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  LINKTYPE_RAW,
-} from './constants.js';
+  IPPROTO_AH, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+} from '../uapi/in.js';
+import { LINKTYPE_RAW } from './constants.js';
 
 export interface Flow {
   /** The EtherType after any VLAN tags (for raw IP: 0x0800 / 0x86dd); 0 when there is none. */

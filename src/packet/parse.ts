@@ -13,22 +13,9 @@
  */
 import { XdplabError } from '../errors.js';
 import { formatIpv4, formatIpv6, formatMac } from './address.js';
-import {
-  ETH_P_8021AD,
-  ETH_P_8021Q,
-  ETH_P_ARP,
-  ETH_P_IP,
-  ETH_P_IPV6,
-  ETH_P_QINQ1,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  IPPROTO_IPIP,
-  IPPROTO_IPV6,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  LINKTYPE_ETHERNET,
-  LINKTYPE_RAW,
-} from './constants.js';
+import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_QINQ1 } from '../uapi/if-ether.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/in.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from './constants.js';
 import { tcpFlagsText, type Layer } from './layers.js';
 
 const u16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];

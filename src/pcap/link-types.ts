@@ -12,7 +12,9 @@
  * - EtherType: SLL's protocol field; for raw IP, the IP version's.
  * A VLAN tag SLL took out of band is not put back. Each packet's lengths grow by the header.
  */
-import { ETH_P_IP, ETH_P_IPV6 } from '../packet/constants.js';
+import {
+  ARPHRD_ETHER, ETH_HLEN, ETH_P_IP, ETH_P_IPV6, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST,
+} from '../uapi/if-ether.js';
 
 export const LINKTYPE_RAW = 101;
 export const LINKTYPE_LINUX_SLL = 113;
@@ -29,9 +31,6 @@ export const TO_ETHERNET: ReadonlyMap<number, string> = new Map([
   [LINKTYPE_IPV6, 'raw IPv6'],
 ]);
 
-const ETH_HLEN = 14;
-const ARPHRD_ETHER = 1;
-const PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3;
 const UNKNOWN = Uint8Array.of(0x02, 0, 0, 0, 0, 0);
 const BROADCAST = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 

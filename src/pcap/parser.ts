@@ -360,6 +360,7 @@ export class CaptureParser {
       cacheHi: -1,
       cacheSec: 0,
       cacheRem: 0,
+      quotient: { hi: 0, lo: 0, rem: 0 },
     };
     const end = p + len - 4;
     for (let o = p + 16; o + 4 <= end; ) {

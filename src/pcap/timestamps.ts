@@ -22,39 +22,43 @@ export interface Interface {
   cacheHi: number;
   cacheSec: number;
   cacheRem: number;
+  /** Where divU64 leaves its results for this interface (so the hot path allocates nothing). */
+  quotient: Quotient;
 }
 
-// Results of divU64 (module-level so the hot path allocates nothing).
-let qHi = 0;
-let qLo = 0;
-let qRem = 0;
+/** A 64-bit quotient (hi, lo) and its remainder. */
+export interface Quotient {
+  hi: number;
+  lo: number;
+  rem: number;
+}
 
 /**
- * Divide the unsigned 64-bit (hi, lo) by d (an integer, 1 ≤ d < 2^37): quotient in (qHi,
- * qLo), remainder in qRem. Schoolbook division by 16-bit digits keeps every intermediate
- * below 2^53, so it is exact without BigInt.
+ * Divide the unsigned 64-bit (hi, lo) by d (an integer, 1 ≤ d < 2^37) into `q`.
+ * Schoolbook division by 16-bit digits keeps every intermediate below 2^53, so it is exact
+ * without BigInt.
  */
-function divU64(hi: number, lo: number, d: number): void {
+function divU64(q: Quotient, hi: number, lo: number, d: number): void {
   let r = 0;
   let x = hi >>> 16;
   let q3 = Math.floor(x / d);
   r = x - q3 * d;
-  if (r < 0) (q3--, (r += d));
+  if (r < 0) { q3--; r += d; }
   x = r * 65536 + (hi & 0xffff);
   let q2 = Math.floor(x / d);
   r = x - q2 * d;
-  if (r < 0) (q2--, (r += d));
+  if (r < 0) { q2--; r += d; }
   x = r * 65536 + (lo >>> 16);
   let q1 = Math.floor(x / d);
   r = x - q1 * d;
-  if (r < 0) (q1--, (r += d));
+  if (r < 0) { q1--; r += d; }
   x = r * 65536 + (lo & 0xffff);
   let q0 = Math.floor(x / d);
   r = x - q0 * d;
-  if (r < 0) (q0--, (r += d));
-  qHi = q3 * 65536 + q2;
-  qLo = q1 * 65536 + q0;
-  qRem = r;
+  if (r < 0) { q0--; r += d; }
+  q.hi = q3 * 65536 + q2;
+  q.lo = q1 * 65536 + q0;
+  q.rem = r;
 }
 
 export const POW10 = Array.from({ length: 20 }, (_, i) => 10 ** i);
@@ -70,23 +74,25 @@ export function setTimestamp(rec: { tsSec: number; tsNsec: number }, ifc: Interf
       // word (it changes every 4.3 s of nanosecond ticks): what is left is small and exact.
       const d = ifc.divisor;
       if (hi !== ifc.cacheHi) {
-        divU64(hi, 0, d);
+        const q = ifc.quotient;
+        divU64(q, hi, 0, d);
         ifc.cacheHi = hi;
-        ifc.cacheSec = qHi * 4294967296 + qLo;
-        ifc.cacheRem = qRem;
+        ifc.cacheSec = q.hi * 4294967296 + q.lo;
+        ifc.cacheRem = q.rem;
       }
       const t = ifc.cacheRem + lo;
       let extra = Math.floor(t / d);
       let rem = t - extra * d;
-      if (rem < 0) (extra--, (rem += d));
+      if (rem < 0) { extra--; rem += d; }
       sec = ifc.cacheSec + extra;
       nsec = rem * ifc.nsPerTick;
     } else {
       // Finer than 1 ns: first down to whole nanoseconds (truncating), then to seconds.
-      divU64(hi, lo, POW10[e - 9]);
-      divU64(qHi, qLo, 1e9);
-      sec = qHi * 4294967296 + qLo;
-      nsec = qRem;
+      const q = ifc.quotient;
+      divU64(q, hi, lo, POW10[e - 9]);
+      divU64(q, q.hi, q.lo, 1e9);
+      sec = q.hi * 4294967296 + q.lo;
+      nsec = q.rem;
     }
   } else if (e === 0) {
     sec = hi * 4294967296 + lo;

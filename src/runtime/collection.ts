@@ -11,7 +11,8 @@ import { Instruction, decodeProgram, encodeProgram } from '../isa/instruction.js
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL } from '../isa/opcodes.js';
 import { createMap } from '../maps/index.js';
 import type { BpfMap } from '../maps/map.js';
-import { BPF_MAP_TYPE, LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
+import { BPF_MAP_TYPE } from '../uapi/bpf.js';
+import { LIBBPF_PIN_BY_NAME, type CollectionSpec, type MapSpec, type ProgramSpec } from '../spec/types.js';
 import { BPF_CORE_POISON_HELPER } from '../spec/core.js';
 import { sourceLineAt } from '../spec/line-info.js';
 import { resolveProgramName } from '../spec/program-name.js';
@@ -46,6 +47,7 @@ export class Collection {
   ) {}
 
   static load(runtime: Runtime, spec: CollectionSpec, options: LoadOptions = {}): Collection {
+    const before = runtime.checkpoint();
     try {
       const maps = new Map<string, BpfMap>();
       const unsupportedMaps = new Map<string, XdplabError>();
@@ -65,7 +67,7 @@ export class Collection {
         // The kernel loads every program of an object; one xdplab cannot run refuses only itself.
         try {
           const unsupported = progSpec.mapReferences.map((r) => unsupportedMaps.get(r.map)).find((e) => e !== undefined);
-          if (unsupported) throw new XdplabError('UNSUPPORTED', unsupported.message); // a copy: withContext prefixes in place
+          if (unsupported) throw unsupported;
           if (options.verify !== false) {
             const result = verifyProgram(spec, progSpec, { caps: options.verify?.caps ?? 'root', cpus: runtime.cpus });
             verification.set(progSpec.name, result);
@@ -87,6 +89,7 @@ export class Collection {
       }
       return new Collection(runtime, spec, maps, programs, refused, unsupportedMaps, verification);
     } catch (err) {
+      runtime.undo(before); // a load that fails leaves no map, program or pin of its own behind
       throw withContext(err, `load ${spec.source}`);
     }
   }
@@ -106,7 +109,7 @@ export class Collection {
     const resolved = resolveProgramName(this.spec, name);
     const program = this.programs.get(resolved);
     const refusal = this.refused.get(resolved);
-    if (!program && refusal) throw copyOf(refusal);
+    if (!program && refusal) throw refusal;
     const section = this.spec.otherPrograms?.get(name);
     if (!program && section !== undefined) {
       throw new XdplabError('UNSUPPORTED', `program ${name} (section ${section}) in ${this.spec.source}: not a program type xdplab runs (it runs XDP and TC programs)`);
@@ -122,18 +125,11 @@ export class Collection {
   map(name: string): BpfMap {
     const map = this.maps.get(name);
     const unsupported = this.unsupportedMaps.get(name);
-    if (!map && unsupported) throw copyOf(unsupported);
+    if (!map && unsupported) throw unsupported;
     if (!map) throw new XdplabError('BAD_INPUT', `no map ${name} in ${this.spec.source} (it has: ${[...this.maps.keys()].join(', ') || 'none'})`);
     return map;
   }
 }
-
-/** A fresh error to throw: callers prefix context in place (withContext), the kept one stays as it is. */
-const copyOf = (err: XdplabError): XdplabError => {
-  const copy = new XdplabError(err.code, err.message);
-  copy.explanation = err.explanation;
-  return copy;
-};
 
 function step<T>(name: string, fn: () => T): T {
   try {
@@ -220,7 +216,7 @@ function fillInitialSlots(
     new DataView(key.buffer).setUint32(0, slot, true);
     const id = spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY ? programs.get(name)?.id : maps.get(name)?.id;
     const refusal = refused.get(name) ?? unsupportedMaps.get(name);
-    if (id === undefined && refusal) throw copyOf(refusal);
+    if (id === undefined && refusal) throw refusal;
     if (id === undefined) throw new XdplabError('BAD_INPUT', `slot ${slot} names ${name}, which this object does not define`);
     const value = new Uint8Array(4);
     new DataView(value.buffer).setUint32(0, id, true);

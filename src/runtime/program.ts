@@ -3,21 +3,21 @@ import { decidingLineAt, sourceLineAt } from '../spec/line-info.js';
 import type { ProgramSpec } from '../spec/types.js';
 import type { ProgramImage } from '../vm/image.js';
 
-/** Every loaded program by its image: an engine knows the image that ran last, a report wants its source. */
-const byImage = new WeakMap<ProgramImage, Program>();
-
 export class Program {
   constructor(
     readonly spec: ProgramSpec,
     readonly image: ProgramImage,
     readonly id: number,
   ) {
-    byImage.set(image, this);
+    image.loaded = this;
   }
 
-  /** The program whose image this is (a tail call's target, say), when one was loaded. */
+  /**
+   * The program whose image this is (a tail call's target, say), when one was loaded: an engine
+   * knows the image that ran last, a report wants its source.
+   */
   static of(image: ProgramImage): Program | undefined {
-    return byImage.get(image);
+    return image.loaded instanceof Program ? image.loaded : undefined;
   }
 
   get name(): string {

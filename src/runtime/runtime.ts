@@ -13,13 +13,34 @@ import { ALL_HELPERS } from '../helpers/index.js';
 import type { BpfMap } from '../maps/map.js';
 import { Arena } from '../vm/arena.js';
 import { ProgramImage } from '../vm/image.js';
-import { decodeProgram } from '../isa/instruction.js';
+import { Instruction, decodeProgram, encodeProgram } from '../isa/instruction.js';
+import { OPCODE } from '../isa/opcodes.js';
 import { createEngine, type Engine, type EngineKind } from '../vm/engine.js';
+import { XdplabError } from '../errors.js';
+import { type Logger } from '../vm/jit/compile-cache.js';
 
-/** The engine a Runtime runs programs in unless its options name one: the JIT (XDPLAB_ENGINE=interp overrides it). */
-const defaultEngine: EngineKind = process.env.XDPLAB_ENGINE === 'interp' ? 'interp' : 'jit';
+/**
+ * The engine a Runtime runs programs in unless its options name one: the JIT, or the one
+ * XDPLAB_ENGINE names (jit or interp), read when asked; any other value is an error.
+ */
+export function getDefaultEngine(env: Readonly<Record<string, string | undefined>> = process.env): EngineKind {
+  const value = env.XDPLAB_ENGINE;
+  if (value === undefined || value === '') return 'jit';
+  if (value === 'jit' || value === 'interp') return value;
+  throw new XdplabError('USAGE', `XDPLAB_ENGINE=${value}: unknown engine (jit or interp)`);
+}
 
-export const getDefaultEngine = (): EngineKind => defaultEngine;
+/** Where a Runtime's notices go unless its options say: a line `xdplab: …` on stderr. */
+const toStderr: Logger = (line) => {
+  process.stderr.write(`xdplab: ${line}\n`);
+};
+
+/** What Runtime.checkpoint() saw: how many maps and programs were registered, which pins there were. */
+export interface RuntimeCheckpoint {
+  readonly maps: number;
+  readonly programs: number;
+  readonly pinned: ReadonlySet<string>;
+}
 
 export interface RuntimeOptions {
   /** Emulated CPUs (per-CPU maps hold one value each). Default 1. */
@@ -30,6 +51,8 @@ export interface RuntimeOptions {
   budget?: number;
   /** The execution engine: the WebAssembly JIT or the reference interpreter. Default getDefaultEngine(). */
   engine?: EngineKind;
+  /** Where notices go (a program the JIT cannot compile runs in the interpreter). Default: stderr. */
+  log?: Logger;
   /**
    * Attach a perf buffer reader to each CPU's slot of every perf event array (default true).
    * `xdplab prog run` sets false: BPF_PROG_TEST_RUN has no reader, so output fails with -ENOENT.
@@ -59,7 +82,7 @@ export class Prng {
 }
 
 /** `w0 = 0; exit`: the program prepareAll runs to warm an engine. */
-const WARM_UP = new ProgramImage('warm_up', decodeProgram(Uint8Array.of(0xb4, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0)));
+const WARM_UP = new ProgramImage('warm_up', decodeProgram(encodeProgram([new Instruction(OPCODE.MOV32_IMM, 0, 0, 0, 0), new Instruction(OPCODE.EXIT, 0, 0, 0, 0)])));
 
 export class Runtime implements HelperHost {
   readonly arena = new Arena();
@@ -86,14 +109,18 @@ export class Runtime implements HelperHost {
   private readonly mapByRegion: (BpfMap | undefined)[] = [];
   /** Maps shared by name between collections (LIBBPF_PIN_BY_NAME, or explicitly). */
   readonly pinned = new Map<string, BpfMap>();
+  /** The next socket cookie (the kernel's __sock_gen_cookie counter, per machine). */
+  private socketCookie = 0x1000;
+  /** What own() made, by the function that made it. */
+  private readonly owned = new Map<(runtime: Runtime) => unknown, unknown>();
 
   constructor(options: RuntimeOptions = {}) {
     this.cpus = Math.max(1, options.cpus ?? 1);
     this.perfReaders = options.perfReaders ?? true;
     this.prng = new Prng(options.seed ?? 1);
     this.helpers = new HelperRegistry(ALL_HELPERS);
-    this.engineName = options.engine ?? defaultEngine;
-    this.engine = createEngine(this.engineName, this.arena, this.helpers, { budget: options.budget });
+    this.engineName = options.engine ?? getDefaultEngine();
+    this.engine = createEngine(this.engineName, this.arena, this.helpers, { budget: options.budget, log: options.log ?? toStderr });
   }
 
   /** The id the next registered map will get. */
@@ -102,7 +129,7 @@ export class Runtime implements HelperHost {
   }
 
   registerMap(map: BpfMap): void {
-    if (map.id !== this.maps.length) throw new Error(`runtime: map id ${map.id} out of order`);
+    if (map.id !== this.maps.length) throw new XdplabError('INTERNAL', `runtime: map id ${map.id} out of order`);
     this.maps.push(map);
     this.mapByRegion[map.header.id] = map;
   }
@@ -110,6 +137,27 @@ export class Runtime implements HelperHost {
   registerProgram(image: ProgramImage): number {
     this.programs.push(image);
     return this.programs.length - 1;
+  }
+
+  /** What the runtime holds now, for undo(): the maps, programs and pins registered so far. */
+  checkpoint(): RuntimeCheckpoint {
+    return { maps: this.maps.length, programs: this.programs.length, pinned: new Set(this.pinned.keys()) };
+  }
+
+  /**
+   * Forget, and close, every map and program registered since `mark`, and every pin made since:
+   * a load that fails half-way leaves nothing of itself behind (as cilium/ebpf closes what its
+   * collection loader made). Ids are handed out again from where `mark` left them.
+   */
+  undo(mark: RuntimeCheckpoint): void {
+    for (const name of [...this.pinned.keys()]) if (!mark.pinned.has(name)) this.pinned.delete(name);
+    while (this.maps.length > mark.maps) {
+      const map = this.maps.pop()!;
+      this.mapByRegion[map.header.id] = undefined;
+      map.close();
+    }
+    this.programs.length = Math.max(1, mark.programs);
+    this.prepared = Math.min(this.prepared, this.programs.length);
   }
 
   /**
@@ -169,5 +217,23 @@ export class Runtime implements HelperHost {
 
   prandomU32(): number {
     return this.prng.nextU32();
+  }
+
+  nextSocketCookie(): number {
+    return this.socketCookie++;
+  }
+
+  /**
+   * The object `make` makes for this runtime, made on first use and kept for its life: what a
+   * layer above keeps per machine (the test-run hooks' context regions, a helper's scratch
+   * buffer) lives in the Runtime, not in a module.
+   */
+  own<T>(make: (runtime: Runtime) => T): T {
+    let value = this.owned.get(make) as T | undefined;
+    if (value === undefined) {
+      value = make(this);
+      this.owned.set(make, value);
+    }
+    return value;
   }
 }

@@ -17,7 +17,8 @@ import { STT_SECTION } from '../elf/constants.js';
 import type { ElfFile } from '../elf/elf.js';
 import { INSN_SIZE } from '../isa/instruction.js';
 import type { FunctionCode } from './loader.js';
-import { BPF_MAP_TYPE, LIBBPF_PIN_NONE, type MapSpec } from './types.js';
+import { BPF_MAP_TYPE } from '../uapi/bpf.js';
+import { LIBBPF_PIN_NONE, type MapSpec } from './types.js';
 
 /** The object's BTF with the loader's questions about it. */
 export class BtfSections {

@@ -15,7 +15,8 @@ import type { Btf } from '../btf/btf.js';
 import { BTF_KIND_ARRAY, BTF_KIND_VAR } from '../btf/types.js';
 import { SHN_UNDEF, STB_WEAK } from '../elf/constants.js';
 import type { ElfFile } from '../elf/elf.js';
-import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, LIBBPF_PIN_NONE, type MapSpec } from './types.js';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE } from '../uapi/bpf.js';
+import { LIBBPF_PIN_NONE, type MapSpec } from './types.js';
 
 const KERNEL_VERSION = (a: number, b: number, c: number): number => (a << 16) + (b << 8) + Math.min(c, 255);
 

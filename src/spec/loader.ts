@@ -13,14 +13,16 @@ import { XdplabError, withContext } from '../errors.js';
 import { SHF_EXECINSTR, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, STT_FUNC, STT_SECTION } from '../elf/constants.js';
 import { parseElf, type ElfFile, type ElfSection, type ElfSymbol } from '../elf/elf.js';
 import { Instruction, checkInstruction, decodeInstructions, INSN_SIZE } from '../isa/instruction.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OPCODES } from '../isa/opcodes.js';
+import {
+  BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OPCODES,
+} from '../isa/opcodes.js';
 import { loadBtfMaps, loadBtfSections, type BtfSections } from './btf-maps.js';
 import { coreReloValue, patchCoreInstruction } from './core.js';
 import { loadKconfig, type Kconfig } from './kconfig.js';
 import { sectionDef } from './section-names.js';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE } from '../uapi/bpf.js';
 import {
-  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, LIBBPF_PIN_NONE, type CollectionSpec, type GlobalVariable,
-  type MapReference, type MapSpec, type ProgramSpec,
+  LIBBPF_PIN_NONE, type CollectionSpec, type GlobalVariable, type MapReference, type MapSpec, type ProgramSpec,
 } from './types.js';
 
 /** One function of an executable section: its decoded code and what its relocations refer to. */

@@ -33,7 +33,7 @@
  * misreading. clang 14 emits none of them, so its objects come out identical.
  */
 import { decodeInstructions, INSN_SIZE, type Instruction } from '../isa/instruction.js';
-import { OPCODES } from '../isa/opcodes.js';
+import { OPCODE, OPCODES } from '../isa/opcodes.js';
 import type { Syntax } from '../isa/disasm.js';
 import {
   ET_REL, SHF_EXECINSTR, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS, STT_COMMON, STT_FUNC, STT_OBJECT, STT_SECTION,
@@ -43,7 +43,6 @@ import { readFileSync } from 'node:fs';
 import { readDwarfLines, type DwarfLineRow } from '../elf/dwarf-line.js';
 import { loadBtfSections } from './btf-maps.js';
 
-const LDDW = 0x18;
 
 interface SymbolInfo {
   readonly addr: number;
@@ -229,7 +228,7 @@ function decodeAt(data: Uint8Array, index: number): { insn: Instruction | undefi
   const left = data.length - index;
   if (left < INSN_SIZE) return { insn: undefined, size: 1 };
   const code = data[index];
-  if (code === LDDW) {
+  if (code === OPCODE.LDDW) {
     if (left < 2 * INSN_SIZE) return { insn: undefined, size: 1 };
     // LLVM reads only the immediate of an lddw's second slot; so do we.
     const bytes = Uint8Array.from(data.subarray(index, index + 2 * INSN_SIZE)); // a copy, even of a Buffer

@@ -3,7 +3,7 @@
  * (tools/lib/bpf/libbpf.c, section_defs). A section matches a definition exactly, or as
  * `definition/anything` when the definition accepts a suffix.
  */
-import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from './types.js';
+import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../uapi/bpf.js';
 
 export interface SectionDef {
   prefix: string;

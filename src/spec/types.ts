@@ -7,12 +7,6 @@
 import type { Instruction } from '../isa/instruction.js';
 import type { BtfSections } from './btf-maps.js';
 
-export {
-  BPF_ANY, BPF_EXIST, BPF_F_INNER_MAP, BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE,
-  BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE, BPF_NOEXIST, MAP_TYPE_NAMES,
-  BPF_PROG_TYPE, BPF_ATTACH_TYPE,
-} from '../uapi/bpf.js';
-
 /** LIBBPF_PIN_BY_NAME: the map is shared by name with other collections of the runtime. */
 export const LIBBPF_PIN_NONE = 0;
 export const LIBBPF_PIN_BY_NAME = 1;

@@ -10,7 +10,7 @@ import { BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_INT } from '../btf/types.js';
 import { XdplabError } from '../errors.js';
 import { roundUp8, type BpfMap } from '../maps/map.js';
 import type { Program } from '../runtime/program.js';
-import { BPF_ATTACH_TYPE, BPF_MAP_TYPE, BPF_PROG_TYPE } from '../spec/types.js';
+import { BPF_ATTACH_TYPE, BPF_MAP_TYPE, BPF_PROG_TYPE } from '../uapi/bpf.js';
 import { parseCidr, parseIp } from './addresses.js';
 import type { Cursor } from './cursor.js';
 

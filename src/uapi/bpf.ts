@@ -104,6 +104,8 @@ export const BPF_F_ZERO_SEED = 1 << 6;
 export const BPF_F_RDONLY_PROG = 1 << 7;
 export const BPF_F_WRONLY_PROG = 1 << 8;
 export const BPF_F_MMAPABLE = 1 << 10;
+export const BPF_F_STACK_BUILD_ID = 1 << 5;
+export const BPF_F_PRESERVE_ELEMS = 1 << 11;
 export const BPF_F_INNER_MAP = 1 << 12;
 
 /** Update flags (bpf_map_update_elem's last argument). */
@@ -116,7 +118,90 @@ export const BPF_F_LOCK = 4;
 export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
 
 /** enum xdp_action. */
-export const XDP_ACTION = { XDP_ABORTED: 0, XDP_DROP: 1, XDP_PASS: 2, XDP_TX: 3, XDP_REDIRECT: 4 } as const;
+export const XDP_ABORTED = 0;
+export const XDP_DROP = 1;
+export const XDP_PASS = 2;
+export const XDP_TX = 3;
+export const XDP_REDIRECT = 4;
+export const XDP_ACTION = { XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT } as const;
+/** Bytes of headroom in front of an XDP frame's data (XDP_PACKET_HEADROOM). */
+export const XDP_PACKET_HEADROOM = 256;
+
+// ---- helper flags and modes (the flags arguments of the bpf_* helpers) -------------------
+
+/** bpf_redirect / bpf_redirect_map / bpf_clone_redirect. */
+export const BPF_F_INGRESS = 1 << 0;
+export const BPF_F_BROADCAST = 1 << 3;
+export const BPF_F_EXCLUDE_INGRESS = 1 << 4;
+/** Internal to net/core/filter.c: how bpf_redirect_neigh / bpf_redirect_peer mark a redirect. */
+export const BPF_F_NEIGH = 1 << 16;
+export const BPF_F_PEER = 1 << 17;
+
+/** bpf_skb_store_bytes. */
+export const BPF_F_RECOMPUTE_CSUM = 1 << 0;
+export const BPF_F_INVALIDATE_HASH = 1 << 1;
+/** bpf_l3_csum_replace / bpf_l4_csum_replace. */
+export const BPF_F_HDR_FIELD_MASK = 0xf;
+export const BPF_F_PSEUDO_HDR = 1 << 4;
+export const BPF_F_MARK_MANGLED_0 = 1 << 5;
+export const BPF_F_MARK_ENFORCE = 1 << 6;
+export const BPF_F_IPV6 = 1 << 7;
+/** bpf_csum_level. */
+export const BPF_CSUM_LEVEL_QUERY = 0;
+export const BPF_CSUM_LEVEL_INC = 1;
+export const BPF_CSUM_LEVEL_DEC = 2;
+export const BPF_CSUM_LEVEL_RESET = 3;
+
+/** bpf_skb_load_bytes_relative. */
+export const BPF_HDR_START_MAC = 0;
+export const BPF_HDR_START_NET = 1;
+
+/** bpf_skb_adjust_room: mode and flags. */
+export const BPF_ADJ_ROOM_NET = 0;
+export const BPF_ADJ_ROOM_MAC = 1;
+export const BPF_F_ADJ_ROOM_FIXED_GSO = 1 << 0;
+export const BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 = 1 << 1;
+export const BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 = 1 << 2;
+export const BPF_F_ADJ_ROOM_ENCAP_L4_GRE = 1 << 3;
+export const BPF_F_ADJ_ROOM_ENCAP_L4_UDP = 1 << 4;
+export const BPF_F_ADJ_ROOM_NO_CSUM_RESET = 1 << 5;
+export const BPF_F_ADJ_ROOM_ENCAP_L2_ETH = 1 << 6;
+export const BPF_F_ADJ_ROOM_DECAP_L3_IPV4 = 1 << 7;
+export const BPF_F_ADJ_ROOM_DECAP_L3_IPV6 = 1 << 8;
+
+/** bpf_skb_set_tunnel_key / bpf_skb_get_tunnel_key. */
+export const BPF_F_TUNINFO_IPV6 = 1 << 0;
+export const BPF_F_ZERO_CSUM_TX = 1 << 1;
+export const BPF_F_DONT_FRAGMENT = 1 << 2;
+export const BPF_F_SEQ_NUMBER = 1 << 3;
+export const BPF_F_NO_TUNNEL_KEY = 1 << 4;
+export const BPF_F_TUNINFO_FLAGS = 1 << 4;
+
+/** bpf_check_mtu. */
+export const BPF_MTU_CHK_SEGS = 1;
+export const BPF_MTU_CHK_RET_SUCCESS = 0;
+export const BPF_MTU_CHK_RET_FRAG_NEEDED = 1;
+
+/** bpf_perf_event_output: the CPU index in the flags' low word; BPF_F_CURRENT_CPU: this CPU's slot. */
+export const BPF_F_INDEX_MASK = 0xffffffff;
+export const BPF_F_CURRENT_CPU = BPF_F_INDEX_MASK;
+
+/** bpf_get_stackid. */
+export const BPF_F_SKIP_FIELD_MASK = 0xff;
+export const BPF_F_USER_STACK = 1 << 8;
+export const BPF_F_FAST_STACK_CMP = 1 << 9;
+export const BPF_F_REUSE_STACKID = 1 << 10;
+
+/** bpf_fib_lookup: return values and flags. */
+export const BPF_FIB_LKUP_RET = {
+  SUCCESS: 0, BLACKHOLE: 1, UNREACHABLE: 2, PROHIBIT: 3, NOT_FWDED: 4, FWD_DISABLED: 5,
+  UNSUPP_LWT: 6, NO_NEIGH: 7, FRAG_NEEDED: 8, NO_SRC_ADDR: 9,
+} as const;
+export const BPF_FIB_LOOKUP_DIRECT = 1 << 0;
+export const BPF_FIB_LOOKUP_OUTPUT = 1 << 1;
+export const BPF_FIB_LOOKUP_SKIP_NEIGH = 1 << 2;
+export const BPF_FIB_LOOKUP_TBID = 1 << 3;
+export const BPF_FIB_LOOKUP_SRC = 1 << 4;
 
 /** Limits of a program at load (include/linux/bpf.h, bpf_verifier.h). */
 /** Instructions an unprivileged program may have (BPF_MAXINSNS); privileged ones may have 1M. */

@@ -218,6 +218,9 @@ export const HELPER_NAMES: ReadonlyMap<number, string> = new Map<number, string>
   [211, 'cgrp_storage_delete'],
 ]);
 
+/** The one helper the engines name: the JIT compiles array lookups inline (vm/jit/lower-map.ts). */
+export const BPF_FUNC_map_lookup_elem = 1;
+
 export const HELPER_IDS: ReadonlyMap<string, number> = new Map([...HELPER_NAMES].map(([id, name]) => [name, id]));
 
 /** One past the last helper id (__BPF_FUNC_MAX_ID). */

@@ -10,6 +10,7 @@
  * of Linux 6.18. Which helpers a program type may call is in prog-types.ts.
  */
 import { HELPER_IDS } from './helper-ids.js';
+import { XdplabError } from '../errors.js';
 
 /** enum bpf_type_flag: bits above the base type (BPF_BASE_TYPE_BITS = 8). */
 export const PTR_MAYBE_NULL = 1 << 8;
@@ -113,7 +114,7 @@ interface ProtoOptions {
 
 function proto(name: string, ret: number, args: number[], options: ProtoOptions = {}): HelperProto {
   const id = HELPER_IDS.get(name);
-  if (id === undefined) throw new Error(`helper-protos: ${name} is not a uapi helper`);
+  if (id === undefined) throw new XdplabError('INTERNAL', `helper-protos: ${name} is not a uapi helper`);
   return {
     id, name, ret, args, gplOnly: options.gplOnly ?? false, pktAccess: options.pktAccess ?? false,
     mightSleep: options.mightSleep ?? false, argSize: options.argSize ?? [], argBtfId: options.argBtfId ?? [],
@@ -289,7 +290,7 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(PROTOS.ma
 export function helperProto(name: string): HelperProto {
   const id = HELPER_IDS.get(name);
   const found = id === undefined ? undefined : HELPER_PROTOS.get(id);
-  if (!found) throw new Error(`helper-protos: no signature for ${name}`);
+  if (!found) throw new XdplabError('INTERNAL', `helper-protos: no signature for ${name}`);
   return found;
 }
 

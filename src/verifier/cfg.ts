@@ -117,6 +117,7 @@ function checkLdImmSource(env: VerifierEnv, insn: Insn, next: Insn, i: number): 
     case BPF_PSEUDO_MAP_IDX:
       if (next.imm === 0) break;
       env.reject(EINVAL, 'unrecognized bpf_ld_imm64 insn');
+      break; // not reached: reject() throws
     default:
       env.reject(EINVAL, 'unrecognized bpf_ld_imm64 insn');
   }

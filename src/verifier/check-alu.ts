@@ -5,7 +5,7 @@
  * that limit pointer arithmetic (sanitize_ptr_alu, sanitize_check_bounds).
  */
 import {
-  BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_CLASS, BPF_DIV, BPF_END, BPF_K, BPF_LSH, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP,
+  BPF_ADD, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_CLASS, BPF_DIV, BPF_END, BPF_K, BPF_LSH, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP,
   BPF_OR, BPF_RSH, BPF_SRC, BPF_SUB, BPF_TO_LE, BPF_X, BPF_XOR, MAX_BPF_STACK,
 } from '../isa/opcodes.js';
 import { BPF_MAX_VAR_OFF } from '../uapi/bpf.js';
@@ -24,7 +24,7 @@ import {
   S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markKnown32, markUnbounded32, markUnknown, regTypeStr,
 } from './reg-state.js';
 import { DST_OP, DST_OP_NO_MARK, SRC_OP, assignScalarIdBeforeMov, checkRegArg, isPointerValue, regIsPktPointer, regWidth } from './regs.js';
-import { tnumAdd, tnumBswap, tnumIsConst, tnumString, tnumSub, tnumSubregIsConst } from './tnum.js';
+import { tnumAdd, tnumIsConst, tnumString, tnumSub, tnumSubregIsConst } from './tnum.js';
 
 const { EACCES, EINVAL } = ERRNO;
 

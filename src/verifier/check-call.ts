@@ -40,7 +40,7 @@ import {
 import { BPF_REG_SIZE, FuncState, STACK_SPILL, STACK_ZERO, type VerifierState } from './state.js';
 import { tnumIsConst, tnumString } from './tnum.js';
 
-const { EACCES, EINVAL, EFAULT, E2BIG } = ERRNO;
+const { EACCES, EINVAL, E2BIG } = ERRNO;
 const FUNC = Object.fromEntries([...HELPER_IDS].map(([name, id]) => [name, id])) as Record<string, number>;
 const MAX_CALL_FRAMES = 8;
 

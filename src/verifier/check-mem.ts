@@ -219,8 +219,6 @@ export function checkStackAccessWithinBounds(env: VerifierEnv, regno: number, of
   growStack(env, frame, Number(-minOff));
 }
 
-/** Index of a slot's byte in slotType for stack byte offset `off` (< 0). */
-const slotByte = (off: number): number => (-off - 1) % BPF_REG_SIZE;
 const spiOf = (off: number): number => Math.floor((-off - 1) / BPF_REG_SIZE);
 const spillSize = (slot: StackSlot): number => {
   let n = 0;

@@ -24,12 +24,12 @@ import { commitStackWriteMarks, resetStackWriteMarks } from './liveness.js';
 import { verifierStateString } from './log.js';
 import { isStateVisited, maybeExitScc } from './prune.js';
 import {
-  CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_VALUE, PTR_TO_PACKET, PTR_TO_PACKET_END, PTR_TO_PACKET_META,
+  CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_VALUE, PTR_TO_PACKET, PTR_TO_PACKET_META,
   PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_FLOW_KEYS, PTR_TO_BTF_ID, PTR_TO_ARENA, PTR_TO_MEM,
   SCALAR_VALUE, markKnown, markPointer, markUnknown, regTypeStr,
 } from './reg-state.js';
 import { DST_OP, DST_OP_NO_MARK, SRC_OP, checkRegArg, isPointerValue, pushHistory } from './regs.js';
-import { baseType, PTR_MAYBE_NULL } from '../uapi/helper-protos.js';
+import { baseType } from '../uapi/helper-protos.js';
 import type { VerifierState } from './state.js';
 
 const { EACCES, EINVAL, E2BIG } = ERRNO;

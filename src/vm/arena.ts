@@ -15,6 +15,7 @@
  * frames, run state), which the interpreter does not use.
  */
 import { XdplabError } from '../errors.js';
+import type { ArrayLookupLayout } from './map-layout.js';
 
 export const PAGE_SIZE = 4096;
 const PAGE_SHIFT = 12;
@@ -96,6 +97,10 @@ export interface ArenaOptions {
 }
 
 export class Arena {
+  /** The JIT engine whose register file and frames live in this arena's scratch area (one an arena). */
+  jitEngine: object | undefined = undefined;
+  /** The array maps' lookup layouts by header address, which the JIT may inline (map-layout.ts). */
+  readonly arrayLookupLayouts = new Map<number, ArrayLookupLayout>();
   readonly memory: WebAssembly.Memory;
   /** Region id of each 4 KiB page of the 32-bit address space; 0 = unmapped. (Views into the reserved area.) */
   pageRegion!: Uint16Array;

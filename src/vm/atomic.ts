@@ -1,7 +1,8 @@
 /**
- * The interpreter's atomic instructions (BPF_ATOMIC, the extended opcodes ATOMIC32/ATOMIC64
- * + index in ATOMIC_OPS): read-modify-write of memory at an address already checked, with the
- * fetching forms' old value into the source register and cmpxchg's into r0.
+ * The interpreter's atomic instructions (BPF_ATOMIC: the extended opcodes ATOMIC32_ADD and
+ * ATOMIC64_ADD + the index in ATOMIC_OPS, isa/xop.ts): read-modify-write of memory at an address
+ * already checked, with the fetching forms' old value into the source register and cmpxchg's
+ * into r0.
  */
 
 /**
@@ -9,7 +10,7 @@
  * register file as (low, high) pairs, `s` the source register's index in it.
  */
 export function atomic(R: Int32Array, dv: DataView, xop: number, a: number, s: number): void {
-  const wide = xop >= 0x130;
+  const wide = xop >= 0x130; // ATOMIC64_ADD, the first 64-bit form
   const oldLo = dv.getInt32(a, true);
   const oldHi = wide ? dv.getInt32(a + 4, true) : 0;
   let lo = R[s], hi = wide ? R[s + 1] : 0;

@@ -5,8 +5,11 @@
 import type { Arena } from './arena.js';
 import type { HelperCall, HelperTable } from './helper-table.js';
 import type { ProgramImage } from './image.js';
-import { Interpreter, type InterpreterOptions, type LegacyPacket, type RunArgs } from './interpreter.js';
-import { JitEngine } from './jit/jit-engine.js';
+import { Interpreter, type LegacyPacket, type RunArgs } from './interpreter.js';
+import { JitEngine, type JitOptions } from './jit/jit-engine.js';
+
+export type { Logger } from './jit/compile-cache.js';
+import { XdplabError } from '../errors.js';
 
 export type EngineKind = 'jit' | 'interp';
 export const ENGINE_KINDS: readonly EngineKind[] = ['jit', 'interp'];
@@ -47,11 +50,14 @@ export interface Engine extends HelperCall {
   setReg(n: number, value: bigint): void;
 }
 
-export function createEngine(kind: EngineKind, arena: Arena, helpers: HelperTable, options: InterpreterOptions = {}): Engine {
-  return kind === 'jit' ? new JitEngine(arena, helpers, options) : new Interpreter(arena, helpers, options);
+/** An engine's options: the budget and stack (both engines), the JIT's compile cache and logger. */
+export type EngineOptions = JitOptions;
+
+export function createEngine(kind: EngineKind, arena: Arena, helpers: HelperTable, options: EngineOptions = {}): Engine {
+  return kind === 'jit' ? new JitEngine(arena, helpers, options) : new Interpreter(arena, helpers, { budget: options.budget, stack: options.stack });
 }
 
 export function parseEngineKind(text: string): EngineKind {
   if (text === 'jit' || text === 'interp') return text;
-  throw new Error(`unknown engine ${JSON.stringify(text)} (jit or interp)`);
+  throw new XdplabError('USAGE', `unknown engine ${JSON.stringify(text)} (jit or interp)`);
 }

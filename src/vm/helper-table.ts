@@ -2,6 +2,7 @@
  * How the engines call helpers. vm/ never imports helpers/: the runtime hands an engine a
  * HelperTable, and a helper reaches the machine only through the HelperCall it is given.
  */
+import { XdplabError } from '../errors.js';
 import type { Arena } from './arena.js';
 import type { ProgramImage } from './image.js';
 
@@ -34,6 +35,17 @@ export interface HelperCall {
 }
 
 export type HelperFn = (call: HelperCall) => number;
+
+/**
+ * A helper refusing what it was given (an argument the kernel's verifier would have refused, a
+ * callback that cannot run): the engine ends the run with a HELPER fault at the call's pc,
+ * saying this message.
+ */
+export class HelperError extends XdplabError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('VM_FAULT', message, options);
+  }
+}
 
 export interface HelperTable {
   /** The helper with this uapi id, or undefined if there is none. */

@@ -15,30 +15,28 @@ export interface ArrayLookupLayout {
   readonly maxEntries: number;
 }
 
-const layouts = new WeakMap<Arena, Map<number, ArrayLookupLayout>>();
-
-/** Publish (or, with undefined, withdraw) the layout of the map whose header is at `header`. */
+/** Publish (or, with undefined, withdraw) the layout of the map whose header is at `header` (kept by the arena). */
 export function setArrayLookupLayout(arena: Arena, header: number, layout: ArrayLookupLayout | undefined): void {
-  let byHeader = layouts.get(arena);
-  if (!byHeader) layouts.set(arena, (byHeader = new Map()));
-  if (layout) byHeader.set(header, layout);
-  else byHeader.delete(header);
+  if (layout) arena.arrayLookupLayouts.set(header, layout);
+  else arena.arrayLookupLayouts.delete(header);
 }
 
 /** The layout of the array map whose header is at `addr`, if one is published. */
 export function arrayLookupLayoutAt(arena: Arena, addr: number): ArrayLookupLayout | undefined {
-  return layouts.get(arena)?.get(addr);
+  return arena.arrayLookupLayouts.get(addr);
 }
 
-const inlineLookups = new WeakSet<object>();
+/** The mark markInlineMapLookup sets on a helper function. */
+const INLINE_MAP_LOOKUP = Symbol('xdplab.inlineMapLookup');
 
 /**
  * Declare `fn` the standard bpf_map_lookup_elem (helpers/maps.ts): the JIT inlines lookups of
  * published arrays only where this is the helper the engine's table would call.
  */
 export function markInlineMapLookup<F extends object>(fn: F): F {
-  inlineLookups.add(fn);
+  (fn as { [INLINE_MAP_LOOKUP]?: boolean })[INLINE_MAP_LOOKUP] = true;
   return fn;
 }
 
-export const isInlineMapLookup = (fn: unknown): boolean => typeof fn === 'function' && inlineLookups.has(fn);
+export const isInlineMapLookup = (fn: unknown): boolean =>
+  typeof fn === 'function' && (fn as { [INLINE_MAP_LOOKUP]?: boolean })[INLINE_MAP_LOOKUP] === true;

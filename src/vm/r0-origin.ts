@@ -13,7 +13,7 @@
  * new origin: the reload.
  */
 import type { Instruction } from '../isa/instruction.js';
-import { BPF_CMPXCHG, BPF_FETCH, BPF_MOV, BPF_OP, BPF_PSEUDO_CALL, OPCODES } from '../isa/opcodes.js';
+import { BPF_CMPXCHG, BPF_FETCH, BPF_MOV, BPF_OP, BPF_PSEUDO_CALL, OPCODE, OPCODES } from '../isa/opcodes.js';
 
 /** What an instruction does to an origin. */
 export const ORIGIN_NONE = 0;
@@ -34,8 +34,6 @@ export interface OriginPlan {
 }
 
 const R0 = 1;
-/** BPF_JMP32 | BPF_JA: `gotol`, whose offset is its imm. */
-const BPF_JMP32_JA = 0x06;
 const ARGS = 0b111110; // r1..r5
 const CALLEE_SAVED = 0b1111000000; // r6..r9
 
@@ -74,7 +72,7 @@ function nodesOf(insns: readonly Instruction[], pcs: readonly number[]): Node[] 
     const pc = pcs[i];
     const kind = OPCODES[insn.code]!.kind;
     const after = pc + insn.width;
-    const target = pc + 1 + (insn.code === BPF_JMP32_JA ? insn.imm : insn.off); // gotol: imm
+    const target = pc + 1 + (insn.code === OPCODE.JA32 ? insn.imm : insn.off); // gotol: imm
     const localCall = kind === 'call' && insn.src === BPF_PSEUDO_CALL;
     const next = kind === 'exit' ? [] : kind === 'ja' ? [target] : kind === 'jcond' ? [target, after] : [after];
     const calls = kind === 'call' || kind === 'callx' || kind === 'ldabs' || kind === 'ldind';

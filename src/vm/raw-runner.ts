@@ -9,7 +9,7 @@ import { decodeProgram } from '../isa/instruction.js';
 import { Arena } from './arena.js';
 import { HELPER_CONTINUE, HELPER_STOP, type HelperCall, type HelperFn, type HelperTable } from './helper-table.js';
 import { ProgramImage } from './image.js';
-import { createEngine, type Engine, type EngineKind } from './engine.js';
+import { createEngine, type Engine, type EngineKind, type EngineOptions } from './engine.js';
 
 export const UNWIND_HELPER_ID = 5;
 
@@ -36,8 +36,9 @@ export class RawRunner {
   readonly arena = new Arena();
   readonly engine: Engine;
 
-  constructor(helpers: HelperTable = CONFORMANCE_HELPERS, kind: EngineKind = 'interp') {
-    this.engine = createEngine(kind, this.arena, helpers);
+  /** `options`: the engine's budget, and the logger its notices go to (by default nowhere). */
+  constructor(helpers: HelperTable = CONFORMANCE_HELPERS, kind: EngineKind = 'interp', options: EngineOptions = {}) {
+    this.engine = createEngine(kind, this.arena, helpers, options);
   }
 
   /** The engine (kept under its old name for callers that predate the JIT). */

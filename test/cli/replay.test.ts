@@ -14,11 +14,14 @@ import { readCaptureSync } from '../../src/pcap/reader.js';
 import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
-import { pcapBytes, pcapngBytes, pcapRecordOffset, tempDir, writeTemp, type PcapRecordSpec, type PcapSpec } from '../support/captures.js';
+import {
+  pcapBytes, pcapngBytes, pcapRecordOffset, tempDir, writeTemp, type PcapRecordSpec, type PcapSpec,
+} from '../support/captures.js';
 import { cli } from '../support/cli.js';
 import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
 import { repoRoot } from '../support/conformance.js';
-import { ETH_P_IP, ethernet, ip4, ipv4, mac, plainFrame, tcp4, tcp6, udp4 } from '../support/packets.js';
+import { ethernet, ip4, ipv4, mac, plainFrame, tcp4, tcp6, udp4 } from '../support/packets.js';
+import { ETH_P_IP } from '../../src/uapi/if-ether.js';
 
 const OBJECT = path.join(repoRoot, 'test', 'fixtures', 'bpf', 'replay.bpf.o');
 const { dir, remove } = tempDir('xdplab-replay-');

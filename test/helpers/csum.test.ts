@@ -9,9 +9,13 @@ import { describe, expect, it } from 'vitest';
 import {
   csumDiffValue, csumPartial, csumReplace2, csumReplace4, csumReplaceByDiff, from32to16, ipChecksum,
 } from '../../src/helpers/csum.js';
-import { SK_BUFF } from '../../src/hooks/tc.js';
-import { ETH_P_IPV6, ipv4ChecksumsValid, ipv6L4ChecksumValid, plainFrame, rfc1071, tcp4, tcp6, udp4, udp6, withVlan } from '../support/packets.js';
+import { SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE } from '../../src/uapi/prog-types.js';
+import {
+  ipv4ChecksumsValid, ipv6L4ChecksumValid, plainFrame, rfc1071, tcp4, tcp6, udp4, udp6, withVlan,
+} from '../support/packets.js';
+import { ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js';
+import { BPF_F_IPV6, BPF_F_MARK_ENFORCE, BPF_F_MARK_MANGLED_0, BPF_F_PSEUDO_HDR } from '../../src/uapi/bpf.js';
 
 const swap16 = (v: number): number => ((v & 0xff) << 8) | (v >>> 8);
 const bytesArb = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max });
@@ -110,7 +114,7 @@ const fx = new TcFixture('tc-csum.bpf.o');
 const agree = (program: string, input: RunInput, f: TcFixture = fx): Outcome => f.agree(program, input);
 
 function ctxWith(cb: number[], extra: { mark?: number; priority?: number } = {}): Uint8Array {
-  const ctx = new Uint8Array(SK_BUFF.size);
+  const ctx = new Uint8Array(SK_BUFF_SIZE);
   const v = new DataView(ctx.buffer);
   cb.forEach((x, i) => v.setUint32(SK_BUFF.cb + 4 * i, x >>> 0, true));
   v.setUint32(SK_BUFF.mark, (extra.mark ?? 0) >>> 0, true);
@@ -126,10 +130,6 @@ const cbOf = (o: Outcome): number[] => {
   return Array.from({ length: 5 }, (_, i) => b.readUInt32LE(SK_BUFF.cb + 4 * i));
 };
 
-const BPF_F_PSEUDO_HDR = 1 << 4;
-const BPF_F_MARK_MANGLED_0 = 1 << 5;
-const BPF_F_MARK_ENFORCE = 1 << 6;
-const BPF_F_IPV6 = 1 << 7;
 
 /** The IPv4 UDP frame the replace tests change: IP checksum at 24, UDP checksum at 40. */
 const base = udp4({ payload: new Uint8Array(20).fill(3) });

@@ -5,7 +5,7 @@
  * run answers; the socket cookie is a counter of the kernel's that only its shape can match.
  */
 import { describe, expect, it } from 'vitest';
-import { SK_BUFF } from '../../src/hooks/tc.js';
+import { SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE } from '../../src/uapi/prog-types.js';
 import { XdpHook } from '../../src/hooks/xdp.js';
 import { ip6, plainFrame, udp4 } from '../support/packets.js';
 import { TcFixture, hex, type Outcome, type RunInput } from '../support/tc-harness.js';
@@ -15,7 +15,7 @@ const fx = new TcFixture('tc-meta.bpf.o');
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 
 function ctxWith(cb: number[]): Uint8Array {
-  const ctx = new Uint8Array(SK_BUFF.size);
+  const ctx = new Uint8Array(SK_BUFF_SIZE);
   const v = new DataView(ctx.buffer);
   cb.forEach((x, i) => v.setUint32(SK_BUFF.cb + 4 * i, x >>> 0, true));
   return ctx;

@@ -5,10 +5,9 @@
  * the tables were written.
  */
 import { describe, expect, it } from 'vitest';
-import { SK_BUFF } from '../../src/hooks/tc.js';
-import {
-  ETH_P_8021AD, ETH_P_IP, ETH_P_IPV6, plainFrame, tcp4, tcp6, udp4, udp6, withVlan,
-} from '../support/packets.js';
+import { SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE } from '../../src/uapi/prog-types.js';
+import { plainFrame, tcp4, tcp6, udp4, udp6, withVlan } from '../support/packets.js';
+import { ETH_P_8021AD, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js';
 
 const fx = new TcFixture('tc-skb.bpf.o');
@@ -16,7 +15,7 @@ const fx = new TcFixture('tc-skb.bpf.o');
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 
 function ctxWith(cb: number[], extra: { mark?: number; priority?: number } = {}): Uint8Array {
-  const ctx = new Uint8Array(SK_BUFF.size);
+  const ctx = new Uint8Array(SK_BUFF_SIZE);
   const v = new DataView(ctx.buffer);
   cb.forEach((x, i) => v.setUint32(SK_BUFF.cb + 4 * i, x >>> 0, true));
   v.setUint32(SK_BUFF.mark, extra.mark ?? 0, true);
@@ -130,8 +129,6 @@ function state(o: Outcome, n: number): State {
     pktType: cb[3] & 0xff, dataLen: cb[3] >>> 8, net: ctx.readUInt32LE(SK_BUFF.mark),
   };
 }
-
-const E = { EINVAL: 0xea, ENOMEM: 0xf4, EFAULT: 0xf2, ENOTSUPP: 0xf4, EALREADY: 0x8e, ERANGE: 0xde } as const;
 
 function runOps(data: Uint8Array, ops: number[]): { o: Outcome; s: State } {
   const o = agree('ops', { data, ctx: ctxWith(ops) });

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RssHasher, rssQueue } from '../../src/hooks/flow-hash.js';
-import { ETH_P_8021AD, ip4, ip6, tcp4, tcp6, udp4, plainFrame, withVlan } from '../support/packets.js';
+import { ip4, ip6, tcp4, tcp6, udp4, plainFrame, withVlan } from '../support/packets.js';
+import { ETH_P_8021AD } from '../../src/uapi/if-ether.js';
 
 const hasher = new RssHasher();
 const hashOf = (frame: Uint8Array): number => hasher.hash(frame, 0, frame.length);

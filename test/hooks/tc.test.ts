@@ -4,9 +4,12 @@
  * privileged, in the kernel (bpftool prog run), which must agree byte for byte.
  */
 import { describe, expect, it } from 'vitest';
-import { SK_BUFF, TC_ACT, TestRunError, tcActionName } from '../../src/hooks/tc.js';
+import { TestRunError, tcActionName } from '../../src/hooks/tc.js';
+import { TC_ACT } from '../../src/uapi/pkt-cls.js';
+import { SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE } from '../../src/uapi/prog-types.js';
 import { testRun } from '../../src/hooks/test-run.js';
-import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, mac, plainFrame, tcp6, udp4, withVlan } from '../support/packets.js';
+import { mac, plainFrame, tcp6, udp4, withVlan } from '../support/packets.js';
+import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js';
 
 const fx = new TcFixture('tc-ctx.bpf.o');
@@ -14,8 +17,8 @@ const fx = new TcFixture('tc-ctx.bpf.o');
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 
 /** A __sk_buff with some fields set. */
-function skbCtx(fields: Partial<Record<keyof typeof SK_BUFF, number | bigint | number[]>>, size: number = SK_BUFF.size): Uint8Array {
-  const ctx = new Uint8Array(Math.max(size, SK_BUFF.size));
+function skbCtx(fields: Partial<Record<keyof typeof SK_BUFF, number | bigint | number[]>>, size: number = SK_BUFF_SIZE): Uint8Array {
+  const ctx = new Uint8Array(Math.max(size, SK_BUFF_SIZE));
   const view = new DataView(ctx.buffer);
   for (const [name, value] of Object.entries(fields)) {
     const off = SK_BUFF[name as keyof typeof SK_BUFF];
@@ -109,7 +112,7 @@ describe('ctx_in', () => {
   const data = big();
 
   it('an all-zero context: wire_len becomes len; ctx_out has ifindex and wire_len', () => {
-    const o = agree('ctx_dump', { data, ctx: new Uint8Array(SK_BUFF.size) });
+    const o = agree('ctx_dump', { data, ctx: new Uint8Array(SK_BUFF_SIZE) });
     expect(dumped(o).wire_len).toBe(200);
     expect(o.ok && o.ctx).toBe(Buffer.from(skbCtx({ ifindex: 1, wire_len: 200 })).toString('hex'));
   });
@@ -121,8 +124,8 @@ describe('ctx_in', () => {
   });
 
   const ACCEPTED = new Set([8, 32, 36, 40, 48, 52, 56, 60, 64, 152, 156, 164, 176, 184, 188]);
-  it.each(Array.from({ length: SK_BUFF.size / 4 }, (_, i) => i * 4))('a 1 at byte %d', (off) => {
-    const ctx = new Uint8Array(SK_BUFF.size);
+  it.each(Array.from({ length: SK_BUFF_SIZE / 4 }, (_, i) => i * 4))('a 1 at byte %d', (off) => {
+    const ctx = new Uint8Array(SK_BUFF_SIZE);
     ctx[off] = 1;
     const o = agree('ctx_dump', { data, ctx });
     expect(o.ok).toBe(ACCEPTED.has(off));
@@ -165,8 +168,8 @@ describe('ctx_in', () => {
   });
 
   it('a non-zero byte past the struct is E2BIG', () => {
-    const ctx = new Uint8Array(SK_BUFF.size + 1);
-    ctx[SK_BUFF.size] = 1;
+    const ctx = new Uint8Array(SK_BUFF_SIZE + 1);
+    ctx[SK_BUFF_SIZE] = 1;
     expect(agree('ctx_dump', { data, ctx })).toEqual({ ok: false, errno: 7 });
   });
 
@@ -179,7 +182,7 @@ describe('ctx_in', () => {
 
 describe('the program writes the context', () => {
   it('every writable field: mark, priority, cb and tstamp come back in ctx_out; all are read back', () => {
-    const o = agree('ctx_write', { data: big(), ctx: new Uint8Array(SK_BUFF.size) });
+    const o = agree('ctx_write', { data: big(), ctx: new Uint8Array(SK_BUFF_SIZE) });
     expect(dumped(o)).toMatchObject({ mark: 0x11223344, priority: 7, tc_index: 0x55, tc_classid: 0x1002, queue_mapping: 3, tstamp: 123456789n, cb0: 0xa0, cb4: 0xa4 });
   });
 
@@ -188,7 +191,7 @@ describe('the program writes the context', () => {
   });
 
   it('the kernel\'s widths: tc_index and tc_classid are u16, a queue_mapping of 0xffff is ignored', () => {
-    const d = dumped(agree('ctx_write_wide', { data: big(), ctx: new Uint8Array(SK_BUFF.size) }));
+    const d = dumped(agree('ctx_write_wide', { data: big(), ctx: new Uint8Array(SK_BUFF_SIZE) }));
     expect(d).toMatchObject({ queue_mapping: 5, tc_index: 0x2345, tc_classid: 0xcdef, mark: 0xffffffff });
   });
 
@@ -243,7 +246,7 @@ describe('verdicts, repeat and legacy loads', () => {
   });
 
   it('repeat runs the program on the same skb', () => {
-    const o = agree('count_runs', { data: big(), ctx: new Uint8Array(SK_BUFF.size), repeat: 5 });
+    const o = agree('count_runs', { data: big(), ctx: new Uint8Array(SK_BUFF_SIZE), repeat: 5 });
     expect(o.ok && o.retval).toBe(5);
   });
 

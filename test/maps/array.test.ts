@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ArrayMap, ERRNO } from '../../src/maps/index.js';
-import { BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY } from '../../src/spec/types.js';
+import { ArrayMap } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
+import { BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY } from '../../src/uapi/bpf.js';
 import { REGION_READ, REGION_WRITE } from '../../src/vm/arena.js';
 import { errnoOf, hex, keyOrder, make, makeHost, stager, u32 } from './support.js';
 

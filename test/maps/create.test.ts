@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { XdplabError } from '../../src/errors.js';
-import { checkMapSpec, createMap, ERRNO, SUPPORTED_MAP_TYPES } from '../../src/maps/index.js';
-import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MAP_TYPE_NAMES } from '../../src/spec/types.js';
+import { checkMapSpec, createMap, SUPPORTED_MAP_TYPES } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
+import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MAP_TYPE_NAMES } from '../../src/uapi/bpf.js';
 import { errnoOf, makeHost, spec } from './support.js';
 
 const E = ERRNO;

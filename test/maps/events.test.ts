@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ERRNO, PerfEventArrayMap, RingbufMap, StackTraceMap } from '../../src/maps/index.js';
+import { PerfEventArrayMap, RingbufMap, StackTraceMap } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT } from '../../src/maps/ringbuf.js';
-import { BPF_F_CURRENT_CPU, PERF_RING_BYTES } from '../../src/maps/perf-event-array.js';
-import { BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID } from '../../src/maps/stack-trace.js';
+import { PERF_RING_BYTES } from '../../src/maps/perf-event-array.js';
+import { BPF_F_CURRENT_CPU } from '../../src/uapi/bpf.js';
+import { BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID } from '../../src/uapi/bpf.js';
 import { errnoOf, hex, keyOrder, make, makeHost, stager, u32 } from './support.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString();

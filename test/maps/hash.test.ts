@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ERRNO, HashMap, jhash, jhash2, type BpfMap } from '../../src/maps/index.js';
+import { HashMap, jhash, jhash2, type BpfMap } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
 import { roundUpPow2 } from '../../src/maps/common.js';
 import { Arena } from '../../src/vm/arena.js';
 import { bytes, errnoOf, hex, keyOrder, make, makeHost, readU32, spec, stager, u32 } from './support.js';

@@ -6,8 +6,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkMapSpec } from '../../src/maps/index.js';
-import { MapError, errnoName, type BpfMap } from '../../src/maps/map.js';
-import { BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED } from '../../src/spec/types.js';
+import { MapError, type BpfMap } from '../../src/maps/map.js';
+import { errnoName } from '../../src/uapi/errno.js';
+import { BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED } from '../../src/uapi/bpf.js';
 import { KernelMap, kernelAvailable, removeAllPins } from '../support/kernel.js';
 import { bytes, hex, lpmKey, make, spec, u32 } from './support.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ERRNO, LpmTrieMap } from '../../src/maps/index.js';
-import { BPF_F_NO_PREALLOC } from '../../src/spec/types.js';
+import { LpmTrieMap } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
+import { BPF_F_NO_PREALLOC } from '../../src/uapi/bpf.js';
 import { errnoOf, hex, keyOrder, lpmKey, make, makeHost, readU32, stager, u32 } from './support.js';
 
 const ip = (s: string): number[] => s.split('.').map(Number);

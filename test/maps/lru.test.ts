@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ERRNO, LruHashMap } from '../../src/maps/index.js';
-import { BPF_F_NO_COMMON_LRU } from '../../src/spec/types.js';
+import { LruHashMap } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
+import { BPF_F_NO_COMMON_LRU } from '../../src/uapi/bpf.js';
 import { errnoOf, hex, make, makeHost, readU32, stager, u32 } from './support.js';
 
 const has = (map: LruHashMap, k: number): boolean => map.lookup(u32(k)) !== undefined;

@@ -9,11 +9,9 @@ import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { repoRoot } from '../support/conformance.js';
+import { XDP_ABORTED, XDP_PASS, XDP_TX } from '../../src/uapi/bpf.js';
 
 const OBJECT = path.join(repoRoot, 'test', 'fixtures', 'bpf', 'rt-tailcall.bpf.o');
-const XDP_ABORTED = 0;
-const XDP_PASS = 2;
-const XDP_TX = 3;
 
 const u32 = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v]).buffer);
 const u64At = (b: Uint8Array | undefined): number => Number(new DataView(b!.buffer, b!.byteOffset).getBigUint64(0, true));

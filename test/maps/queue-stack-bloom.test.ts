@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BloomFilterMap, ERRNO } from '../../src/maps/index.js';
+import { BloomFilterMap } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
 import { bloomGeometry } from '../../src/maps/bloom-filter.js';
 import { errnoOf, hex, make, makeHost, readU32, stager, u32 } from './support.js';
 

@@ -1,6 +1,7 @@
 /** Shared pieces of the map tests: a host (arena + CPUs), specs, bytes. */
 import { createMap, type BpfMap, type MapHost } from '../../src/maps/index.js';
-import { BPF_MAP_TYPE, MAP_TYPE_NAMES, type MapSpec } from '../../src/spec/types.js';
+import { BPF_MAP_TYPE, MAP_TYPE_NAMES } from '../../src/uapi/bpf.js';
+import type { MapSpec } from '../../src/spec/types.js';
 import { Arena } from '../../src/vm/arena.js';
 
 export function makeHost(cpus = 2, extra: Partial<MapHost> = {}): MapHost {

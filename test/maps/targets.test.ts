@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ERRNO, ProgArrayMap } from '../../src/maps/index.js';
+import { ProgArrayMap } from '../../src/maps/index.js';
+import { ERRNO } from '../../src/uapi/errno.js';
 import { REGION_WRITE } from '../../src/vm/arena.js';
 import { errnoOf, hex, keyOrder, make, makeHost, readU32, stager, u32 } from './support.js';
 

@@ -15,7 +15,8 @@ import {
   parsePacket,
   type Layer,
 } from '../../src/packet/index.js';
-import { ETH_P_IP, ethernet, ip4, ipv4, ipv6, plainFrame, tcp4, udp4, udp6, withVlan } from '../support/packets.js';
+import { ethernet, ip4, ipv4, ipv6, plainFrame, tcp4, udp4, udp6, withVlan } from '../support/packets.js';
+import { ETH_P_IP } from '../../src/uapi/if-ether.js';
 
 describe('parsePacket', () => {
   it('a VLAN-tagged TCP frame from test/support', () => {

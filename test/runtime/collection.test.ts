@@ -20,6 +20,20 @@ describe('Collection.load', () => {
       .toThrow(/program lookup_sock \(section \w+\): pc \d+: calls bpf_tcp_raw_gen_syncookie_ipv4 \(helper 204\), which xdplab does not implement/);
   });
 
+  it('a load that fails half-way leaves nothing behind: the maps it made are gone and the next load gets the same ids', () => {
+    const runtime = new Runtime();
+    const good = load('rt-maps.bpf.o');
+    expect(good.maps.size).toBeGreaterThanOrEqual(2);
+    const before = runtime.nextMapId;
+    const names = [...good.maps.keys()];
+    const last = names[names.length - 1];
+    const broken = { ...good, maps: new Map([...good.maps].map(([n, m]) => [n, n === last ? { ...m, keySize: 0, valueSize: 0 } : m])) };
+    expect(() => Collection.load(runtime, broken)).toThrow(new RegExp(`map ${last}`));
+    expect(runtime.nextMapId).toBe(before); // the maps made before the failing one were undone
+    const loaded = Collection.load(runtime, good);
+    expect(loaded.map(names[0]).id).toBe(before);
+  });
+
   it('finds a program by the kernel\'s 15-character name and by a section that holds it alone', () => {
     const skb = Collection.load(new Runtime(), load('tc-skb.bpf.o'));
     expect(skb.program('load_bytes_rela').name).toBe('load_bytes_relative'); // as bpftool prog show lists it

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_VALUE } from '../../src/isa/opcodes.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
-import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, BPF_PROG_TYPE } from '../../src/spec/types.js';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, BPF_PROG_TYPE } from '../../src/uapi/bpf.js';
 import { XdplabError } from '../../src/errors.js';
 import { repoRoot } from '../support/conformance.js';
 

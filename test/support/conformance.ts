@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from './paths.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { repoRoot };
 export const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance');
 export const haveConformance = existsSync(path.join(conformanceDir, 'vectors.json'));
 

@@ -4,7 +4,7 @@
  */
 import { decodeProgram } from '../../src/isa/instruction.js';
 import { Arena } from '../../src/vm/arena.js';
-import { createEngine, type Engine, type EngineKind } from '../../src/vm/engine.js';
+import { createEngine, type Engine, type EngineKind, type Logger } from '../../src/vm/engine.js';
 import { VmFault } from '../../src/vm/fault.js';
 import type { HelperTable } from '../../src/vm/helper-table.js';
 import { ProgramImage } from '../../src/vm/image.js';
@@ -29,10 +29,12 @@ export interface EngineBench {
 }
 
 /** An engine over a fresh arena. `helpers(bench)` may refer to the bench (for tail-call targets). */
-export function makeBench(kind: EngineKind, helpers: (bench: { images: ProgramImage[] }) => HelperTable, budget?: number): EngineBench {
+export function makeBench(
+  kind: EngineKind, helpers: (bench: { images: ProgramImage[] }) => HelperTable, budget?: number, log?: Logger,
+): EngineBench {
   const arena = new Arena();
   const state = { images: [] as ProgramImage[] };
-  const engine = createEngine(kind, arena, helpers(state), { budget });
+  const engine = createEngine(kind, arena, helpers(state), { budget, log });
   return {
     kind,
     arena,

@@ -1,3 +1,4 @@
+import { ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 /**
  * Test packets: Ethernet frames with IPv4 / IPv6 and TCP / UDP, optionally VLAN-tagged, with
  * correct checksums computed by `rfc1071` — a checksum written from RFC 1071 alone (big-endian
@@ -44,11 +45,6 @@ export function ip6(text: string): Uint8Array {
   });
   return out;
 }
-
-export const ETH_P_IP = 0x0800;
-export const ETH_P_IPV6 = 0x86dd;
-export const ETH_P_8021Q = 0x8100;
-export const ETH_P_8021AD = 0x88a8;
 
 export interface EthOptions {
   ethDst?: Uint8Array;

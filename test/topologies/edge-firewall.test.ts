@@ -11,6 +11,7 @@ import {
   copyEntries, copyEntriesToKernel, expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, kernelAvailable, kernelSide, loadObject, loadScenario,
   objectPath, readCapture, scenarioCollection, tableFromCapture, tally, xdplabEntries, xdplabSide, type LabelledPacket,
 } from './support.js';
+import { XDP_DROP, XDP_PASS } from '../../src/uapi/bpf.js';
 
 const SCENARIO = 'edge-firewall';
 const OBJECT = 'firewall.bpf.o';
@@ -22,8 +23,6 @@ const REASONS = [
   'FW_PASS_ALLOWED', 'FW_PASS_ICMP', 'FW_PASS_NON_IP', 'FW_DROP_MALFORMED', 'FW_DROP_BLOCKLIST_V4', 'FW_DROP_BLOCKLIST_V6',
   'FW_DROP_PORT', 'FW_DROP_ICMP', 'FW_DROP_PROTO', 'FW_DROP_FRAGMENT',
 ];
-const XDP_DROP = 1;
-const XDP_PASS = 2;
 
 /** What the README promises for the capture (XDP on edge/wan0). */
 const EXPECTED = {

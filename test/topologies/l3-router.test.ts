@@ -18,6 +18,7 @@ import {
   expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, kernelAvailable, kernelSide, loadObject, loadScenario, macText,
   objectPath, readCapture, scenarioCollection, tableFromCapture, tally, xdplabEntries, xdplabSide,
 } from './support.js';
+import { XDP_PASS } from '../../src/uapi/bpf.js';
 
 const SCENARIO = 'l3-router';
 const OBJECT = 'router.bpf.o';
@@ -27,7 +28,6 @@ const REASONS = [
   'RT_PASS_NO_TX_PORT', 'RT_PASS_OTHER', 'RT_DROP_UNREACHABLE', 'RT_DROP_MALFORMED',
 ];
 const ACTION: Record<string, number> = { RT_FORWARD_V4: 4, RT_FORWARD_V6: 4, RT_DROP_UNREACHABLE: 1, RT_DROP_MALFORMED: 1 };
-const XDP_PASS = 2;
 /** The capture as the README counts it (XDP on r1/eth1). */
 const EXPECTED = {
   RT_FORWARD_V4: 142, RT_FORWARD_V6: 66, RT_PASS_NOT_IP: 9, RT_PASS_TTL: 14, RT_PASS_LOCAL: 25, RT_PASS_NO_NEIGH: 8,

@@ -16,6 +16,7 @@ import {
   copyEntries, copyEntriesToKernel, expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, kernelAvailable, kernelSide, loadObject,
   loadScenario, macText, objectPath, readCapture, scenarioCollection, tableFromCapture, tally, xdplabEntries, xdplabSide, type MapView, type LabelledPacket,
 } from './support.js';
+import { XDP_DROP, XDP_PASS, XDP_TX } from '../../src/uapi/bpf.js';
 
 const SCENARIO = 'l4-lb';
 const OBJECT = 'lb.bpf.o';
@@ -25,9 +26,6 @@ const REASONS = [
   'LB_TX_NEW_FLOW', 'LB_TX_CONN_HIT', 'LB_PASS_NOT_VIP', 'LB_PASS_ICMP', 'LB_PASS_NON_IP', 'LB_DROP_MALFORMED', 'LB_DROP_FRAGMENT',
   'LB_DROP_NO_BACKEND', 'LB_DROP_TOO_BIG', 'LB_DROP_ERROR',
 ];
-const XDP_DROP = 1;
-const XDP_PASS = 2;
-const XDP_TX = 3;
 const RING_SIZE = 61;
 const GW_MAC = '02:00:00:00:64:01';
 const LB_MAC = '02:00:00:00:64:02';

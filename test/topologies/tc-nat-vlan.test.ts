@@ -67,7 +67,8 @@ describe('tc-nat-vlan: the topology over its capture (xdplab)', () => {
   it('translates, tags, limits and restores each packet as its comment says', async () => {
     const { tx, delivered, stats } = await runScenario();
     const { STACK_LOCAL, STACK_TTL_EXCEEDED, ...tcOutcomes } = EXPECTED;
-    void STACK_LOCAL, void STACK_TTL_EXCEEDED;
+    void STACK_LOCAL;
+    void STACK_TTL_EXCEEDED;
     expect(stats).toEqual(tcOutcomes);
 
     // On the WAN wire: tagged with the provider's VLAN; IPv4 from the NAT address, checksums valid.

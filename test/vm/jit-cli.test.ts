@@ -36,6 +36,20 @@ describe('--engine', () => {
     expect(r.stderr).toContain('jit, interp');
   });
 
+  it('XDPLAB_ENGINE names the default engine; one it does not know is refused, saying so, with exit 2', async () => {
+    const saved = process.env.XDPLAB_ENGINE;
+    try {
+      process.env.XDPLAB_ENGINE = 'foo';
+      const r = await cli(['exec', asm]);
+      expect(r).toMatchObject({ code: 2, stderr: 'xdplab: XDPLAB_ENGINE=foo: unknown engine (jit or interp)\n' });
+      process.env.XDPLAB_ENGINE = 'interp';
+      expect((await cli(['exec', asm, '--mem', '05 07', '--json'])).code).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.XDPLAB_ENGINE;
+      else process.env.XDPLAB_ENGINE = saved;
+    }
+  });
+
   it('conformance-plugin --jit runs the JIT', async () => {
     const r = await cli(['conformance-plugin', '--jit'], 'b7000000050000009500000000000000');
     expect(r).toMatchObject({ code: 0, stdout: '0x5\n' });

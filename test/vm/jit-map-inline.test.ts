@@ -10,7 +10,8 @@ import { createMap } from '../../src/maps/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { Program } from '../../src/runtime/program.js';
 import { testRun } from '../../src/hooks/test-run.js';
-import { BPF_PROG_TYPE, type ProgramSpec } from '../../src/spec/types.js';
+import { BPF_PROG_TYPE } from '../../src/uapi/bpf.js';
+import type { ProgramSpec } from '../../src/spec/types.js';
 import type { EngineKind } from '../../src/vm/engine.js';
 import { ProgramImage } from '../../src/vm/image.js';
 import { spec } from '../maps/support.js';
@@ -102,6 +103,15 @@ describe('inline array lookups: as the helper, without it', () => {
       expect(jit.result).toEqual(run('interp', 'array', body).result);
       expect(jit.helperCalls).toBe(2);
     }
+  });
+
+  it('keeps the helper call when a fetching atomic wrote r1 after the lddw (it is the atomic\'s source)', () => {
+    // r1 gets the old value, 7, which is no map: the helper refuses it, as the interpreter's does
+    const body = (map: number): string => `stdw [%r10-16], 7\nstw [%r10-4], 1\nlddw %r1, ${map}\n`
+      + `lock fetch add [%r10-16], %r1\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit`;
+    const jit = run('jit', 'array', body);
+    expect(jit.result).toEqual(run('interp', 'array', body).result);
+    expect(jit.helperCalls).toBe(1);
   });
 
   it('faults where the helper path faults: a bad value access after the lookup', () => {

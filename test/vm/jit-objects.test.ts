@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BPF_PROG_TYPE } from '../../src/spec/types.js';
+import { BPF_PROG_TYPE } from '../../src/uapi/bpf.js';
 import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';

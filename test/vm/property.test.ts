@@ -16,7 +16,7 @@ import {
   HELPER_CONTINUE, HELPER_STOP, HELPER_TAIL_CALL, type HelperFn, type HelperTable,
 } from '../../src/vm/helper-table.js';
 import type { ProgramImage } from '../../src/vm/image.js';
-import { MAX_TAIL_CALL_CNT } from '../../src/vm/interpreter.js';
+import { MAX_TAIL_CALL_CNT } from '../../src/uapi/bpf.js';
 import { BPF_PSEUDO_FUNC } from '../../src/isa/opcodes.js';
 import type { Region } from '../../src/vm/arena.js';
 import { imageOf, makeBench, type Outcome } from '../support/engines.js';

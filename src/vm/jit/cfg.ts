@@ -8,7 +8,8 @@
  * the engine may leave (a helper that stops, an LD_ABS outside the packet), so the count of
  * instructions executed must be exact there — it is added once at the block's start.
  */
-import { XOP, type ProgramImage } from '../image.js';
+import { XOP, XOP_INFO } from '../../isa/xop.js';
+import type { ProgramImage } from '../image.js';
 
 export interface BasicBlock {
   /** First slot. */
@@ -29,20 +30,17 @@ export interface ControlFlow {
   after: Int32Array;
 }
 
-/** Jumps: classes BPF_JMP (5) and BPF_JMP32 (6) but for call, callx and exit. */
-const isJump = (xop: number): boolean =>
-  xop < 0x100 && ((xop & 0x07) === 0x05 || (xop & 0x07) === 0x06) && xop !== 0x85 && xop !== 0x8d && xop !== 0x95;
-const isLegacyLoad = (xop: number): boolean => xop === 0x30 || xop === 0x28 || xop === 0x20 || xop === 0x50 || xop === 0x48 || xop === 0x40;
+/** Jumps, conditional or not (calls and exit are not jumps). */
+const isJump = (xop: number): boolean => XOP_INFO[xop]?.kind === 'ja' || XOP_INFO[xop]?.kind === 'jcond';
+/** LD_ABS / LD_IND. */
+const isLegacyLoad = (xop: number): boolean => XOP_INFO[xop]?.kind === 'ldabs' || XOP_INFO[xop]?.kind === 'ldind';
 
-/** Whether the instruction at pc ends a block. */
-export function endsBlock(xop: number): boolean {
-  return isJump(xop) || xop === 0x85 || xop === 0x8d || xop === 0x95 || xop === XOP.CALL_LOCAL || xop === XOP.CALL_KFUNC
-    || isLegacyLoad(xop);
-}
+/** Whether the instruction ends a block. */
+export const endsBlock = (xop: number): boolean => XOP_INFO[xop]?.endsBlock === true;
 
-/** The pc a jump goes to when taken (gotol, 0x06, takes its offset from imm). */
+/** The pc a jump goes to when taken (gotol, JA32, takes its offset from imm). */
 export function jumpTarget(image: ProgramImage, pc: number): number {
-  return pc + 1 + (image.xop[pc] === 0x06 ? image.imm[pc] : image.off[pc]);
+  return pc + 1 + (image.xop[pc] === XOP.JA32 ? image.imm[pc] : image.off[pc]);
 }
 
 export { isJump, isLegacyLoad };
@@ -56,7 +54,7 @@ export function buildControlFlow(image: ProgramImage, extraLeaders: readonly num
   for (let pc = 0; pc < n; pc++) {
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];
-    const width = xop === 0x18 || xop === XOP.LDDW_FUNC ? 2 : 1;
+    const width = XOP_INFO[xop]!.width;
     if (isJump(xop)) leader[jumpTarget(image, pc)] = 1;
     if (xop === XOP.CALL_LOCAL) leader[pc + 1 + image.imm[pc]] = 1;
     if (xop === XOP.LDDW_FUNC) leader[pc + 1 + image.imm[pc]] = 1;

@@ -6,7 +6,8 @@
  * offsets from the packet pointer — costs one check instead of a dozen.
  */
 import { PAGE_SIZE } from '../arena.js';
-import { XOP, type ProgramImage } from '../image.js';
+import { XOP_INFO } from '../../isa/xop.js';
+import type { ProgramImage } from '../image.js';
 import type { BasicBlock } from './cfg.js';
 import { accessOf } from './lower-memory.js';
 
@@ -34,12 +35,11 @@ interface OpenGroup {
 
 /** Registers an instruction may write (conservatively: any non-store, non-jump writes dst). */
 function writtenRegisters(image: ProgramImage, pc: number): number[] {
-  const xop = image.xop[pc];
+  const kind = XOP_INFO[image.xop[pc]]!.kind;
   const dst = image.dst2[pc] >> 1, src = image.src2[pc] >> 1;
-  if (xop >= XOP.ATOMIC32 && xop < XOP.ATOMIC64 + 0x10) return [src, 0];
-  const cls = xop & 0x07;
-  if (xop < 0x100 && (cls === 0x02 || cls === 0x03)) return []; // st, stx
-  if (xop < 0x100 && (cls === 0x05 || cls === 0x06)) return []; // jumps (calls end blocks)
+  if (kind === 'atomic') return [src, 0];
+  if (kind === 'st' || kind === 'stx') return [];
+  if (kind === 'ja' || kind === 'jcond' || kind === 'call' || kind === 'callx' || kind === 'exit') return []; // they end blocks
   return [dst];
 }
 

@@ -17,19 +17,27 @@
  */
 import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
 import { IMPORT_COUNT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
-import { XOP, type ProgramImage } from '../image.js';
+import { XOP, XOP_INFO } from '../../isa/xop.js';
+import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
+import type { ProgramImage } from '../image.js';
 import { ORIGIN_COPY, ORIGIN_HERE } from '../r0-origin.js';
 import { lowerAlu } from './lower-alu.js';
 import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
 } from './lower-control.js';
-import { BPF_FUNC_map_lookup_elem, type MapLayoutResolver } from './lower-map.js';
+import type { MapLayoutResolver } from './lower-map.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
-import { CodeWriter, I32, OP, writeModule, type FunctionImport } from './wasm-writer.js';
+import { CodeWriter, I32, I64, OP, writeModule, type FunctionImport } from './wasm-writer.js';
+import { XdplabError } from '../../errors.js';
 
-export class JitUnsupported extends Error {}
+/** An image the JIT cannot compile: it runs in the interpreter instead. */
+export class JitUnsupported extends XdplabError {
+  constructor(message: string) {
+    super('UNSUPPORTED', message);
+  }
+}
 
 /** The imported functions, in IMPORT's order (layout.ts). */
 const IMPORTS: FunctionImport[] = [
@@ -162,7 +170,7 @@ function emitBlock(c: BlockContext): void {
     const xop = image.xop[pc];
     const dst = image.dst2[pc] >> 1, src = image.src2[pc] >> 1;
     if (lowerAlu(w, { xop, dst, src, imm: image.imm[pc], immHi: image.imm[pc + 1] ?? 0, pc })) continue;
-    if (xop === 0x118) { // lddw of a function address: its instruction index
+    if (xop === XOP.LDDW_FUNC) { // its instruction index
       w.i64(pc + 1 + image.imm[pc]).set(reg(dst));
       continue;
     }
@@ -188,8 +196,9 @@ function isSelfContained(image: ProgramImage, lookups = false): boolean {
   for (let pc = 0; pc < image.slots; pc++) {
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];
-    if (xop === 0x85 && lookups && image.imm[pc] === BPF_FUNC_map_lookup_elem) continue;
-    if (xop === 0x85 || xop === 0x8d || xop === XOP.CALL_KFUNC || isLegacyLoad(xop)) return false;
+    const kind = XOP_INFO[image.xop[pc]]!.kind;
+    if (kind === 'call' && lookups && image.imm[pc] === BPF_FUNC_map_lookup_elem) continue;
+    if (kind === 'call' || kind === 'callx' || kind === 'kfunc' || isLegacyLoad(xop)) return false;
   }
   return true;
 }
@@ -234,7 +243,7 @@ export function compileImage(image: ProgramImage, extraLeaders: readonly number[
     export: 'run',
   }, {
     type: { params: [I32], results: [I32] },
-    locals: [I32, I32, ...new Array<number>(11).fill(0x7e)],
+    locals: [I32, I32, ...new Array<number>(11).fill(I64)],
     code: emitRepeat(),
     export: 'repeat',
   }]);

@@ -3,19 +3,17 @@
  * surface and its exact behaviour (r0, memory, maps, faults with the same reason at the same
  * pc, the same instruction count at the same budget).
  *
- * Each image is compiled once (a WeakMap on the image, shared by every engine) and instantiated
- * once per engine. The engine's register file is the scratch area of the arena (layout.ts), so
+ * Each image is compiled once per CompileCache (the engine's own, unless its creator shares one)
+ * and instantiated once per engine. The engine's register file is the scratch area of the arena (layout.ts), so
  * `regs` — which hooks fill before a run and helpers read — is a view of the same bytes the
  * compiled code loads and stores. Tail calls never grow the host stack: `run` returns
  * STATUS.TAIL_CALL and the driver loop (execute) starts the next image. An image the JIT cannot
- * compile runs in the interpreter, with a one-line notice on stderr.
+ * compile runs in the interpreter, with a one-line notice to the logger the engine was given.
  */
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
 import { ARENA_LAYOUT, type Arena, type Region } from '../arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from '../fault.js';
-import {
-  HELPER_CONTINUE, HELPER_STOP, type HelperCall, type HelperFn, type HelperTable,
-} from '../helper-table.js';
+import { HELPER_CONTINUE, HELPER_STOP, HelperError, type HelperCall, type HelperFn, type HelperTable } from '../helper-table.js';
 import type { ProgramImage } from '../image.js';
 import { pairToBigInt } from '../int64.js';
 import {
@@ -23,88 +21,30 @@ import {
   type RunArgs,
 } from '../interpreter.js';
 import { arrayLookupLayoutAt, isInlineMapLookup } from '../map-layout.js';
-import { compileImage, type CompiledImage } from './compiler.js';
+import type { CompiledImage } from './compiler.js';
 import type { MapLayoutResolver } from './lower-map.js';
 import {
   CALLX_CONTINUE, CALLX_STOP, FAULT_CODE_REASON, FRAME_BYTES, FRAME_RET_PC, SCRATCH, STATUS,
 } from './layout.js';
+import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
+import { XdplabError } from '../../errors.js';
+import { CompileCache, type CompileStats, type InlineMaps, type Logger } from './compile-cache.js';
 
 /** A fault raised inside compiled code or its imports; turned into a VmFault with the image. */
 class JitFault {
   constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
 }
 
-/** Compiled images, shared by all engines; `null` when the JIT cannot compile the image. */
-const compiled = new WeakMap<ProgramImage, CompiledImage | null>();
-/** Bumped by every recompile: an engine's instance made before may be out of date. */
-let recompiles = 0;
-
-export interface CompileStats {
-  /** Images compiled (by any engine). */
-  images: number;
-  /** Total milliseconds spent compiling them. */
-  ms: number;
-  /** Images the JIT could not compile (they run in the interpreter). */
-  fallbacks: number;
-}
-
-/** Compile statistics of this process. */
-export const compileStats: CompileStats = { images: 0, ms: 0, fallbacks: 0 };
-
-/**
- * The arena whose array maps an image's compiled code has inlined lookups of (an image's map
- * addresses belong to one arena); another arena's engine compiles the image again without.
- */
-const inlinedFor = new WeakMap<ProgramImage, Arena>();
-
 /** Inline lookups over `arena`'s array maps when `helpers` has the standard lookup helper. */
 function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
-  return isInlineMapLookup(helpers.lookup(1)) ? (addr) => arrayLookupLayoutAt(arena, addr) : undefined;
+  return isInlineMapLookup(helpers.lookup(BPF_FUNC_map_lookup_elem)) ? (addr) => arrayLookupLayoutAt(arena, addr) : undefined;
 }
 
-/**
- * The compiled form of an image (compiling it on first use), or null when it cannot be compiled.
- * `inline`: the arena and resolver of the engine asking (lower-map.ts); none for plain code.
- */
-export function compiledImage(
-  image: ProgramImage, extraLeaders?: readonly number[], inline?: { arena: Arena; mapLayout: MapLayoutResolver | undefined },
-): CompiledImage | null {
-  const owner = inlinedFor.get(image);
-  if (owner !== undefined && inline !== undefined && owner !== inline.arena) return compiledElsewhere(image, extraLeaders);
-  let entry = extraLeaders ? undefined : compiled.get(image);
-  if (entry === undefined) {
-    try {
-      entry = compileImage(image, extraLeaders, inline?.mapLayout);
-      if (inline?.mapLayout) inlinedFor.set(image, inline.arena);
-      compileStats.images++;
-      compileStats.ms += entry.compileMs;
-    } catch (err) {
-      if (extraLeaders) return null; // keep the code compiled before
-      entry = null;
-      compileStats.fallbacks++;
-      const why = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`xdplab: jit: ${image.name} runs in the interpreter (${why})\n`);
-    }
-    compiled.set(image, entry);
-    if (extraLeaders) recompiles++;
-  }
-  return entry;
-}
-
-/** An image another arena's engine compiled with its maps inlined: plain code, cached apart. */
-const plain = new WeakMap<ProgramImage, CompiledImage | null>();
-function compiledElsewhere(image: ProgramImage, extraLeaders?: readonly number[]): CompiledImage | null {
-  let entry = extraLeaders ? undefined : plain.get(image);
-  if (entry === undefined) {
-    try {
-      entry = compileImage(image, extraLeaders);
-    } catch {
-      entry = null;
-    }
-    plain.set(image, entry);
-    if (extraLeaders) recompiles++;
-  }
-  return entry;
+export interface JitOptions extends InterpreterOptions {
+  /** The compiled images to use (shared with other engines); by default the engine's own. */
+  compileCache?: CompileCache;
+  /** Where notices go (an image that runs in the interpreter): by default nowhere. */
+  log?: Logger;
 }
 
 type RunFn = (startPc: number, depth: number, baseDepth: number) => number;
@@ -130,8 +70,6 @@ function cpuOf(env: unknown): number {
  * billion instructions takes tens of seconds in either engine).
  */
 const MAX_JIT_BUDGET = 0xf0000000;
-
-const arenasInUse = new WeakSet<Arena>();
 
 export class JitEngine implements HelperCall {
   readonly stack: Region;
@@ -161,16 +99,19 @@ export class JitEngine implements HelperCall {
   private callbackImage: ProgramImage | undefined;
   private callbackPc = -1;
   private callbackRecompiles = -1;
-  private inline: { arena: Arena; mapLayout: MapLayoutResolver | undefined } | undefined;
+  private inline: InlineMaps | undefined;
+  /** The compiled images this engine runs (its own unless its creator shared one). */
+  private readonly cache: CompileCache;
 
   constructor(
     readonly arena: Arena,
     readonly helpers: HelperTable,
-    private readonly options: InterpreterOptions = {},
+    private readonly options: JitOptions = {},
   ) {
     // The register file and frame stack are per arena: one JIT engine an arena.
-    if (arenasInUse.has(arena)) throw new Error('jit: this arena already has a JIT engine');
-    arenasInUse.add(arena);
+    if (arena.jitEngine !== undefined) throw new XdplabError('INTERNAL', 'jit: this arena already has a JIT engine');
+    arena.jitEngine = this;
+    this.cache = options.compileCache ?? new CompileCache(options.log);
     this.budget = options.budget ?? DEFAULT_BUDGET;
     this.stack = arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
     this.stackTop = this.stack.end;
@@ -193,7 +134,7 @@ export class JitEngine implements HelperCall {
   /** The image's compiled code for this engine (array lookups inlined over this arena's maps). */
   private compiledOf(image: ProgramImage, extraLeaders?: readonly number[]): CompiledImage | null {
     this.inline ??= { arena: this.arena, mapLayout: mapLayoutsOf(this.arena, this.helpers) };
-    return compiledImage(image, extraLeaders, this.inline);
+    return this.cache.compiledImage(image, extraLeaders, this.inline);
   }
 
   private refreshViews(): void {
@@ -214,9 +155,14 @@ export class JitEngine implements HelperCall {
     return this.regsView;
   }
 
-  /** Compile statistics (of this process: compiled images are shared by engines). */
+  /** What compiling this engine's images cost (its cache's: shared with the engines sharing it). */
   get compileStats(): Readonly<CompileStats> {
-    return compileStats;
+    return this.cache.stats;
+  }
+
+  /** The image's compiled code (compiled now if it was not), or null when the JIT cannot compile it. */
+  compile(image: ProgramImage): CompiledImage | null {
+    return this.compiledOf(image);
   }
 
   get r0(): bigint {
@@ -303,7 +249,7 @@ export class JitEngine implements HelperCall {
 
   private runInInterpreter(image: ProgramImage): number {
     // Sharing the stack keeps r10 what the JIT's would be.
-    this.fallback ??= new Interpreter(this.arena, this.helpers, { ...this.options, stack: this.stack });
+    this.fallback ??= new Interpreter(this.arena, this.helpers, { budget: this.options.budget, stack: this.stack });
     const interp = this.fallback;
     this.lastRunFellBack = true;
     interp.regs.set(this.regs);
@@ -323,7 +269,7 @@ export class JitEngine implements HelperCall {
   /** The image's run function when this engine made it and nothing was recompiled since. */
   private hotRun(image: ProgramImage): RunFn | undefined {
     const hot = image.jitInstance as HotInstance | undefined;
-    return hot !== undefined && hot.engine === this && hot.recompiles === recompiles ? hot.run : undefined;
+    return hot !== undefined && hot.engine === this && hot.recompiles === this.cache.recompiles ? hot.run : undefined;
   }
 
   private instanceFor(image: ProgramImage): RunFn {
@@ -335,19 +281,19 @@ export class JitEngine implements HelperCall {
       return hotRun;
     }
     let instance = this.instances.get(image);
-    if (instance === undefined || instance.recompiles !== recompiles) {
+    if (instance === undefined || instance.recompiles !== this.cache.recompiles) {
       const entry = this.compiledOf(image);
-      if (entry === null) throw new Error(`jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
+      if (entry === null) throw new XdplabError('UNSUPPORTED', `jit: ${image.name} could not be compiled, and ${this.image.name} tail-calls it`);
       if (instance?.entry !== entry) {
         const exports = new WebAssembly.Instance(entry.module, this.imports).exports;
-        instance = { entry, run: exports.run as RunFn, repeat: exports.repeat as RepeatFn, recompiles };
+        instance = { entry, run: exports.run as RunFn, repeat: exports.repeat as RepeatFn, recompiles: this.cache.recompiles };
         this.instances.set(image, instance);
       }
-      instance.recompiles = recompiles;
+      instance.recompiles = this.cache.recompiles;
     }
     this.lastImage = image;
     this.lastRun = instance.run;
-    image.jitInstance = { engine: this, run: instance.run, recompiles } satisfies HotInstance;
+    image.jitInstance = { engine: this, run: instance.run, recompiles: this.cache.recompiles } satisfies HotInstance;
     return instance.run;
   }
 
@@ -383,11 +329,11 @@ export class JitEngine implements HelperCall {
           pc = scratch[RESUME_PC];
           frame = scratch[DEPTH];
           if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined || !this.ensureBlockStart(image, pc)) {
-            throw new Error(`jit: ${image.name}: control went to pc ${pc}, which starts no instruction`);
+            throw new XdplabError('INTERNAL', `jit: ${image.name}: control went to pc ${pc}, which starts no instruction`);
           }
           continue;
         }
-        if (status !== STATUS.TAIL_CALL) throw new Error(`jit: ${image.name}: control ran past the last instruction`);
+        if (status !== STATUS.TAIL_CALL) throw new XdplabError('INTERNAL', `jit: ${image.name}: control ran past the last instruction`);
         // The target replaces the program in the current frame, as in the interpreter.
         image = this.tailCallTarget!;
         this.tailCallTarget = undefined;
@@ -476,15 +422,15 @@ export class JitEngine implements HelperCall {
   callFunction(pc: number, args: readonly number[]): number {
     const image = this.image;
     if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined) {
-      throw new Error(`callback at ${pc} is not an instruction of ${image.name}`);
+      throw new HelperError(`callback at ${pc} is not an instruction of ${image.name}`);
     }
     const depth = this.scratch()[DEPTH];
-    if (depth + 1 >= MAX_CALL_FRAMES) throw new Error(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
-    if (image !== this.callbackImage || pc !== this.callbackPc || this.callbackRecompiles !== recompiles) {
+    if (depth + 1 >= MAX_CALL_FRAMES) throw new HelperError(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    if (image !== this.callbackImage || pc !== this.callbackPc || this.callbackRecompiles !== this.cache.recompiles) {
       this.ensureBlockStart(image, pc);
       this.callbackImage = image;
       this.callbackPc = pc;
-      this.callbackRecompiles = recompiles;
+      this.callbackRecompiles = this.cache.recompiles;
     }
     const saved = this.callbackSaves[depth];
     saved.set(this.regs);

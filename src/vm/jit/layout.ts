@@ -4,6 +4,7 @@
  * `run` returns, and its locals.
  */
 import { ARENA_LAYOUT } from '../arena.js';
+import { I32, I64 } from './wasm-writer.js';
 
 const S = ARENA_LAYOUT.SCRATCH;
 
@@ -102,13 +103,13 @@ export const LOCAL = {
   ORIGIN0: 34,
 } as const;
 export const PARAM_COUNT = 3;
-/** Types of the locals after the params (i32 = 0x7f, i64 = 0x7e). */
+/** Types of the locals after the params. */
 export const LOCAL_TYPES = [
-  ...new Array<number>(11).fill(0x7e), // r0..r10
-  0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, // n, budget, next, stackTop, addr, region, t32
-  0x7e, 0x7e, // t64, t64b
-  ...new Array<number>(11).fill(0x7f), // guard r0..r10
-  ...new Array<number>(11).fill(0x7f), // origin r0..r10
+  ...new Array<number>(11).fill(I64), // r0..r10
+  I32, I32, I32, I32, I32, I32, I32, // n, budget, next, stackTop, addr, region, t32
+  I64, I64, // t64, t64b
+  ...new Array<number>(11).fill(I32), // guard r0..r10
+  ...new Array<number>(11).fill(I32), // origin r0..r10
 ];
 
 export const reg = (r: number): number => LOCAL.R0 + r;

@@ -6,21 +6,24 @@
  * guarded): x / 0 = 0, x % 0 = x, and signed INT_MIN / -1 = INT_MIN (the kernel's
  * JITs and the interpreter agree). Shift counts are masked to 63 / 31 — wasm does the same.
  */
-import { OP, type CodeWriter } from './wasm-writer.js';
+import { I32, I64, OP, type CodeWriter } from './wasm-writer.js';
 import { LOCAL, reg } from './layout.js';
-import { XOP } from '../image.js';
+import {
+  BPF_ADD, BPF_AND, BPF_ARSH, BPF_DIV, BPF_LSH, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_SUB, BPF_XOR,
+} from '../../isa/opcodes.js';
+import { XOP, XOP_INFO } from '../../isa/xop.js';
 
-/** Simple binary operations: ALU op nibble → [i64 opcode, i32 opcode]. */
+/** Simple binary operations: BPF_OP → [i64 opcode, i32 opcode]. */
 const BINARY: Record<number, readonly [number, number]> = {
-  0x00: [OP.i64_add, OP.i32_add],
-  0x10: [OP.i64_sub, OP.i32_sub],
-  0x20: [OP.i64_mul, OP.i32_mul],
-  0x40: [OP.i64_or, OP.i32_or],
-  0x50: [OP.i64_and, OP.i32_and],
-  0x60: [OP.i64_shl, OP.i32_shl],
-  0x70: [OP.i64_shr_u, OP.i32_shr_u],
-  0xa0: [OP.i64_xor, OP.i32_xor],
-  0xc0: [OP.i64_shr_s, OP.i32_shr_s],
+  [BPF_ADD]: [OP.i64_add, OP.i32_add],
+  [BPF_SUB]: [OP.i64_sub, OP.i32_sub],
+  [BPF_MUL]: [OP.i64_mul, OP.i32_mul],
+  [BPF_OR]: [OP.i64_or, OP.i32_or],
+  [BPF_AND]: [OP.i64_and, OP.i32_and],
+  [BPF_LSH]: [OP.i64_shl, OP.i32_shl],
+  [BPF_RSH]: [OP.i64_shr_u, OP.i32_shr_u],
+  [BPF_XOR]: [OP.i64_xor, OP.i32_xor],
+  [BPF_ARSH]: [OP.i64_shr_s, OP.i32_shr_s],
 };
 
 export interface AluOperands {
@@ -35,7 +38,7 @@ export interface AluOperands {
 
 /** Push the source operand: the register or the immediate (sign-extended to 64 bits / as i32). */
 function source(w: CodeWriter, o: AluOperands, wide: boolean): void {
-  const fromReg = (o.xop & 0x08) !== 0;
+  const fromReg = XOP_INFO[o.xop]!.usesSrcReg;
   if (wide) {
     if (fromReg) w.get(reg(o.src));
     else w.i64(o.imm);
@@ -58,15 +61,15 @@ function setZext(w: CodeWriter, d: number): void {
 /** Lower one ALU-type instruction; false when xop is not one. */
 export function lowerAlu(w: CodeWriter, o: AluOperands): boolean {
   const { xop, dst: d } = o;
-  if (xop >= 0x100) return lowerVariant(w, o);
-  const cls = xop & 0x07;
-  if (xop === 0x18) { // lddw
+  const info = XOP_INFO[xop];
+  if (info === undefined) return false;
+  if (info.kind === 'lddw') {
     w.i64(o.imm, o.immHi).set(reg(d));
     return true;
   }
-  if (cls !== 0x07 && cls !== 0x04) return false;
-  const wide = cls === 0x07;
-  const op = xop & 0xf0;
+  if (info.variant) return lowerVariant(w, o);
+  if (info.kind !== 'alu') return false;
+  const { is64: wide, op } = info;
   const binary = BINARY[op];
   if (binary) {
     if (wide) {
@@ -82,18 +85,18 @@ export function lowerAlu(w: CodeWriter, o: AluOperands): boolean {
     return true;
   }
   switch (op) {
-    case 0x80: // neg
+    case BPF_NEG:
       if (wide) w.i64(0).get(reg(d)).op(OP.i64_sub).set(reg(d));
       else { w.i32(0); dst32(w, d); w.op(OP.i32_sub); setZext(w, d); }
       return true;
-    case 0xb0: // mov
+    case BPF_MOV:
       source(w, o, wide);
       if (wide) w.set(reg(d));
       else setZext(w, d);
       return true;
-    case 0x30: // div (unsigned)
-    case 0x90: // mod (unsigned)
-      unsignedDivision(w, o, wide, op === 0x90);
+    case BPF_DIV: // unsigned (sdiv is a variant)
+    case BPF_MOD:
+      unsignedDivision(w, o, wide, op === BPF_MOD);
       return true;
     default:
       return false;
@@ -106,7 +109,7 @@ export function lowerAlu(w: CodeWriter, o: AluOperands): boolean {
  */
 function unsignedDivision(w: CodeWriter, o: AluOperands, wide: boolean, mod: boolean): void {
   const d = o.dst;
-  const fromReg = (o.xop & 0x08) !== 0;
+  const fromReg = XOP_INFO[o.xop]!.usesSrcReg;
   if (!fromReg && o.imm === 0) {
     if (mod) { if (!wide) { dst32(w, d); setZext(w, d); } } // dst unchanged (low word for 32-bit)
     else w.i64(0).set(reg(d));
@@ -117,7 +120,7 @@ function unsignedDivision(w: CodeWriter, o: AluOperands, wide: boolean, mod: boo
       w.get(reg(d)).i64(o.imm).op(mod ? OP.i64_rem_u : OP.i64_div_u).set(reg(d));
       return;
     }
-    w.get(reg(o.src)).op(OP.i64_eqz).if(0x7e);
+    w.get(reg(o.src)).op(OP.i64_eqz).if(I64);
     if (mod) w.get(reg(d));
     else w.i64(0);
     w.else().get(reg(d)).get(reg(o.src)).op(mod ? OP.i64_rem_u : OP.i64_div_u).end().set(reg(d));
@@ -129,7 +132,7 @@ function unsignedDivision(w: CodeWriter, o: AluOperands, wide: boolean, mod: boo
     setZext(w, d);
     return;
   }
-  w.get(reg(o.src)).op(OP.i32_wrap_i64).tee(LOCAL.T32).op(OP.i32_eqz).if(0x7f);
+  w.get(reg(o.src)).op(OP.i32_wrap_i64).tee(LOCAL.T32).op(OP.i32_eqz).if(I32);
   if (mod) dst32(w, d);
   else w.i32(0);
   w.else();
@@ -142,8 +145,8 @@ function unsignedDivision(w: CodeWriter, o: AluOperands, wide: boolean, mod: boo
 function signedDivision(w: CodeWriter, o: AluOperands, wide: boolean, mod: boolean, fromReg: boolean): void {
   const d = o.dst;
   const [ty, eqz, sub, div, rem] = wide
-    ? [0x7e, OP.i64_eqz, OP.i64_sub, OP.i64_div_s, OP.i64_rem_s]
-    : [0x7f, OP.i32_eqz, OP.i32_sub, OP.i32_div_s, OP.i32_rem_s];
+    ? [I64, OP.i64_eqz, OP.i64_sub, OP.i64_div_s, OP.i64_rem_s]
+    : [I32, OP.i32_eqz, OP.i32_sub, OP.i32_div_s, OP.i32_rem_s];
   const pushDst = (): void => { if (wide) w.get(reg(d)); else dst32(w, d); };
   const pushConst = (v: number): void => { if (wide) w.i64(v); else w.i32(v); };
   const store = (): void => { if (wide) w.set(reg(d)); else setZext(w, d); };
@@ -211,14 +214,14 @@ function byteOrder(w: CodeWriter, xop: number, d: number): void {
 function lowerVariant(w: CodeWriter, o: AluOperands): boolean {
   const { xop, dst: d, src: s } = o;
   switch (xop) {
-    case XOP.SDIV64_K: signedDivision(w, o, true, false, false); return true;
-    case XOP.SDIV64_X: signedDivision(w, o, true, false, true); return true;
-    case XOP.SMOD64_K: signedDivision(w, o, true, true, false); return true;
-    case XOP.SMOD64_X: signedDivision(w, o, true, true, true); return true;
-    case XOP.SDIV32_K: signedDivision(w, o, false, false, false); return true;
-    case XOP.SDIV32_X: signedDivision(w, o, false, false, true); return true;
-    case XOP.SMOD32_K: signedDivision(w, o, false, true, false); return true;
-    case XOP.SMOD32_X: signedDivision(w, o, false, true, true); return true;
+    case XOP.SDIV64_IMM: signedDivision(w, o, true, false, false); return true;
+    case XOP.SDIV64_REG: signedDivision(w, o, true, false, true); return true;
+    case XOP.SMOD64_IMM: signedDivision(w, o, true, true, false); return true;
+    case XOP.SMOD64_REG: signedDivision(w, o, true, true, true); return true;
+    case XOP.SDIV32_IMM: signedDivision(w, o, false, false, false); return true;
+    case XOP.SDIV32_REG: signedDivision(w, o, false, false, true); return true;
+    case XOP.SMOD32_IMM: signedDivision(w, o, false, true, false); return true;
+    case XOP.SMOD32_REG: signedDivision(w, o, false, true, true); return true;
     case XOP.MOVSX64_8: w.get(reg(s)).op(OP.i64_extend8_s).set(reg(d)); return true;
     case XOP.MOVSX64_16: w.get(reg(s)).op(OP.i64_extend16_s).set(reg(d)); return true;
     case XOP.MOVSX64_32: w.get(reg(s)).op(OP.i64_extend32_s).set(reg(d)); return true;

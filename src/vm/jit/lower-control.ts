@@ -13,14 +13,19 @@
  * MAX_CALL_FRAMES frames. The budget is checked, as the interpreter checks it, at backward jumps
  * taken and at local calls.
  */
-import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
-import { XOP, type ProgramImage } from '../image.js';
+import {
+  BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JNE, BPF_JSET, BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, MAX_BPF_STACK,
+  MAX_CALL_FRAMES,
+} from '../../isa/opcodes.js';
+import { XOP_INFO } from '../../isa/xop.js';
+import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
+import type { ProgramImage } from '../image.js';
 import { jumpTarget, type ControlFlow } from './cfg.js';
 import type { LabelStack } from './structure.js';
 import {
   CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_ORIGINS, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
 } from './layout.js';
-import { BPF_FUNC_map_lookup_elem, constantR1, emitArrayLookup, type MapLayoutResolver } from './lower-map.js';
+import { constantR1, emitArrayLookup, type MapLayoutResolver } from './lower-map.js';
 import { spillCount, spillRegisters as spillRegisterFile } from './spill.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
@@ -180,19 +185,18 @@ function lowerCallx(c: BlockContext, pc: number, src: number): void {
   w.get(LOCAL.NEXT).i32(CALLX_STOP).op(OP.i32_eq).if().i32(SCRATCH.R0_PC).i32(pc).mem(OP.i32_store).i32(STATUS.STOP).op(OP.return).end();
 }
 
-/** JMP / JMP32 conditions: op nibble → [i64 compare, i32 compare]; jset (0x40) apart. */
+/** JMP / JMP32 conditions: BPF_OP → [i64 compare, i32 compare]; jset apart. */
 const COMPARE: Record<number, readonly [number, number]> = {
-  0x10: [OP.i64_eq, OP.i32_eq], 0x50: [OP.i64_ne, OP.i32_ne],
-  0x20: [OP.i64_gt_u, OP.i32_gt_u], 0x30: [OP.i64_ge_u, OP.i32_ge_u],
-  0xa0: [OP.i64_lt_u, OP.i32_lt_u], 0xb0: [OP.i64_le_u, OP.i32_le_u],
-  0x60: [OP.i64_gt_s, OP.i32_gt_s], 0x70: [OP.i64_ge_s, OP.i32_ge_s],
-  0xc0: [OP.i64_lt_s, OP.i32_lt_s], 0xd0: [OP.i64_le_s, OP.i32_le_s],
+  [BPF_JEQ]: [OP.i64_eq, OP.i32_eq], [BPF_JNE]: [OP.i64_ne, OP.i32_ne],
+  [BPF_JGT]: [OP.i64_gt_u, OP.i32_gt_u], [BPF_JGE]: [OP.i64_ge_u, OP.i32_ge_u],
+  [BPF_JLT]: [OP.i64_lt_u, OP.i32_lt_u], [BPF_JLE]: [OP.i64_le_u, OP.i32_le_u],
+  [BPF_JSGT]: [OP.i64_gt_s, OP.i32_gt_s], [BPF_JSGE]: [OP.i64_ge_s, OP.i32_ge_s],
+  [BPF_JSLT]: [OP.i64_lt_s, OP.i32_lt_s], [BPF_JSLE]: [OP.i64_le_s, OP.i32_le_s],
 };
 
 function condition(c: BlockContext, pc: number): void {
   const { w, image } = c;
-  const xop = image.xop[pc];
-  const wide = (xop & 0x07) === 0x05;
+  const { is64: wide, usesSrcReg, op } = XOP_INFO[image.xop[pc]]!;
   const d = image.dst2[pc] >> 1, s = image.src2[pc] >> 1, imm = image.imm[pc];
   const push = (r: number | undefined): void => {
     if (wide) { if (r === undefined) w.i64(imm); else w.get(reg(r)); }
@@ -200,9 +204,8 @@ function condition(c: BlockContext, pc: number): void {
     else w.get(reg(r)).op(OP.i32_wrap_i64);
   };
   push(d);
-  push(xop & 0x08 ? s : undefined);
-  const op = xop & 0xf0;
-  if (op === 0x40) { // jset: (dst & src) != 0
+  push(usesSrcReg ? s : undefined);
+  if (op === BPF_JSET) { // (dst & src) != 0
     if (wide) w.op(OP.i64_and).op(OP.i64_eqz).op(OP.i32_eqz);
     else w.op(OP.i32_and).op(OP.i32_eqz).op(OP.i32_eqz);
     return;
@@ -211,10 +214,9 @@ function condition(c: BlockContext, pc: number): void {
 }
 
 function lowerJump(c: BlockContext, pc: number): void {
-  const xop = c.image.xop[pc];
   const target = jumpTarget(c.image, pc);
   const backward = target <= pc;
-  if ((xop & 0xf0) === 0x00) { // ja, gotol
+  if (XOP_INFO[c.image.xop[pc]]!.kind === 'ja') { // ja, gotol
     if (backward) budgetCheck(c, pc);
     branchTo(c, target, 0);
     return;
@@ -233,23 +235,21 @@ function lowerJump(c: BlockContext, pc: number): void {
 /** Lower the instruction that ends a block; false when xop is not one of these. */
 export function lowerControl(c: BlockContext, pc: number): boolean {
   const { image } = c;
-  const xop = image.xop[pc];
-  switch (xop) {
-    case 0x95: lowerExit(c, pc); return true;
-    case 0x85: lowerCall(c, pc, image.imm[pc]); return true;
-    case 0x8d: lowerCallx(c, pc, image.src2[pc] >> 1); return true;
-    case XOP.CALL_KFUNC:
+  switch (XOP_INFO[image.xop[pc]]?.kind) {
+    case 'exit': lowerExit(c, pc); return true;
+    case 'call': lowerCall(c, pc, image.imm[pc]); return true;
+    case 'callx': lowerCallx(c, pc, image.src2[pc] >> 1); return true;
+    case 'kfunc':
       fault(c, FAULT_CODE.KFUNC, pc, image.imm[pc]);
       return true;
-    case XOP.CALL_LOCAL:
+    case 'call_local':
       pushFrame(c, pc);
       branchTo(c, pc + 1 + image.imm[pc], 0);
       return true;
+    case 'ja': case 'jcond':
+      lowerJump(c, pc);
+      return true;
     default:
-      if (xop < 0x100 && ((xop & 0x07) === 0x05 || (xop & 0x07) === 0x06)) {
-        lowerJump(c, pc);
-        return true;
-      }
       return false;
   }
 }

@@ -11,18 +11,20 @@
  * path, as does any call whose map is not a published array (map-layout.ts).
  */
 import type { ArrayLookupLayout } from '../map-layout.js';
+import { XOP, XOP_INFO } from '../../isa/xop.js';
 import type { ProgramImage } from '../image.js';
 import type { BasicBlock } from './cfg.js';
 import { LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
-/** BPF_FUNC_map_lookup_elem (include/uapi/linux/bpf.h). */
-export const BPF_FUNC_map_lookup_elem = 1;
-
 /** Resolves a map header address to the layout of an array map the JIT may inline. */
 export type MapLayoutResolver = (addr: number) => ArrayLookupLayout | undefined;
 
-const isStore = (xop: number): boolean => (xop & 0x07) === 0x02 || ((xop & 0x07) === 0x03 && (xop & 0xe0) !== 0xc0);
+/** st, stx and atomics read their dst register (an address) and never write it. */
+const readsDstOnly = (xop: number): boolean => {
+  const kind = XOP_INFO[xop]?.kind;
+  return kind === 'st' || kind === 'stx' || kind === 'atomic';
+};
 
 /**
  * The value r1 holds at the call at `pc`, when an lddw of the block set it and nothing after
@@ -35,11 +37,11 @@ export function constantR1(image: ProgramImage, block: BasicBlock, pc: number): 
     const xop = image.xop[p];
     const dst = image.dst2[p] >> 1, src = image.src2[p] >> 1;
     if (dst === 1) {
-      if (xop === 0x18) return image.imm[p + 1] === 0 ? image.imm[p] >>> 0 : undefined;
-      if (isStore(xop)) continue; // r1 is the address, read only
+      if (xop === XOP.LDDW) return image.imm[p + 1] === 0 ? image.imm[p] >>> 0 : undefined;
+      if (readsDstOnly(xop)) continue; // r1 is the address, read only
       return undefined;
     }
-    if (src === 1 && (xop & 0x07) === 0x03 && (xop & 0xe0) === 0xc0) return undefined; // atomic
+    if (src === 1 && XOP_INFO[xop]?.kind === 'atomic') return undefined; // a fetching atomic writes its src
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
  * must allow the access. A failed check calls the memFault import with the pc (it throws).
  */
 import { ARENA_LAYOUT, REGION_READ, REGION_WRITE } from '../arena.js';
-import { XOP } from '../image.js';
+import { XOP, XOP_INFO } from '../../isa/xop.js';
 import { MAX_BPF_STACK } from '../../isa/opcodes.js';
 import { IMPORT, LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
@@ -29,7 +29,6 @@ export interface MemoryOperands {
   used: readonly number[];
 }
 
-const SIZE_OF: Record<number, number> = { 0x10: 1, 0x08: 2, 0x00: 4, 0x18: 8 };
 const LOAD_U = [0, OP.i64_load8_u, OP.i64_load16_u, 0, OP.i64_load32_u, 0, 0, 0, OP.i64_load];
 const LOAD_S = [0, OP.i64_load8_s, OP.i64_load16_s, 0, OP.i64_load32_s];
 const STORE = [0, OP.i64_store8, OP.i64_store16, 0, OP.i64_store32, 0, 0, 0, OP.i64_store];
@@ -117,49 +116,50 @@ export function accessOf(xop: number, dst: number, src: number, off: number): Ac
 }
 
 function shapeOf(xop: number, dst: number, src: number, off: number): AccessShape | undefined {
-  if (xop >= XOP.ATOMIC32 && xop < XOP.ATOMIC64 + 0x10) return { base: dst, off, size: xop >= XOP.ATOMIC64 ? 8 : 4, flag: REGION_WRITE };
-  if (xop >= 0x100) return undefined;
-  const cls = xop & 0x07, mode = xop & 0xe0, size = SIZE_OF[xop & 0x18];
-  if (cls === 0x01 && (mode === 0x60 || mode === 0x80)) return { base: src, off, size, flag: REGION_READ };
-  if ((cls === 0x02 || cls === 0x03) && mode === 0x60) return { base: dst, off, size, flag: REGION_WRITE };
-  return undefined;
+  const info = XOP_INFO[xop];
+  switch (info?.kind) {
+    case 'ldx': case 'ldxsx': return { base: src, off, size: info.size, flag: REGION_READ };
+    case 'st': case 'stx': case 'atomic': return { base: dst, off, size: info.size, flag: REGION_WRITE };
+    default: return undefined;
+  }
 }
 
 /** Lower a load, store or atomic; false when xop is not one. */
 export function lowerMemory(w: CodeWriter, o: MemoryOperands): boolean {
-  const { xop } = o;
-  if (xop >= XOP.ATOMIC32 && xop < XOP.ATOMIC64 + 0x10) {
-    lowerAtomic(w, o);
-    return true;
+  const info = XOP_INFO[o.xop];
+  if (info === undefined) return false;
+  const { kind, size } = info;
+  switch (kind) {
+    case 'atomic':
+      lowerAtomic(w, o);
+      return true;
+    case 'ldx': case 'ldxsx': // dst = *(size *)(src + off), zero- or sign-extended
+      emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after, o.grouped ?? false, o.used);
+      w.get(LOCAL.ADDR).mem(kind === 'ldxsx' ? LOAD_S[size] : LOAD_U[size]).set(reg(o.dst));
+      return true;
+    case 'st': case 'stx': // *(size *)(dst + off) = imm | src
+      emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped ?? false, o.used);
+      w.get(LOCAL.ADDR);
+      if (kind === 'stx') w.get(reg(o.src));
+      else w.i64(o.imm);
+      w.mem(STORE[size]);
+      return true;
+    default:
+      return false;
   }
-  if (xop >= 0x100) return false;
-  const cls = xop & 0x07;
-  const mode = xop & 0xe0;
-  const size = SIZE_OF[xop & 0x18];
-  if (cls === 0x01 && (mode === 0x60 || mode === 0x80)) { // ldx, ldsx: dst = *(size *)(src + off)
-    emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after, o.grouped ?? false, o.used);
-    w.get(LOCAL.ADDR).mem(mode === 0x80 ? LOAD_S[size] : LOAD_U[size]).set(reg(o.dst));
-    return true;
-  }
-  if ((cls === 0x02 || cls === 0x03) && mode === 0x60) { // st, stx: *(size *)(dst + off) = imm | src
-    emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped ?? false, o.used);
-    w.get(LOCAL.ADDR);
-    if (cls === 0x03) w.get(reg(o.src));
-    else w.i64(o.imm);
-    w.mem(STORE[size]);
-    return true;
-  }
-  return false;
 }
+
+/** Atomic operations by their index in ATOMIC_OPS (XopInfo.op). */
+const ATOMIC_FETCH_ADD = XOP.ATOMIC32_FETCH_ADD - XOP.ATOMIC32_ADD;
+const ATOMIC_XCHG = XOP.ATOMIC32_XCHG - XOP.ATOMIC32_ADD;
+const ATOMIC_CMPXCHG = XOP.ATOMIC32_CMPXCHG - XOP.ATOMIC32_ADD;
 
 /**
  * lock <op>[32] [dst + off], src. Order ATOMIC_OPS: add, or, and, xor, fetch add/or/and/xor,
  * xchg, cmpxchg. 32-bit forms store the low word and fetch it zero-extended.
  */
 function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
-  const wide = o.xop >= XOP.ATOMIC64;
-  const op = o.xop & 0x0f;
-  const size = wide ? 8 : 4;
+  const { is64: wide, op, size } = XOP_INFO[o.xop]!;
   const load = wide ? OP.i64_load : OP.i64_load32_u;
   const store = wide ? OP.i64_store : OP.i64_store32;
   const s = reg(o.src);
@@ -167,7 +167,7 @@ function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
   // old value → T64, source value → T64B (read before r0 or src change)
   w.get(LOCAL.ADDR).mem(load).set(LOCAL.T64);
   w.get(s).set(LOCAL.T64B);
-  if (op === 9) { // cmpxchg: compare with r0; r0 = old; store src when equal
+  if (op === ATOMIC_CMPXCHG) { // compare with r0; r0 = old; store src when equal
     const equal = (): void => {
       if (wide) w.get(reg(0)).get(LOCAL.T64).op(OP.i64_eq);
       else w.get(reg(0)).op(OP.i32_wrap_i64).get(LOCAL.T64).op(OP.i32_wrap_i64).op(OP.i32_eq);
@@ -178,11 +178,11 @@ function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
     return;
   }
   w.get(LOCAL.ADDR);
-  const arith = [OP.i64_add, OP.i64_or, OP.i64_and, OP.i64_xor][op & 3];
-  if (op === 8) w.get(LOCAL.T64B); // xchg
+  const arith = [OP.i64_add, OP.i64_or, OP.i64_and, OP.i64_xor][op & 3]; // add, or, and, xor; fetch_* the same
+  if (op === ATOMIC_XCHG) w.get(LOCAL.T64B);
   else w.get(LOCAL.T64).get(LOCAL.T64B).op(arith);
   w.mem(store);
-  if (op >= 4) w.get(LOCAL.T64).set(s); // fetch forms and xchg: src = old
+  if (op >= ATOMIC_FETCH_ADD) w.get(LOCAL.T64).set(s); // fetch forms and xchg: src = old
 }
 
 /**
@@ -191,11 +191,11 @@ function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
  * program ends with r0 = 0, as the kernel does. `exit` emits the end of the run.
  */
 export function lowerLegacyLoad(w: CodeWriter, o: MemoryOperands, exit: () => void): void {
-  const size = o.xop & 0x10 ? 1 : o.xop & 0x08 ? 2 : 4;
+  const { kind, size } = XOP_INFO[o.xop]!;
   spillRegisters(w, o.used);
   spillCount(w, 0);
   w.i32(o.pc);
-  if (o.xop & 0x40) w.get(reg(o.src)).op(OP.i32_wrap_i64);
+  if (kind === 'ldind') w.get(reg(o.src)).op(OP.i32_wrap_i64);
   else w.i32(0);
   w.i32(o.imm).i32(size).call(IMPORT.LD_PACKET).op(OP.i64_extend_i32_u).set(reg(0));
   w.i32(SCRATCH.LD_OUTSIDE).mem(OP.i32_load).if();

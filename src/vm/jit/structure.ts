@@ -10,7 +10,8 @@
  * `loop`, and its back edges are plain `br`s. Anything else (irreducible graphs, loops with
  * calls inside) keeps the dispatcher, which is correct for any graph.
  */
-import { XOP, type ProgramImage } from '../image.js';
+import { XOP } from '../../isa/xop.js';
+import type { ProgramImage } from '../image.js';
 import { isJump, jumpTarget, type ControlFlow } from './cfg.js';
 
 /** An item of the layout: one block, or a loop over blocks first..last (its items after the header in `inner`). */
@@ -50,7 +51,7 @@ export function dispatchTargets(image: ProgramImage, cfg: ControlFlow, extraLead
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];
     if (xop === XOP.CALL_LOCAL || xop === XOP.LDDW_FUNC) mark(pc + 1 + image.imm[pc]);
-    if (xop === XOP.CALL_LOCAL || xop === 0x8d) mark(pc + 1);
+    if (xop === XOP.CALL_LOCAL || xop === XOP.CALLX) mark(pc + 1);
   }
   return marks;
 }

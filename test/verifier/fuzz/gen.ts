@@ -9,7 +9,7 @@
  */
 import { BPF_ATTACH_TYPE } from '../../../src/uapi/bpf.js';
 import {
-  ALU_OPS, Builder, FN, JMP_OP_NAMES, MAP, Rng, r, type AluOp, type JmpOp, type Operand, type Size,
+  ALU_OPS, Builder, FN, JMP_OP_NAMES, MAP, Rng, r, type AluOp, type JmpOp, type Size,
 } from './builder.js';
 import { HELPER_PROTOS } from '../../../src/uapi/helper-protos.js';
 import { progTypeInfo } from '../../../src/uapi/prog-types.js';
@@ -86,11 +86,6 @@ function exitWith(g: Gen, ret = 2): void {
 /** An access the verifier must refuse when it reaches it: a load through a scalar. */
 function sink(g: Gen): void {
   g.b.mov(1, 0).ldx(8, 0, 1, 0).exit();
-}
-
-/** A random comparison jumping to `target` when taken. */
-function randomJmp(g: Gen, dst: number, src: Operand, target: string): void {
-  g.b.jmp(g.rng.pick(JMP_OP_NAMES), dst, src, target, g.rng.chance(0.25));
 }
 
 // ---- sources of scalars --------------------------------------------------------------------
