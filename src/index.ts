@@ -25,3 +25,7 @@ export { formatValue } from './btf/format.js';
 export {
   buildPacket, parsePacket, eth, vlan, arp, ipv4, ipv6, tcp, udp, icmp, icmpv6, payload, padding, type Layer,
 } from './packet/index.js';
+export {
+  verifyProgram, verifyCollection, explain, formatExplanation, VerifierRefusal,
+  type Caps, type VerifyOptions, type VerifierResult, type VerifierStats, type Explanation,
+} from './verifier/index.js';
