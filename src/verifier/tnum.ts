@@ -91,6 +91,7 @@ export function tnumXor(a: Tnum, b: Tnum): Tnum {
 /** Multiplication by shift-and-add over the known and unknown bits of `a`. */
 export function tnumMul(a: Tnum, b: Tnum): Tnum {
   const accV = u64(a.value * b.value);
+  if (a.mask === 0n && b.mask === 0n) return { value: accV, mask: 0n }; // what the loop below gives, without it
   let accM: Tnum = { value: 0n, mask: 0n };
   while (a.value || a.mask) {
     if (a.value & 1n) accM = tnumAdd(accM, { value: 0n, mask: b.mask });
