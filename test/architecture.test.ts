@@ -18,7 +18,7 @@ const RANK: Record<string, number> = {
   hooks: 6, pcap: 6, live: 6,
   net: 7,
   topology: 8,
-  cli: 9,
+  cli: 9, testing: 9,
 };
 /** Leaves every layer may import. */
 const SHARED = new Set(['errors.js', 'errors.ts', 'files.js', 'files.ts', 'types', 'uapi']);

@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { stripVTControlCharacters } from 'node:util';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './support/conformance.js';
@@ -69,6 +70,19 @@ describe('README and docs examples run as written', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('2 XDP_PASS 54\n'); // as its last comment says
   });
+
+  it('the test suite of docs/testing.md, in another project that imports xdplab/testing by name', () => {
+    const { dir } = scratch();
+    mkdirSync(path.join(dir, 'node_modules'));
+    symlinkSync(repoRoot, path.join(dir, 'node_modules', 'xdplab'));
+    symlinkSync(path.join(repoRoot, 'node_modules', 'vitest'), path.join(dir, 'node_modules', 'vitest'));
+    const suite = codeBlocks('docs/testing.md').find((b) => b.lang === 'ts')!.text;
+    writeFileSync(path.join(dir, 'firewall.test.ts'), suite);
+    const vitest = path.join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
+    const r = spawnSync(process.execPath, [vitest, 'run', '--root', dir], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: '0' } });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(stripVTControlCharacters(r.stdout)).toMatch(/Tests\s+2 passed/);
+  }, 120_000);
 
   it('the topology of docs/topology.md', () => {
     const { dir, env } = scratch();

@@ -7,6 +7,7 @@ import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { PROG_TYPE_NAMES } from '../spec/section-names.js';
 import { BPF_PROG_TYPE } from '../uapi/bpf.js';
+import type { RedirectTarget } from '../helpers/env.js';
 import type { DeviceTable } from '../helpers/skb-model.js';
 import { TcHook, tcActionName } from './tc.js';
 import { XdpHook, xdpActionName } from './xdp.js';
@@ -32,6 +33,8 @@ export interface TestRunResult {
   ctxOut: Uint8Array;
   durationNs: number;
   trace: string[];
+  /** Where a bpf_redirect* asked the packet to go (XDP_REDIRECT, TC_ACT_REDIRECT), if it did. */
+  redirect: RedirectTarget | undefined;
 }
 
 /** The runtime's test-run hooks (their contexts and frames live in its arena), made once each. */
@@ -44,12 +47,12 @@ export function testRun(runtime: Runtime, program: Program, input: TestRunInput)
   switch (program.type) {
     case BPF_PROG_TYPE.BPF_PROG_TYPE_XDP: {
       const r = xdpHook(runtime).testRun(program, input);
-      return { retval: r.retval, verdict: xdpActionName(r.retval), dataOut: r.dataOut, ctxOut: r.ctxOut, durationNs: r.durationNs, trace: r.trace };
+      return { retval: r.retval, verdict: xdpActionName(r.retval), dataOut: r.dataOut, ctxOut: r.ctxOut, durationNs: r.durationNs, trace: r.trace, redirect: r.env.redirect };
     }
     case BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS:
     case BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_ACT: {
       const r = tcHook(runtime).testRun(program, input);
-      return { retval: r.retval, verdict: tcActionName(r.retval), dataOut: r.dataOut, ctxOut: r.ctxOut, durationNs: r.durationNs, trace: r.trace };
+      return { retval: r.retval, verdict: tcActionName(r.retval), dataOut: r.dataOut, ctxOut: r.ctxOut, durationNs: r.durationNs, trace: r.trace, redirect: r.env.redirect };
     }
     default:
       throw new XdplabError('UNSUPPORTED', `program ${program.name}: test runs of ${PROG_TYPE_NAMES[program.type] ?? `type ${program.type}`} programs are not supported`);
