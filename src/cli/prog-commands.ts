@@ -8,6 +8,7 @@
  * the kernel and against xdplab. Extras: --maps-in / --maps-out (JSON), --json, --cpu.
  */
 import { Command } from 'commander';
+import { coverageOption, startCoverage } from './coverage-option.js';
 import { engineOf, engineOption } from './engine-option.js';
 import { capsOption, loadOptionsOf, noVerifyOption, refusedSiblingNotes, type VerifyCliOptions } from './verify-option.js';
 import { XdplabError } from '../errors.js';
@@ -119,10 +120,11 @@ export function registerProgCommands(program: Command, io: Io): void {
     .option('--cpu <n>', 'the CPU the program runs on', '0')
     .option('--cpus <n>', 'emulated CPUs (per-CPU maps hold one value each)', '1')
     .option('--json', 'print one JSON object instead of bpftool\'s line')
+    .addOption(coverageOption())
     .addOption(engineOption())
     .addOption(capsOption())
     .addOption(noVerifyOption())
-    .action(async (obj: string, progName: string, words: string[], opts: VerifyCliOptions & { mapsIn?: string; mapsOut?: string; json?: boolean; cpu: string; cpus: string; engine?: string }) => {
+    .action(async (obj: string, progName: string, words: string[], opts: VerifyCliOptions & { mapsIn?: string; mapsOut?: string; coverage?: string; json?: boolean; cpu: string; cpus: string; engine?: string }) => {
       const args = parseRunArgs(words);
       const cpus = Number(opts.cpus);
       const cpu = Number(opts.cpu);
@@ -136,6 +138,7 @@ export function registerProgCommands(program: Command, io: Io): void {
       const target = collection.program(progName);
       for (const note of refusedSiblingNotes(collection, [target.name])) io.err(`xdplab: ${note}\n`);
       if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
+      const writeCoverage = startCoverage(opts.coverage, runtime, collection, obj);
       const data = await readArg(args.dataIn, io);
       const ctx = args.ctxIn !== undefined ? await readArg(args.ctxIn, io) : undefined;
       let result: ReturnType<typeof testRun>;
@@ -158,6 +161,7 @@ export function registerProgCommands(program: Command, io: Io): void {
         for (const line of result.trace) io.err(`trace: ${line}\n`);
         io.out(`Return value: ${result.retval}, duration${args.repeat > 1 ? ' (average)' : ''}: ${Math.round(result.durationNs)}ns\n`);
       }
+      writeCoverage();
       // The dump comes last, streamed: whatever happens to it, the run's result is out.
       if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
     });

@@ -30,6 +30,7 @@ import { openCapture } from '../pcap/reader.js';
 import { packetName } from '../pcap/parser.js';
 import { LINKTYPE_ETHERNET, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
 import { Collection } from '../runtime/collection.js';
+import { coverageOption, startCoverage } from './coverage-option.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../uapi/bpf.js';
@@ -49,6 +50,7 @@ interface ReplayOptions extends VerifyCliOptions {
   skipBad?: boolean;
   mapsIn?: string;
   mapsOut?: string;
+  coverage?: string;
   devMac?: string;
   path?: boolean;
 }
@@ -101,6 +103,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const program = collection.program(progName);
   for (const note of refusedSiblingNotes(collection, [program.name])) io.err(`xdplab: ${note}\n`);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
+  const writeCoverage = startCoverage(opts.coverage, runtime, collection, obj);
   const device = replayDevice(opts.devMac ? parseMac(opts.devMac) : undefined);
   const context = opts.path ? 'path' : 'test-run';
   const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device });
@@ -196,6 +199,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
   for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
   for (const note of reader.notes) io.err(`xdplab: ${note}\n`);
+  writeCoverage();
   // The dump comes last, streamed: whatever happens to it, the replay's result is out.
   if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
   return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
@@ -257,6 +261,7 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .option('--skip-bad', 'skip (and count) malformed records instead of stopping')
     .option('--maps-in <file.json>', 'map entries to load first: {"map": [{"key": HEX, "value": HEX}]}')
     .option('--maps-out <file.json>', 'write every map after the replay, in the same format')
+    .addOption(coverageOption())
     .option('--path', 'hand each packet over as the kernel\'s receive (or transmit) path does on a device eth0 (RX queue by RSS; TC: its skb, a VLAN tag out of band), not as BPF_PROG_TEST_RUN does')
     .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
     .addOption(engineOption())

@@ -42,6 +42,11 @@ export const VARIANT_XOP = {
    * origin (vm/r0-origin.ts) — note it, then run the instruction as its xop says.
    */
   ORIGIN_MARK: 0x13a,
+  /**
+   * In the interpreter's coverage dispatch only (vm/coverage.ts): count the instruction (and
+   * the side a conditional jump before it took), then run it as ProgramImage.dispatch says.
+   */
+  COVER_MARK: 0x13b,
 } as const;
 
 /** Every xop by name: the opcode bytes (OPCODE) and the variant forms. */
@@ -114,7 +119,7 @@ function buildXopTable(): ReadonlyArray<XopInfo | undefined> {
   return table;
 }
 
-/** XOP_INFO[xop]: undefined for a number no instruction decodes to (and for ORIGIN_MARK). */
+/** XOP_INFO[xop]: undefined for a number no instruction decodes to (and for ORIGIN_MARK, COVER_MARK). */
 export const XOP_INFO: ReadonlyArray<XopInfo | undefined> = buildXopTable();
 
 /** The xop of an instruction (a valid one: its opcode is in OPCODES). */

@@ -17,6 +17,7 @@ import { buildPacket, type Layer } from '../packet/index.js';
 import { Collection } from '../runtime/collection.js';
 import type { Program } from '../runtime/program.js';
 import { verdictSource, type VerdictSource } from '../runtime/program.js';
+import { formatLcov } from '../runtime/lcov.js';
 import { Runtime } from '../runtime/runtime.js';
 import { setGlobal } from '../spec/edit.js';
 import { loadCollectionSpec } from '../spec/loader.js';
@@ -24,6 +25,7 @@ import type { CollectionSpec } from '../spec/types.js';
 import { entryBytes, perCpuValue, type ValueSource } from '../topology/map-values.js';
 import { BPF_MAP_TYPE } from '../uapi/bpf.js';
 import type { Caps } from '../verifier/index.js';
+import { Coverage } from '../vm/coverage.js';
 import type { EngineKind } from '../vm/engine.js';
 
 export interface LoadObjectOptions {
@@ -39,6 +41,8 @@ export interface LoadObjectOptions {
   maps?: Record<string, ReadonlyArray<{ key: unknown; value: unknown }>>;
   /** The verifier at load: `{ caps: 'bpf' }` for CAP_BPF alone; false skips it. Default as root. */
   verify?: false | { caps: Caps };
+  /** Count the lines and branches every run executes, for `lcov()` (runs then go through the interpreter). */
+  coverage?: boolean;
 }
 
 /** What one run of a program on one packet gave, with what a failing test wants to show. */
@@ -69,6 +73,11 @@ export function loadObject(file: string | Uint8Array, options: LoadObjectOptions
   const runtime = new Runtime({ cpus: options.cpus, engine: options.engine, seed: options.seed });
   const collection = Collection.load(runtime, spec, { verify: options.verify });
   const object = new TestObject(runtime, spec, collection);
+  if (options.coverage) {
+    const coverage = new Coverage();
+    for (const program of collection.programs.values()) coverage.of(program.image);
+    runtime.engine.coverage = coverage;
+  }
   for (const [map, entries] of Object.entries(options.maps ?? {})) {
     for (const { key, value } of entries) object.map(map).set(key, value);
   }
@@ -85,6 +94,16 @@ export class TestObject {
   /** A map, read and written as typed values. */
   map(name: string): TypedMap {
     return new TypedMap(this.collection.map(name), this.spec.btf?.btf);
+  }
+
+  /**
+   * The coverage of every run so far as an lcov tracefile (loadObject's `coverage: true`);
+   * `sourcePath` maps the file names of the object's line info to paths (default: as named).
+   */
+  lcov(sourcePath?: (file: string) => string): string {
+    const coverage = this.runtime.engine.coverage;
+    if (!coverage) throw new XdplabError('USAGE', `${this.spec.source}: coverage was not asked for (loadObject(…, { coverage: true }))`);
+    return formatLcov(coverage, { sourcePath, testName: this.spec.source });
   }
 
   /** A program, for the lower-level API (testRun). */

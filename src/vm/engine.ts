@@ -4,6 +4,7 @@
  */
 import type { Arena } from './arena.js';
 import type { HelperCall, HelperTable } from './helper-table.js';
+import type { Coverage } from './coverage.js';
 import type { ProgramImage } from './image.js';
 import { Interpreter, type LegacyPacket, type RunArgs } from './interpreter.js';
 import { JitEngine, type JitOptions } from './jit/jit-engine.js';
@@ -23,6 +24,8 @@ export interface Engine extends HelperCall {
   legacyPacket: LegacyPacket | undefined;
   /** Instructions executed by the last run. */
   readonly executed: number;
+  /** Set to count every instruction and branch side executed (coverage.ts); the JIT then interprets. */
+  coverage: Coverage | undefined;
   /** The pc of the exit that ended the last run. */
   readonly exitPc: number;
   /**

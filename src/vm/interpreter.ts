@@ -17,6 +17,7 @@ import {
   HELPER_CONTINUE, HELPER_STOP, HelperError, type HelperCall, type HelperFn, type HelperTable,
 } from './helper-table.js';
 import { XOP } from '../isa/xop.js';
+import type { Coverage } from './coverage.js';
 import type { ProgramImage } from './image.js';
 import { ORIGIN_HERE } from './r0-origin.js';
 import { atomic } from './atomic.js';
@@ -81,6 +82,8 @@ export function storeRegister(regs: Int32Array, n: number, value: bigint): void 
 
 /** The dispatch code of an instruction that notes an origin, as a constant (a property load each instruction is not free). */
 const ORIGIN_MARK = XOP.ORIGIN_MARK;
+/** The dispatch code of every instruction while coverage is counted (vm/coverage.ts). */
+const COVER_MARK = XOP.COVER_MARK;
 
 /** A marker thrown past the dispatch loop; turned into a VmFault with context. */
 class Fault {
@@ -100,6 +103,8 @@ export class Interpreter implements HelperCall {
   env: unknown;
   /** Instructions executed by the last run. */
   executed = 0;
+  /** When set, every instruction executed is counted in it (coverage); undefined: nothing counted. */
+  coverage: Coverage | undefined;
   /** The pc of the instruction that ended the last run (its exit), in the image that ran last. */
   exitPc = 0;
   /**
@@ -238,7 +243,10 @@ export class Interpreter implements HelperCall {
     this.image = image;
     let xop = image.xop, dst2 = image.dst2, src2 = image.src2, offs = image.off, imms = image.imm;
     // Dispatch codes: xop, or ORIGIN_MARK where an instruction notes an origin (image.ts).
-    let dispatch = image.dispatch;
+    let cover = this.coverage?.of(image);
+    let dispatch = cover ? cover.dispatch : image.dispatch;
+    /** Coverage: the pc of the conditional jump just executed, whose side the next pc tells; -1 none. */
+    let branchAt = -1;
     let originKind = image.origins.kind, originReg = image.origins.reg, originFrom = image.origins.from;
     const origin = this.originFiles[baseDepth];
     origin.fill(-1);
@@ -266,9 +274,22 @@ export class Interpreter implements HelperCall {
       n++;
       const d = dst2[pc];
       let op = dispatch[pc];
-      if (op === ORIGIN_MARK) { // note where the value comes from, then run the instruction
-        origin[originReg[pc]] = originKind[pc] === ORIGIN_HERE ? pc : origin[originFrom[pc]];
-        op = xop[pc];
+      if (op >= ORIGIN_MARK) { // the marks sort above every xop: one test when there are none
+        if (op === COVER_MARK) { // count it (and the side the jump before it took), then run it
+          const c = cover!;
+          if (branchAt >= 0) {
+            if (pc === branchAt + 1) c.notTaken[branchAt]++;
+            else c.taken[branchAt]++;
+            branchAt = -1;
+          }
+          c.counts[pc]++;
+          if (c.isBranch[pc]) branchAt = pc;
+          op = image.dispatch[pc];
+        }
+        if (op === ORIGIN_MARK) { // note where the value comes from, then run the instruction
+          origin[originReg[pc]] = originKind[pc] === ORIGIN_HERE ? pc : origin[originFrom[pc]];
+          op = xop[pc];
+        }
       }
       switch (op) {
 
@@ -488,7 +509,8 @@ export class Interpreter implements HelperCall {
           this.tailCalls++;
           this.image = image;
           xop = image.xop; dst2 = image.dst2; src2 = image.src2; offs = image.off; imms = image.imm;
-          dispatch = image.dispatch;
+          cover = this.coverage?.of(image);
+          dispatch = cover ? cover.dispatch : image.dispatch;
           originKind = image.origins.kind; originReg = image.origins.reg; originFrom = image.origins.from;
           origin.fill(-1);
           pc = 0;

@@ -14,6 +14,7 @@ import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
 import { ARENA_LAYOUT, type Arena, type Region } from '../arena.js';
 import { VmFault, formatFaultInstruction, type FaultReason } from '../fault.js';
 import { HELPER_CONTINUE, HELPER_STOP, HelperError, type HelperCall, type HelperFn, type HelperTable } from '../helper-table.js';
+import type { Coverage } from '../coverage.js';
 import type { ProgramImage } from '../image.js';
 import { pairToBigInt } from '../int64.js';
 import {
@@ -90,6 +91,8 @@ export class JitEngine implements HelperCall {
   private helperPc = 0;
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
   private fallback: Interpreter | undefined;
+  /** When set, runs are counted in it (through the interpreter: see run). */
+  coverage: Coverage | undefined;
   private lastRunFellBack = false;
   /** The image run last and its compiled code: most runs run the same program again. */
   private lastImage: ProgramImage | undefined;
@@ -186,7 +189,8 @@ export class JitEngine implements HelperCall {
   /** Run a program (see Interpreter.run): returns the low 32 bits of r0, unsigned. */
   run(image: ProgramImage, args?: RunArgs): number {
     if (args) loadRunArgs(this.regs, args);
-    if (image !== this.lastImage && this.hotRun(image) === undefined && this.compiledOf(image) === null) return this.runInInterpreter(image);
+    // Coverage is counted by the interpreter: the compiled code carries no counters.
+    if (this.coverage || (image !== this.lastImage && this.hotRun(image) === undefined && this.compiledOf(image) === null)) return this.runInInterpreter(image);
     this.lastRunFellBack = false;
     this.tailCalls = 0;
     this.executed = 0;
@@ -208,6 +212,7 @@ export class JitEngine implements HelperCall {
    * have left. Undefined, having run nothing, when the program is not repeatable.
    */
   runRepeat(image: ProgramImage, n: number): number | undefined {
+    if (this.coverage) return undefined;
     const entry = this.compiledOf(image);
     if (entry === null || !entry.repeatable || n < 1) return undefined;
     this.instanceFor(image);
@@ -256,6 +261,7 @@ export class JitEngine implements HelperCall {
     interp.env = this.env;
     interp.legacyPacket = this.legacyPacket;
     interp.budget = this.budget;
+    interp.coverage = this.coverage;
     try {
       return interp.run(image);
     } finally {
