@@ -7,6 +7,7 @@
  * its line, "Return value: N, duration (average): Tns", so the same command can be run against
  * the kernel and against xdplab. Extras: --maps-in / --maps-out (JSON), --json, --cpu.
  */
+import path from 'node:path';
 import { Command } from 'commander';
 import { coverageOption, startCoverage } from './coverage-option.js';
 import { engineOf, engineOption } from './engine-option.js';
@@ -138,7 +139,7 @@ export function registerProgCommands(program: Command, io: Io): void {
       const target = collection.program(progName);
       for (const note of refusedSiblingNotes(collection, [target.name])) io.err(`xdplab: ${note}\n`);
       if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
-      const writeCoverage = startCoverage(opts.coverage, runtime, collection, obj);
+      const coverage = startCoverage(opts.coverage, runtime, new Map([[obj, collection]]), path.basename(obj));
       const data = await readArg(args.dataIn, io);
       const ctx = args.ctxIn !== undefined ? await readArg(args.ctxIn, io) : undefined;
       let result: ReturnType<typeof testRun>;
@@ -161,7 +162,7 @@ export function registerProgCommands(program: Command, io: Io): void {
         for (const line of result.trace) io.err(`trace: ${line}\n`);
         io.out(`Return value: ${result.retval}, duration${args.repeat > 1 ? ' (average)' : ''}: ${Math.round(result.durationNs)}ns\n`);
       }
-      writeCoverage();
+      coverage.write();
       // The dump comes last, streamed: whatever happens to it, the run's result is out.
       if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
     });

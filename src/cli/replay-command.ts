@@ -20,6 +20,7 @@
  * input (a malformed capture names file, packet — counted from 1, as Wireshark does — and
  * offset; with --skip-bad such records are counted and skipped).
  */
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
 import { capsOption, loadOptionsOf, noVerifyOption, refusedSiblingNotes, type VerifyCliOptions } from './verify-option.js';
@@ -30,7 +31,7 @@ import { openCapture } from '../pcap/reader.js';
 import { packetName } from '../pcap/parser.js';
 import { LINKTYPE_ETHERNET, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
 import { Collection } from '../runtime/collection.js';
-import { coverageOption, startCoverage } from './coverage-option.js';
+import { coverageByOption, coverageOption, startCoverage } from './coverage-option.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../uapi/bpf.js';
@@ -51,6 +52,7 @@ interface ReplayOptions extends VerifyCliOptions {
   mapsIn?: string;
   mapsOut?: string;
   coverage?: string;
+  coverageBy?: string;
   devMac?: string;
   path?: boolean;
 }
@@ -103,7 +105,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const program = collection.program(progName);
   for (const note of refusedSiblingNotes(collection, [program.name])) io.err(`xdplab: ${note}\n`);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
-  const writeCoverage = startCoverage(opts.coverage, runtime, collection, obj);
+  const coverage = startCoverage(opts.coverage, runtime, new Map([[obj, collection]]), path.basename(obj), opts.coverageBy);
   const device = replayDevice(opts.devMac ? parseMac(opts.devMac) : undefined);
   const context = opts.path ? 'path' : 'test-run';
   const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device });
@@ -151,6 +153,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     packets++;
     byCpu[replayer.cpu]++;
     const retval = replayer.retval;
+    coverage.packetDone(replayer.fault ? 'fault' : replayer.verdictName(retval));
     if (replayer.fault) {
       faults++;
       if (faultLines.length < 5) faultLines.push(`${packetName(rec.index)}: ${collection.explainFault(replayer.fault).message}`);
@@ -199,7 +202,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
   for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
   for (const note of reader.notes) io.err(`xdplab: ${note}\n`);
-  writeCoverage();
+  coverage.write();
   // The dump comes last, streamed: whatever happens to it, the replay's result is out.
   if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
   return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
@@ -262,6 +265,7 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .option('--maps-in <file.json>', 'map entries to load first: {"map": [{"key": HEX, "value": HEX}]}')
     .option('--maps-out <file.json>', 'write every map after the replay, in the same format')
     .addOption(coverageOption())
+    .addOption(coverageByOption())
     .option('--path', 'hand each packet over as the kernel\'s receive (or transmit) path does on a device eth0 (RX queue by RSS; TC: its skb, a VLAN tag out of band), not as BPF_PROG_TEST_RUN does')
     .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
     .addOption(engineOption())

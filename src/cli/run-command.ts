@@ -13,6 +13,7 @@ import { loadTopology, type Topology } from '../topology/load.js';
 import { BEFORE_AFTER_FILE, OutputFiles } from '../topology/outputs.js';
 import { runTraffic, type RunStats } from '../topology/run.js';
 import { EXIT_FAULT, type Io } from './main.js';
+import { coverageOption, startCoverage } from './coverage-option.js';
 import { collectionsByName, mapsTable } from './run-maps.js';
 
 interface RunCliOptions extends VerifyCliOptions {
@@ -102,10 +103,11 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .option('--cpus <n>', 'emulated CPUs')
     .option('--skip-bad', 'go on past malformed capture records, counting them')
     .option('--before-after', `also write ${BEFORE_AFTER_FILE}: for every program run, the frame before and after it`)
+    .addOption(coverageOption())
     .addOption(engineOption())
     .addOption(capsOption())
     .addOption(noVerifyOption())
-    .action(async (file: string, opts: RunCliOptions & { engine?: string }) => {
+    .action(async (file: string, opts: RunCliOptions & { engine?: string; coverage?: string }) => {
       const engine = engineOf(opts.engine);
       const outputs = new OutputFiles(opts.beforeAfter ?? false);
       const topology = loadTopology(file, outputs, {
@@ -118,6 +120,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
       for (const collection of topology.collections.values()) {
         for (const note of refusedSiblingNotes(collection, [...topology.programs.values()].map((p) => p.name))) io.err(`xdplab: ${note}\n`);
       }
+      const coverage = startCoverage(opts.coverage, topology.network.runtime, topology.collections, topology.name);
       outputs.setDirectory(topology.outputDir);
       const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'replaying {value} packets | {rate} packets/s', hideCursor: true }) : undefined;
       let stats: RunStats;
@@ -135,6 +138,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         await outputs.abort();
         throw err;
       }
+      coverage.write();
       for (const note of stats.notes) io.err(`xdplab: ${note}\n`);
       if (opts.json) printJson(topology, stats, io);
       else {

@@ -35,6 +35,18 @@ export class ImageCoverage {
       if (insn && OPCODES[insn.code]?.kind === 'jcond') this.isBranch[pc] = 1;
     }
   }
+
+  /** Add these counts into `to` (of the same image) and start again from zero. */
+  moveInto(to: ImageCoverage): void {
+    for (const [from, into] of [[this.counts, to.counts], [this.taken, to.taken], [this.notTaken, to.notTaken]] as const) {
+      for (let pc = 0; pc < from.length; pc++) {
+        if (from[pc] !== 0) {
+          into[pc] += from[pc];
+          from[pc] = 0;
+        }
+      }
+    }
+  }
 }
 
 /** The counts of every image that ran while it was given to an engine, and its runs added up. */
@@ -48,8 +60,13 @@ export class Coverage {
     return cover;
   }
 
-  /** Every image that ran, in the order they first ran. */
+  /** Every image that ran (or was registered with `of`), in that order. */
   get all(): ImageCoverage[] {
     return [...this.images.values()];
+  }
+
+  /** Add every count into `to` and start again from zero (coverage split by packet verdict). */
+  moveInto(to: Coverage): void {
+    for (const [image, cover] of this.images) cover.moveInto(to.of(image));
   }
 }

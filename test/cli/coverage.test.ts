@@ -62,6 +62,36 @@ describe('--coverage', () => {
     expect(sides.some((n) => n > 0)).toBe(true);
   });
 
+  it('replay --coverage-by verdict: one lcov test per verdict, each entered once per packet that got it', async () => {
+    const out = path.join(tmp(), 'fw.info');
+    const r = await cli(['replay', FIREWALL, 'xdp_firewall', '--pcap', CAPTURE, '--coverage', out, '--coverage-by', 'verdict']);
+    expect(r.code, r.stderr).toBe(0);
+    const lcov = readFileSync(out, 'utf8');
+    const tests = lcov.split('end_of_record\n').map((block) => [/^TN:(\w+)$/m.exec(block)?.[1], /^FNDA:(\d+),xdp_firewall$/m.exec(block)?.[1]] as const)
+      .filter(([, n]) => n !== undefined).map(([tn, n]) => [tn, Number(n)] as const);
+    const verdicts = [...r.stdout.matchAll(/^(XDP_\w+)\s+(\d+)\s/gm)].map((m) => [m[1], Number(m[2])] as const);
+    expect(verdicts.length).toBeGreaterThan(1);
+    expect(new Map(tests)).toEqual(new Map(verdicts));
+    const bad = await cli(['replay', FIREWALL, 'xdp_firewall', '--pcap', CAPTURE, '--coverage-by', 'verdict']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--coverage-by needs --coverage FILE/);
+  });
+
+  it('run: every object of a topology, tail-called programs included, counted per program entered', async () => {
+    const out = path.join(tmp(), 'lb.info');
+    const r = await cli(['run', path.join(repoRoot, 'topologies/l4-lb/topology.yaml'), '--out', tmp(), '--coverage', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const received = JSON.parse(r.stdout.trim().split('\n').find((l) => l.includes('"hook":"xdp"'))!) as { packets: number };
+    const rec = recordOf(readFileSync(out, 'utf8'), path.join(repoRoot, 'topologies/l4-lb/lb.bpf.c'));
+    expect(rec.fn.get('xdp_lb')).toBe(received.packets);
+    const classify = rec.fn.get('lb_classify')!;
+    const encap = rec.fn.get('lb_encap')!;
+    expect(classify).toBeGreaterThan(0);
+    expect(classify).toBeLessThanOrEqual(received.packets);
+    expect(encap).toBeGreaterThan(0);
+    expect(encap).toBeLessThanOrEqual(classify);
+  });
+
   it.skipIf(spawnSync('sh', ['-c', 'command -v genhtml']).status !== 0)('genhtml reads it (skipped when lcov is not installed: apt-get install lcov)', async () => {
     const dir = tmp();
     const out = path.join(dir, 'fw.info');
