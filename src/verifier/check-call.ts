@@ -13,7 +13,7 @@ import {
   ARG_DONTCARE, ARG_PTR_TO_BTF_ID, ARG_PTR_TO_BTF_ID_SOCK_COMMON, ARG_PTR_TO_CONST_STR, ARG_PTR_TO_CTX, ARG_PTR_TO_DYNPTR,
   ARG_PTR_TO_FUNC, ARG_PTR_TO_MAP_KEY, ARG_PTR_TO_MAP_VALUE, ARG_PTR_TO_MEM, ARG_PTR_TO_PERCPU_BTF_ID, ARG_PTR_TO_RINGBUF_MEM,
   ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK, ARG_PTR_TO_TIMER, ARG_KPTR_XCHG_DEST, MEM_ALLOC,
-  MEM_FIXED_SIZE, MEM_PERCPU,
+  MEM_ALIGNED, MEM_FIXED_SIZE, MEM_PERCPU,
   MEM_RCU, MEM_RDONLY, MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL,
   PTR_TRUSTED, RET_INTEGER, RET_PTR_TO_BTF_ID, RET_PTR_TO_MAP_VALUE, RET_PTR_TO_MEM, RET_PTR_TO_MEM_OR_BTF_ID, RET_PTR_TO_SOCK_COMMON,
   RET_PTR_TO_SOCKET, RET_PTR_TO_TCP_SOCK, RET_VOID, baseType, type HelperProto,
@@ -21,8 +21,8 @@ import {
 import { PERFMON_HELPERS } from '../uapi/prog-types.js';
 import { regBoundsSync } from './bounds.js';
 import {
-  checkMapAccess, checkMapAccessType, checkMemAccess, checkMemRegionAccess, checkPacketAccess, checkPtrOffReg,
-  checkStackRangeInitialized, type AccessType, type RawAccess,
+  checkMapAccess, checkMapAccessType, checkMemAccess, checkMemRegionAccess, checkPacketAccess, checkPtrAlignment, checkPtrOffReg,
+  checkStackRangeInitialized, frameOf, type AccessType, type RawAccess,
 } from './check-mem.js';
 import type { VerifierEnv } from './env.js';
 import { kernelHelperName, type Insn } from './kernel-disasm.js';
@@ -148,6 +148,55 @@ function checkHelperMemAccess(env: VerifierEnv, regno: number, size: number, t: 
   }
 }
 
+/** BPF_DYNPTR_NR_SLOTS: a struct bpf_dynptr takes two stack slots. */
+const BPF_DYNPTR_NR_SLOTS = 2;
+
+/**
+ * dynptr_get_spi (stack_slot_obj_get_spi): the stack slot of a dynptr argument — or why there
+ * is none: the kernel's message ('' for slots past the allocated stack: -ERANGE, no message).
+ */
+function dynptrSpi(env: VerifierEnv, reg: RegState): { spi: number } | { error: string } {
+  if (!tnumIsConst(reg.varOff)) return { error: 'dynptr has to be at a constant offset' };
+  const off = reg.off + Number(BigInt.asIntN(64, reg.varOff.value));
+  const spi = Math.trunc((-off - 1) / BPF_REG_SIZE);
+  if (off % BPF_REG_SIZE !== 0 || spi + 1 < BPF_DYNPTR_NR_SLOTS) return { error: `cannot pass in dynptr at an offset=${off}` };
+  const frame = frameOf(env, reg);
+  if (spi - BPF_DYNPTR_NR_SLOTS + 1 < 0 || spi >= frame.allocatedStack / BPF_REG_SIZE) return { error: '' };
+  return { spi };
+}
+
+/**
+ * The dynptr a release function (bpf_ringbuf_submit_dynptr …) takes: only one on the stack, at
+ * a constant offset, in slots that hold a reference (check_func_arg).
+ */
+function checkReleasedDynptr(env: VerifierEnv, reg: RegState, regno: number): void {
+  if (reg.type !== PTR_TO_STACK) env.reject(EINVAL, 'cannot release unowned const bpf_dynptr');
+  const at = dynptrSpi(env, reg);
+  if ('error' in at) env.reject(EINVAL, ...[at.error, `arg ${regno} is an unacquired reference`].filter((l) => l));
+  if (!frameOf(env, reg).stack[at.spi].spilled.refObjId) env.reject(EINVAL, `arg ${regno} is an unacquired reference`);
+}
+
+/**
+ * process_dynptr_func, as far as xdplab follows dynptrs: it refuses what the kernel refuses
+ * before a dynptr exists. It makes none (a helper that would is left undecided), so no stack
+ * slot ever holds one, and a helper that reads one is refused as the kernel refuses it there.
+ */
+function processDynptrArg(env: VerifierEnv, reg: RegState, regno: number, argType: number, meta: CallMeta): void {
+  if (reg.type === CONST_PTR_TO_DYNPTR) {
+    if (argType & MEM_UNINIT) env.reject(EINVAL, 'cannot pass pointer to const bpf_dynptr, the helper mutates it');
+    env.reject(EINVAL, `R${regno}: xdplab's verifier does not follow dynptrs (bpf_dynptr) yet`);
+  }
+  const at = dynptrSpi(env, reg);
+  if (argType & MEM_UNINIT) {
+    if ('error' in at && at.error) env.reject(EINVAL, at.error, 'Dynptr has to be an uninitialized dynptr');
+    // Written 8 bytes at a time (BPF_DYNPTR_SIZE 16); the helper's own checks still follow.
+    for (let off = 0; off < 16; off += 8) checkMemAccess(env, regno, off, 8, 'write', -1);
+    meta.makesDynptr = true;
+    return;
+  }
+  env.reject(EINVAL, ...['error' in at ? at.error : '', `Expected an initialized dynptr as arg #${regno - 1}`].filter((l) => l));
+}
+
 /** check_mem_size_reg: the size argument after a memory argument. */
 function checkMemSizeReg(env: VerifierEnv, regno: number, t: AccessType, zeroOk: boolean, meta: CallMeta): void {
   const reg = env.curState.regs[regno];
@@ -173,6 +222,8 @@ interface CallMeta {
   constMapKey: bigint;
   funcId: number;
   pktAccess: boolean;
+  /** An argument is a dynptr the helper makes: xdplab follows no dynptr, so the call stays undecided. */
+  makesDynptr?: boolean;
 }
 
 /** get_constant_map_key: a key on the stack whose value the verifier knows. */
@@ -224,7 +275,8 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
     checkFuncArgRegOff(env, reg, regno, argType);
   }
   if (argType & OBJ_RELEASE) {
-    if (!reg.refObjId && !reg.isNull) {
+    if (baseType(argType) === ARG_PTR_TO_DYNPTR) checkReleasedDynptr(env, reg, regno);
+    else if (!reg.refObjId && !reg.isNull) {
       env.reject(EINVAL, `R${regno} must be referenced when passed to release function`);
     }
     if (meta.releaseRegno) env.bug('more than one release argument');
@@ -263,6 +315,7 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
       if (argType & MEM_FIXED_SIZE) {
         if (reg.isNull && argType & PTR_MAYBE_NULL) break;
         checkHelperMemAccess(env, regno, fn.argSize[arg] ?? 0, memAccess, false, meta.raw);
+        if (argType & MEM_ALIGNED) checkPtrAlignment(env, reg, 0, fn.argSize[arg] ?? 0, true);
       }
       break;
     case ARG_CONST_SIZE:
@@ -287,6 +340,8 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
       processKptrFunc(env, regno);
       break;
     case ARG_PTR_TO_DYNPTR:
+      processDynptrArg(env, reg, regno, argType, meta);
+      break;
     case ARG_PTR_TO_PERCPU_BTF_ID:
       env.reject(EINVAL, `R${regno}: xdplab's verifier does not check this argument kind yet`);
   }
@@ -468,6 +523,9 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): number {
     case 'user_ringbuf_drain':
     case 'timer_set_callback':
       unfollowed = name;
+      break;
+    case 'dynptr_from_mem':
+      if (regs[1].type !== PTR_TO_MAP_VALUE) env.reject(EACCES, `Unsupported reg type ${regTypeStr(regs[1].type)} for bpf_dynptr_from_mem data`);
   }
 
   for (let i = 0; i <= 5; i++) {
@@ -477,6 +535,7 @@ export function checkHelperCall(env: VerifierEnv, insn: Insn): number {
   setReturnValue(env, fn, meta, name);
   checkMapFuncCompatibility(env, meta.map, funcId, name);
   if (unfollowed) env.reject(EINVAL, `${kernelHelperName(funcId)}: xdplab's verifier does not follow this callback`);
+  if (meta.makesDynptr) env.reject(EINVAL, `${kernelHelperName(funcId)}: xdplab's verifier does not follow dynptrs (bpf_dynptr) yet`);
   if (name === 'tail_call') return tailCallExit(env);
   if (PKT_DATA_CHANGING_HELPERS.has(name)) clearAllPktPointers(env);
   return env.insnIdx + 1;

@@ -45,7 +45,7 @@ const varOffString = (reg: RegState): string =>
 // ---- alignment -------------------------------------------------------------------------------
 
 /** check_ptr_alignment: stack accesses are always aligned; others only when asked (atomics). */
-function checkPtrAlignment(env: VerifierEnv, reg: RegState, off: number, size: number, strictOnce: boolean): void {
+export function checkPtrAlignment(env: VerifierEnv, reg: RegState, off: number, size: number, strictOnce: boolean): void {
   let strict = strictOnce;
   let desc = '';
   switch (reg.type) {
@@ -586,7 +586,7 @@ export function checkMemAccess(
   } else if (baseType(reg.type) === PTR_TO_BTF_ID && !(reg.type & PTR_MAYBE_NULL)) {
     env.reject(EACCES, `R${regno} is ptr_${reg.btfName}: xdplab's verifier has no kernel BTF to check accesses to kernel structures`);
   } else if (reg.type === CONST_PTR_TO_MAP) {
-    env.reject(EACCES, `R${regno} is a map pointer: reading struct bpf_map fields needs kernel BTF`);
+    checkPtrToMapAccess(env, regno, reg, off, t);
   } else {
     env.reject(EACCES, `R${regno} invalid mem access '${regTypeStr(reg.type)}'`);
   }
@@ -604,4 +604,35 @@ function ctxPointerType(kind: 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock_common_or_n
     case 'pkt_meta': return PTR_TO_PACKET_META;
     default: return PTR_TO_SOCK_COMMON | PTR_MAYBE_NULL;
   }
+}
+
+/** The kernel structure behind each map type's map pointer (map->ops->map_btf_id). */
+const MAP_STRUCT: Record<number, string> = {
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_HASH]: 'bpf_htab', [BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_HASH]: 'bpf_htab',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_HASH]: 'bpf_htab', [BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_PERCPU_HASH]: 'bpf_htab',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_HASH_OF_MAPS]: 'bpf_htab',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY]: 'bpf_array', [BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_ARRAY]: 'bpf_array',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY]: 'bpf_array', [BPF_MAP_TYPE.BPF_MAP_TYPE_PERF_EVENT_ARRAY]: 'bpf_array',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY_OF_MAPS]: 'bpf_array', [BPF_MAP_TYPE.BPF_MAP_TYPE_CGROUP_ARRAY]: 'bpf_array',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_LPM_TRIE]: 'lpm_trie', [BPF_MAP_TYPE.BPF_MAP_TYPE_STACK_TRACE]: 'bpf_stack_map',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_DEVMAP]: 'bpf_dtab', [BPF_MAP_TYPE.BPF_MAP_TYPE_DEVMAP_HASH]: 'bpf_dtab',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_CPUMAP]: 'bpf_cpu_map', [BPF_MAP_TYPE.BPF_MAP_TYPE_XSKMAP]: 'xsk_map',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKMAP]: 'bpf_stab', [BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKHASH]: 'bpf_shtab',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_QUEUE]: 'bpf_queue_stack', [BPF_MAP_TYPE.BPF_MAP_TYPE_STACK]: 'bpf_queue_stack',
+  [BPF_MAP_TYPE.BPF_MAP_TYPE_RINGBUF]: 'bpf_ringbuf_map', [BPF_MAP_TYPE.BPF_MAP_TYPE_BLOOM_FILTER]: 'bpf_bloom_filter',
+};
+
+/**
+ * check_ptr_to_map_access: a load through a map pointer reads the kernel's struct behind the
+ * map (struct bpf_array, bpf_htab …) — for CAP_PERFMON only, reads only, at offsets from 0.
+ * Which fields it may read is the kernel's BTF, which xdplab does not have: such a read is
+ * left undecided (the program is neither accepted nor refused).
+ */
+function checkPtrToMapAccess(env: VerifierEnv, regno: number, reg: RegState, off: number, t: AccessType): void {
+  const tname = MAP_STRUCT[reg.map?.type ?? -1];
+  if (tname === undefined) env.reject(ERRNO.ENOTSUPP, `map_ptr access not supported for map type ${reg.map?.type}`);
+  if (!env.priv.allowPtrLeaks) env.reject(ERRNO.EPERM, `'struct ${tname}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`);
+  if (off + reg.off < 0) env.reject(EACCES, `R${regno} is ${tname} invalid negative access: off=${off + reg.off}`);
+  if (t !== 'read') env.reject(EACCES, `only read from ${tname} is supported`);
+  env.reject(EACCES, `R${regno} reads struct ${tname}: xdplab's verifier has no kernel BTF to check reads of the kernel's map structures`);
 }
