@@ -29,3 +29,4 @@ export {
   verifyProgram, verifyCollection, explain, formatExplanation, VerifierRefusal,
   type Caps, type VerifyOptions, type VerifierResult, type VerifierStats, type Explanation,
 } from './verifier/index.js';
+export { compileC, compileCFile, readObjectFile, type CompileOptions } from './spec/compile-c.js';

@@ -23,6 +23,7 @@ import { MAP_TYPE_NAMES } from '../uapi/bpf.js';
 import { OutputSet, readInput } from './files.js';
 import { loadMapsIn, writeMapsFile } from './maps-json.js';
 import type { Io } from './main.js';
+import { readObjectFile } from '../spec/compile-c.js';
 
 interface RunArgs {
   dataIn: string;
@@ -135,7 +136,7 @@ export function registerProgCommands(program: Command, io: Io): void {
       const outputs = new OutputSet([args.dataOut, args.ctxOut, opts.mapsOut]);
       // As BPF_PROG_TEST_RUN: no perf buffer reader is attached.
       const runtime = new Runtime({ cpus, perfReaders: false, engine: engineOf(opts.engine) });
-      const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj), loadOptionsOf(opts));
+      const collection = Collection.load(runtime, loadCollectionSpec(readObjectFile(obj), obj), loadOptionsOf(opts));
       const target = collection.program(progName);
       for (const note of refusedSiblingNotes(collection, [target.name])) io.err(`xdplab: ${note}\n`);
       if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
@@ -173,7 +174,7 @@ export function registerProgCommands(program: Command, io: Io): void {
     .argument('<obj>', 'the clang-built object (.o)')
     .option('--json', 'one JSON object per program and map, a line each')
     .action((obj: string, opts: { json?: boolean }) => {
-      const spec = loadCollectionSpec(readInput(obj), obj);
+      const spec = loadCollectionSpec(readObjectFile(obj), obj);
       for (const p of spec.programs.values()) {
         const slots = p.instructions.reduce((n, insn) => n + insn.width, 0);
         const maps = [...new Set(p.mapReferences.map((r) => r.map))];

@@ -36,9 +36,9 @@ import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../uapi/bpf.js';
 import { checkOutputFile } from '../files.js';
-import { readInput } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
 import { loadMapsIn, writeMapsFile } from './maps-json.js';
+import { readObjectFile } from '../spec/compile-c.js';
 
 interface ReplayOptions extends VerifyCliOptions {
   pcap: string;
@@ -101,7 +101,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   // Every output path is checked before the replay: a bad one ends the command at once.
   for (const file of [opts.out, opts.mapsOut]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
-  const collection = Collection.load(runtime, loadCollectionSpec(readInput(obj), obj), loadOptionsOf(opts));
+  const collection = Collection.load(runtime, loadCollectionSpec(readObjectFile(obj), obj), loadOptionsOf(opts));
   const program = collection.program(progName);
   for (const note of refusedSiblingNotes(collection, [program.name])) io.err(`xdplab: ${note}\n`);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);

@@ -19,9 +19,9 @@ import { resolveProgramName } from '../spec/program-name.js';
 import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
 import { errnoName } from '../uapi/errno.js';
 import { formatExplanation, verifyProgram, type Caps, type VerifierResult } from '../verifier/index.js';
-import { readInput } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
 import { capsOption } from './verify-option.js';
+import { readObjectFile } from '../spec/compile-c.js';
 
 /** Exit status when nothing was refused but some program's verdict is not the kernel's to give. */
 export const EXIT_UNDECIDED = 3;
@@ -143,7 +143,7 @@ export async function runVerify(obj: string, progName: string | undefined, opts:
   const logLevel = level(opts.logLevel);
   const cpus = cpuCount(opts.cpus);
   if (opts.pcap !== undefined && !opts.witness) throw new XdplabError('USAGE', '--pcap gives frames to --witness: add --witness');
-  const spec = loadCollectionSpec(readInput(obj), obj);
+  const spec = loadCollectionSpec(readObjectFile(obj), obj);
   const frames = await captureFrames(opts.pcap);
   const verdicts: Verdict[] = [];
   for (const program of programsAsked(spec, progName)) {

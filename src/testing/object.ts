@@ -7,7 +7,6 @@
  * it: PKTGEN is `buildPacket`, SETUP is `globals`/`maps` and `map(…).set`, CHECK is `run` and
  * the matchers (testing/matchers.ts).
  */
-import { readFileSync } from 'node:fs';
 import type { Btf } from '../btf/btf.js';
 import { formatValue } from '../btf/format.js';
 import { XdplabError } from '../errors.js';
@@ -20,6 +19,7 @@ import { verdictSource, type VerdictSource } from '../runtime/program.js';
 import { formatLcov } from '../runtime/lcov.js';
 import { Runtime } from '../runtime/runtime.js';
 import { setGlobal } from '../spec/edit.js';
+import { readObjectFile } from '../spec/compile-c.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import type { CollectionSpec } from '../spec/types.js';
 import { entryBytes, perCpuValue, type ValueSource } from '../topology/map-values.js';
@@ -41,6 +41,8 @@ export interface LoadObjectOptions {
   maps?: Record<string, ReadonlyArray<{ key: unknown; value: unknown }>>;
   /** The verifier at load: `{ caps: 'bpf' }` for CAP_BPF alone; false skips it. Default as root. */
   verify?: false | { caps: Caps };
+  /** For a `.c` file (compiled with clang on the fly, cached by content): more clang flags. */
+  cflags?: string[];
   /** Count the lines and branches every run executes, for `lcov()` (runs then go through the interpreter). */
   coverage?: boolean;
 }
@@ -64,10 +66,10 @@ export interface RunOptions {
   ctx?: Uint8Array;
 }
 
-/** Load an object (a path or its bytes) for a test: globals set, verified, maps seeded. */
+/** Load an object (a path — a .c file is compiled first — or its bytes) for a test: globals set, verified, maps seeded. */
 export function loadObject(file: string | Uint8Array, options: LoadObjectOptions = {}): TestObject {
   const name = typeof file === 'string' ? file : 'object';
-  const bytes = typeof file === 'string' ? readFileSync(file) : file;
+  const bytes = typeof file === 'string' ? readObjectFile(file, { cflags: options.cflags }) : file;
   const spec = loadCollectionSpec(bytes, name);
   for (const [global, value] of Object.entries(options.globals ?? {})) setGlobal(spec, global, value);
   const runtime = new Runtime({ cpus: options.cpus, engine: options.engine, seed: options.seed });

@@ -24,6 +24,7 @@ import type { CollectionSpec } from '../spec/types.js';
 import { parseCidr, parseIp, parseMac } from './addresses.js';
 import { Cursor, parseYaml } from './cursor.js';
 import { loadMapEntries } from './map-values.js';
+import { readObjectFile } from '../spec/compile-c.js';
 
 export type Timing = { kind: 'asap' } | { kind: 'realtime'; multiplier: number };
 
@@ -267,7 +268,7 @@ function readPrograms(at: Cursor | undefined, dir: string, runtime: Runtime, loa
 function loadSpec(at: Cursor, object: string): CollectionSpec {
   let bytes: Uint8Array;
   try {
-    bytes = readInputFile(object);
+    bytes = readObjectFile(object);
   } catch (err) {
     throw at.fail((err as Error).message);
   }
