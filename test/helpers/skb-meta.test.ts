@@ -10,7 +10,7 @@ import { XdpHook } from '../../src/hooks/xdp.js';
 import { ip6, plainFrame, udp4 } from '../support/packets.js';
 import { TcFixture, hex, type Outcome, type RunInput } from '../support/tc-harness.js';
 
-const fx = new TcFixture('tc-meta.bpf.o');
+const fx = new TcFixture(import.meta.url, 'tc-meta.bpf.o');
 
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 

@@ -10,7 +10,7 @@ import { plainFrame, tcp4, tcp6, udp4, udp6, withVlan } from '../support/packets
 import { ETH_P_8021AD, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js';
 
-const fx = new TcFixture('tc-skb.bpf.o');
+const fx = new TcFixture(import.meta.url, 'tc-skb.bpf.o');
 
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 

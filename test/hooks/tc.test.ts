@@ -12,7 +12,7 @@ import { mac, plainFrame, tcp6, udp4, withVlan } from '../support/packets.js';
 import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js';
 
-const fx = new TcFixture('tc-ctx.bpf.o');
+const fx = new TcFixture(import.meta.url, 'tc-ctx.bpf.o');
 
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kernelAvailable } from './kernel.js';
+import { kernelUnavailable } from './kernel.js';
 import { kernelErrorLine, type Caps } from './kernel-verify.js';
 
 export interface RawMap {
@@ -64,8 +64,7 @@ export function kernelInsnsAvailable(): string | undefined {
 }
 
 function probe(): string | undefined {
-  if (process.env.XDPLAB_NO_KERNEL) return 'XDPLAB_NO_KERNEL is set';
-  const kernel = kernelAvailable();
+  const kernel = kernelUnavailable();
   if (kernel) return kernel;
   if (spawnSync('sh', ['-c', 'command -v gcc'], { stdio: 'pipe' }).status !== 0) return 'gcc is not installed (it builds test/support/kernel-load-insns.c)';
   try {

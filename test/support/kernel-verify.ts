@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kernelAvailable } from './kernel.js';
+import { kernelUnavailable } from './kernel.js';
 
 /** `root`: uid 0 with every capability. `bpf`: CAP_BPF and CAP_NET_ADMIN only (no CAP_PERFMON, no CAP_SYS_ADMIN). */
 export type Caps = 'root' | 'bpf';
@@ -57,8 +57,7 @@ export function kernelVerifyAvailable(): string | undefined {
 }
 
 function probe(): string | undefined {
-  if (process.env.XDPLAB_NO_KERNEL) return 'XDPLAB_NO_KERNEL is set';
-  const kernel = kernelAvailable();
+  const kernel = kernelUnavailable();
   if (kernel) return kernel;
   if (spawnSync('sh', ['-c', 'command -v gcc'], { stdio: 'pipe' }).status !== 0) return 'gcc is not installed (it builds test/support/kernel-verify.c)';
   if (!existsSync(LIBBPF_HEADER)) return `no libbpf headers (${LIBBPF_HEADER}: apt install libbpf-dev)`;
