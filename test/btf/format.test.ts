@@ -9,7 +9,7 @@
  *   afterwards.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseBtf, type Btf } from '../../src/btf/btf.js';
@@ -19,7 +19,9 @@ import { parseValue } from '../../src/btf/parse-value.js';
 import { BTF_KIND_DATASEC, BTF_KIND_PTR, BTF_KIND_VAR, type BtfComposite } from '../../src/btf/types.js';
 import { XdplabError } from '../../src/errors.js';
 import { handmadeBtf } from './handmade.js';
-import { bpftool, bpftoolMissing, fixtureDir, fixtureElf, root, sectionBytes } from './support.js';
+import { bpftool, fixtureDir, fixtureElf, root, sectionBytes } from './support.js';
+import { kernelUnavailable } from '../support/kernel.js';
+import { titled } from '../support/skip.js';
 
 const elf = fixtureElf('btf-kinds.bpf.o');
 const btf = parseBtf(sectionBytes(elf, '.BTF'), 'btf-kinds.bpf.o');
@@ -247,26 +249,15 @@ function laidOut(section: string): { btf: Btf; id: number } {
   return { btf: laid, id: laid.datasec(section)!.id };
 }
 
-function liveUnavailable(): string | undefined {
-  const missing = bpftoolMissing();
-  if (missing) return missing;
-  if (process.getuid?.() !== 0) return 'not root: cannot load BPF objects';
-  if (!existsSync('/proc/mounts') || !/ \/sys\/fs\/bpf bpf /.test(readFileSync('/proc/mounts', 'utf8'))) return 'no bpffs mounted at /sys/fs/bpf';
-  return undefined;
-}
-
 describe('against bpftool, on the loaded btf-kinds object', () => {
   const pins = `/sys/fs/bpf/xdplab_btf_test_${process.pid}`;
   const mapPins = `${pins}_maps`;
-  let skip = liveUnavailable();
+  const skip = kernelUnavailable();
 
   beforeAll(() => {
     if (skip) return;
-    try {
-      execFileSync('bpftool', ['prog', 'loadall', `${fixtureDir}/btf-kinds.bpf.o`, pins, 'pinmaps', mapPins], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      skip = `bpftool prog loadall failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').pop()}`;
-    }
+    // The kernel refusing the object is a failure of every test here, not a reason to skip.
+    execFileSync('bpftool', ['prog', 'loadall', `${fixtureDir}/btf-kinds.bpf.o`, pins, 'pinmaps', mapPins], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   });
   afterAll(() => {
     rmSync(pins, { recursive: true, force: true });
@@ -278,13 +269,7 @@ describe('against bpftool, on the loaded btf-kinds object', () => {
   };
   const dump = (map: string): { key: string[]; value: string[]; formatted: { key?: unknown; value: unknown } }[] =>
     parseJsonExact(bpftool(['-j', 'map', 'dump', 'pinned', `${mapPins}/${map}`])) as never;
-  const live = (name: string, body: () => void) => it(name, (ctx) => {
-    if (skip) {
-      console.log(`format.test: skipping '${name}': ${skip}`);
-      ctx.skip();
-    }
-    body();
-  });
+  const live = (name: string, body: () => void) => it.skipIf(skip !== undefined)(titled(name, skip), body);
 
   live('array map of struct flow: the sample and pseudo-random bytes', () => {
     const { key, value } = mapTypes('flows');
