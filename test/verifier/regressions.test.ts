@@ -19,6 +19,7 @@ import { kernelInsnsAvailable, kernelLoadInsns } from '../support/kernel-insns.j
 import { xdplabAnswer } from './fuzz/fuzz.js';
 import { fromText, toRaw } from './fuzz/program.js';
 import type { RecordedAnswer, Regression } from './fuzz/regressions.js';
+import { titled } from '../support/skip.js';
 
 const file = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/verifier/regressions.json'), 'utf8')) as {
   kernel: string;
@@ -44,6 +45,7 @@ describe('verifier regressions against the kernel record', () => {
   });
 
   it('gives the recorded verdict, errno, error line and processed instructions', () => {
+    expect(file.programs.length).toBeGreaterThan(0);
     const wrong: string[] = [];
     for (const p of file.programs) {
       const program = fromText(p.text);
@@ -61,7 +63,8 @@ describe('verifier regressions against the kernel record', () => {
   });
 
   const skip = liveKernelSkip();
-  it.skipIf(skip !== undefined)(`matches the live kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it.skipIf(skip !== undefined)(titled('matches the live kernel', skip), () => {
+    expect(file.programs.length).toBeGreaterThan(0);
     const wrong: string[] = [];
     for (const caps of CAPS) {
       const answers = kernelLoadInsns(file.programs.map((p) => toRaw(fromText(p.text))), caps);

@@ -46,11 +46,16 @@ describe('shipped objects: accepted by the kernel and by xdplab', () => {
     Object.assign(recorded, fresh);
   }
 
+  it('finds the shipped objects', () => {
+    expect(objects.length).toBeGreaterThan(5);
+  });
+
   for (const file of objects) {
     it(file, () => {
       const spec = loadCollectionSpec(readFileSync(path.join(repoRoot, file)), file);
       const rec = recorded[file];
       expect(rec, `${file} has no recorded kernel answer: re-record as root with XDPLAB_RECORD_KERNEL=1`).toBeDefined();
+      expect(spec.programs.size).toBeGreaterThan(0);
       const live = kernelReason ? undefined : kernelVerifyMany(path.join(repoRoot, file), [...spec.programs.keys()], 'root', { together: true });
       [...spec.programs.values()].forEach((program, i) => {
         const kernel = rec[program.name]?.root;
