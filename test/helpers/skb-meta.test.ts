@@ -1,6 +1,7 @@
 /**
  * Tunnel metadata, cgroup and socket queries, bpf_clone_redirect and bpf_check_mtu (TC and
- * XDP), through test/fixtures/bpf/tc-meta.bpf.c in xdplab and, when privileged, the kernel.
+ * XDP), through test/fixtures/bpf/tc-meta.bpf.c in xdplab and the kernel (live as root, else
+ * as recorded in test/fixtures/kernel/helpers/skb-meta.json).
  * Where a test run has no host state (cgroups, routes), xdplab answers what the kernel's test
  * run answers; the socket cookie is a counter of the kernel's that only its shape can match.
  */

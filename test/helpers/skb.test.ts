@@ -1,8 +1,8 @@
 /**
  * The skb helpers, through clang-built programs (test/fixtures/bpf/tc-skb.bpf.c): each case
- * runs in xdplab and, when privileged, in the kernel, which must agree on the return value,
- * data_out and ctx_out. Cases without the kernel still check what the kernel answered when
- * the tables were written.
+ * runs in xdplab and in the kernel, which must agree on the return value, data_out and
+ * ctx_out: the live kernel as root, elsewhere its answers recorded in
+ * test/fixtures/kernel/helpers/skb.json (a case without a record fails).
  */
 import { describe, expect, it } from 'vitest';
 import { SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE } from '../../src/uapi/prog-types.js';

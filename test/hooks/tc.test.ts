@@ -1,7 +1,8 @@
 /**
  * The TC hook's BPF_PROG_TEST_RUN: what it accepts and refuses, the skb it builds, the context
- * a program reads and writes, data_out and ctx_out — each case run in xdplab and, when
- * privileged, in the kernel (bpftool prog run), which must agree byte for byte.
+ * a program reads and writes, data_out and ctx_out — each case run in xdplab and in the
+ * kernel (bpftool prog run as root, else its answers recorded in test/fixtures/kernel/hooks/tc.json),
+ * which must agree byte for byte.
  */
 import { describe, expect, it } from 'vitest';
 import { TestRunError, tcActionName } from '../../src/hooks/tc.js';

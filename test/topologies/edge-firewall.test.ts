@@ -1,6 +1,7 @@
 /**
  * topologies/edge-firewall: xdp_firewall on a table of packets (one of every kind in the
- * scenario's capture) in xdplab and — when privileged — in the kernel, with the topology's
+ * scenario's capture) in xdplab and in the kernel (live as root, else its answers recorded in
+ * test/fixtures/kernel/topologies/edge-firewall.json), with the topology's
  * blocklists and open ports: the same verdicts, bytes and counters. Then the whole capture in
  * xdplab, each packet held to the reason its comment names, and the totals the README states.
  */
