@@ -58,7 +58,7 @@ let reason: string | null | undefined;
 let binary: string | undefined;
 
 /** Why raw programs cannot be handed to the kernel here, or undefined when they can. */
-export function kernelInsnsAvailable(): string | undefined {
+export function kernelInsnsUnavailable(): string | undefined {
   if (reason === undefined) reason = probe() ?? null;
   return reason ?? undefined;
 }
@@ -114,7 +114,7 @@ function answer(raw: { accepted?: boolean; errno?: number; log?: string; error?:
 }
 
 function run(programs: readonly RawProgram[], caps: Caps, logLevel: number, tailBytes: number): KernelInsnsAnswer[] {
-  const why = kernelInsnsAvailable();
+  const why = kernelInsnsUnavailable();
   if (why) throw new Error(`the kernel's verifier cannot be asked: ${why}`);
   const input = programs.map((p) => programLine(p, logLevel)).join('\n') + '\n';
   const r = spawnSync(binary!, ['--caps', caps, '--tail-bytes', String(tailBytes)], { input, encoding: 'utf8', maxBuffer: 1 << 29 });

@@ -6,7 +6,7 @@
  * the one line that says why the program was refused (test/fixtures/verifier/README.md
  * states the rule; xdplab's verifier prints the same line).
  *
- * kernelVerifyAvailable() says why the kernel cannot be asked (not root, no gcc, no libbpf
+ * kernelVerifyUnavailable() says why the kernel cannot be asked (not root, no gcc, no libbpf
  * headers, no BPF filesystem…), or undefined when it can.
  */
 import { spawnSync } from 'node:child_process';
@@ -51,7 +51,7 @@ let reason: string | null | undefined;
 let binary: string | undefined;
 
 /** Why the kernel's verifier cannot be asked here, or undefined when it can. */
-export function kernelVerifyAvailable(): string | undefined {
+export function kernelVerifyUnavailable(): string | undefined {
   if (reason === undefined) reason = probe() ?? null;
   return reason ?? undefined;
 }
@@ -85,7 +85,7 @@ function build(): string {
 }
 
 function tool(): string {
-  const why = kernelVerifyAvailable();
+  const why = kernelVerifyUnavailable();
   if (why) throw new Error(`the kernel's verifier cannot be asked: ${why}`);
   return binary!;
 }

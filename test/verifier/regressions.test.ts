@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/conformance.js';
-import { kernelInsnsAvailable, kernelLoadInsns } from '../support/kernel-insns.js';
+import { kernelInsnsUnavailable, kernelLoadInsns } from '../support/kernel-insns.js';
 import { xdplabAnswer } from './fuzz/fuzz.js';
 import { fromText, toRaw } from './fuzz/program.js';
 import type { RecordedAnswer, Regression } from './fuzz/regressions.js';
@@ -32,7 +32,7 @@ const show = (a: RecordedAnswer): string =>
   (a.accepted ? `accepts (${a.insns_processed} insns)` : `refuses (${a.errno}) ${a.error} (${a.insns_processed} insns)`);
 
 function liveKernelSkip(): string | undefined {
-  const why = kernelInsnsAvailable();
+  const why = kernelInsnsUnavailable();
   if (why) return why;
   const release = execSync('uname -r', { encoding: 'utf8' }).trim();
   return release === file.kernel ? undefined : `the running kernel is ${release}, the record is of ${file.kernel}`;
