@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, expect } from 'vitest';
+import { afterAll, expect, onTestFinished } from 'vitest';
 import { KernelError, KernelMap, kernelUnavailable } from './kernel.js';
 import { KernelObject, type KernelMapEntry, type KernelRunInput, type KernelRunResult } from './kernel-object.js';
 import { repoRoot } from './paths.js';
@@ -147,10 +147,7 @@ export class KernelRecord {
       process.once('exit', () => record!.closeAll());
     }
     const r = record;
-    afterAll(() => {
-      r.closeAll();
-      r.save();
-    });
+    afterAll(() => r.save());
     return r;
   }
 
@@ -248,18 +245,24 @@ export class KernelRecord {
     return `${test} #${h.n} ${what} @${h.hash.slice(0, 8)}`;
   }
 
-  /** An object in the kernel (loaded where it can be asked) whose answers are kept here. */
+  /**
+   * An object in the kernel (loaded where it can be asked) whose answers are kept here. It is
+   * closed after the test that made it, or after the describe block that made it.
+   */
   object(file: string): RecordedObject {
-    const o = new RecordedObject(this, file);
-    this.open.add(o);
-    return o;
+    return this.opened(new RecordedObject(this, file));
   }
 
-  /** A map in the kernel (made with bpftool where it can be asked) whose answers are kept here. */
+  /** A map in the kernel (made with bpftool where it can be asked) whose answers are kept here; closed as objects are. */
   map(type: string, keySize: number, valueSize: number, maxEntries: number, flags = 0): RecordedMap {
-    const m = new RecordedMap(this, [type, keySize, valueSize, maxEntries, flags]);
-    this.open.add(m);
-    return m;
+    return this.opened(new RecordedMap(this, [type, keySize, valueSize, maxEntries, flags]));
+  }
+
+  private opened<T extends { close(): void }>(o: T): T {
+    this.open.add(o);
+    if (expect.getState().currentTestName) onTestFinished(() => o.close());
+    else afterAll(() => o.close());
+    return o;
   }
 
   forget(o: { close(): void }): void {
