@@ -81,7 +81,7 @@ function stableJson(value) {
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'xdplab-record-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const support = await loadSupport(tmp);
-const why = support.kernelVerifyAvailable();
+const why = support.kernelVerifyUnavailable();
 if (why) {
   console.error(`record-verifier-corpus: the kernel cannot be asked: ${why}`);
   process.exit(1);

@@ -13,9 +13,9 @@ import { parseBtf, type Btf } from '../../src/btf/btf.js';
 import { dumpBtf } from '../../src/btf/dump.js';
 import { handmadeBtf } from './handmade.js';
 import { BTF_FIXTURES, bpftool, bpftoolMissing, fixtureDir, fixtureElf, root, sectionBytes } from './support.js';
+import { titled } from '../support/skip.js';
 
 const skipReason = bpftoolMissing();
-if (skipReason) console.log(`dump.test: skipping the live bpftool comparison: ${skipReason}`);
 
 const recorded = (name: string): string => readFileSync(`${root}/test/btf/expected/${name}.btf.txt`, 'utf8');
 const fixtureBtf = (name: string): Btf => parseBtf(sectionBytes(fixtureElf(name), '.BTF'), name);
@@ -26,7 +26,7 @@ describe('dumpBtf', () => {
       expect(dumpBtf(fixtureBtf(name))).toBe(recorded(name.replace(/\.bpf\.o$/, '')));
     });
 
-    it.skipIf(skipReason !== undefined)('equals bpftool btf dump file', () => {
+    it.skipIf(skipReason !== undefined)(titled('equals bpftool btf dump file', skipReason), () => {
       expect(dumpBtf(fixtureBtf(name))).toBe(bpftool(['btf', 'dump', 'file', `${fixtureDir}/${name}`]));
     });
   });
@@ -36,7 +36,7 @@ describe('dumpBtf', () => {
       expect(dumpBtf(parseBtf(handmadeBtf()))).toBe(recorded('handmade'));
     });
 
-    it.skipIf(skipReason !== undefined)('equals bpftool btf dump file on the raw blob', () => {
+    it.skipIf(skipReason !== undefined)(titled('equals bpftool btf dump file on the raw blob', skipReason), () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'xdplab-btf-'));
       try {
         const file = path.join(dir, 'handmade.btf');

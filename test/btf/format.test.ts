@@ -9,7 +9,7 @@
  *   afterwards.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseBtf, type Btf } from '../../src/btf/btf.js';
@@ -19,7 +19,8 @@ import { parseValue } from '../../src/btf/parse-value.js';
 import { BTF_KIND_DATASEC, BTF_KIND_PTR, BTF_KIND_VAR, type BtfComposite } from '../../src/btf/types.js';
 import { XdplabError } from '../../src/errors.js';
 import { handmadeBtf } from './handmade.js';
-import { bpftool, bpftoolMissing, fixtureDir, fixtureElf, root, sectionBytes } from './support.js';
+import { bpftool, fixtureDir, fixtureElf, root, sectionBytes } from './support.js';
+import { digest, KernelRecord } from '../support/kernel-record.js';
 
 const elf = fixtureElf('btf-kinds.bpf.o');
 const btf = parseBtf(sectionBytes(elf, '.BTF'), 'btf-kinds.bpf.o');
@@ -247,26 +248,17 @@ function laidOut(section: string): { btf: Btf; id: number } {
   return { btf: laid, id: laid.datasec(section)!.id };
 }
 
-function liveUnavailable(): string | undefined {
-  const missing = bpftoolMissing();
-  if (missing) return missing;
-  if (process.getuid?.() !== 0) return 'not root: cannot load BPF objects';
-  if (!existsSync('/proc/mounts') || !/ \/sys\/fs\/bpf bpf /.test(readFileSync('/proc/mounts', 'utf8'))) return 'no bpffs mounted at /sys/fs/bpf';
-  return undefined;
-}
-
+// What bpftool prints of the kernel's copy: live as root, else as recorded in
+// test/fixtures/kernel/btf/format.json (support/kernel-record.ts).
 describe('against bpftool, on the loaded btf-kinds object', () => {
   const pins = `/sys/fs/bpf/xdplab_btf_test_${process.pid}`;
   const mapPins = `${pins}_maps`;
-  let skip = liveUnavailable();
+  const record = KernelRecord.for(import.meta.url);
 
   beforeAll(() => {
-    if (skip) return;
-    try {
-      execFileSync('bpftool', ['prog', 'loadall', `${fixtureDir}/btf-kinds.bpf.o`, pins, 'pinmaps', mapPins], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      skip = `bpftool prog loadall failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').pop()}`;
-    }
+    if (!record.live) return;
+    // The kernel refusing the object is a failure of every test here, not a reason to skip.
+    execFileSync('bpftool', ['prog', 'loadall', `${fixtureDir}/btf-kinds.bpf.o`, pins, 'pinmaps', mapPins], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   });
   afterAll(() => {
     rmSync(pins, { recursive: true, force: true });
@@ -274,17 +266,14 @@ describe('against bpftool, on the loaded btf-kinds object', () => {
   });
 
   const update = (map: string, key: Uint8Array, value: Uint8Array): void => {
-    bpftool(['map', 'update', 'pinned', `${mapPins}/${map}`, 'key', 'hex', ...hexArgs(key), 'value', 'hex', ...hexArgs(value)]);
+    record.step(`update ${map}`, digest(key, value));
+    if (record.live) bpftool(['map', 'update', 'pinned', `${mapPins}/${map}`, 'key', 'hex', ...hexArgs(key), 'value', 'hex', ...hexArgs(value)]);
   };
   const dump = (map: string): { key: string[]; value: string[]; formatted: { key?: unknown; value: unknown } }[] =>
-    parseJsonExact(bpftool(['-j', 'map', 'dump', 'pinned', `${mapPins}/${map}`])) as never;
-  const live = (name: string, body: () => void) => it(name, (ctx) => {
-    if (skip) {
-      console.log(`format.test: skipping '${name}': ${skip}`);
-      ctx.skip();
-    }
-    body();
-  });
+    // Sorted by key: a hash map's order changes with its seed from one load to the next.
+    record.answer(record.step(`dump ${map} (sorted by key)`), () => (parseJsonExact(bpftool(['-j', 'map', 'dump', 'pinned', `${mapPins}/${map}`])) as { key: string[] }[])
+      .sort((x, y) => x.key.join('').localeCompare(y.key.join(''))) as never);
+  const live = (name: string, body: () => void) => it(name, body);
 
   live('array map of struct flow: the sample and pseudo-random bytes', () => {
     const { key, value } = mapTypes('flows');
@@ -332,10 +321,12 @@ describe('against bpftool, on the loaded btf-kinds object', () => {
     const ext = parseBtfExt(sectionBytes(elf, '.BTF.ext'), btf);
     const ours = [...ext.lineInfo.get('xdp')!, ...ext.lineInfo.get('.text')!]
       .map((l) => `${l.file}:${l.line}:${l.column} ${l.text.trimStart()}`);
-    const xlated = JSON.parse(bpftool(['-j', 'prog', 'dump', 'xlated', 'pinned', `${pins}/xdp_kinds`, 'linum'])) as
-      { src?: string; file?: string; line_num?: number; line_col?: number }[];
-    const kernel = xlated.filter((i) => i.file !== undefined)// bpftool leaves out the zero line and column of compiler-made code.
-      .map((i) => `${i.file}:${i.line_num ?? 0}:${i.line_col ?? 0} ${i.src ?? ''}`);
+    const kernel = record.answer(record.step('prog dump xlated xdp_kinds linum'), () => {
+      const xlated = JSON.parse(bpftool(['-j', 'prog', 'dump', 'xlated', 'pinned', `${pins}/xdp_kinds`, 'linum'])) as
+        { src?: string; file?: string; line_num?: number; line_col?: number }[];
+      return xlated.filter((i) => i.file !== undefined)// bpftool leaves out the zero line and column of compiler-made code.
+        .map((i) => `${i.file}:${i.line_num ?? 0}:${i.line_col ?? 0} ${i.src ?? ''}`);
+    });
     expect(kernel.length).toBeGreaterThan(10);
     let j = 0;
     for (const line of kernel) {

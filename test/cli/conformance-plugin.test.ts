@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cli, spawnCli } from '../support/cli.js';
-import { haveConformance, loadVectors } from '../support/conformance.js';
+import { haveConformance, loadVectors, missingConformance } from '../support/conformance.js';
+import { titled } from '../support/skip.js';
 
 /** The runner's encodings: each byte as two hex digits followed by two spaces. */
 const runnerHex = (hex: string): string => (hex.match(/../g) ?? []).map((b) => `${b}  `).join('');
@@ -33,7 +34,7 @@ describe('conformance plugin protocol', () => {
   });
 });
 
-describe.skipIf(!haveConformance)('the whole conformance suite through the plugin', () => {
+describe.skipIf(!haveConformance)(titled('the whole conformance suite through the plugin', missingConformance), () => {
   it.each(loadVectors().map((v) => [v.test, v] as const))('%s', async (_name, v) => {
     const args = v.mem ? ['conformance-plugin', runnerHex(v.mem)] : ['conformance-plugin'];
     const r = await cli(args, runnerHex(v.program) + '\n');

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, spawnCli } from '../support/cli.js';
 import { repoRoot } from '../support/conformance.js';
 import { immutableDir, readOnlyDir, restrictedSkipReason, tinyDir, type Restricted } from '../support/restricted-dirs.js';
+import { titled } from '../support/skip.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-outputs-'));
 const TOPOLOGY = path.join(repoRoot, 'topologies', 'edge-firewall', 'topology.yaml');
@@ -77,9 +78,8 @@ describe('outputs that cannot be written: one line, exit 2, nothing left', () =>
 });
 
 const skipReason = restrictedSkipReason();
-if (skipReason) console.log(`output-paths: the EROFS, EPERM and ENOSPC cases are skipped: ${skipReason}`);
 
-describe.skipIf(skipReason !== undefined)('as root, where the kernel refuses (read-only, immutable, full)', () => {
+describe.skipIf(skipReason !== undefined)(titled('as root, where the kernel refuses (read-only, immutable, full)', skipReason), () => {
   let ro: Restricted;
   let immutable: Restricted;
   beforeAll(() => {

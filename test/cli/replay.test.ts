@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RssHasher, rssQueue } from '../../src/hooks/flow-hash.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
@@ -18,7 +18,7 @@ import {
   pcapBytes, pcapngBytes, pcapRecordOffset, tempDir, writeTemp, type PcapRecordSpec, type PcapSpec,
 } from '../support/captures.js';
 import { cli } from '../support/cli.js';
-import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
+import { KernelRecord } from '../support/kernel-record.js';
 import { repoRoot } from '../support/conformance.js';
 import { ethernet, ip4, ipv4, mac, plainFrame, tcp4, tcp6, udp4 } from '../support/packets.js';
 import { ETH_P_IP } from '../../src/uapi/if-ether.js';
@@ -127,7 +127,7 @@ describe('xdplab replay: verdicts and bytes', () => {
   });
 });
 
-describe.skipIf(kernelSkipReason() !== undefined)('xdplab replay: each packet as BPF_PROG_TEST_RUN hands it over (the kernel, packet by packet)', () => {
+describe('xdplab replay: each packet as BPF_PROG_TEST_RUN hands it over (the kernel, packet by packet)', () => {
   // Programs whose return value is the context they were given: the device, the RX queue, the
   // skb's pkt_type, VLAN state, hash; frames tagged and untagged, to us and broadcast.
   const FRAMES = [
@@ -135,11 +135,7 @@ describe.skipIf(kernelSkipReason() !== undefined)('xdplab replay: each packet as
     udp4({ vlan: 7, ethDst: mac('01:00:5e:00:00:01') }),
   ];
   const PROBE = path.join(repoRoot, 'test', 'fixtures', 'bpf', 'context-probe.bpf.o');
-  let kernel: KernelObject;
-  beforeAll(() => {
-    kernel = new KernelObject(PROBE);
-  });
-  afterAll(() => kernel?.close());
+  const kernel = KernelRecord.for(import.meta.url).object(PROBE);
 
   for (const [prog, hook] of [['xdp_where', 'xdp'], ['tc_where', 'tc-ingress'], ['tc_where', 'tc-egress']] as const) {
     it(`${prog} at ${hook}: the same return value and bytes as the kernel's test run of each packet`, async () => {

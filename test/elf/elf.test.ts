@@ -11,6 +11,7 @@ import {
 } from '../../src/elf/constants.js';
 import { parseElf, type ElfFile } from '../../src/elf/elf.js';
 import { disassembleObject } from '../../src/spec/objdump.js';
+import { titled } from '../support/skip.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(`${root}/test/fixtures/bpf/${name}`));
@@ -118,7 +119,6 @@ function llvmReadelf(path: string): string | undefined {
   }
 }
 const readelfMissing = llvmReadelf(`${root}/test/fixtures/bpf/subprog.bpf.o`) === undefined;
-if (readelfMissing) console.log('elf.test: skipping the llvm-readelf cross-check: llvm-readelf is not on PATH');
 
 const SECTION_TYPES: Record<string, number> = { NULL: 0, PROGBITS: 1, SYMTAB: 2, STRTAB: 3, NOBITS: 8, REL: 9, LLVM_ADDRSIG: 0x6fff4c03 };
 const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
@@ -166,7 +166,7 @@ function readelfRows(text: string) {
   return { sections, symbols, relocations };
 }
 
-describe.skipIf(readelfMissing).each(FIXTURES)('parseElf against llvm-readelf -S -s -r: %s', (name) => {
+describe.skipIf(readelfMissing).each(FIXTURES)(titled('parseElf against llvm-readelf -S -s -r: %s', readelfMissing ? 'llvm-readelf is not on PATH' : undefined), (name) => {
   it('finds the same sections, symbols and relocations', () => {
     const expected = readelfRows(llvmReadelf(`${root}/test/fixtures/bpf/${name}`)!);
     const actual = ourRows(parseElf(fixture(name), name));

@@ -109,7 +109,7 @@ describe('checksum arithmetic against RFC 1071', () => {
 
 // ---- the helpers, in xdplab and the kernel ----------------------------------------------------
 
-const fx = new TcFixture('tc-csum.bpf.o');
+const fx = new TcFixture(import.meta.url, 'tc-csum.bpf.o');
 
 const agree = (program: string, input: RunInput, f: TcFixture = fx): Outcome => f.agree(program, input);
 
@@ -306,7 +306,7 @@ describe('bpf_csum_level / bpf_csum_update', () => {
     expect(cbOf(agree('csum_level', { data: udp4(), ctx: ctxWith([END]) }))[4] | 0).toBe(-524);
   });
 
-  const skbFx = new TcFixture('tc-skb.bpf.o');
+  const skbFx = new TcFixture(import.meta.url, 'tc-skb.bpf.o');
   const op = (code: number, arg = 0): number => ((code << 24) | arg) >>> 0;
   const CSUM_LEVEL = 18;
   const ADJUST = 9;
@@ -338,7 +338,7 @@ describe('bpf_skb_ecn_set_ce', () => {
     agree('ecn_set_ce', { data });
   });
 
-  const skbFx = new TcFixture('tc-skb.bpf.o');
+  const skbFx = new TcFixture(import.meta.url, 'tc-skb.bpf.o');
   const op = (code: number, arg = 0): number => ((code << 24) | arg) >>> 0;
   it.each([
     ['after a VLAN pop', withVlan(udp4({ tos: 1 }), 9), [op(2), op(19)]],

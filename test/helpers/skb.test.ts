@@ -1,8 +1,8 @@
 /**
  * The skb helpers, through clang-built programs (test/fixtures/bpf/tc-skb.bpf.c): each case
- * runs in xdplab and, when privileged, in the kernel, which must agree on the return value,
- * data_out and ctx_out. Cases without the kernel still check what the kernel answered when
- * the tables were written.
+ * runs in xdplab and in the kernel, which must agree on the return value, data_out and
+ * ctx_out: the live kernel as root, elsewhere its answers recorded in
+ * test/fixtures/kernel/helpers/skb.json (a case without a record fails).
  */
 import { describe, expect, it } from 'vitest';
 import { SK_BUFF_FIELDS as SK_BUFF, SK_BUFF_SIZE } from '../../src/uapi/prog-types.js';
@@ -10,7 +10,7 @@ import { plainFrame, tcp4, tcp6, udp4, udp6, withVlan } from '../support/packets
 import { ETH_P_8021AD, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 import { TcFixture, type Outcome, type RunInput } from '../support/tc-harness.js';
 
-const fx = new TcFixture('tc-skb.bpf.o');
+const fx = new TcFixture(import.meta.url, 'tc-skb.bpf.o');
 
 const agree = (program: string, input: RunInput): Outcome => fx.agree(program, input);
 

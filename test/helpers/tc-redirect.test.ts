@@ -1,17 +1,17 @@
 /**
  * bpf_redirect_neigh, bpf_redirect_peer and the socket lookups (helpers/tc-redirect.ts): the
- * verdicts a TC test run returns, in xdplab and — where it can be asked — the kernel; and in
+ * verdicts a TC test run returns, in xdplab and the kernel (live as root, else its record); and in
  * the emulated network, neigh fills in the MAC header and peer enters the other end's ingress.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testRun } from '../../src/hooks/test-run.js';
 import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { repoRoot } from '../support/conformance.js';
-import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
+import { KernelRecord } from '../support/kernel-record.js';
 import { runFixtureTopology } from '../support/topology-fixture.js';
 
 const OBJECT = path.join(repoRoot, 'test', 'fixtures', 'bpf', 'tc-redirect.bpf.o');
@@ -34,15 +34,11 @@ describe('TC redirect helpers and socket lookups', () => {
     expect(xdplab(prog)).toBe(want);
   });
 
-  describe.skipIf(kernelSkipReason() !== undefined)('the kernel agrees', () => {
-    let kernel: KernelObject;
-    beforeAll(() => {
-      kernel = new KernelObject(OBJECT);
-    });
-    afterAll(() => kernel?.close());
+  describe('the kernel agrees', () => {
+    const kernel = KernelRecord.for(import.meta.url).object(OBJECT);
 
     it.each(Object.keys(EXPECTED))('%s', (prog) => {
-      expect(xdplab(prog)).toBe(kernel.run(prog, FRAME).retval);
+      expect(xdplab(prog)).toBe(kernel.mustRun(prog, { data: FRAME }).retval);
     });
   });
 });

@@ -1,14 +1,10 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { XdplabError } from '../../src/errors.js';
 import { assemble, assembleInstructions } from '../../src/isa/asm.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance');
-const haveConformance = existsSync(path.join(conformanceDir, 'vectors.json'));
-if (!haveConformance) console.log(`skipping the conformance assembly tests: ${conformanceDir} does not exist`);
+import { conformanceDir, haveConformance, missingConformance } from '../support/conformance.js';
+import { titled } from '../support/skip.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
@@ -25,7 +21,7 @@ function asmSection(text: string): string {
   return lines.join('\n');
 }
 
-describe.skipIf(!haveConformance)('the conformance suite assembles to its vectors', () => {
+describe.skipIf(!haveConformance)(titled('the conformance suite assembles to its vectors', missingConformance), () => {
   const cases = haveConformance
     ? (JSON.parse(readFileSync(path.join(conformanceDir, 'vectors.json'), 'utf8')) as {
       tests: { test: string; program: string }[];

@@ -17,6 +17,7 @@ import {
   ATOMIC_OPS, BPF_CLASS, BPF_DIV, BPF_JMP32, BPF_MOD, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_CALL,
   BPF_PSEUDO_KFUNC_CALL, MOVSX_OFFSETS_32, MOVSX_OFFSETS_64, OPCODES, type OpcodeInfo,
 } from '../../src/isa/opcodes.js';
+import { titled } from '../support/skip.js';
 
 /** Instructions of one opcode in the shapes worth showing to llvm-objdump. */
 function examples(info: OpcodeInfo): Instruction[] {
@@ -161,7 +162,6 @@ const haveLlvm = ['llvm-mc', 'llvm-objdump'].every((tool) => {
     return false;
   }
 });
-if (!haveLlvm) console.log('skipping the llvm-objdump comparison: llvm-mc or llvm-objdump is not on PATH');
 
 /** One `.quad` a slot: the 64-bit little-endian word, low byte = opcode. */
 function quads(insns: readonly Instruction[]): string {
@@ -193,7 +193,7 @@ function llvmObjdump(insns: readonly Instruction[]): Map<number, string> {
   }
 }
 
-describe.skipIf(!haveLlvm)('the llvm syntax equals llvm-objdump -d --no-show-raw-insn', () => {
+describe.skipIf(!haveLlvm)(titled('the llvm syntax equals llvm-objdump -d --no-show-raw-insn', haveLlvm ? undefined : 'llvm-mc or llvm-objdump is not on PATH'), () => {
   const byPc = haveLlvm ? llvmObjdump(TABLE) : new Map<number, string>();
   let pc = 0;
   const rows = TABLE.map((insn) => {

@@ -10,6 +10,7 @@ import { createCaptureWriter } from '../../src/pcap/index.js';
 import { tempDir, tsharkFields, tsharkMissing } from '../support/captures.js';
 import { ip4, ip6, rfc1071, tcp4, tcp6, udp4, udp6 } from '../support/packets.js';
 import { MAC_A, MAC_B, PACKETS } from './cases.js';
+import { titled } from '../support/skip.js';
 
 const u16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
 
@@ -167,9 +168,8 @@ describe('buildPacket', () => {
 });
 
 const missing = tsharkMissing();
-if (missing !== undefined) console.log(`test/packet/build.test.ts: tshark checks skipped: ${missing}`);
 
-describe.skipIf(missing !== undefined)('buildPacket against tshark', () => {
+describe.skipIf(missing !== undefined)(titled('buildPacket against tshark', missing), () => {
   const tmp = tempDir();
   afterAll(() => tmp.remove());
 

@@ -14,6 +14,7 @@ import { readCaptureSync } from '../../src/pcap/reader.js';
 import { cli } from '../support/cli.js';
 import { repoRoot } from '../support/conformance.js';
 import { pcapBytes, pcapngBytes, pcapRecordOffset, tempDir, tsharkFields, tsharkMissing, writeTemp } from '../support/captures.js';
+import { titled } from '../support/skip.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -132,7 +133,7 @@ describe('outputs name their interface and carry the input\'s comments', () => {
     expect(delivered.every((x) => /^FW_PASS_\w+ \| /.test(x.comment ?? ''))).toBe(true);
   });
 
-  it.skipIf(missing !== undefined)('tshark shows the interface name and both comments', () => {
+  it.skipIf(missing !== undefined)(titled('tshark shows the interface name and both comments', missing), () => {
     const rows = tsharkFields(path.join(out, 'edge-wan0.dropped.pcapng'), ['frame.interface_name', 'frame.interface_description', 'frame.comment']);
     expect(rows.length).toBeGreaterThan(0);
     for (const [name, description, comment] of rows) {
@@ -142,7 +143,7 @@ describe('outputs name their interface and carry the input\'s comments', () => {
     }
   });
 
-  it.skipIf(missing !== undefined)('replay --out x.pcapng: the interface eth0 and the input\'s comments', async () => {
+  it.skipIf(missing !== undefined)(titled('replay --out x.pcapng: the interface eth0 and the input\'s comments', missing), async () => {
     const file = path.join(out, 'passed.pcapng');
     const r = await cli(['replay', path.join(repoRoot, 'topologies/edge-firewall/firewall.bpf.o'), 'xdp_firewall', '--pcap', path.join(repoRoot, 'pcaps/edge-firewall.pcapng'), '--out', file]);
     expect(r.code).toBe(0);

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCaptureWriter, openCapture, type CaptureRecord } from '../../src/pcap/index.js';
 import { pcapBytes, pcapngBytes, prng, randomPackets, tempDir, tsharkFields, tsharkMissing, writeTemp, type ByteOrder, type NgBlock } from '../support/captures.js';
+import { titled } from '../support/skip.js';
 
 const missing = tsharkMissing();
-if (missing !== undefined) console.log(`test/pcap/tshark.test.ts: skipped: ${missing}`);
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -77,7 +77,7 @@ function mixedCapture(seed: number, n: number): { blocks: NgBlock[]; spb: Set<nu
   return { blocks, spb };
 }
 
-describe.skipIf(missing !== undefined)('reader against tshark', () => {
+describe.skipIf(missing !== undefined)(titled('reader against tshark', missing), () => {
   it.each([1, 2, 3])('pcapng with sections, interfaces, resolutions, offsets, comments (seed %i)', async (seed) => {
     const { blocks, spb } = mixedCapture(seed, 400);
     const file = writeTemp(tmp.dir, `mixed-${seed}.pcapng`, pcapngBytes(blocks).bytes);

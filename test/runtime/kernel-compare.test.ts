@@ -1,15 +1,16 @@
 /**
- * The project's own clang-built objects, run in xdplab and — when privileged — in the kernel:
- * the same return values, output packets and map contents, packet after packet.
+ * The project's own clang-built objects, run in xdplab and in the kernel (live as root, else
+ * its answers recorded in test/fixtures/kernel/runtime/kernel-compare.json): the same return
+ * values, output packets and map contents, packet after packet.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testRun } from '../../src/hooks/test-run.js';
 import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
-import { KernelObject, kernelSkipReason } from '../support/kernel-object.js';
+import { KernelRecord } from '../support/kernel-record.js';
 import { repoRoot } from '../support/conformance.js';
 
 const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', 'bpf', name);
@@ -104,18 +105,16 @@ describe('xdplab runs the project\'s objects', () => {
   });
 });
 
-describe.skipIf(kernelSkipReason() !== undefined)('xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
-  const kernels: KernelObject[] = [];
-  afterAll(() => kernels.forEach((k) => k.close()));
+const record = KernelRecord.for(import.meta.url);
 
+describe('xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
   it.each(CASES)('$object $program', (c) => {
-    const kernel = new KernelObject(fixture(c.object));
-    kernels.push(kernel);
+    const kernel = record.object(fixture(c.object));
     const runtime = new Runtime({ perfReaders: false }); // as BPF_PROG_TEST_RUN
     const collection = Collection.load(runtime, loadCollectionSpec(new Uint8Array(readFileSync(fixture(c.object))), fixture(c.object)));
     const program = collection.program(c.program);
     for (const [i, data] of c.packets.entries()) {
-      const want = kernel.run(c.program, data);
+      const want = kernel.mustRun(c.program, { data });
       const got = testRun(runtime, program, { data });
       expect({ packet: i, retval: got.retval, data: hex(got.dataOut) }).toEqual({ packet: i, retval: want.retval, data: hex(want.dataOut) });
     }
@@ -124,5 +123,6 @@ describe.skipIf(kernelSkipReason() !== undefined)('xdplab agrees with the kernel
       const got = [...collection.map(name).entries()].map(([key, value]) => ({ key: hex(key), value: hex(value) }));
       expect({ map: name, entries: got }).toEqual({ map: name, entries: want });
     }
+    kernel.close();
   });
 });

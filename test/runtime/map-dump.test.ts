@@ -17,6 +17,7 @@ import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { spawnCli } from '../support/cli.js';
 import { repoRoot } from '../support/conformance.js';
 import { restrictedSkipReason, tinyDir } from '../support/restricted-dirs.js';
+import { titled } from '../support/skip.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-map-dump-'));
 // Not in fixtures/bpf: the suites that load every object there would each make its 268 MB map.
@@ -85,7 +86,7 @@ describe('map dumps, streamed', () => {
 });
 
 const skipReason = restrictedSkipReason();
-describe.skipIf(skipReason !== undefined)('prog run --maps-out on katran\'s ring size (33.5M entries), as root', () => {
+describe.skipIf(skipReason !== undefined)(titled('prog run --maps-out on katran\'s ring size (33.5M entries), as root', skipReason), () => {
   it('a dump that fills the disk: the result is printed first, then one line, exit 2, no file left', () => {
     const tiny = tinyDir(256 * 1024);
     try {

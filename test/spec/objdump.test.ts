@@ -15,6 +15,7 @@ import { parseElf } from '../../src/elf/elf.js';
 import { decodeInstructions, decodeProgram } from '../../src/isa/instruction.js';
 import { XdplabError } from '../../src/errors.js';
 import { disassembleObject } from '../../src/spec/objdump.js';
+import { titled } from '../support/skip.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtureDir = 'test/fixtures/bpf';
@@ -30,7 +31,6 @@ function llvmObjdump14(): string | undefined {
   }
 }
 const skipReason = llvmObjdump14();
-if (skipReason) console.log(`objdump.test: skipping the live llvm-objdump comparison: ${skipReason}`);
 
 function disassemble(name: string): string {
   const path = `${fixtureDir}/${name}`;
@@ -48,7 +48,7 @@ describe('disassembleObject', () => {
       expect(disassemble(name)).toBe(expected);
     });
 
-    it.skipIf(skipReason !== undefined)('equals llvm-objdump -d --no-show-raw-insn', () => {
+    it.skipIf(skipReason !== undefined)(titled('equals llvm-objdump -d --no-show-raw-insn', skipReason), () => {
       const expected = execFileSync('llvm-objdump', ['-d', '--no-show-raw-insn', `${fixtureDir}/${name}`], { cwd: root, encoding: 'utf8' });
       expect(disassemble(name)).toBe(expected);
     });
@@ -113,11 +113,11 @@ const deliberate = (text: string): string => text.split('\n').filter((l) => !/at
 describe('disassembleObject with raw bytes and source lines', () => {
   describe.each(shipped)('%s', (file) => {
     const ours = (source: boolean): string => disassembleObject(parseElf(readFileSync(`${root}/${file}`), file), { rawBytes: true, source });
-    it.skipIf(skipReason !== undefined)('equals llvm-objdump -d (bytes shown)', () => {
+    it.skipIf(skipReason !== undefined)(titled('equals llvm-objdump -d (bytes shown)', skipReason), () => {
       const expected = execFileSync('llvm-objdump', ['-d', file], { cwd: root, encoding: 'utf8' });
       expect(deliberate(ours(false))).toBe(deliberate(expected));
     });
-    it.skipIf(skipReason !== undefined)('equals llvm-objdump -S', () => {
+    it.skipIf(skipReason !== undefined)(titled('equals llvm-objdump -S', skipReason), () => {
       const expected = execFileSync('llvm-objdump', ['-S', file], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       expect(deliberate(ours(true))).toBe(deliberate(expected));
     });

@@ -1,7 +1,8 @@
 /**
  * Access to the public eBPF conformance suite, which lives beside the repository in
  * ../shared/conformance (CI has it; a user's clone may not). Suites that use it skip, saying
- * why, when it is absent.
+ * why in their titles (`missingConformance`), when it is absent; global-setup.ts says so once
+ * a run.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,8 @@ import { repoRoot } from './paths.js';
 export { repoRoot };
 export const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance');
 export const haveConformance = existsSync(path.join(conformanceDir, 'vectors.json'));
+/** Why the conformance suite's tests are skipped, for their titles; undefined when it is here. */
+export const missingConformance = haveConformance ? undefined : `the conformance suite is not at ${conformanceDir}`;
 
 export interface ConformanceVector {
   test: string;
@@ -25,7 +28,3 @@ export function loadVectors(): ConformanceVector[] {
 }
 
 export const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
-
-if (!haveConformance) {
-  console.log(`conformance suite not found at ${conformanceDir}: its tests are skipped (CI has it beside the clone)`);
-}

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kernelAvailable } from './kernel.js';
+import { kernelUnavailable } from './kernel.js';
 import { kernelErrorLine, type Caps } from './kernel-verify.js';
 
 export interface RawMap {
@@ -58,14 +58,13 @@ let reason: string | null | undefined;
 let binary: string | undefined;
 
 /** Why raw programs cannot be handed to the kernel here, or undefined when they can. */
-export function kernelInsnsAvailable(): string | undefined {
+export function kernelInsnsUnavailable(): string | undefined {
   if (reason === undefined) reason = probe() ?? null;
   return reason ?? undefined;
 }
 
 function probe(): string | undefined {
-  if (process.env.XDPLAB_NO_KERNEL) return 'XDPLAB_NO_KERNEL is set';
-  const kernel = kernelAvailable();
+  const kernel = kernelUnavailable();
   if (kernel) return kernel;
   if (spawnSync('sh', ['-c', 'command -v gcc'], { stdio: 'pipe' }).status !== 0) return 'gcc is not installed (it builds test/support/kernel-load-insns.c)';
   try {
@@ -115,7 +114,7 @@ function answer(raw: { accepted?: boolean; errno?: number; log?: string; error?:
 }
 
 function run(programs: readonly RawProgram[], caps: Caps, logLevel: number, tailBytes: number): KernelInsnsAnswer[] {
-  const why = kernelInsnsAvailable();
+  const why = kernelInsnsUnavailable();
   if (why) throw new Error(`the kernel's verifier cannot be asked: ${why}`);
   const input = programs.map((p) => programLine(p, logLevel)).join('\n') + '\n';
   const r = spawnSync(binary!, ['--caps', caps, '--tail-bytes', String(tailBytes)], { input, encoding: 'utf8', maxBuffer: 1 << 29 });

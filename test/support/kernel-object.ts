@@ -1,30 +1,52 @@
 /**
- * An object loaded into the real kernel with bpftool (programs and maps pinned under
+ * An object loaded into the running kernel with bpftool (programs and maps pinned under
  * /sys/fs/bpf), to ask it what BPF_PROG_TEST_RUN returns and what the maps hold — the
- * reference xdplab is compared with. Root only: `kernelSkipReason()` says why not.
+ * reference xdplab is compared with. Each run writes data_in / ctx_in to files in a temporary
+ * directory and reads data_out / ctx_out back; "Return value: N" is parsed from bpftool's
+ * output, and a refused run comes back as its errno, so refusals can be compared too.
+ *
+ * Only where kernelUnavailable() (kernel.ts) says the kernel can be asked; tests reach it
+ * through kernel-record.ts, which keeps its answers for machines where it cannot.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BPFFS, kernelUnavailable } from './kernel.js';
 
-let reason: string | undefined | null = null;
-
-/** Why the kernel cannot be asked here (printed once), or undefined when it can. */
-export function kernelSkipReason(): string | undefined {
-  if (reason !== null) return reason;
-  reason = probe();
-  if (reason) console.log(`kernel comparison skipped: ${reason}`);
-  return reason;
+export interface KernelRunInput {
+  data: Uint8Array;
+  ctx?: Uint8Array;
+  /** Ask for ctx_out even without ctx_in. */
+  ctxOut?: boolean;
+  repeat?: number;
 }
 
-function probe(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root (BPF_PROG_TEST_RUN needs CAP_BPF and CAP_NET_ADMIN)';
-  if (spawnSync('sh', ['-c', 'command -v bpftool']).status !== 0) return 'bpftool is not installed';
-  if (spawnSync('sh', ['-c', 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf']).status !== 0) return 'no BPF filesystem at /sys/fs/bpf';
-  return undefined;
+export type KernelRunResult =
+  | { ok: true; retval: number; dataOut: Uint8Array; ctxOut: Uint8Array | undefined }
+  | { ok: false; errno: number; message: string };
+
+export interface KernelMapEntry {
+  key: string;
+  /** Hex of the value; for per-CPU maps, of every CPU's value in order. */
+  value: string;
 }
+
+/** strerror texts bpftool prints, back to errno numbers. */
+const ERRNO_TEXT: Record<string, number> = {
+  'Operation not permitted': 1,
+  'No such file or directory': 2,
+  'Argument list too long': 7,
+  'Bad address': 14,
+  'No such device': 19,
+  'Invalid argument': 22,
+  'No space left on device': 28,
+  'Message too long': 90,
+  'Operation not supported': 95,
+};
+
+const hexBytes = (list: string[]): string => list.map((b) => b.replace(/^0x/, '')).join('');
 
 let batchTool: string | undefined | null = null;
 
@@ -40,58 +62,59 @@ function kernelBatchTool(): string | undefined {
   return batchTool;
 }
 
-export interface KernelRun {
-  retval: number;
-  dataOut: Uint8Array;
-  ctxOut?: Uint8Array;
-}
-
-export interface KernelMapEntry {
-  key: string;
-  /** Hex of the value; for per-CPU maps, of every CPU's value in order. */
-  value: string;
-}
-
-const hexBytes = (list: string[]): string => list.map((b) => b.replace(/^0x/, '')).join('');
+let serial = 0;
 
 export class KernelObject {
-  private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-kernel-'));
+  private readonly dir: string;
   private readonly progs: string;
   private readonly maps: string;
 
-  constructor(object: string) {
-    const tag = `xdplab_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-    this.progs = `/sys/fs/bpf/${tag}`;
-    this.maps = `/sys/fs/bpf/${tag}_maps`;
+  /** Load `object` (a path) into the kernel; throws with the kernel's reason when it is refused or cannot be asked. */
+  constructor(readonly object: string) {
+    const why = kernelUnavailable();
+    if (why) throw new Error(`the kernel cannot be asked: ${why}`);
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-kernel-'));
+    const tag = `xdplab_${process.pid}_${serial++}`;
+    this.progs = `${BPFFS}/${tag}`;
+    this.maps = `${BPFFS}/${tag}_maps`;
     const r = spawnSync('bpftool', ['prog', 'loadall', object, this.progs, 'pinmaps', this.maps], { encoding: 'utf8' });
     if (r.status !== 0) {
       this.close();
-      throw new Error(`the kernel refused ${object}: ${(r.stderr || '').split('\n').slice(-8).join('\n')}`);
+      throw new Error(`the kernel refused ${object}:\n${(r.stderr || r.stdout || '').split('\n').slice(-12).join('\n')}`);
     }
   }
 
-  run(prog: string, data: Uint8Array, ctx?: Uint8Array, repeat = 1): KernelRun {
-    const dataIn = path.join(this.dir, 'data_in');
-    const dataOut = path.join(this.dir, 'data_out');
-    const ctxIn = path.join(this.dir, 'ctx_in');
-    const ctxOut = path.join(this.dir, 'ctx_out');
-    writeFileSync(dataIn, data);
-    const args = ['prog', 'run', 'pinned', `${this.progs}/${prog}`, 'data_in', dataIn, 'data_out', dataOut];
+  /** One BPF_PROG_TEST_RUN: the return value, data_out and ctx_out, or the errno it was refused with. */
+  run(prog: string, input: KernelRunInput): KernelRunResult {
+    const file = (name: string): string => path.join(this.dir, name);
+    for (const name of ['data_out', 'ctx_out']) rmSync(file(name), { force: true });
+    writeFileSync(file('data_in'), input.data);
+    const args = ['prog', 'run', 'pinned', `${this.progs}/${prog}`, 'data_in', file('data_in'), 'data_out', file('data_out')];
     // bpftool's data_out buffer is 32 KiB unless told (a bigger frame fails with ENOSPC);
     // a multi-buffer frame may grow by a page.
-    if (data.length > 16384) args.push('data_size_out', String(data.length + 8192));
-    if (ctx) {
-      writeFileSync(ctxIn, ctx);
-      args.push('ctx_in', ctxIn, 'ctx_out', ctxOut);
+    if (input.data.length > 16384) args.push('data_size_out', String(input.data.length + 8192));
+    if (input.ctx) {
+      writeFileSync(file('ctx_in'), input.ctx);
+      args.push('ctx_in', file('ctx_in'));
     }
-    if (repeat > 1) args.push('repeat', String(repeat));
-    const out = execFileSync('bpftool', args, { encoding: 'utf8' });
-    const m = /Return value: (\d+)/.exec(out);
-    if (!m) throw new Error(`bpftool prog run: ${out}`);
+    const wantCtx = input.ctx !== undefined || input.ctxOut === true;
+    if (wantCtx) args.push('ctx_out', file('ctx_out'));
+    if (input.repeat && input.repeat > 1) args.push('repeat', String(input.repeat));
+    const r = spawnSync('bpftool', args, { encoding: 'utf8' });
+    const m = /Return value: (\d+)/.exec(r.stdout ?? '');
+    if (r.status !== 0 || !m) {
+      const message = (r.stderr || r.stdout || '').trim();
+      const text = /failed to run program: (.*)$/m.exec(message)?.[1]?.trim() ?? '';
+      const errno = ERRNO_TEXT[text];
+      if (errno === undefined) throw new Error(`bpftool prog run ${prog}: ${message}`);
+      return { ok: false, errno, message };
+    }
     return {
+      ok: true,
       retval: Number(m[1]),
-      dataOut: new Uint8Array(readFileSync(dataOut)),
-      ctxOut: ctx ? new Uint8Array(readFileSync(ctxOut)) : undefined,
+      dataOut: new Uint8Array(readFileSync(file('data_out'))),
+      // bpftool passes ctx_out only together with ctx_in.
+      ctxOut: wantCtx && existsSync(file('ctx_out')) ? new Uint8Array(readFileSync(file('ctx_out'))) : undefined,
     };
   }
 
@@ -100,9 +123,15 @@ export class KernelObject {
    * (test/support/kernel-batch.c, built once with gcc and libbpf); one bpftool run a packet
    * where that cannot be built.
    */
-  runMany(prog: string, packets: readonly Uint8Array[]): KernelRun[] {
+  runMany(prog: string, packets: readonly Uint8Array[]): { retval: number; dataOut: Uint8Array }[] {
     const tool = kernelBatchTool();
-    if (tool === undefined) return packets.map((p) => this.run(prog, p));
+    if (tool === undefined) {
+      return packets.map((data) => {
+        const r = this.run(prog, { data });
+        if (!r.ok) throw new Error(r.message);
+        return r;
+      });
+    }
     const input = path.join(this.dir, 'batch_in');
     const output = path.join(this.dir, 'batch_out');
     const parts: Uint8Array[] = [];
@@ -115,7 +144,7 @@ export class KernelObject {
     execFileSync(tool, [`${this.progs}/${prog}`, input, output], { stdio: 'pipe' });
     const bytes = new Uint8Array(readFileSync(output));
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const runs: KernelRun[] = [];
+    const runs: { retval: number; dataOut: Uint8Array }[] = [];
     for (let at = 0; at < bytes.length; ) {
       const length = view.getUint32(at + 4, true);
       runs.push({ retval: view.getUint32(at, true), dataOut: bytes.slice(at + 8, at + 8 + length) });

@@ -6,7 +6,7 @@
  * the one line that says why the program was refused (test/fixtures/verifier/README.md
  * states the rule; xdplab's verifier prints the same line).
  *
- * kernelVerifyAvailable() says why the kernel cannot be asked (not root, no gcc, no libbpf
+ * kernelVerifyUnavailable() says why the kernel cannot be asked (not root, no gcc, no libbpf
  * headers, no BPF filesystem…), or undefined when it can.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kernelAvailable } from './kernel.js';
+import { kernelUnavailable } from './kernel.js';
 
 /** `root`: uid 0 with every capability. `bpf`: CAP_BPF and CAP_NET_ADMIN only (no CAP_PERFMON, no CAP_SYS_ADMIN). */
 export type Caps = 'root' | 'bpf';
@@ -51,14 +51,13 @@ let reason: string | null | undefined;
 let binary: string | undefined;
 
 /** Why the kernel's verifier cannot be asked here, or undefined when it can. */
-export function kernelVerifyAvailable(): string | undefined {
+export function kernelVerifyUnavailable(): string | undefined {
   if (reason === undefined) reason = probe() ?? null;
   return reason ?? undefined;
 }
 
 function probe(): string | undefined {
-  if (process.env.XDPLAB_NO_KERNEL) return 'XDPLAB_NO_KERNEL is set';
-  const kernel = kernelAvailable();
+  const kernel = kernelUnavailable();
   if (kernel) return kernel;
   if (spawnSync('sh', ['-c', 'command -v gcc'], { stdio: 'pipe' }).status !== 0) return 'gcc is not installed (it builds test/support/kernel-verify.c)';
   if (!existsSync(LIBBPF_HEADER)) return `no libbpf headers (${LIBBPF_HEADER}: apt install libbpf-dev)`;
@@ -86,7 +85,7 @@ function build(): string {
 }
 
 function tool(): string {
-  const why = kernelVerifyAvailable();
+  const why = kernelVerifyUnavailable();
   if (why) throw new Error(`the kernel's verifier cannot be asked: ${why}`);
   return binary!;
 }

@@ -1,28 +1,32 @@
 /**
- * The real kernel as a reference for map tests, through bpftool on pinned maps. Tests call
- * kernelAvailable() and skip (printing the reason) when it says why they cannot run: not
- * root, no bpftool, no BPF filesystem. Every map made here is pinned under /sys/fs/bpf with a
- * name of this process and removed by close(); removeAllPins() is the safety net for afterAll.
+ * The one answer to "can the running kernel be asked here?" — `kernelUnavailable()`, the
+ * reason it cannot (XDPLAB_NO_KERNEL set, not Linux, not root, no bpftool, no BPF
+ * filesystem, bpftool unable to create a map), or undefined when it can. Every kernel-parity
+ * helper (kernel-object.ts, kernel-record.ts, kernel-verify.ts, kernel-insns.ts) asks it.
+ *
+ * Also the kernel as a reference for map tests, through bpftool on pinned maps: every map
+ * made here is pinned under /sys/fs/bpf with a name of this process and removed by close();
+ * removeAllPins() is the safety net for afterAll.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const BPFFS = '/sys/fs/bpf';
+export const BPFFS = '/sys/fs/bpf';
 const PIN_PREFIX = `xdplab_t${process.pid}_`;
 let cached: string | null | undefined;
 
-/** Why the kernel cannot be used as a reference here, or undefined when it can. */
-export function kernelAvailable(): string | undefined {
-  if (cached !== undefined) return cached ?? undefined;
-  cached = probe() ?? null;
+/** Why the running kernel cannot be asked here, or undefined when it can. */
+export function kernelUnavailable(): string | undefined {
+  if (cached === undefined) cached = probe() ?? null;
   return cached ?? undefined;
 }
 
 function probe(): string | undefined {
+  if (process.env.XDPLAB_NO_KERNEL) return 'XDPLAB_NO_KERNEL is set';
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.getuid?.() !== 0) return 'not root: creating BPF maps needs CAP_BPF';
+  if (process.getuid?.() !== 0) return 'not root (BPF_PROG_TEST_RUN and BPF maps need CAP_BPF and CAP_NET_ADMIN)';
   if (spawnSync('sh', ['-c', 'command -v bpftool'], { stdio: 'pipe' }).status !== 0) return 'bpftool is not installed';
   if (!existsSync(BPFFS)) return `no ${BPFFS}`;
   if (spawnSync('sh', ['-c', `mountpoint -q ${BPFFS} || mount -t bpf bpf ${BPFFS}`], { stdio: 'pipe' }).status !== 0) {

@@ -1,26 +1,26 @@
 /**
- * Running a clang-built TC fixture in xdplab and, when privileged, in the kernel, with the
- * results in one comparable shape: the return value, data_out and ctx_out as hex, or the errno
- * of a refused run. The kernel's view of the host's network devices (/sys/class/net) is given
- * to xdplab as its device table, so ctx_in's ifindex and the helpers name the same devices.
+ * Running a clang-built TC fixture in xdplab and in the kernel, with the results in one
+ * comparable shape: the return value, data_out and ctx_out as hex, or the errno of a refused
+ * run. The kernel's view of the host's network devices (/sys/class/net) is given to xdplab as
+ * its device table, so ctx_in's ifindex and the helpers name the same devices.
  *
- * What the kernel answered is also kept, as digests, next to the object (`<object>.kernel.json`,
- * with the device table and cgroup id of the machine that recorded it): where the kernel cannot
- * be asked, xdplab runs with that machine's devices and is checked against the record. Record
- * with `XDPLAB_RECORD_KERNEL=1 npx vitest run --no-file-parallelism test/hooks test/helpers`
- * as root (delete the files first to drop cases that no longer exist).
+ * The kernel is asked through the test file's KernelRecord (kernel-record.ts): live as root,
+ * its answers held to the record; elsewhere the recorded answers, with the device table and
+ * cgroup id of the machine that recorded them, are the oracle, and a case without one fails.
+ * Record with `XDPLAB_RECORD_KERNEL=1 npx vitest run test/hooks/tc.test.ts` (any of the TC
+ * test files) as root.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, expect } from 'vitest';
+import { afterAll } from 'vitest';
 import { ethernetDevice, LOOPBACK, type DeviceTable, type NetDevice } from '../../src/helpers/skb-model.js';
 import { TcHook, TestRunError, type TcRunInput, type TcRunResult } from '../../src/hooks/tc.js';
 import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { repoRoot } from './conformance.js';
-import { KernelObject, type KernelRunInput } from './kernel-run.js';
+import { KernelObject } from './kernel-object.js';
+import { digest, KernelRecord, packBytes } from './kernel-record.js';
 
 export const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', 'bpf', name);
 export const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '');
@@ -81,21 +81,25 @@ export function ownCgroupId(): number {
   }
 }
 
-interface Recorded {
-  /** The recording machine's device table. */
+/** The recording machine: its device table and the cgroup id of the test process. */
+interface Machine {
   devices: Array<{ ifindex: number; name: string; mtu: number; mac: string; up: boolean; macHeaderXmit: boolean }>;
   cgroupId: number;
-  /** Case key → digest of the kernel's outcome. */
-  outcomes: Record<string, string>;
 }
 
-const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 24);
-
-function caseKey(program: string, input: RunInput): string {
-  return digest([program, hex(input.data), hex(input.ctx), input.ctxOut ?? false, input.repeat ?? 1]);
+function caseKey(object: string, program: string, input: RunInput): string {
+  const sizes = `data ${input.data.length}B${input.ctx ? `, ctx ${input.ctx.length}B` : ''}${input.ctxOut ? ', ctx_out' : ''}${input.repeat ? `, repeat ${input.repeat}` : ''}`;
+  return `${object} ${program} (${sizes}) ${digest(input.data, input.ctx, String(input.ctxOut ?? false), input.repeat ?? 1)}`;
 }
 
-function toTable(devices: Recorded['devices']): DeviceTable {
+/** An outcome as it is compared and kept: output bytes packed against the input's (kernel-record.ts). */
+function packed(input: RunInput, o: Outcome): unknown {
+  if (!o.ok) return o;
+  const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+  return { ok: true, retval: o.retval, data: packBytes(input.data, bytes(o.data)), ctx: packBytes(input.ctx ?? new Uint8Array(0), bytes(o.ctx)) };
+}
+
+function toTable(devices: Machine['devices']): DeviceTable {
   return new Map(devices.map((d) => {
     const mac = Uint8Array.from(Buffer.from(d.mac, 'hex'));
     const dev: NetDevice = d.ifindex === 1 ? { ...LOOPBACK, mtu: d.mtu } : { ...ethernetDevice(d.ifindex, d.name, mac, d.mtu, d.up), macHeaderXmit: d.macHeaderXmit };
@@ -103,74 +107,45 @@ function toTable(devices: Recorded['devices']): DeviceTable {
   }));
 }
 
-const fromTable = (table: DeviceTable): Recorded['devices'] =>
+const fromTable = (table: DeviceTable): Machine['devices'] =>
   [...table.values()].sort((a, b) => a.ifindex - b.ifindex)
     .map((d) => ({ ifindex: d.ifindex, name: d.name, mtu: d.mtu, mac: hex(d.mac), up: d.up, macHeaderXmit: d.macHeaderXmit }));
 
-/** One object in xdplab (and in the kernel when it can be asked). */
+/** One object in xdplab and in the kernel (live, or as recorded for the test file). */
 export class TcFixture {
   readonly runtime = new Runtime();
   readonly collection: Collection;
   readonly hook: TcHook;
+  /** The object in the running kernel, where it can be asked (elsewhere the record answers). */
   readonly kernel: KernelObject | undefined;
+  readonly record: KernelRecord;
   readonly devices: DeviceTable;
   readonly cgroupId: number;
-  private readonly recordFile: string;
-  private readonly record: Recorded | undefined;
-  private readonly fresh = new Map<string, string>();
 
-  constructor(readonly object: string, options: { kernel?: boolean } = {}) {
+  /** `testFileUrl`: the test file's import.meta.url, whose record keeps the kernel's answers. */
+  constructor(testFileUrl: string, readonly object: string) {
     const file = fixture(object);
     this.collection = Collection.load(this.runtime, loadCollectionSpec(new Uint8Array(readFileSync(file)), file));
     this.hook = new TcHook(this.runtime);
-    this.kernel = options.kernel === false ? undefined : KernelObject.load(file);
-    this.recordFile = file.replace(/\.o$/, '.kernel.json');
-    this.record = existsSync(this.recordFile) ? JSON.parse(readFileSync(this.recordFile, 'utf8')) as Recorded : undefined;
-    if (this.kernel || !this.record) {
-      this.devices = hostDevices();
-      this.cgroupId = this.kernel ? ownCgroupId() : 1;
-    } else {
-      this.devices = toTable(this.record.devices);
-      this.cgroupId = this.record.cgroupId;
-    }
-    afterAll(() => {
-      this.kernel?.close();
-      if (this.kernel && process.env.XDPLAB_RECORD_KERNEL) this.save();
-    });
-  }
-
-  private save(): void {
-    const previous = existsSync(this.recordFile) ? (JSON.parse(readFileSync(this.recordFile, 'utf8')) as Recorded).outcomes : {};
-    const outcomes = Object.fromEntries(Object.entries({ ...previous, ...Object.fromEntries(this.fresh) }).sort(([a], [b]) => a.localeCompare(b)));
-    const record: Recorded = { devices: fromTable(this.devices), cgroupId: this.cgroupId, outcomes };
-    writeFileSync(this.recordFile, JSON.stringify(record, null, 1) + '\n');
-  }
-
-  /**
-   * Compare xdplab's result with the kernel's (asked now, or as recorded): `kernel` is called
-   * only when the kernel can be asked.
-   */
-  check<T>(key: string, got: T, kernel: () => T): void {
-    if (this.kernel) {
-      const want = kernel();
-      expect(got).toEqual(want);
-      this.fresh.set(key, digest(want));
-    } else {
-      const recorded = this.record?.outcomes[key];
-      if (recorded) expect(digest(got), `${this.object} ${key}: xdplab differs from what the kernel answered when recorded`).toBe(recorded);
-    }
+    this.record = KernelRecord.for(testFileUrl);
+    this.kernel = this.record.live ? new KernelObject(file) : undefined;
+    const machine = this.record.machine<Machine>(() => ({ devices: fromTable(hostDevices()), cgroupId: ownCgroupId() }));
+    this.devices = toTable(machine.devices);
+    this.cgroupId = machine.cgroupId;
+    afterAll(() => this.kernel?.close());
   }
 
   /** Run in xdplab, check the kernel agrees (now or as recorded), return xdplab's outcome. */
   agree(program: string, input: RunInput): Outcome {
     const got = this.xdplab(program, input);
-    this.check(caseKey(program, input), got, () => this.kernelRun(program, input)!);
+    this.record.check(caseKey(this.object, program, input), packed(input, got), () => packed(input, this.kernelRun(program, input)!),
+      `${this.object} ${program}: xdplab differs from the kernel`);
     return got;
   }
 
-  /** The same for another hook's run (an XDP program of the object): any comparable value. */
+  /** The same for another hook's run (an XDP program of the object): any comparable JSON value. */
   agreeWith<T>(program: string, input: RunInput, got: T, kernel: () => T): void {
-    this.check(caseKey(program, input), got, kernel);
+    this.record.check(caseKey(this.object, program, input), got, kernel, `${this.object} ${program}: xdplab differs from the kernel`);
   }
 
   /** The xdplab run, with the hook's full result (or the refusal). */
@@ -192,7 +167,7 @@ export class TcFixture {
   /** The kernel's run, or undefined when the kernel cannot be asked. */
   kernelRun(program: string, input: RunInput): Outcome | undefined {
     if (!this.kernel) return undefined;
-    const r = this.kernel.run(program, input as KernelRunInput);
+    const r = this.kernel.run(program, input);
     if (!r.ok) return { ok: false, errno: r.errno };
     return { ok: true, retval: r.retval >>> 0, data: hex(r.dataOut), ctx: hex(r.ctxOut) };
   }

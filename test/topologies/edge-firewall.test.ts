@@ -1,14 +1,15 @@
 /**
  * topologies/edge-firewall: xdp_firewall on a table of packets (one of every kind in the
- * scenario's capture) in xdplab and — when privileged — in the kernel, with the topology's
+ * scenario's capture) in xdplab and in the kernel (live as root, else its answers recorded in
+ * test/fixtures/kernel/topologies/edge-firewall.json), with the topology's
  * blocklists and open ports: the same verdicts, bytes and counters. Then the whole capture in
  * xdplab, each packet held to the reason its comment names, and the totals the README states.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testRun } from '../../src/hooks/test-run.js';
-import { KernelObject } from '../support/kernel-object.js';
+import { KernelRecord } from '../support/kernel-record.js';
 import {
-  copyEntries, copyEntriesToKernel, expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, kernelAvailable, kernelSide, loadObject, loadScenario,
+  copyEntries, copyEntriesToKernel, expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, kernelSide, loadObject, loadScenario,
   objectPath, readCapture, scenarioCollection, tableFromCapture, tally, xdplabEntries, xdplabSide, type LabelledPacket,
 } from './support.js';
 import { XDP_DROP, XDP_PASS } from '../../src/uapi/bpf.js';
@@ -102,12 +103,10 @@ describe('edge-firewall: xdp_firewall on the whole capture (xdplab)', () => {
   });
 });
 
-describe.skipIf(!kernelAvailable())('edge-firewall: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
-  let kernel: KernelObject;
-  beforeAll(() => {
-    kernel = new KernelObject(objectPath(SCENARIO, OBJECT));
-  });
-  afterAll(() => kernel?.close());
+const record = KernelRecord.for(import.meta.url);
+
+describe('edge-firewall: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
+  const kernel = record.object(objectPath(SCENARIO, OBJECT));
 
   it('xdp_firewall: one packet of every kind in the capture, then the maps', () => {
     const seeded = scenarioCollection(loadScenario(SCENARIO), SCENARIO, OBJECT);
@@ -121,6 +120,6 @@ describe.skipIf(!kernelAvailable())('edge-firewall: xdplab agrees with the kerne
   });
 
   it('xdp_firewall: every packet of the capture, in order, then the counters', () => {
-    expect(expectSameWholeCapture(SCENARIO, OBJECT, PROGRAM, capture, SEEDED, [['fw_stats', 'entries']])).toBe(593);
+    expect(expectSameWholeCapture(record, SCENARIO, OBJECT, PROGRAM, capture, SEEDED, [['fw_stats', 'entries']])).toBe(593);
   });
 });

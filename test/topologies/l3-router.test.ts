@@ -11,11 +11,11 @@
  * each kind of FIB failure — is tested in xdplab with the FIB the emulator builds from the
  * topology (r1's routes and neighbours), over the whole capture.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testRun } from '../../src/hooks/test-run.js';
-import { KernelObject } from '../support/kernel-object.js';
+import { KernelRecord } from '../support/kernel-record.js';
 import {
-  expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, kernelAvailable, kernelSide, loadObject, loadScenario, macText,
+  expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, kernelSide, loadObject, loadScenario, macText,
   objectPath, readCapture, scenarioCollection, tableFromCapture, tally, xdplabEntries, xdplabSide,
 } from './support.js';
 import { XDP_PASS } from '../../src/uapi/bpf.js';
@@ -105,12 +105,10 @@ describe('l3-router: xdp_router over the capture with r1\'s FIB (xdplab)', () =>
   });
 });
 
-describe.skipIf(!kernelAvailable())('l3-router: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
-  let kernel: KernelObject;
-  beforeAll(() => {
-    kernel = new KernelObject(objectPath(SCENARIO, OBJECT));
-  });
-  afterAll(() => kernel?.close());
+const record = KernelRecord.for(import.meta.url);
+
+describe('l3-router: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
+  const kernel = record.object(objectPath(SCENARIO, OBJECT));
 
   it('xdp_router: what it decides before the FIB, then what it looks up', () => {
     const { runtime, collection } = loadObject(SCENARIO, OBJECT);

@@ -8,12 +8,12 @@
  * by byte (outer header and checksum, the inner packet untouched). Against the kernel: whole
  * flows and one packet of every other kind, then the connection table and the counters.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testRun } from '../../src/hooks/test-run.js';
 import type { Collection } from '../../src/runtime/collection.js';
-import { KernelObject } from '../support/kernel-object.js';
+import { KernelRecord } from '../support/kernel-record.js';
 import {
-  copyEntries, copyEntriesToKernel, expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, kernelAvailable, kernelSide, loadObject,
+  copyEntries, copyEntriesToKernel, expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, kernelSide, loadObject,
   loadScenario, macText, objectPath, readCapture, scenarioCollection, tableFromCapture, tally, xdplabEntries, xdplabSide, type MapView, type LabelledPacket,
 } from './support.js';
 import { XDP_DROP, XDP_PASS, XDP_TX } from '../../src/uapi/bpf.js';
@@ -164,12 +164,10 @@ describe('l4-lb: the chain over the whole capture (xdplab)', () => {
   });
 });
 
-describe.skipIf(!kernelAvailable())('l4-lb: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
-  let kernel: KernelObject;
-  beforeAll(() => {
-    kernel = new KernelObject(objectPath(SCENARIO, OBJECT));
-  });
-  afterAll(() => kernel?.close());
+const record = KernelRecord.for(import.meta.url);
+
+describe('l4-lb: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
+  const kernel = record.object(objectPath(SCENARIO, OBJECT));
 
   it('xdp_lb and its tail calls: whole flows and one packet of every other kind, then the maps', () => {
     const seeded = scenarioCollection(loadScenario(SCENARIO), SCENARIO, OBJECT);
@@ -196,6 +194,6 @@ describe.skipIf(!kernelAvailable())('l4-lb: xdplab agrees with the kernel (BPF_P
 
   it('xdp_lb and its tail calls: every packet of the capture, in order, then the maps', () => {
     const maps: [string, MapView][] = [['conn_table', 'entries'], ['lb_stats', 'entries'], ['backend_stats', 'entries']];
-    expect(expectSameWholeCapture(SCENARIO, OBJECT, PROGRAM, capture, SEEDED, maps)).toBe(661);
+    expect(expectSameWholeCapture(record, SCENARIO, OBJECT, PROGRAM, capture, SEEDED, maps)).toBe(661);
   });
 });

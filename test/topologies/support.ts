@@ -2,7 +2,8 @@
  * What the scenario tests share: a scenario's programs loaded as its topology file loads them
  * (maps seeded from its `maps:` sections), its capture with the label every packet carries in
  * its comment (scripts/gen-pcaps.mjs), and the comparison of xdplab with the kernel on a table
- * of packets — return value, output bytes, then map contents.
+ * of packets — return value, output bytes, then map contents. The kernel is asked through a
+ * KernelRecord (test/support/kernel-record.ts): live as root, else its recorded answers.
  *
  * Map contents are compared in a form both sides give the same way: entries sorted by key
  * (hash and LRU maps iterate in an order of their own in each), per-CPU values summed over
@@ -21,7 +22,8 @@ import { setGlobal } from '../../src/spec/edit.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { loadTopology, type Topology } from '../../src/topology/load.js';
 import { repoRoot } from '../support/conformance.js';
-import { KernelObject, kernelSkipReason, type KernelMapEntry } from '../support/kernel-object.js';
+import type { KernelMapEntry } from '../support/kernel-object.js';
+import type { KernelRecord, RecordedObject } from '../support/kernel-record.js';
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export const scenarioDir = (name: string): string => path.join(repoRoot, 'topologies', name);
@@ -124,14 +126,16 @@ export function xdplabEntries(map: BpfMap, view: MapView = 'entries'): { key: st
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
 
-export function kernelEntries(kernel: KernelObject, map: BpfMap, view: MapView = 'entries'): { key: string; value?: string }[] {
+export function kernelEntries(kernel: RecordedObject, map: BpfMap, view: MapView = 'entries'): { key: string; value?: string }[] {
   const size = map.spec.valueSize;
-  const out = kernel.dumpMap(map.name).map((e: KernelMapEntry) => {
-    const bytes = Uint8Array.from(Buffer.from(e.value, 'hex'));
-    const perCpu = map.perCpu ? sumPerCpu(bytes, size, size, bytes.length / size) : e.value;
-    return { key: e.key, value: view === 'keys' ? undefined : perCpu };
+  return kernel.ask(`dump ${map.name} (${view}, sorted, per-CPU values summed)`, (k) => {
+    const out = k.dumpMap(map.name).map((e: KernelMapEntry) => {
+      const bytes = Uint8Array.from(Buffer.from(e.value, 'hex'));
+      const perCpu = map.perCpu ? sumPerCpu(bytes, size, size, bytes.length / size) : e.value;
+      return view === 'keys' ? { key: e.key } : { key: e.key, value: perCpu };
+    });
+    return out.sort((a, b) => a.key.localeCompare(b.key));
   });
-  return out.sort((a, b) => a.key.localeCompare(b.key));
 }
 
 /** Copy every entry of the named maps (not per-CPU ones) from one collection to another. */
@@ -140,13 +144,11 @@ export function copyEntries(from: Collection, to: Collection, maps: string[]): v
 }
 
 /** The same, into the kernel's copy of the object. */
-export function copyEntriesToKernel(from: Collection, kernel: KernelObject, maps: string[]): void {
+export function copyEntriesToKernel(from: Collection, kernel: RecordedObject, maps: string[]): void {
   for (const name of maps) for (const [k, v] of from.map(name).entries()) kernel.updateMap(name, k, v);
 }
 
 // ---- the comparison ----------------------------------------------------------------------
-
-export const kernelAvailable = (): boolean => kernelSkipReason() === undefined;
 
 export interface TableCase {
   name: string;
@@ -167,17 +169,18 @@ export function xdplabSide(runtime: Runtime, collection: Collection): Side {
   };
 }
 
-export function kernelSide(kernel: KernelObject): Side {
+export function kernelSide(kernel: RecordedObject): Side {
   return {
     run(program, data) {
-      const r = kernel.run(program, data);
+      const r = kernel.mustRun(program, { data });
       return { retval: r.retval, data: hex(r.dataOut) };
     },
   };
 }
 
-/** Run `cases` through `program` on both sides, in order, and expect identical answers. */
+/** Run `cases` (at least one) through `program` on both sides, in order, and expect identical answers. */
 export function expectSameRuns(program: string, cases: TableCase[], xdplab: Side, kernel: Side): void {
+  expect(cases.length, `${program}: no cases to compare`).toBeGreaterThan(0);
   for (const c of cases) {
     const want = kernel.run(program, c.data);
     const got = xdplab.run(program, c.data);
@@ -190,7 +193,8 @@ export function expectSameRuns(program: string, cases: TableCase[], xdplab: Side
  * carried from packet to packet on both sides): the same verdict and output bytes for each.
  * Returns how many packets were compared.
  */
-export function expectSameCapture(program: string, packets: readonly LabelledPacket[], runtime: Runtime, collection: Collection, kernel: KernelObject): number {
+export function expectSameCapture(program: string, packets: readonly LabelledPacket[], runtime: Runtime, collection: Collection, kernel: RecordedObject): number {
+  expect(packets.length, `${program}: no packets to compare`).toBeGreaterThan(0);
   const answers = kernel.runMany(program, packets.map((p) => p.frame));
   const different: string[] = [];
   packets.forEach((p, i) => {
@@ -205,14 +209,14 @@ export function expectSameCapture(program: string, packets: readonly LabelledPac
 }
 
 /**
- * A scenario's whole capture through `program` in a fresh kernel copy of the object and in
- * xdplab, both seeded with the topology's entries of `seeded`: the same answer for every
- * packet, then the same `maps`. Returns how many packets were compared.
+ * A scenario's whole capture through `program` in a fresh kernel copy of the object (asked
+ * through `record`) and in xdplab, both seeded with the topology's entries of `seeded`: the
+ * same answer for every packet, then the same `maps`. Returns how many packets were compared.
  */
 export function expectSameWholeCapture(
-  scenario: string, object: string, program: string, packets: readonly LabelledPacket[], seeded: string[], maps: [string, MapView][],
+  record: KernelRecord, scenario: string, object: string, program: string, packets: readonly LabelledPacket[], seeded: string[], maps: [string, MapView][],
 ): number {
-  const kernel = new KernelObject(objectPath(scenario, object));
+  const kernel = record.object(objectPath(scenario, object));
   try {
     const { runtime, collection } = loadObject(scenario, object);
     if (seeded.length) {
@@ -228,8 +232,9 @@ export function expectSameWholeCapture(
   }
 }
 
-/** Expect the named maps to hold the same (sorted, per-CPU-summed) contents on both sides. */
-export function expectSameMaps(collection: Collection, kernel: KernelObject, maps: [string, MapView][]): void {
+/** Expect the named maps (at least one) to hold the same (sorted, per-CPU-summed) contents on both sides. */
+export function expectSameMaps(collection: Collection, kernel: RecordedObject, maps: [string, MapView][]): void {
+  expect(maps.length).toBeGreaterThan(0);
   for (const [name, view] of maps) {
     const map = collection.map(name);
     expect({ map: name, entries: xdplabEntries(map, view) }).toEqual({ map: name, entries: kernelEntries(kernel, map, view) });

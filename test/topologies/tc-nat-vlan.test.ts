@@ -8,14 +8,14 @@
  * address and port restored. Against the kernel: both programs on one packet of every kind.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PacketSink } from '../../src/net/recorder.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import { loadTopology } from '../../src/topology/load.js';
 import { runTraffic } from '../../src/topology/run.js';
-import { KernelObject } from '../support/kernel-object.js';
+import { KernelRecord } from '../support/kernel-record.js';
 import {
-  expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, ipv4L4Valid, kernelAvailable, kernelSide, loadObject, objectPath,
+  expectSameWholeCapture, expectSameMaps, expectSameRuns, hex, ipv4HeaderValid, ipv4L4Valid, kernelSide, loadObject, objectPath,
   readCapture, scenarioCollection, scenarioDir, tableFromCapture, tally, xdplabEntries, xdplabSide, type MapView,
 } from './support.js';
 
@@ -96,19 +96,17 @@ describe('tc-nat-vlan: the topology over its capture (xdplab)', () => {
   });
 });
 
-describe.skipIf(!kernelAvailable())('tc-nat-vlan: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
+const record = KernelRecord.for(import.meta.url);
+
+describe('tc-nat-vlan: xdplab agrees with the kernel (BPF_PROG_TEST_RUN)', () => {
   it('tc_wan_egress: every packet of the capture, in order, then the mappings and counters', () => {
     // (Ingress is left out here: its rate limit reads bpf_ktime_get_ns, the kernel's real clock.)
     const maps: [string, MapView][] = [['nat_out', 'entries'], ['nat_in', 'entries'], ['nat_stats', 'entries']];
-    expect(expectSameWholeCapture(SCENARIO, OBJECT, 'tc_wan_egress', capture, [], maps)).toBe(311);
+    expect(expectSameWholeCapture(record, SCENARIO, OBJECT, 'tc_wan_egress', capture, [], maps)).toBe(311);
   });
 
 
-  let kernel: KernelObject;
-  beforeAll(() => {
-    kernel = new KernelObject(objectPath(SCENARIO, OBJECT));
-  });
-  afterAll(() => kernel?.close());
+  const kernel = record.object(objectPath(SCENARIO, OBJECT));
 
   it('tc_wan_egress, then tc_wan_ingress on what it sent, with the same mappings', () => {
     const { runtime, collection } = loadObject(SCENARIO, OBJECT);

@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { SHF_EXECINSTR, STB_GLOBAL, STT_FUNC } from '../../src/elf/constants.js';
 import { parseElf } from '../../src/elf/elf.js';
 import { repoRoot } from '../support/conformance.js';
-import { type Caps, kernelErrorLine, kernelListPrograms, kernelVerifyAvailable, kernelVerifyMany } from '../support/kernel-verify.js';
+import { type Caps, kernelErrorLine, kernelListPrograms, kernelVerifyUnavailable, kernelVerifyMany } from '../support/kernel-verify.js';
+import { titled } from '../support/skip.js';
 
 const DIR = path.join(repoRoot, 'test', 'fixtures', 'verifier');
 const CAPS: Caps[] = ['root', 'bpf'];
@@ -94,11 +95,10 @@ describe('the verifier corpus and its record', () => {
   });
 });
 
-const live = kernelVerifyAvailable() ?? (record.kernel !== os.release() ? `recorded on kernel ${record.kernel}, this is ${os.release()}` : undefined);
-if (live) console.log(`verifier corpus: live kernel comparison skipped: ${live}`);
+const live = kernelVerifyUnavailable() ?? (record.kernel !== os.release() ? `recorded on kernel ${record.kernel}, this is ${os.release()}` : undefined);
 
 describe('the live kernel', () => {
-  it.skipIf(live !== undefined).each(objects)(`gives the recorded answers for every program of %s${live ? ` (skipped: ${live})` : ''}`, (object) => {
+  it.skipIf(live !== undefined).each(objects)(titled('gives the recorded answers for every program of %s', live), (object) => {
     const programs = programsOf(object);
     // libbpf finds the programs this test finds in the ELF symbols.
     expect(kernelListPrograms(path.join(DIR, object)).map((p) => p.name).sort()).toEqual(programs);

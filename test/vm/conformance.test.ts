@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RawRunner } from '../../src/vm/raw-runner.js';
-import { haveConformance, hex, loadVectors } from '../support/conformance.js';
+import { haveConformance, hex, loadVectors, missingConformance } from '../support/conformance.js';
+import { titled } from '../support/skip.js';
 
-describe.skipIf(!haveConformance)('conformance suite (../shared/conformance) in the interpreter', () => {
+describe.skipIf(!haveConformance)(titled('conformance suite (../shared/conformance) in the interpreter', missingConformance), () => {
   const runner = new RawRunner();
   const vectors = loadVectors();
   it('has the whole suite', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RawRunner } from '../../src/vm/raw-runner.js';
 import { VmFault } from '../../src/vm/fault.js';
-import { haveConformance, hex, loadVectors } from '../support/conformance.js';
+import { haveConformance, hex, loadVectors, missingConformance } from '../support/conformance.js';
+import { titled } from '../support/skip.js';
 
 /** Run a vector; its outcome as comparable data (r0, memory, executed, or the fault). */
 function outcome(runner: RawRunner, program: string, mem: string, name: string): unknown {
@@ -14,7 +15,7 @@ function outcome(runner: RawRunner, program: string, mem: string, name: string):
   }
 }
 
-describe.skipIf(!haveConformance)('conformance suite (../shared/conformance) in the JIT', () => {
+describe.skipIf(!haveConformance)(titled('conformance suite (../shared/conformance) in the JIT', missingConformance), () => {
   const jit = new RawRunner(undefined, 'jit');
   const interp = new RawRunner(undefined, 'interp');
   const vectors = loadVectors();
