@@ -5,7 +5,8 @@
  * alike (--maps-in is read by xdplab, and the same bytes go to the kernel's maps); then a report
  * of every difference (kernel/crosscheck.ts): verdict, output bytes (the first byte that
  * differs), and map contents after the run. xdplab runs each packet as BPF_PROG_TEST_RUN hands
- * it over (replay's test-run context, one CPU).
+ * it over (replay's test-run context, one CPU; bpf_ktime_get_ns reads the capture time, as in
+ * replay, where the kernel reads its own clock: a program that measures time can differ).
  *
  * Exit 0 all agree; 1 a difference (or the kernel refuses to load what xdplab loads); 2 bad
  * input, or no kernel to ask — saying what is missing (root, bpftool, the BPF file system).
@@ -88,9 +89,16 @@ function compareMaps(kernel: KernelObject, collection: Collection, result: Cross
   }
 }
 
-function xdplabAnswer(replayer: PacketReplayer, collection: Collection, runtime: Runtime, data: Uint8Array): SideAnswer {
+/** A packet as read: its bytes (copied) and capture time, xdplab's bpf_ktime_get_ns. */
+interface Packet {
+  data: Uint8Array;
+  tsSec: number;
+  tsNsec: number;
+}
+
+function xdplabAnswer(replayer: PacketReplayer, collection: Collection, runtime: Runtime, p: Packet): SideAnswer {
   try {
-    replayer.run(data, 0, 0);
+    replayer.run(p.data, p.tsSec, p.tsNsec);
   } catch (err) {
     if (err instanceof ReplayInputError) return { refused: err.message };
     throw err;
@@ -104,10 +112,10 @@ function xdplabAnswer(replayer: PacketReplayer, collection: Collection, runtime:
 const CHUNK = 512;
 
 /** One chunk of packets (numbered from `first`, from 1) through both sides, and their differences. */
-function compareChunk(ctx: { kernel: KernelObject; replayer: PacketReplayer; collection: Collection; runtime: Runtime }, first: number, packets: Uint8Array[], result: CrosscheckResult): void {
+function compareChunk(ctx: { kernel: KernelObject; replayer: PacketReplayer; collection: Collection; runtime: Runtime }, first: number, packets: Packet[], result: CrosscheckResult): void {
   const name = ctx.replayer.program.name;
   const ours = packets.map((p) => xdplabAnswer(ctx.replayer, ctx.collection, ctx.runtime, p));
-  const theirs = ctx.kernel.runMany(name, packets);
+  const theirs = ctx.kernel.runMany(name, packets.map((p) => p.data));
   ours.forEach((x, i) => {
     const k = theirs[i];
     const d = comparePacket(first + i, x, 'refused' in k ? k : { verdict: ctx.replayer.verdictName(k.retval), out: k.dataOut });
@@ -137,10 +145,10 @@ export async function runCrosscheck(obj: string, progName: string, opts: Crossch
   try {
     seedKernel(kernel, collection, seeded);
     const ctx = { kernel, replayer, collection, runtime };
-    let chunk: Uint8Array[] = [];
+    let chunk: Packet[] = [];
     await reader.forEach((rec) => {
       result.packets++;
-      chunk.push(rec.data.slice());
+      chunk.push({ data: rec.data.slice(), tsSec: rec.tsSec, tsNsec: rec.tsNsec });
       if (chunk.length === CHUNK) {
         compareChunk(ctx, result.packets - chunk.length + 1, chunk, result);
         chunk = [];

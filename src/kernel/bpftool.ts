@@ -81,6 +81,12 @@ function oneCpu(): string[] {
 
 const hexWords = (bytes: Uint8Array): string[] => [...bytes].map((b) => b.toString(16).padStart(2, '0'));
 const fromHexList = (list: string[]): Uint8Array => Uint8Array.from(list.map((b) => parseInt(b, 16)));
+/** Why libbpf did not load an object: its `prog '…': failed to load: -13` line (or bpftool's last). */
+function loadError(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim());
+  return lines.filter((l) => /^libbpf: .*failed/.test(l) && !l.includes('failed to load object')).pop() ?? lastLine(text);
+}
+
 /** bpftool's error, in one line: its last non-empty line of output. */
 const lastLine = (text: string | undefined): string => (text ?? '').split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? 'failed';
 
@@ -98,7 +104,7 @@ export class KernelObject {
     const r = spawnSync('bpftool', ['prog', 'loadall', object, this.progs, 'pinmaps', this.maps], { encoding: 'utf8' });
     if (r.status !== 0) {
       this.close();
-      throw new XdplabError('VERIFIER', `${object}: the kernel does not load it (bpftool prog loadall: ${lastLine(r.stderr || r.stdout)})`);
+      throw new XdplabError('VERIFIER', `${object}: the kernel does not load it (bpftool prog loadall: ${loadError(r.stderr || r.stdout)})`);
     }
   }
 
