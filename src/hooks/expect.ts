@@ -60,27 +60,21 @@ export function parseVerdictExpectation(written: string): VerdictExpectation {
   return { verdict, redirect: { place: kind, target: n }, text };
 }
 
-/** The `expect:` lines of a comment that state a verdict (the first word a verdict name), as written. */
-export function verdictLines(comment: string | undefined): string[] {
-  if (!comment) return [];
+/** The text after `expect:` of each of a comment's expectation lines whose first word is (or is not) a verdict name. */
+function expectLines(comment: string | undefined, verdicts: boolean): string[] {
   const out: string[] = [];
-  for (const line of comment.split('\n')) {
+  for (const line of comment?.split('\n') ?? []) {
     const m = EXPECT_LINE.exec(line);
-    if (m && isVerdictName(m[1].trim().split(/\s+/)[0])) out.push(m[1]);
+    if (m && isVerdictName(m[1].trim().split(/\s+/)[0]) === verdicts) out.push(m[1]);
   }
   return out;
 }
 
+/** The `expect:` lines of a comment that state a verdict (the first word a verdict name), as written. */
+export const verdictLines = (comment: string | undefined): string[] => expectLines(comment, true);
+
 /** The `expect:` lines of a comment that do not start with a verdict name (network outcomes). */
-export function otherExpectLines(comment: string | undefined): string[] {
-  if (!comment) return [];
-  const out: string[] = [];
-  for (const line of comment.split('\n')) {
-    const m = EXPECT_LINE.exec(line);
-    if (m && !isVerdictName(m[1].trim().split(/\s+/)[0])) out.push(m[1]);
-  }
-  return out;
-}
+export const otherExpectLines = (comment: string | undefined): string[] => expectLines(comment, false);
 
 /** Whether an outcome is what was expected. */
 export function meetsVerdict(expected: VerdictExpectation, got: VerdictOutcome): boolean {

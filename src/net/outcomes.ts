@@ -18,6 +18,7 @@
  * check it.
  */
 import { XdplabError } from '../errors.js';
+import { withoutNote } from '../hooks/expect.js';
 import type { VirtualNic } from './nic.js';
 import type { PacketSink, PacketTime } from './recorder.js';
 
@@ -44,7 +45,7 @@ const KINDS: readonly string[] = ['delivered', 'dropped', 'sent'];
 
 /** Parse `delivered server/eth0, dropped edge/wan0 xdp`; `known` checks each interface's name. */
 export function parseNetworkExpectation(written: string, known: (nic: string) => boolean): NetworkExpectation {
-  const text = written.split(/\s+—|\s+#|^—|^#/)[0].trim();
+  const text = withoutNote(written);
   if (!text) throw new XdplabError('BAD_INPUT', 'expect: nothing expected (write delivered NODE/IF, dropped NODE/IF [HOOK] or sent NODE/IF)');
   const outcomes = text.split(',').map((part) => parseOutcome(part.trim(), known));
   return { outcomes, text };
