@@ -9,10 +9,14 @@
  * (2024-01-01T00:00:00Z) 1 ms apart unless a scenario says otherwise, and flows interleaved
  * by a PRNG with a fixed seed — the same bytes on every run, on every machine.
  *
- * Every packet carries a pcapng comment that starts with what the scenario's program is
- * expected to do with it (the reason it is counted under, e.g. `FW_DROP_BLOCKLIST_V4`), then
- * a short description; test/topologies/*.test.ts replays the captures through the programs
- * and holds them to these labels.
+ * Every packet carries a pcapng comment whose first line starts with what the scenario's
+ * program is expected to do with it (the reason it is counted under, e.g.
+ * `FW_DROP_BLOCKLIST_V4`), then a short description; test/topologies/*.test.ts replays the
+ * captures through the programs and holds them to these labels. The next lines are the same
+ * expectations in the words xdplab checks (docs/topology.md, "Expectations"): `expect:
+ * XDP_DROP`, the program's verdict (`xdplab replay … --expect`; none where the program never
+ * sees the packet), and `expect: dropped edge/wan0 xdp`, what the scenario's network does with
+ * it (`xdplab run … --expect`).
  *
  * The frames are built here byte by byte (checksums included) because half of them are
  * deliberately broken in ways a packet builder refuses to make: truncated headers, bad IHL,
@@ -193,6 +197,88 @@ function interleave(flows, seed) {
 /** A packet: its frame and the comment "<EXPECTED> | <description>". */
 const pkt = (expect, what, frame) => ({ comment: `${expect} | ${what}`, frame });
 
+/** The frame's EtherType after any VLAN tags, and where its network header starts. */
+function l3Of(frame) {
+  let at = 12;
+  let tagged = false;
+  while (at + 4 <= frame.length && (((frame[at] << 8) | frame[at + 1]) === ETH_P.VLAN || ((frame[at] << 8) | frame[at + 1]) === ETH_P.QINQ)) {
+    at += 4;
+    tagged = true;
+  }
+  return { type: at + 2 <= frame.length ? (frame[at] << 8) | frame[at + 1] : 0, off: at + 2, tagged };
+}
+
+/** Whether the frame is IP (untagged) to one of `addresses` (text). */
+function untaggedTo(frame, ...addresses) {
+  const { type, off, tagged } = l3Of(frame);
+  if (tagged) return false;
+  const [at, n] = type === ETH_P.IP ? [off + 16, 4] : type === ETH_P.IPV6 ? [off + 24, 16] : [0, 0];
+  if (n === 0 || frame.length < at + n) return false;
+  const dst = frame.subarray(at, at + n);
+  return addresses.some((a) => {
+    const b = a.includes(':') ? ip6(a) : ip4(a);
+    return b.length === n && b.every((x, i) => x === dst[i]);
+  });
+}
+
+/** Whether the frame is IP from `address` (text). */
+function from(frame, address) {
+  const { type, off } = l3Of(frame);
+  const [at, n] = type === ETH_P.IP ? [off + 12, 4] : type === ETH_P.IPV6 ? [off + 8, 16] : [0, 0];
+  const b = address.includes(':') ? ip6(address) : ip4(address);
+  return n === b.length && frame.length >= at + n && b.every((x, i) => x === frame[at + i]);
+}
+
+/**
+ * Each scenario's expectations in xdplab's words, from a packet's label, description and
+ * frame: [the program's verdict or undefined, what the network does with it].
+ */
+const EXPECT = {
+  'edge-firewall': (label, _what, frame) => {
+    if (label.startsWith('FW_DROP')) return ['XDP_DROP', 'dropped edge/wan0 xdp'];
+    return ['XDP_PASS', untaggedTo(frame, '192.168.1.10', '2001:db8:1::10') ? 'delivered server/eth0' : 'delivered edge/wan0'];
+  },
+  'l3-router': (label, what, frame) => {
+    if (label.startsWith('RT_DROP')) return ['XDP_DROP', 'dropped r1/eth1 xdp'];
+    if (label.startsWith('RT_FORWARD')) {
+      return untaggedTo(frame, '10.2.0.10', '2001:db8:2::10')
+        ? ['XDP_REDIRECT ifindex 3', 'sent r1/eth2, delivered b/eth0']
+        : ['XDP_REDIRECT ifindex 4', 'sent r1/eth3, delivered isp/eth0'];
+    }
+    const net = {
+      RT_PASS_LOCAL: what.includes('no route') ? 'dropped r1/eth1 stack' : 'delivered r1/eth1',
+      RT_PASS_NOT_IP: 'delivered r1/eth1',
+      RT_PASS_NO_TX_PORT: 'sent r1/eth4, delivered mgmt/eth0',
+    }[label] ?? 'dropped r1/eth1 stack';
+    return ['XDP_PASS', net];
+  },
+  'l4-lb': (label) => {
+    if (label.startsWith('LB_DROP')) return ['XDP_DROP', 'dropped lb/eth0 xdp'];
+    // Sent back out of eth0, encapsulated, to the backend Maglev picks (test/topologies/l4-lb.test.ts checks which).
+    if (label.startsWith('LB_TX')) return ['XDP_TX', 'sent lb/eth0'];
+    return ['XDP_PASS', 'delivered lb/eth0'];
+  },
+  'tc-nat-vlan': (label, _what, frame) => {
+    const [egress, ingress] = label.split(',');
+    if (label === 'STACK_LOCAL') return [undefined, 'delivered gw/lan0'];
+    if (label === 'STACK_TTL_EXCEEDED') return [undefined, 'dropped gw/lan0 stack'];
+    if (egress.startsWith('EG_DROP')) return ['TC_ACT_SHOT', 'dropped gw/wan0 tc-egress'];
+    if (ingress === 'IN_DROP_RATE') return ['TC_ACT_OK', 'sent gw/wan0, dropped gw/wan0 tc-ingress'];
+    const pc = from(frame, '10.0.0.20') ? 'pc2' : 'pc1';
+    return ['TC_ACT_OK', `sent gw/wan0, delivered ${pc}/eth0`];
+  },
+};
+
+/** The comment with its expectation lines: `expect: <verdict>` and `expect: <outcomes>`. */
+function withExpectations(name, p) {
+  const [labels, what] = p.comment.split(' | ');
+  const [verdict, net] = EXPECT[name](labels, what, p.frame);
+  const lines = [p.comment];
+  if (verdict) lines.push(`expect: ${verdict}`);
+  lines.push(`expect: ${net}`);
+  return lines.join('\n');
+}
+
 async function write(name, packets, spacingNs = () => 1_000_000) {
   const dir = path.join(ROOT, 'pcaps');
   mkdirSync(dir, { recursive: true });
@@ -201,7 +287,7 @@ async function write(name, packets, spacingNs = () => 1_000_000) {
   let ns = 0;
   packets.forEach((p, i) => {
     if (i > 0) ns += spacingNs(i, p);
-    writer.write(p.frame, EPOCH_SEC + Math.floor(ns / 1e9), ns % 1e9, p.comment);
+    writer.write(p.frame, EPOCH_SEC + Math.floor(ns / 1e9), ns % 1e9, withExpectations(name, p));
   });
   await writer.close();
   const counts = new Map();

@@ -15,7 +15,7 @@ const RANK: Record<string, number> = {
   helpers: 3,
   verifier: 4,
   runtime: 5,
-  hooks: 6, pcap: 6, live: 6,
+  hooks: 6, pcap: 6, live: 6, kernel: 6,
   net: 7,
   topology: 8,
   cli: 9, testing: 9,

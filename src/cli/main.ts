@@ -10,6 +10,7 @@ import { registerProgCommands } from './prog-commands.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerVerifyCommand } from './verify-command.js';
+import { registerCrosscheckCommand } from './crosscheck-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
@@ -77,6 +78,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerReplayCommand(program, io, setExit);
   registerRunCommand(program, io, setExit);
   registerVerifyCommand(program, io, setExit);
+  registerCrosscheckCommand(program, io, setExit);
   return program;
 }
 

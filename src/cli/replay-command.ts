@@ -5,6 +5,7 @@
  *
  *   xdplab replay OBJ PROG --pcap IN [--hook xdp|tc-ingress|tc-egress] [--out OUT.pcap] [--json]
  *                 [--seed N] [--cpus N] [--skip-bad] [--maps-in F] [--maps-out F] [--path [--dev-mac MAC]]
+ *                 [--expect [F.json]]
  *
  * Each packet reaches the program as BPF_PROG_TEST_RUN would hand it over (so every answer
  * can be checked against the kernel's test run), or with --path as the kernel's own receive or
@@ -16,6 +17,9 @@
  * a packet the hook cannot take (one a test run refuses too, e.g. too short for the IP header
  * its EtherType announces): counted, reported, and the replay goes on. --out writes the packets
  * that go on (see PacketReplayer.passed) as a pcap, atomically.
+ * --expect checks every packet that carries a verdict expectation (its comment's `expect:
+ * XDP_DROP` line, or the JSON file's entry; cli/expect-verdicts.ts) and reports each that got
+ * something else, with where the verdict was decided (cli/expect-report.ts); exit 1 then.
  * Exit codes: 0; 1 when the program faulted on some packet (the rest still ran); 2 for bad
  * input (a malformed capture names file, packet — counted from 1, as Wireshark does — and
  * offset; with --skip-bad such records are counted and skipped).
@@ -29,9 +33,10 @@ import { PacketReplayer, REPLAY_HOOKS, ReplayInputError, replayDevice, type Repl
 import { createCaptureWriter } from '../pcap/writer.js';
 import { openCapture } from '../pcap/reader.js';
 import { packetName } from '../pcap/parser.js';
-import { LINKTYPE_ETHERNET, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
+import { LINKTYPE_ETHERNET, type CaptureReaderOptions, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
 import { Collection } from '../runtime/collection.js';
 import { coverageByOption, coverageOption, startCoverage } from './coverage-option.js';
+import { verdictSource } from '../runtime/program.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../uapi/bpf.js';
@@ -39,6 +44,8 @@ import { checkOutputFile } from '../files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
 import { loadMapsIn, writeMapsFile } from './maps-json.js';
 import { readObjectFile } from '../spec/compile-c.js';
+import { ExpectReport } from './expect-report.js';
+import { checkPacket, expectationsFromCapture, expectationsFromFile, type VerdictExpectations } from './expect-verdicts.js';
 
 interface ReplayOptions extends VerifyCliOptions {
   pcap: string;
@@ -55,6 +62,8 @@ interface ReplayOptions extends VerifyCliOptions {
   coverageBy?: string;
   devMac?: string;
   path?: boolean;
+  /** --expect: true (the capture's comments) or a JSON file of packet numbers to verdicts. */
+  expect?: string | boolean;
 }
 
 /** What a replay counted; `byVerdict` by verdict name, in order of first appearance. */
@@ -112,7 +121,10 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
 
   const skipBad = opts.skipBad ?? false;
   // Linux cooked and raw IP captures come in as the Ethernet frames device eth0 would have received.
-  const reader = await openCapture(opts.pcap, { skipBad, linkTypes: [LINKTYPE_ETHERNET], ethernet: { destination: device.mac } });
+  const readerOptions = { skipBad, linkTypes: [LINKTYPE_ETHERNET], ethernet: { destination: device.mac } };
+  const expectations = opts.expect === undefined ? undefined : await readExpectations(opts.pcap, opts.expect, readerOptions);
+  const report = new ExpectReport();
+  const reader = await openCapture(opts.pcap, readerOptions);
   let writer: CaptureWriter | undefined;
   try {
     // A .pcapng keeps the input's packet comments and names its interface; anything else is a pcap.
@@ -138,6 +150,13 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const faultLines: string[] = [];
   const refusedLines: string[] = [];
 
+  const expectPacket = (packet: number): void => {
+    const wanted = expectations!.get(packet);
+    if (!wanted) report.unchecked++;
+    else if (replayer.fault) checkPacket(report, packet, wanted, { failed: `a fault: ${collection.explainFault(replayer.fault).message}` });
+    else checkPacket(report, packet, wanted, { verdict: replayer.verdictName(), redirect: replayer.redirect }, () => decidedAt(runtime));
+  };
+
   const visit = (rec: CaptureRecord): void => {
     try {
       replayer.run(rec.data, rec.tsSec, rec.tsNsec);
@@ -147,6 +166,9 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
       if (!(err instanceof ReplayInputError)) throw err;
       refused++;
       if (refusedLines.length < 5) refusedLines.push(`${packetName(rec.index)}: ${err.message}`);
+      const wanted = expectations?.get(rec.index + 1);
+      if (wanted) checkPacket(report, rec.index + 1, wanted, { failed: `refused: ${err.message}` });
+      else if (expectations) report.unchecked++;
       if (json) pending += JSON.stringify({ index: rec.index, refused: err.message }) + '\n';
       return;
     }
@@ -162,6 +184,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     } else {
       large.set(retval, (large.get(retval) ?? 0) + 1);
     }
+    if (expectations) expectPacket(rec.index + 1);
     if (writer && replayer.passed) {
       const out = replayer.output();
       writer.write(out, rec.tsSec, rec.tsNsec, rec.comment, out.length + Math.max(0, rec.origLen - rec.capLen));
@@ -203,9 +226,28 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
   for (const note of reader.notes) io.err(`xdplab: ${note}\n`);
   coverage.write();
+  if (expectations) report.print(io, json);
   // The dump comes last, streamed: whatever happens to it, the replay's result is out.
   if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
-  return { code: faults > 0 ? EXIT_FAULT : EXIT_OK, summary };
+  return { code: faults > 0 || report.failed ? EXIT_FAULT : EXIT_OK, summary };
+}
+
+/** The capture's verdict expectations, or the file's; none at all is an error, not a silent pass. */
+async function readExpectations(pcap: string, expect: string | boolean, options: CaptureReaderOptions): Promise<VerdictExpectations> {
+  const { expectations, packets } = await expectationsFromCapture(pcap, options);
+  const chosen = typeof expect === 'string' ? expectationsFromFile(expect, packets) : expectations;
+  if (chosen.size === 0) {
+    throw new XdplabError('BAD_INPUT', typeof expect === 'string'
+      ? `${expect}: no expectation in it (expected {"1": "XDP_DROP", …})`
+      : `${pcap}: --expect: no packet comment says \`expect: <verdict>\` (give the expectations in a file: --expect FILE.json)`);
+  }
+  return chosen;
+}
+
+/** Where the last run's verdict was decided: the pc that made r0 and its C line. */
+function decidedAt(runtime: Runtime): string {
+  const d = verdictSource(runtime.engine);
+  return `decided at pc ${d.pc} of ${d.program}${d.line ? `: ${d.line}` : ''}`;
 }
 
 function packetJson(index: number, r: PacketReplayer): string {
@@ -267,6 +309,7 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .addOption(coverageOption())
     .addOption(coverageByOption())
     .option('--path', 'hand each packet over as the kernel\'s receive (or transmit) path does on a device eth0 (RX queue by RSS; TC: its skb, a VLAN tag out of band), not as BPF_PROG_TEST_RUN does')
+    .option('--expect [file.json]', 'check each packet\'s verdict against its capture comment `expect: XDP_DROP` (or a JSON file {"1": "XDP_DROP", "2-9": "XDP_PASS"}); exit 1 when one differs')
     .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
     .addOption(engineOption())
     .addOption(capsOption())

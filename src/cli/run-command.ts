@@ -1,7 +1,9 @@
 /**
  * `xdplab run TOPOLOGY.yaml`: build the network a topology file describes, feed it its
  * captures, write what every interface sent, delivered and dropped, and print a table per
- * interface and hook (or JSON lines). Exit 0, or 1 when a program faulted, 2 on bad input.
+ * interface and hook (or JSON lines). With --expect, each packet's network expectation is
+ * checked (cli/expect-network.ts). Exit 0, or 1 when a program faulted or a packet did not
+ * meet its expectation, 2 on bad input.
  */
 import { Command } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
@@ -15,6 +17,8 @@ import { runTraffic, type RunStats } from '../topology/run.js';
 import { EXIT_FAULT, type Io } from './main.js';
 import { coverageOption, startCoverage } from './coverage-option.js';
 import { collectionsByName, mapsTable } from './run-maps.js';
+import { NetworkCheck } from './expect-network.js';
+import { OutcomeRecorder } from '../net/outcomes.js';
 
 interface RunCliOptions extends VerifyCliOptions {
   out?: string;
@@ -23,6 +27,7 @@ interface RunCliOptions extends VerifyCliOptions {
   cpus?: string;
   skipBad?: boolean;
   beforeAfter?: boolean;
+  expect?: boolean;
 }
 
 const HOOK_ORDER = ['wire', 'xdp', 'xdp-cpumap', 'tc-ingress', 'stack', 'xdp-devmap', 'tc-egress'];
@@ -102,6 +107,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .option('--seed <n>', 'bpf_get_prandom_u32\'s seed')
     .option('--cpus <n>', 'emulated CPUs')
     .option('--skip-bad', 'go on past malformed capture records, counting them')
+    .option('--expect', 'check what the network did with each packet against its expectation (capture comment `expect: dropped edge/wan0 xdp`, or the traffic\'s expect: entries); exit 1 when one differs')
     .option('--before-after', `also write ${BEFORE_AFTER_FILE}: for every program run, the frame before and after it`)
     .addOption(coverageOption())
     .addOption(engineOption())
@@ -110,7 +116,8 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .action(async (file: string, opts: RunCliOptions & { engine?: string; coverage?: string }) => {
       const engine = engineOf(opts.engine);
       const outputs = new OutputFiles(opts.beforeAfter ?? false);
-      const topology = loadTopology(file, outputs, {
+      const recorder = opts.expect ? new OutcomeRecorder(outputs) : undefined;
+      const topology = loadTopology(file, recorder ?? outputs, {
         seed: count(opts.seed, '--seed', 0, 2 ** 32 - 1),
         cpus: count(opts.cpus, '--cpus', 1, 256),
         outputDir: opts.out,
@@ -121,6 +128,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         for (const note of refusedSiblingNotes(collection, [...topology.programs.values()].map((p) => p.name))) io.err(`xdplab: ${note}\n`);
       }
       const coverage = startCoverage(opts.coverage, topology.network.runtime, topology.collections, topology.name);
+      const check = recorder ? await NetworkCheck.of(topology, recorder, opts.skipBad ?? false) : undefined;
       outputs.setDirectory(topology.outputDir);
       const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'replaying {value} packets | {rate} packets/s', hideCursor: true }) : undefined;
       let stats: RunStats;
@@ -130,6 +138,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         stats = await runTraffic(topology, {
           skipBad: opts.skipBad,
           onProgress: (n) => bar?.update(n, { rate: Math.round(n / ((performance.now() - started) / 1000)) }),
+          afterPacket: check?.afterPacket,
         });
         bar?.stop();
         await outputs.close('summary.json', summaryOf(topology, stats), collectionsByName(topology.collections, topology.file));
@@ -145,6 +154,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         printTable(topology, stats, io);
         io.out(`outputs: ${topology.outputDir}\n`);
       }
-      if (topology.network.faults > 0) setExit(EXIT_FAULT);
+      check?.report.print(io, opts.json ?? false);
+      if (topology.network.faults > 0 || check?.report.failed) setExit(EXIT_FAULT);
     });
 }

@@ -23,6 +23,7 @@ import { loadCollectionSpec } from '../spec/loader.js';
 import type { CollectionSpec } from '../spec/types.js';
 import { parseCidr, parseIp, parseMac } from './addresses.js';
 import { Cursor, parseYaml } from './cursor.js';
+import { readTrafficExpect, type TrafficExpectation } from './expect.js';
 import { loadMapEntries } from './map-values.js';
 import { readObjectFile } from '../spec/compile-c.js';
 
@@ -32,6 +33,8 @@ export interface TrafficSource {
   pcap: string;
   into: VirtualNic;
   timing: Timing;
+  /** Its `expect:` entries (topology/expect.ts), checked by `run --expect`. */
+  expect: TrafficExpectation[];
 }
 
 export interface Topology {
@@ -294,7 +297,7 @@ function readAttachment(at: Cursor, network: Network, programs: Map<string, Prog
 }
 
 function readTraffic(at: Cursor, network: Network, dir: string): TrafficSource {
-  const f = at.map(['pcap', 'into', 'timing'], ['pcap', 'into']);
+  const f = at.map(['pcap', 'into', 'timing', 'expect'], ['pcap', 'into']);
   const timingAt = f.get('timing');
   let timing: Timing = { kind: 'asap' };
   if (timingAt?.isMapping()) {
@@ -312,5 +315,6 @@ function readTraffic(at: Cursor, network: Network, dir: string): TrafficSource {
   } catch (err) {
     throw f.get('pcap')!.fail((err instanceof XdplabError ? err : inputError(pcap, err)).message);
   }
-  return { pcap, into: nicById(network, f.get('into')!), timing };
+  const expect = f.get('expect')?.present ? readTrafficExpect(f.get('expect')!, network) : [];
+  return { pcap, into: nicById(network, f.get('into')!), timing, expect };
 }

@@ -20,13 +20,20 @@ export interface RunOptions {
   skipBad?: boolean;
   /** Called now and then with the packets done so far. */
   onProgress?: (packets: number) => void;
+  /**
+   * Called after each packet has run to completion: its source (an index into the topology's
+   * traffic), its record number in that capture (from 0) and its comment (what --expect checks).
+   */
+  afterPacket?: (source: number, index: number, comment: string | undefined) => void;
 }
 
 interface Pending {
   source: TrafficSource;
   reader: CaptureReader;
-  iterator: AsyncIterator<{ data: Uint8Array; tsSec: number; tsNsec: number; comment?: string }>;
-  head: { data: Uint8Array; tsSec: number; tsNsec: number; comment?: string } | undefined;
+  iterator: AsyncIterator<{ index: number; data: Uint8Array; tsSec: number; tsNsec: number; comment?: string }>;
+  head: { index: number; data: Uint8Array; tsSec: number; tsNsec: number; comment?: string } | undefined;
+  /** Its position in the topology's traffic. */
+  at: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,6 +78,7 @@ async function feedOne(topology: Topology, source: TrafficSource, reader: Captur
   if (source.timing.kind === 'asap') {
     await reader.forEach((r) => {
       network.inject(source.into, r.data, r.tsSec, r.tsNsec, r.comment);
+      options.afterPacket?.(0, r.index, r.comment);
       if (++count % 65536 === 0) options.onProgress?.(count);
     });
     return count;
@@ -81,6 +89,7 @@ async function feedOne(topology: Topology, source: TrafficSource, reader: Captur
     const data = wait > 0 ? r.data.slice() : r.data;
     if (wait > 0) await sleep(wait);
     network.inject(source.into, data, r.tsSec, r.tsNsec, r.comment);
+    options.afterPacket?.(0, r.index, r.comment);
     if (++count % 1024 === 0) options.onProgress?.(count);
   }
   return count;
@@ -91,11 +100,11 @@ async function feedMerged(topology: Topology, readers: CaptureReader[], options:
   const pending: Pending[] = [];
   for (const [i, reader] of readers.entries()) {
     const iterator = reader[Symbol.asyncIterator]();
-    pending.push({ source: topology.traffic[i], reader, iterator, head: undefined });
+    pending.push({ source: topology.traffic[i], reader, iterator, head: undefined, at: i });
   }
   const advance = async (p: Pending): Promise<void> => {
     const next = await p.iterator.next();
-    p.head = next.done ? undefined : { data: next.value.data.slice(), tsSec: next.value.tsSec, tsNsec: next.value.tsNsec, comment: next.value.comment };
+    p.head = next.done ? undefined : { index: next.value.index, data: next.value.data.slice(), tsSec: next.value.tsSec, tsNsec: next.value.tsNsec, comment: next.value.comment };
   };
   for (const p of pending) await advance(p);
   const pacers = new Map(pending.map((p) => [p, new Pacer(p.source)]));
@@ -111,6 +120,7 @@ async function feedMerged(topology: Topology, readers: CaptureReader[], options:
     const wait = pacers.get(best)!.delayMs(tsSec, tsNsec);
     if (wait > 0) await sleep(wait);
     topology.network.inject(best.source.into, data, tsSec, tsNsec, best.head!.comment);
+    options.afterPacket?.(best.at, best.head!.index, best.head!.comment);
     if (++count % 1024 === 0) options.onProgress?.(count);
     await advance(best);
   }

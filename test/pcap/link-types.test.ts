@@ -127,8 +127,9 @@ describe('outputs name their interface and carry the input\'s comments', () => {
     expect(r.code).toBe(0);
     const file = path.join(out, 'edge-wan0.dropped.pcapng');
     const records = readCaptureSync(new Uint8Array(readFileSync(file)), file).records;
-    // The capture comments each packet with the outcome it should get (scripts/gen-pcaps.mjs).
-    expect(records.every((x) => /^FW_DROP_\w+ \| .*\nxdp: program fw \(xdp_firewall\) returned XDP_DROP at pc \d+/.test(x.comment ?? ''))).toBe(true);
+    // The capture comments each packet with the outcome it should get (scripts/gen-pcaps.mjs): a
+    // label line, then its expectations in xdplab's words; the drop's own comment comes after.
+    expect(records.every((x) => /^FW_DROP_\w+ \| .*\n(expect: .*\n)+xdp: program fw \(xdp_firewall\) returned XDP_DROP at pc \d+/.test(x.comment ?? ''))).toBe(true);
     const delivered = readCaptureSync(new Uint8Array(readFileSync(path.join(out, 'server-eth0.delivered.pcapng'))), 'd').records;
     expect(delivered.every((x) => /^FW_PASS_\w+ \| /.test(x.comment ?? ''))).toBe(true);
   });

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { otherExpectLines, verdictLines } from '../../src/hooks/expect.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import type { BpfMap } from '../../src/maps/map.js';
 import { NULL_SINK } from '../../src/net/recorder.js';
@@ -63,6 +64,10 @@ export interface LabelledPacket {
   /** What the program is expected to do: the reason names before " | " (comma-separated). */
   labels: string[];
   what: string;
+  /** The comment's `expect: <verdict>` line (what replay --expect checks), if any. */
+  verdict?: string;
+  /** The comment's network expectation line (what run --expect checks). */
+  network?: string;
 }
 
 export function readCapture(scenario: string): LabelledPacket[] {
@@ -70,8 +75,11 @@ export function readCapture(scenario: string): LabelledPacket[] {
   const { records } = readCaptureSync(new Uint8Array(readFileSync(file)), file);
   const t0 = records[0].tsSec * 1e9 + records[0].tsNsec;
   return records.map((r) => {
-    const [labels, what] = (r.comment ?? '').split(' | ');
-    return { index: r.index, frame: r.data, ns: r.tsSec * 1e9 + r.tsNsec - t0, labels: labels.split(','), what: what ?? '' };
+    // The first line is the label and description; the next lines the expectations in xdplab's words.
+    const [labels, what] = (r.comment ?? '').split('\n')[0].split(' | ');
+    const verdict = verdictLines(r.comment)[0];
+    const network = otherExpectLines(r.comment)[0];
+    return { index: r.index, frame: r.data, ns: r.tsSec * 1e9 + r.tsNsec - t0, labels: labels.split(','), what: what ?? '', verdict, network };
   });
 }
 
