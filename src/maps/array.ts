@@ -9,7 +9,7 @@ import type { Region } from '../vm/arena.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { setArrayLookupLayout } from '../vm/map-layout.js';
 import { arrayNextKey, readU32 } from './common.js';
-import { BpfMap, MapError, roundUp8, type MapHost } from './map.js';
+import { BpfMap, roundUp8, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import type { MapSpec } from '../spec/types.js';
 
@@ -71,11 +71,11 @@ export class ArrayMap extends BpfMap {
     return -ERRNO.EINVAL;
   }
 
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     return arrayNextKey(key, this.spec.maxEntries);
   }
 
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const index = readU32(key, 0);
     if (index >= this.spec.maxEntries) return undefined;
     const addr = this.base + index * this.slots * this.stride;
@@ -83,7 +83,7 @@ export class ArrayMap extends BpfMap {
     return this.copyOut(addr, this.slots * this.stride);
   }
 
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+  protected override userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
     const index = readU32(key, 0);
     if (!this.perCpu) {
       this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
@@ -94,9 +94,8 @@ export class ArrayMap extends BpfMap {
     this.arena.u8.set(value, this.base + index * this.slots * this.stride);
   }
 
-  protected userDelete(key: Uint8Array): void {
-    void key;
-    throw new MapError(this.name, ERRNO.EINVAL, 'delete (array elements cannot be deleted)');
+  protected override get refusals(): UserRefusals {
+    return { delete: { errno: ERRNO.EINVAL, why: 'array elements cannot be deleted' } };
   }
 
   override close(): void {

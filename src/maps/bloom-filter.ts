@@ -13,7 +13,7 @@ import { BPF_ANY } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { keyHash, NO_PROGRAM_ACCESS, roundUpPow2 } from './common.js';
-import { BpfMap, MapError, type MapHost } from './map.js';
+import { BpfMap, MapError, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 
 export const BLOOM_DEFAULT_HASH_FUNCS = 5;
@@ -26,6 +26,12 @@ export function bloomGeometry(maxEntries: number, hashFuncs: number): { mask: nu
   bits = bits <= 64 ? 64 : roundUpPow2(bits);
   return { mask: bits - 1, bytes: Math.ceil(bits / 8 / 8) * 8 };
 }
+
+const BLOOM_REFUSALS: UserRefusals = {
+  get_next_key: { errno: ERRNO.EOPNOTSUPP, why: 'a bloom filter has no keys' },
+  lookup: { errno: ERRNO.EINVAL, why: 'a bloom filter is asked with contains(value)' },
+  delete: { errno: ERRNO.EOPNOTSUPP, why: 'a bloom filter cannot forget' },
+};
 
 export class BloomFilterMap extends BpfMap {
   readonly hashFuncs: number;
@@ -93,23 +99,16 @@ export class BloomFilterMap extends BpfMap {
     throw new MapError(this.name, ERRNO.EINVAL, 'a bloom filter is asked with contains(value)');
   }
 
-  protected userNextKey(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.EOPNOTSUPP, 'get_next_key (a bloom filter has no keys)');
-  }
-
-  protected userLookup(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.EINVAL, 'lookup (a bloom filter is asked with contains(value))');
+  protected override get refusals(): UserRefusals {
+    return BLOOM_REFUSALS;
   }
 
   /** The syscall's update on a bloom filter is a push. */
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+  protected override userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
     void key;
     this.push(value, flags);
   }
 
-  protected userDelete(): void {
-    throw new MapError(this.name, ERRNO.EOPNOTSUPP, 'delete (a bloom filter cannot forget)');
-  }
 
   /** A bloom filter cannot list what it holds. */
   override *entries(): Generator<[Uint8Array, Uint8Array]> {}

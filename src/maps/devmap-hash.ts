@@ -109,7 +109,7 @@ export class DevMapHash extends BpfMap {
   }
 
   /** dev_map_hash_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     const u8 = this.arena.u8;
     let i = 0;
     if (key !== undefined) {
@@ -126,19 +126,6 @@ export class DevMapHash extends BpfMap {
       if (head !== 0) return u32Bytes(readU32(u8, this.meta.start + (head - 1) * 8 + 4));
     }
     return undefined;
-  }
-
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
-    const addr = this.lookupElem(this.stageKey(key), 0);
-    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
   }
 
   override close(): void {

@@ -80,21 +80,8 @@ export class DevMap extends BpfMap {
     return 0;
   }
 
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     return arrayNextKey(key, this.spec.maxEntries);
-  }
-
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
-    const addr = this.lookupElem(this.stageKey(key), 0);
-    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
   }
 
   override close(): void {

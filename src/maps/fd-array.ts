@@ -60,24 +60,16 @@ export abstract class FdArrayMap extends BpfMap {
     return 0;
   }
 
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     return arrayNextKey(key, this.spec.maxEntries);
   }
 
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const stored = this.slotAt(readU32(key, 0));
     if (stored === 0) return undefined;
     const value = this.sysValue(stored);
     this.orThrow(value, 'lookup');
     return u32Bytes(value);
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
   }
 
   override close(): void {

@@ -264,7 +264,7 @@ export class HashMap extends BpfMap {
   // ---- the user's face -----------------------------------------------------------------
 
   /** htab_map_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     const w = this.words();
     const bucketBase = this.bucketWord;
     let i = 0;
@@ -290,19 +290,15 @@ export class HashMap extends BpfMap {
     return this.copyOut((this.metaOf(e) + this.keyWord) << 2, this.spec.keySize);
   }
 
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const keyAddr = this.stageKey(key);
     const e = this.find(keyAddr, this.hashAt(keyAddr));
     if (e < 0) return undefined;
     return this.copyOut(this.elemValue(e), this.perCpu ? this.valueStride : this.spec.valueSize);
   }
 
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+  protected override userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
     this.orThrow(this.update3(this.stageKey(key), this.stageValue(value), flags, 0, true), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
   }
 
   override close(): void {

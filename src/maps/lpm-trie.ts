@@ -530,7 +530,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   /** trie_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     if (this.count === 0) return undefined;
     const plen = key === undefined ? 0xffffffff : readU32(key, 0);
     if (key !== undefined && plen <= this.maxPrefixLen) {
@@ -554,19 +554,6 @@ export class LpmTrieMap extends BpfMap {
   }
 
   // ---- the user's face -----------------------------------------------------------------
-
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
-    const addr = this.lookupElem(this.stageKey(key), 0);
-    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
-  }
 
   /** Arena bytes the trie holds (nodes and arrays, records, values), for benchmarks. */
   get memoryBytes(): number {

@@ -49,6 +49,12 @@ export interface MapHost {
   readonly perfReaders?: boolean;
 }
 
+/** The user-face operations a map type may refuse. */
+export type UserOp = 'get_next_key' | 'lookup' | 'update' | 'delete';
+/** Why a map type refuses an operation: the errno and the reason, as `op (why): ERRNO`. */
+export type UserRefusals = Partial<Record<UserOp, { errno: number; why: string }>>;
+const NO_REFUSALS: UserRefusals = {};
+
 /** Bytes of a header region: id (u32), type (u32), key size, value size, max entries, flags. */
 export const MAP_HEADER_SIZE = 64;
 
@@ -199,10 +205,45 @@ export abstract class BpfMap {
     return this.frozen;
   }
 
-  protected abstract userNextKey(key: Uint8Array | undefined): Uint8Array | undefined;
-  protected abstract userLookup(key: Uint8Array): Uint8Array | undefined;
-  protected abstract userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void;
-  protected abstract userDelete(key: Uint8Array): void;
+  /**
+   * The user-face operations this map type refuses, with the errno and the reason its map_ops
+   * give (a ring buffer has no keys, a bloom filter cannot forget…); none by default.
+   */
+  protected get refusals(): UserRefusals {
+    return NO_REFUSALS;
+  }
+
+  /** Throw the refusal of `op` when the map type has one. */
+  private refuseIfRefused(op: UserOp): void {
+    const refusal = this.refusals[op];
+    if (refusal) throw new MapError(this.name, refusal.errno, `${op} (${refusal.why})`);
+  }
+
+  /** The user face's get_next_key: every map type with keys orders them its own way. */
+  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+    void key;
+    this.refuseIfRefused('get_next_key');
+    throw new MapError(this.name, ERRNO.ENOTSUPP, 'get_next_key');
+  }
+
+  /** The user face's lookup, through the program's face (CPU 0's slot). */
+  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+    this.refuseIfRefused('lookup');
+    const addr = this.lookupElem(this.stageKey(key), 0);
+    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
+  }
+
+  /** The user face's update, through the program's face. */
+  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+    this.refuseIfRefused('update');
+    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
+  }
+
+  /** The user face's delete, through the program's face. */
+  protected userDelete(key: Uint8Array): void {
+    this.refuseIfRefused('delete');
+    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
+  }
 
   /** Every (key, value) in nextKey order. */
   /**

@@ -18,7 +18,7 @@ import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { PAGE_SIZE, REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS, readU32, writeU32 } from './common.js';
-import { BpfMap, MapError, type MapHost } from './map.js';
+import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 
 export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
@@ -36,6 +36,13 @@ export const BPF_RB_PROD_POS = 3;
 export const RINGBUF_MAX_RECORD_SZ = 0x3fffffff;
 /** Pages of struct bpf_ringbuf before its data (control page, consumer page, producer page). */
 const RINGBUF_DATA_PGOFF = 3;
+
+const RINGBUF_REFUSALS: UserRefusals = {
+  get_next_key: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys; use drain()' },
+  lookup: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys; use drain()' },
+  update: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys' },
+  delete: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys' },
+};
 
 export class RingbufMap extends BpfMap {
   readonly size: number;
@@ -177,20 +184,8 @@ export class RingbufMap extends BpfMap {
     return -ERRNO.ENOTSUPP;
   }
 
-  protected userNextKey(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'get_next_key (a ring buffer has no keys; use drain())');
-  }
-
-  protected userLookup(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'lookup (a ring buffer has no keys; use drain())');
-  }
-
-  protected userUpdate(): void {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'update (a ring buffer has no keys)');
-  }
-
-  protected userDelete(): void {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'delete (a ring buffer has no keys)');
+  protected override get refusals(): UserRefusals {
+    return RINGBUF_REFUSALS;
   }
 
   override *entries(): Generator<[Uint8Array, Uint8Array]> {}

@@ -13,7 +13,7 @@
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { jhash2, NO_PROGRAM_ACCESS, readU32, roundUpPow2, u32Bytes, writeU32 } from './common.js';
-import { BpfMap, MapError, type MapHost } from './map.js';
+import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID, BPF_F_SKIP_FIELD_MASK, BPF_F_USER_STACK } from '../uapi/bpf.js';
 
@@ -119,7 +119,7 @@ export class StackTraceMap extends BpfMap {
   }
 
   /** stack_map_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     let id = 0;
     if (key !== undefined) {
       id = readU32(key, 0);
@@ -130,7 +130,7 @@ export class StackTraceMap extends BpfMap {
   }
 
   /** bpf_stackmap_copy: the ips, zero-padded to value_size. */
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const e = this.bucket(readU32(key, 0));
     if (e < 0) return undefined;
     const at = this.elemAddr(e);
@@ -139,12 +139,8 @@ export class StackTraceMap extends BpfMap {
     return value;
   }
 
-  protected userUpdate(): void {
-    throw new MapError(this.name, ERRNO.EINVAL, 'update (stacks are recorded by bpf_get_stackid)');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
+  protected override get refusals(): UserRefusals {
+    return { update: { errno: ERRNO.EINVAL, why: 'stacks are recorded by bpf_get_stackid' } };
   }
 
   override close(): void {
