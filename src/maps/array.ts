@@ -12,8 +12,26 @@ import { arrayNextKey, readU32 } from './common.js';
 import { BpfMap, roundUp8, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import type { MapSpec } from '../spec/types.js';
+import { ACCESS_MASK, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS } from '../uapi/bpf.js';
+
+/** The flags an array-backed map takes. */
+export const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
 
 export class ArrayMap extends BpfMap {
+  /** array_map_alloc_check, for every array-backed type (array, per-CPU array, fd arrays). */
+  static override checkSpec(check: MapSpecCheck): void {
+    const { type, flags, valueSize } = check;
+    check.needEntries();
+    check.needKey(4);
+    check.needValue();
+    check.onlyFlags(ARRAY_FLAGS);
+    check.accessOk();
+    if (type !== BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY && flags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP)) check.fail('EINVAL', 'BPF_F_MMAPABLE / BPF_F_INNER_MAP are only for arrays');
+    if (type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PERF_EVENT_ARRAY && flags & BPF_F_PRESERVE_ELEMS) check.fail('EINVAL', 'BPF_F_PRESERVE_ELEMS is only for perf event arrays');
+    if (valueSize > 0x7fffffff) check.fail('E2BIG', `value_size ${valueSize} is too large`);
+  }
+
   /** Bytes between two value slots: round_up(value_size, 8). */
   readonly stride: number;
   /** Value slots per element: 1, or the CPU count for per-CPU arrays. */

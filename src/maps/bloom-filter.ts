@@ -15,6 +15,8 @@ import type { Region } from '../vm/arena.js';
 import { keyHash, NO_PROGRAM_ACCESS, roundUpPow2 } from './common.js';
 import { BpfMap, MapError, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE, BPF_F_ZERO_SEED } from '../uapi/bpf.js';
 
 export const BLOOM_DEFAULT_HASH_FUNCS = 5;
 
@@ -34,6 +36,18 @@ const BLOOM_REFUSALS: UserRefusals = {
 };
 
 export class BloomFilterMap extends BpfMap {
+  /** bloom_map_alloc_check. */
+  static override checkSpec(check: MapSpecCheck): void {
+    const mapExtra = check.spec.mapExtra ?? 0;
+    if (check.valueSize > KMALLOC_MAX_SIZE) check.fail('E2BIG', `value_size ${check.valueSize} is too large`);
+    check.needKey(0);
+    check.needValue();
+    check.needEntries();
+    check.onlyFlags(BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | ACCESS_MASK);
+    check.accessOk();
+    if (mapExtra & ~0xf) check.fail('EINVAL', `map_extra ${mapExtra}: only its low 4 bits (the number of hash functions) may be set`);
+  }
+
   readonly hashFuncs: number;
   readonly bitsMask: number;
   readonly bits: Region;

@@ -11,11 +11,26 @@ import { arrayNextKey, readU32, readWord, writeU32 } from './common.js';
 import { TARGET_ENTRY_SIZE } from './devmap.js';
 import { BpfMap, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE, BPF_F_RDONLY_PROG } from '../uapi/bpf.js';
+
+/** NR_CPUS of common distribution kernels (cpumap's max_entries limit). */
+export const NR_CPUS = 8192;
 
 /** The kernel's sanity limit on a CPU's queue size. */
 export const CPUMAP_MAX_QSIZE = 16384;
 
 export class CpuMap extends BpfMap {
+  /** cpu_map_alloc's checks; programs may only read entries. */
+  static override checkSpec(check: MapSpecCheck): void {
+    check.needEntries();
+    check.needKey(4);
+    if (check.valueSize !== 4 && check.valueSize !== 8) check.fail('EINVAL', `value_size ${check.valueSize}: a u32 qsize, or struct bpf_cpumap_val (8 bytes)`);
+    check.onlyFlags(BPF_F_NUMA_NODE);
+    if (check.maxEntries > NR_CPUS) check.fail('E2BIG', `max_entries ${check.maxEntries} is above NR_CPUS (${NR_CPUS})`);
+    check.extraFlags = BPF_F_RDONLY_PROG;
+  }
+
   readonly values: Region;
 
   constructor(host: MapHost, spec: MapSpec, id: number) {

@@ -16,8 +16,15 @@ import { NO_PROGRAM_ACCESS, readU32, roundUpPow2, u32Bytes, writeU32 } from './c
 import { devmapProgram, TARGET_ENTRY_SIZE } from './devmap.js';
 import { BpfMap, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { DevMap } from './devmap.js';
 
 export class DevMapHash extends BpfMap {
+  static override checkSpec(check: MapSpecCheck): void {
+    DevMap.checkSpec(check);
+    if (check.maxEntries > 2 ** 31) check.fail('EINVAL', `max_entries ${check.maxEntries} is above 2^31`);
+  }
+
   readonly nBuckets: number;
   readonly buckets: Region;
   readonly meta: Region;

@@ -12,6 +12,11 @@ import { REGION_READ } from '../vm/arena.js';
 import { arrayNextKey, readU32, readWord, writeU32 } from './common.js';
 import { BpfMap, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY } from '../uapi/bpf.js';
+
+/** The flags a devmap or an XSKMAP takes. */
+export const DEV_FLAGS = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY;
 
 /** Bytes of a stored entry: struct bpf_devmap_val / bpf_cpumap_val (two u32s). */
 export const TARGET_ENTRY_SIZE = 8;
@@ -29,6 +34,15 @@ export function devmapProgram(host: MapHost, u8: Uint8Array, valueAddr: number, 
 }
 
 export class DevMap extends BpfMap {
+  /** dev_map_alloc's checks (devmap and devmap hash); programs may only read entries. */
+  static override checkSpec(check: MapSpecCheck): void {
+    check.needEntries();
+    check.needKey(4);
+    if (check.valueSize !== 4 && check.valueSize !== 8) check.fail('EINVAL', `value_size ${check.valueSize}: a u32 ifindex, or struct bpf_devmap_val (8 bytes)`);
+    check.onlyFlags(DEV_FLAGS);
+    check.extraFlags = BPF_F_RDONLY_PROG;
+  }
+
   readonly values: Region;
 
   constructor(host: MapHost, spec: MapSpec, id: number) {

@@ -10,8 +10,18 @@ import type { Region } from '../vm/arena.js';
 import { arrayNextKey, NO_PROGRAM_ACCESS, readU32, u32Bytes, writeU32 } from './common.js';
 import { BpfMap, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { ArrayMap } from './array.js';
+import { BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG } from '../uapi/bpf.js';
 
 export abstract class FdArrayMap extends BpfMap {
+  /** fd_array_map_alloc_check: 4-byte ids, no program access flags, then array_map_alloc_check. */
+  static override checkSpec(check: MapSpecCheck): void {
+    if (check.valueSize !== 4) check.fail('EINVAL', `value_size is ${check.valueSize}, this type's values are 4-byte ids`);
+    if (check.flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) check.fail('EINVAL', 'BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG are not for fd arrays');
+    ArrayMap.checkSpec(check);
+  }
+
   readonly slots: Region;
 
   constructor(host: MapHost, spec: MapSpec, id: number) {

@@ -39,6 +39,14 @@ import { programAccess } from './array.js';
 import { NO_PROGRAM_ACCESS, readU32, roundUpPow2, writeU32 } from './common.js';
 import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../uapi/bpf.js';
+
+/** LPM trie limits (kernel/bpf/lpm_trie.c). */
+const LPM_DATA_SIZE_MIN = 1;
+const LPM_DATA_SIZE_MAX = 256;
+const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - 48;
+const LPM_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS_MASK;
 
 // ---- node layout (u32 words) -------------------------------------------------------------
 // Word 0..15 are one 64-byte cache line: everything a lookup reads to descend through a node.
@@ -69,6 +77,17 @@ function popcnt(x: number): number {
 const below = (bit: number): number => ~(-1 << bit);
 
 export class LpmTrieMap extends BpfMap {
+  /** trie_alloc's checks. */
+  static override checkSpec(check: MapSpecCheck): void {
+    const { keySize, valueSize } = check;
+    check.needEntries();
+    if (!(check.flags & BPF_F_NO_PREALLOC)) check.fail('EINVAL', 'LPM tries need BPF_F_NO_PREALLOC');
+    check.onlyFlags(LPM_FLAGS);
+    check.accessOk();
+    if (keySize < 4 + LPM_DATA_SIZE_MIN || keySize > 4 + LPM_DATA_SIZE_MAX) check.fail('EINVAL', `key_size ${keySize}: a u32 prefix length and 1..256 data bytes`);
+    if (valueSize < 1 || valueSize > LPM_VAL_SIZE_MAX) check.fail('EINVAL', `value_size ${valueSize} is out of range`);
+  }
+
   readonly dataSize: number;
   readonly maxPrefixLen: number;
   /** Prefixes stored. */

@@ -20,6 +20,7 @@ import { BPF_F_RDONLY, BPF_F_WRONLY } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 
 import { ERRNO, errnoName } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
 
 /** A map operation refused, as the kernel refuses it (the user's face). */
 export class MapError extends XdplabError {
@@ -65,6 +66,14 @@ export const MAP_HEADER_SIZE = 64;
  * (BPF_F_RDONLY, BPF_F_WRONLY, frozen maps: -EPERM) first, as the bpf() syscall does.
  */
 export abstract class BpfMap {
+  /**
+   * The kernel's creation checks for this map type (its map_alloc_check): a refusal thrown
+   * through `check.fail`, adjustments made on `check`. Each map class has its own.
+   */
+  static checkSpec(check: MapSpecCheck): void {
+    void check;
+  }
+
   readonly arena: Arena;
   readonly cpus: number;
   readonly host: MapHost;

@@ -13,6 +13,8 @@ import type { Region } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS } from './common.js';
 import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE } from '../uapi/bpf.js';
 
 const QUEUE_STACK_REFUSALS: UserRefusals = {
   get_next_key: { errno: ERRNO.EINVAL, why: 'queues and stacks have no keys' },
@@ -20,6 +22,16 @@ const QUEUE_STACK_REFUSALS: UserRefusals = {
 };
 
 export abstract class QueueStackMap extends BpfMap {
+  /** queue_stack_map_alloc_check. */
+  static override checkSpec(check: MapSpecCheck): void {
+    check.needEntries();
+    check.needKey(0);
+    check.needValue();
+    check.onlyFlags(BPF_F_NUMA_NODE | ACCESS_MASK);
+    check.accessOk();
+    if (check.valueSize > KMALLOC_MAX_SIZE) check.fail('E2BIG', `value_size ${check.valueSize} is too large`);
+  }
+
   readonly elements: Region;
   /** Slots in the ring: max_entries + 1 (one always stays empty). */
   protected readonly size: number;

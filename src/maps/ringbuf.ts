@@ -20,6 +20,9 @@ import { PAGE_SIZE, REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS, readU32, writeU32 } from './common.js';
 import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE } from '../uapi/bpf.js';
+import { isPow2 } from './common.js';
 
 export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
 export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
@@ -45,6 +48,14 @@ const RINGBUF_REFUSALS: UserRefusals = {
 };
 
 export class RingbufMap extends BpfMap {
+  /** ringbuf_map_alloc's checks. */
+  static override checkSpec(check: MapSpecCheck): void {
+    const maxEntries = check.maxEntries;
+    check.onlyFlags(BPF_F_NUMA_NODE);
+    if (check.keySize !== 0 || check.valueSize !== 0) check.fail('EINVAL', 'key_size and value_size must be 0');
+    if (!isPow2(maxEntries) || maxEntries % 4096 !== 0) check.fail('EINVAL', `max_entries ${maxEntries} must be a power of 2 and a multiple of the page size`);
+  }
+
   readonly size: number;
   private readonly mask: number;
   /** The ring, twice over (see above); records are readable and writable by programs. */

@@ -16,11 +16,28 @@ import { jhash2, NO_PROGRAM_ACCESS, readU32, roundUpPow2, u32Bytes, writeU32 } f
 import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID, BPF_F_SKIP_FIELD_MASK, BPF_F_USER_STACK } from '../uapi/bpf.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_STACK_BUILD_ID, BPF_F_WRONLY } from '../uapi/bpf.js';
 
 /** The kernel's default sysctl kernel.perf_event_max_stack. */
 export const PERF_EVENT_MAX_STACK = 127;
 
 export class StackTraceMap extends BpfMap {
+  /** stack_map_alloc's checks (build-id stack maps are the kernel's only). */
+  static override checkSpec(check: MapSpecCheck): void {
+    const valueSize = check.valueSize;
+    check.onlyFlags(BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_STACK_BUILD_ID);
+    check.needEntries();
+    check.needKey(4);
+    if (valueSize < 8 || valueSize % 8) check.fail('EINVAL', `value_size ${valueSize}: a whole number of u64 instruction pointers`);
+    if (check.flags & BPF_F_STACK_BUILD_ID) {
+      if (valueSize % 32 || valueSize / 32 > PERF_EVENT_MAX_STACK) check.fail('EINVAL', `value_size ${valueSize}: a whole number of struct bpf_stack_build_id`);
+      check.unsupported('BPF_F_STACK_BUILD_ID stack maps');
+    }
+    if (valueSize / 8 > PERF_EVENT_MAX_STACK) check.fail('EINVAL', `value_size ${valueSize}: more than ${PERF_EVENT_MAX_STACK} frames`);
+    if (check.maxEntries > 2 ** 31) check.fail('E2BIG', `max_entries ${check.maxEntries} is above 2^31`);
+  }
+
   readonly nBuckets: number;
   /** n_buckets u32s: 1 + the element holding that id's stack, 0 when none. */
   readonly buckets: Region;
