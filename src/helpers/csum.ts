@@ -14,7 +14,8 @@
 import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { REGION_READ } from '../vm/arena.js';
 import { helper, type HelperDef } from './registry.js';
-import { skbOf, type SkBuff } from './skb-model.js';
+import { skbOf } from './skb-model.js';
+import type { SkBuff } from '../netcore/skbuff.js';
 import {
   BPF_CSUM_LEVEL_DEC, BPF_CSUM_LEVEL_INC, BPF_CSUM_LEVEL_QUERY, BPF_CSUM_LEVEL_RESET, BPF_F_HDR_FIELD_MASK, BPF_F_IPV6,
   BPF_F_MARK_ENFORCE, BPF_F_MARK_MANGLED_0, BPF_F_PSEUDO_HDR,

@@ -13,7 +13,9 @@ import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { postpullRcsum, postpullRcsumAt, postpushRcsum, resetChecksumUnnecessary } from './csum.js';
 import { envOf } from './env.js';
 import { helper, type HelperDef } from './registry.js';
-import { BPF_SKB_MAX_LEN, deviceByIndex, skbOf, type NetDevice, type SkBuff } from './skb-model.js';
+import { skbOf } from './skb-model.js';
+import { deviceByIndex, type NetDevice } from '../netcore/net-device.js';
+import { BPF_SKB_MAX_LEN, type SkBuff } from '../netcore/skbuff.js';
 import {
   BPF_ADJ_ROOM_MAC, BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_DECAP_L3_IPV4 as F_DECAP_L3_IPV4, BPF_F_ADJ_ROOM_DECAP_L3_IPV6 as F_DECAP_L3_IPV6,
   BPF_F_ADJ_ROOM_ENCAP_L2_ETH as F_ENCAP_L2_ETH, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 as F_ENCAP_L3_IPV4,
