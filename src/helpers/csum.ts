@@ -14,7 +14,7 @@
 import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { REGION_READ } from '../vm/arena.js';
 import { helper, type HelperDef } from './registry.js';
-import { skbOf } from './skb-model.js';
+import { skbOf } from './skb-call.js';
 import type { SkBuff } from '../netcore/skbuff.js';
 import {
   BPF_CSUM_LEVEL_DEC, BPF_CSUM_LEVEL_INC, BPF_CSUM_LEVEL_QUERY, BPF_CSUM_LEVEL_RESET, BPF_F_HDR_FIELD_MASK, BPF_F_IPV6,
