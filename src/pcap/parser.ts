@@ -410,28 +410,12 @@ export class CaptureParser {
       this.bad(offset, index, `interface ${ifid} is not described (the section has ${this.interfaces.length} interface${this.interfaces.length === 1 ? '' : 's'})`);
       return false;
     }
-    if (capLen > MAX_CAPTURED_LENGTH) {
-      this.bad(offset, index, `captured length ${capLen} is larger than ${MAX_CAPTURED_LENGTH}`);
-      return false;
-    }
+    if (!this.capLenAllowed(offset, index, capLen)) return false;
     if (capLen > ifc.snaplen && ifc.snaplen !== 0) this.overSnaplen(offset, index, capLen, `interface ${ifid}'s snaplen ${ifc.snaplen}`);
-    if (this.options.linkTypes !== undefined) {
-      const refused = this.refuseLinkType(ifc.linkType);
-      if (refused !== undefined) {
-        this.bad(offset, index, `its interface ${ifid} (described at byte offset ${ifc.offset}) has ${refused}`);
-        return false;
-      }
-    }
-    const rec = this.record;
-    rec.index = index;
-    setTimestamp(rec, ifc, v.getUint32(p + 12, le), v.getUint32(p + 16, le));
-    rec.capLen = capLen;
-    rec.origLen = v.getUint32(p + 24, le);
-    rec.dataOffset = p + 28;
-    rec.linkType = ifc.linkType;
-    rec.interfaceId = ifid;
-    rec.view = undefined;
-    rec.comment = 28 + padded + 4 < len ? this.comment(p + 28 + padded, p + len - 4) : undefined;
+    if (!this.linkTypeAllowed(offset, index, ifc, ifid)) return false;
+    const comment = 28 + padded + 4 < len ? this.comment(p + 28 + padded, p + len - 4) : undefined;
+    this.fillRecord(index, ifc, ifid, capLen, v.getUint32(p + 24, le), p + 28, comment);
+    setTimestamp(this.record, ifc, v.getUint32(p + 12, le), v.getUint32(p + 16, le));
     return this.adapt(offset);
   }
 
@@ -471,29 +455,41 @@ export class CaptureParser {
       this.bad(offset, index, `simple packet block of ${len} bytes is too small for ${capLen} bytes of packet data`);
       return false;
     }
-    if (capLen > MAX_CAPTURED_LENGTH) {
-      this.bad(offset, index, `captured length ${capLen} is larger than ${MAX_CAPTURED_LENGTH}`);
-      return false;
-    }
-    if (this.options.linkTypes !== undefined) {
-      const refused = this.refuseLinkType(ifc.linkType);
-      if (refused !== undefined) {
-        this.bad(offset, index, `its interface 0 (described at byte offset ${ifc.offset}) has ${refused}`);
-        return false;
-      }
-    }
+    if (!this.capLenAllowed(offset, index, capLen)) return false;
+    if (!this.linkTypeAllowed(offset, index, ifc, 0)) return false;
+    this.fillRecord(index, ifc, 0, capLen, origLen, p + 12, undefined);
+    this.record.tsSec = 0;
+    this.record.tsNsec = 0;
+    return this.adapt(offset);
+  }
+
+  /** A packet block's captured length within MAX_CAPTURED_LENGTH (else reported bad). */
+  private capLenAllowed(offset: number, index: number, capLen: number): boolean {
+    if (capLen <= MAX_CAPTURED_LENGTH) return true;
+    this.bad(offset, index, `captured length ${capLen} is larger than ${MAX_CAPTURED_LENGTH}`);
+    return false;
+  }
+
+  /** Whether the consumer takes the link type of the block's interface (else reported bad). */
+  private linkTypeAllowed(offset: number, index: number, ifc: Interface, ifid: number): boolean {
+    if (this.options.linkTypes === undefined) return true;
+    const refused = this.refuseLinkType(ifc.linkType);
+    if (refused === undefined) return true;
+    this.bad(offset, index, `its interface ${ifid} (described at byte offset ${ifc.offset}) has ${refused}`);
+    return false;
+  }
+
+  /** The record of a packet block (its timestamp aside). */
+  private fillRecord(index: number, ifc: Interface, ifid: number, capLen: number, origLen: number, dataOffset: number, comment: string | undefined): void {
     const rec = this.record;
     rec.index = index;
-    rec.tsSec = 0;
-    rec.tsNsec = 0;
     rec.capLen = capLen;
     rec.origLen = origLen;
-    rec.dataOffset = p + 12;
+    rec.dataOffset = dataOffset;
     rec.linkType = ifc.linkType;
-    rec.interfaceId = 0;
+    rec.interfaceId = ifid;
     rec.view = undefined;
-    rec.comment = undefined;
-    return this.adapt(offset);
+    rec.comment = comment;
   }
 
   // ---- what the consumer gets ----
