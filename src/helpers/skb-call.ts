@@ -9,10 +9,6 @@ import type { SkBuff } from '../netcore/skbuff.js';
 import { ETH_P_8021AD, ETH_P_8021Q } from '../uapi/if-ether.js';
 import { envOf } from './env.js';
 
-/** skb->ip_summed values. */
-export const CHECKSUM_NONE = 0;
-export const CHECKSUM_COMPLETE = 2;
-
 /** Argument n's high word, unsigned (flags whose upper half must be 0). */
 export const argHi = (call: HelperCall, n: number): number => call.regs[n * 2 + 1] >>> 0;
 /** Argument n as a signed 32-bit number (an `s32` or `int` parameter). */

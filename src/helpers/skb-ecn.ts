@@ -8,7 +8,8 @@
 import { helper, type HelperDef } from './registry.js';
 import { swap16, type SkBuff } from '../netcore/skbuff.js';
 import { ETH_P_IP, ETH_P_IPV6 } from '../uapi/if-ether.js';
-import { CHECKSUM_COMPLETE, onSkb } from './skb-call.js';
+import { CHECKSUM_COMPLETE } from './csum.js';
+import { onSkb } from './skb-call.js';
 import { vlanGetProtocol } from './skb-vlan.js';
 
 function ecnSetCe(skb: SkBuff): number {

@@ -7,7 +7,7 @@
  * sees is part of the semantics (docs/architecture.md: where a test run differs).
  */
 import { argU32, type HelperCall } from '../vm/helper-table.js';
-import { postpullRcsum, resetChecksumUnnecessary } from './csum.js';
+import { CHECKSUM_COMPLETE, CHECKSUM_NONE, postpullRcsum, resetChecksumUnnecessary } from './csum.js';
 import { helper, type HelperDef } from './registry.js';
 import { BPF_SKB_MAX_LEN, swap16, type SkBuff } from '../netcore/skbuff.js';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ETH_P_TEB } from '../uapi/if-ether.js';
-import { CHECKSUM_COMPLETE, CHECKSUM_NONE, argHi, argS32, onSkb, resetMacLen } from './skb-call.js';
+import { argHi, argS32, onSkb, resetMacLen } from './skb-call.js';
 
 /** skb_cow / skb_cow_head: room for `n` more bytes of headroom (the buffer is large). */
 function cow(skb: SkBuff, n: number): number {

@@ -26,27 +26,15 @@ import {
   type SkippedRecord,
 } from './types.js';
 import { POW10, setTimestamp, type Interface } from './timestamps.js';
+import {
+  BT_EPB, BT_IDB, BT_OPB, BT_SHB, BT_SPB, IF_TSOFFSET, IF_TSRESOL, OPT_COMMENT, OPT_ENDOFOPT, PCAPNG_BOM, PCAP_MAGIC_NS, PCAP_MAGIC_US,
+} from './format.js';
 import { TO_ETHERNET, toEthernet } from './link-types.js';
 import { LINKTYPE_ETHERNET } from '../packet/constants.js';
 
 export const CHUNK = 1 << 20;
 /** Largest pcapng block read into memory (packet blocks with options, headers); others are skipped. */
 const MAX_BLOCK = 16 << 20;
-
-const PCAP_MAGIC_US = 0xa1b2c3d4;
-const PCAP_MAGIC_NS = 0xa1b23c4d;
-const PCAPNG_BOM = 0x1a2b3c4d;
-
-const BT_SHB = 0x0a0d0d0a;
-const BT_IDB = 0x00000001;
-const BT_OPB = 0x00000002;
-const BT_SPB = 0x00000003;
-const BT_EPB = 0x00000006;
-
-const OPT_ENDOFOPT = 0;
-const OPT_COMMENT = 1;
-const IF_TSRESOL = 9;
-const IF_TSOFFSET = 14;
 
 export const RECORD = 1;
 export const END = 0;
