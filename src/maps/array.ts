@@ -58,7 +58,7 @@ export class ArrayMap extends BpfMap {
     return this.base + (index * this.slots + cpu) * this.stride;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     const index = readU32(this.arena.u8, keyAddr);
     if (index >= this.spec.maxEntries) return 0;
     return this.base + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
@@ -74,7 +74,7 @@ export class ArrayMap extends BpfMap {
     return 0;
   }
 
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
     const err = this.checkUpdate(index, flags);
@@ -84,7 +84,7 @@ export class ArrayMap extends BpfMap {
     return 0;
   }
 
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     void keyAddr;
     return -ERRNO.EINVAL;
   }

@@ -87,19 +87,8 @@ export class BloomFilterMap extends BpfMap {
     return -ERRNO.EOPNOTSUPP;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
-
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.EOPNOTSUPP;
-  }
-
-  deleteElem(keyAddr: number): number {
-    void keyAddr;
-    return -ERRNO.EOPNOTSUPP;
+  protected override get keyedOpErrno(): number {
+    return ERRNO.EOPNOTSUPP;
   }
 
   /** Whether `value` may be in the filter (false: certainly not). */

@@ -28,7 +28,7 @@ export class CpuMap extends TargetArrayMap {
   }
 
   /** cpu_map_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);

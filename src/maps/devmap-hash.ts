@@ -68,14 +68,14 @@ export class DevMapHash extends BpfMap {
     }
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     void cpu;
     const e = this.find(readU32(this.arena.u8, keyAddr));
     return e < 0 ? 0 : this.values.start + e * TARGET_ENTRY_SIZE;
   }
 
   /** __dev_map_hash_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const key = readU32(u8, keyAddr);
@@ -104,7 +104,7 @@ export class DevMapHash extends BpfMap {
     return 0;
   }
 
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const u8 = this.arena.u8;
     const key = readU32(u8, keyAddr);
     const e = this.find(key);

@@ -39,7 +39,7 @@ export class DevMap extends TargetArrayMap {
   }
 
   /** __dev_map_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);

@@ -40,14 +40,11 @@ export abstract class FdArrayMap extends BpfMap {
     return readU32(this.arena.u8, this.slots.start + index * 4);
   }
 
-  /** Programs cannot look into fd arrays (the kernel: -EOPNOTSUPP, refused by the verifier). */
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
+  // Programs cannot look into fd arrays (the kernel: -EOPNOTSUPP, refused by the verifier):
+  // BpfMap's lookupElem.
 
   /** bpf_fd_array_map_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
@@ -60,7 +57,7 @@ export abstract class FdArrayMap extends BpfMap {
   }
 
   /** fd_array_map_delete_elem. */
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
     if (index >= this.spec.maxEntries) return -ERRNO.E2BIG;

@@ -231,13 +231,13 @@ export class HashMap extends BpfMap {
 
   // ---- the program's face --------------------------------------------------------------
 
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     const e = this.find(keyAddr, this.hashAt(keyAddr));
     if (e < 0) return 0;
     return this.valueBase + e * this.valueStride + (this.perCpu ? cpu * this.cpuStride : 0);
   }
 
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     return this.update3(keyAddr, valueAddr, flags, cpu, false);
   }
 
@@ -276,7 +276,7 @@ export class HashMap extends BpfMap {
     return 0;
   }
 
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const e = this.find(keyAddr, this.hashAt(keyAddr));
     if (e < 0) return -ERRNO.ENOENT;
     this.unlink(e);

@@ -249,7 +249,7 @@ export class LpmTrieMap extends BpfMap {
   // ---- the program's face --------------------------------------------------------------
 
   /** trie_lookup_elem: the value of the longest matching prefix no longer than the key's. */
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const w = this.words();
@@ -296,7 +296,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   /** trie_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     if (flags >>> 0 > BPF_EXIST) return -ERRNO.EINVAL;
     const plen = readU32(this.arena.u8, keyAddr);
@@ -321,7 +321,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   /** trie_delete_elem. */
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const plen = readU32(this.arena.u8, keyAddr);
     if (plen > this.maxPrefixLen) return -ERRNO.EINVAL;
     const e = this.findExact(keyAddr + 4, plen, true);

@@ -131,12 +131,32 @@ export abstract class BpfMap {
 
   // ---- the program's face: arena addresses in, address or 0 / -errno out ----------------
 
-  /** bpf_map_lookup_elem: the value's address (this CPU's slot for per-CPU maps), or 0. */
-  abstract lookupElem(keyAddr: number, cpu: number): number;
-  /** bpf_map_update_elem: 0 or -errno. */
-  abstract updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number;
-  /** bpf_map_delete_elem: 0 or -errno. */
-  abstract deleteElem(keyAddr: number): number;
+  /**
+   * bpf_map_lookup_elem: the value's address (this CPU's slot for per-CPU maps), or 0. By
+   * default a map has no value a program can look up by key (ring buffers, bloom filters,
+   * queues and stacks, stack traces, fd arrays: the verifier refuses the call).
+   */
+  lookupElem(keyAddr: number, cpu: number): number {
+    void keyAddr; void cpu;
+    return 0;
+  }
+
+  /** bpf_map_update_elem: 0 or -errno; by default -keyedOpErrno. */
+  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+    void keyAddr; void valueAddr; void flags; void cpu;
+    return -this.keyedOpErrno;
+  }
+
+  /** bpf_map_delete_elem: 0 or -errno; by default -keyedOpErrno. */
+  deleteElem(keyAddr: number): number {
+    void keyAddr;
+    return -this.keyedOpErrno;
+  }
+
+  /** The errno of a keyed update or delete on a map type without them (its map_ops' answer). */
+  protected get keyedOpErrno(): number {
+    return ERRNO.EINVAL;
+  }
 
   /** bpf_map_push_elem / pop / peek (queue, stack, bloom filter): 0 or -errno. */
   pushElem(valueAddr: number, flags: number): number {

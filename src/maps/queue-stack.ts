@@ -88,20 +88,6 @@ export abstract class QueueStackMap extends BpfMap {
     return 0;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
-
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.EINVAL;
-  }
-
-  deleteElem(keyAddr: number): number {
-    void keyAddr;
-    return -ERRNO.EINVAL;
-  }
 
   protected override get refusals(): UserRefusals {
     return QUEUE_STACK_REFUSALS;

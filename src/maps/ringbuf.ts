@@ -180,19 +180,8 @@ export class RingbufMap extends BpfMap {
     return records;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
-
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.ENOTSUPP;
-  }
-
-  deleteElem(keyAddr: number): number {
-    void keyAddr;
-    return -ERRNO.ENOTSUPP;
+  protected override get keyedOpErrno(): number {
+    return ERRNO.ENOTSUPP;
   }
 
   protected override get refusals(): UserRefusals {

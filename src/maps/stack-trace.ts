@@ -113,19 +113,11 @@ export class StackTraceMap extends BpfMap {
     return id;
   }
 
-  /** Programs cannot look into a stack map (the kernel: -EOPNOTSUPP, refused by the verifier). */
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
-
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.EINVAL;
-  }
+  // Programs cannot look into a stack map (the kernel: -EOPNOTSUPP, refused by the verifier)
+  // nor update it: BpfMap's lookupElem and updateElem.
 
   /** stack_map_delete_elem. */
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const id = readU32(this.arena.u8, keyAddr);
     if (id >= this.nBuckets) return -ERRNO.E2BIG;
     const e = this.bucket(id);

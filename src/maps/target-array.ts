@@ -34,7 +34,7 @@ export abstract class TargetArrayMap extends BpfMap {
     writeU32(this.arena.u8, addr + 4, prog);
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
@@ -44,7 +44,7 @@ export abstract class TargetArrayMap extends BpfMap {
   }
 
   /** dev_map_delete_elem / cpu_map_delete_elem: an empty entry deletes fine. */
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const index = readU32(this.arena.u8, keyAddr);
     if (index >= this.spec.maxEntries) return -ERRNO.EINVAL;
     this.setEntry(index, 0, 0);
