@@ -583,4 +583,3 @@ export class Interpreter implements HelperCall {
 }
 
 export { REGION_READ, REGION_WRITE };
-export { DEFAULT_BUDGET, type InterpreterOptions, type LegacyPacket, type RunArgs };
