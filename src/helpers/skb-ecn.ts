@@ -8,7 +8,7 @@
 import { helper, type HelperDef } from './registry.js';
 import { swap16, type SkBuff } from '../netcore/skbuff.js';
 import { ETH_P_IP, ETH_P_IPV6 } from '../uapi/if-ether.js';
-import { CHECKSUM_COMPLETE } from './csum.js';
+import { CHECKSUM_COMPLETE, csumAdd, csumSub } from './csum.js';
 import { onSkb } from './skb-call.js';
 import { vlanGetProtocol } from './skb-vlan.js';
 
@@ -39,16 +39,11 @@ function ecnSetCe(skb: SkBuff): number {
     const fromLe = view.getUint32(nh, true);
     view.setUint32(nh, to, false);
     const toLe = view.getUint32(nh, true);
-    skb.csum = addWsum(addWsum(skb.csum, ~fromLe >>> 0), toLe);
+    skb.csum = csumAdd(csumSub(skb.csum, fromLe), toLe);
     return 1;
   }
   view.setUint32(nh, to, false);
   return 1;
-}
-
-function addWsum(a: number, b: number): number {
-  const s = a + b;
-  return s > 0xffffffff ? s - 0xffffffff : s;
 }
 
 export const SKB_ECN_HELPERS: readonly HelperDef[] = [
