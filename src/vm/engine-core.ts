@@ -52,6 +52,12 @@ export const describeBudgetFault = (budget: number): string => `more than ${budg
 /** The detail of a call-depth fault (a local call, or a callback, one frame too deep). */
 export const CALL_DEPTH_DETAIL = `more than ${MAX_CALL_FRAMES} nested calls`;
 
+/** The detail of a kfunc call's fault. */
+export const describeKfuncFault = (id: number): string => `kfunc ${id} (kernel functions exist only inside the kernel)`;
+
+/** The detail of an LD_ABS / LD_IND fault in a run without a socket buffer. */
+export const LEGACY_PACKET_DETAIL = 'LD_ABS/LD_IND need a socket buffer (a TC or socket program)';
+
 /** r0..r9 from `args` (r1..r5 as given, the rest 0), in the (low, high) pair layout both engines share. */
 export function loadRunArgs(regs: Int32Array, args: RunArgs): void {
   regs.fill(0, 0, 20);

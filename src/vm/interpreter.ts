@@ -15,7 +15,7 @@ import { Arena, REGION_READ, REGION_WRITE, type Region } from './arena.js';
 import type { VmFault } from './fault.js';
 import { HELPER_CONTINUE, HELPER_STOP, type HelperCall, type HelperTable } from './helper-table.js';
 import {
-  CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, PcFault as Fault, checkCallback, describeBudgetFault, describeMemoryFault,
+  CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, LEGACY_PACKET_DETAIL, describeKfuncFault, PcFault as Fault, checkCallback, describeBudgetFault, describeMemoryFault,
   isInstructionIndex, loadCallbackArgs, loadRunArgs, storeRegister, toVmFault, type InterpreterOptions, type LegacyPacket,
   type RunArgs,
 } from './engine-core.js';
@@ -455,7 +455,7 @@ export class Interpreter implements HelperCall {
           continue;
         }
         case 0x117: // CALL_KFUNC: call imm (a kernel function)
-          throw new Fault('KFUNC', pc, `kfunc ${imms[pc]} (kernel functions exist only inside the kernel)`);
+          throw new Fault('KFUNC', pc, describeKfuncFault(imms[pc]));
         case 0x95: { // EXIT: exit
           if (depth === baseDepth) {
             this.exitPc = pc;
@@ -521,7 +521,7 @@ export class Interpreter implements HelperCall {
         case 0x40: { // LD_IND_W: ldindw src, imm
           const code = xop[pc];
           const pkt = this.legacyPacket;
-          if (!pkt) throw new Fault('LEGACY_PACKET', pc, 'LD_ABS/LD_IND need a socket buffer (a TC or socket program)');
+          if (!pkt) throw new Fault('LEGACY_PACKET', pc, LEGACY_PACKET_DETAIL);
           const size = sizeBytes(code);
           const offset = (BPF_MODE(code) === BPF_IND ? R[src2[pc]] : 0) + imms[pc];
           const a = pkt.dataStart + offset;

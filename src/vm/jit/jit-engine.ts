@@ -18,7 +18,7 @@ import type { ProgramImage } from '../image.js';
 import { pairToBigInt } from '../int64.js';
 import { Interpreter } from '../interpreter.js';
 import {
-  CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, PcFault as JitFault, checkCallback, describeBudgetFault, describeMemoryFault,
+  CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, LEGACY_PACKET_DETAIL, describeKfuncFault, PcFault as JitFault, checkCallback, describeBudgetFault, describeMemoryFault,
   isInstructionIndex, loadCallbackArgs, loadRunArgs, storeRegister, toVmFault, type InterpreterOptions, type LegacyPacket, type RunArgs,
 } from '../engine-core.js';
 import { arrayLookupLayoutAt, isInlineMapLookup } from '../map-layout.js';
@@ -359,13 +359,13 @@ export class JitEngine implements HelperCall {
     const reason = FAULT_CODE_REASON[code];
     const detail = reason === 'BUDGET' ? describeBudgetFault(this.budget)
       : reason === 'CALL_DEPTH' ? CALL_DEPTH_DETAIL
-      : `kfunc ${arg} (kernel functions exist only inside the kernel)`;
+      : describeKfuncFault(arg);
     throw new JitFault(reason, pc, detail);
   }
 
   private ldPacket(pc: number, index: number, imm: number, size: number): number {
     const pkt = this.legacyPacket;
-    if (!pkt) throw new JitFault('LEGACY_PACKET', pc, 'LD_ABS/LD_IND need a socket buffer (a TC or socket program)');
+    if (!pkt) throw new JitFault('LEGACY_PACKET', pc, LEGACY_PACKET_DETAIL);
     const words = this.scratch();
     const offset = index + imm;
     const a = pkt.dataStart + offset;
