@@ -25,6 +25,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { internetChecksum, onesSum, parseIpv4, parseIpv6, parseMac } from '../dist/packet/index.js';
 import { createCaptureWriter } from '../dist/pcap/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,33 +47,18 @@ const u32 = (v) => Uint8Array.of((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8)
 const fill = (n, byte) => new Uint8Array(n).fill(byte);
 const text = (s) => new TextEncoder().encode(s);
 
-export const mac = (s) => Uint8Array.from(s.split(':').map((h) => parseInt(h, 16)));
-export const ip4 = (s) => Uint8Array.from(s.split('.').map(Number));
-export function ip6(s) {
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g || '0', 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
-  });
-  return out;
-}
+// Addresses and checksums: src/packet's (built into dist/ by `npm run build`).
+export const mac = parseMac;
+export const ip4 = parseIpv4;
+export const ip6 = parseIpv6;
 
-/** RFC 1071: the one's complement of the one's complement sum, ready to store. */
-function checksum(bytes, initial = 0) {
-  let s = initial;
-  for (let i = 0; i < bytes.length; i += 2) s += (bytes[i] << 8) | (i + 1 < bytes.length ? bytes[i + 1] : 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
+/** RFC 1071: the one's complement of the one's complement sum (plus `initial`), ready to store. */
+const checksum = (bytes, initial = 0) => internetChecksum(bytes, 0, bytes.length, initial);
 
+/** The TCP/UDP/ICMPv6 pseudo-header's sum (RFC 793, RFC 768, RFC 8200 §8.1). */
 function pseudoSum(src, dst, proto, length) {
   const ph = src.length === 4 ? concat(src, dst, Uint8Array.of(0, proto), u16(length)) : concat(src, dst, u32(length), Uint8Array.of(0, 0, 0, proto));
-  return ~checksum(ph) & 0xffff;
+  return onesSum(ph, 0, ph.length);
 }
 
 // ---- headers -----------------------------------------------------------------------------

@@ -5,13 +5,11 @@
  * tracefile (runtime/lcov.ts) that genhtml and CI coverage tools read. Source paths are those
  * of the object's line info, found beside the object when they are relative.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Option } from 'commander';
 import { XdplabError } from '../errors.js';
 import { checkOutputFile, writeFileAtomic } from '../files.js';
 import type { Collection } from '../runtime/collection.js';
-import { formatLcov } from '../runtime/lcov.js';
+import { formatLcov, sourcePathBeside } from '../runtime/lcov.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { Coverage } from '../vm/coverage.js';
@@ -21,15 +19,6 @@ export const coverageOption = (): Option =>
 
 export const coverageByOption = (): Option =>
   new Option('--coverage-by <what>', 'with --coverage: one lcov test (TN) per packet verdict, besides the whole').choices(['verdict']);
-
-/** A source file as line info names it, resolved beside the object when it is relative and there. */
-export function sourcePathBeside(objectPath: string): (file: string) => string {
-  return (file) => {
-    if (path.isAbsolute(file)) return file;
-    const beside = path.join(path.dirname(objectPath), file);
-    return existsSync(beside) ? beside : file;
-  };
-}
 
 /** What a command does with coverage: tell it each packet's verdict (for --coverage-by), write it. */
 export interface CoverageRun {

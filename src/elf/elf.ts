@@ -71,50 +71,35 @@ export interface ElfRelocation {
 }
 
 /** The header fields of an ELF file, as parseElf found them. */
-export interface ElfHeaderFields {
-  readonly fileName: string;
-  /** EI_CLASS: ELFCLASS64. */
-  readonly class: number;
-  /** EI_DATA: ELFDATA2LSB. */
-  readonly data: number;
-  /** EI_OSABI */
-  readonly osabi: number;
-  /** e_type: ET_REL for a clang-built object. */
-  readonly type: number;
-  /** e_machine: EM_BPF. */
-  readonly machine: number;
-  /** e_flags */
-  readonly flags: number;
-  /** e_entry */
-  readonly entry: number;
-}
+/** The ELF header's fields (e_ident's and the Elf64_Ehdr's) an ElfFile carries. */
+export type ElfHeader = Pick<ElfFile, 'class' | 'data' | 'osabi' | 'type' | 'machine' | 'flags' | 'entry'>;
 
-export class ElfFile implements ElfHeaderFields {
-  /** The name errors and disassembly use for the file. */
-  readonly fileName: string;
-  readonly class: number;
-  readonly data: number;
-  readonly osabi: number;
-  readonly type: number;
-  readonly machine: number;
-  readonly flags: number;
-  readonly entry: number;
+export class ElfFile {
+  /** EI_CLASS: ELFCLASS64. */
+  readonly class!: number;
+  /** EI_DATA: ELFDATA2LSB. */
+  readonly data!: number;
+  /** EI_OSABI */
+  readonly osabi!: number;
+  /** e_type: ET_REL for a clang-built object. */
+  readonly type!: number;
+  /** e_machine: EM_BPF. */
+  readonly machine!: number;
+  /** e_flags */
+  readonly flags!: number;
+  /** e_entry */
+  readonly entry!: number;
 
   constructor(
-    header: ElfHeaderFields,
+    /** The name errors and disassembly use for the file. */
+    readonly fileName: string,
+    header: ElfHeader,
     readonly sections: readonly ElfSection[],
     /** The symbol table, entry 0 (the null symbol) included; empty if the file has none. */
     readonly symbols: readonly ElfSymbol[],
     private readonly relocationsBySection: ReadonlyMap<number, readonly ElfRelocation[]>,
   ) {
-    this.fileName = header.fileName;
-    this.class = header.class;
-    this.data = header.data;
-    this.osabi = header.osabi;
-    this.type = header.type;
-    this.machine = header.machine;
-    this.flags = header.flags;
-    this.entry = header.entry;
+    Object.assign(this, header);
   }
 
   /** The first section of that name. */
@@ -312,8 +297,8 @@ export function parseElf(input: Uint8Array, fileName = '<memory>'): ElfFile {
     relocationsBySection.set(rel.index, readRelocations(r, sections, symbols, symtab, rel, describe));
   }
 
-  const header = { fileName, class: bytes[EI_CLASS], data: bytes[EI_DATA], osabi: bytes[EI_OSABI], type, machine, flags, entry };
-  return new ElfFile(header, sections, symbols, relocationsBySection);
+  const header = { class: bytes[EI_CLASS], data: bytes[EI_DATA], osabi: bytes[EI_OSABI], type, machine, flags, entry };
+  return new ElfFile(fileName, header, sections, symbols, relocationsBySection);
 }
 
 function readSymbols(r: Reader, sections: readonly ElfSection[], symtab: ElfSection, describe: (s: ElfSection) => string): ElfSymbol[] {

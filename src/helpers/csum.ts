@@ -11,10 +11,10 @@
  * 1..2^w-1 (a sum ≡ 0 is all ones). That is what x86-64's csum_partial returns too, so the
  * results below are the kernel's bit for bit, not only modulo 0xffff.
  */
-import { HELPER_CONTINUE, HelperError, argU32, ret, type HelperCall } from '../vm/helper-table.js';
-import { REGION_READ } from '../vm/arena.js';
+import { HELPER_CONTINUE, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { helper, type HelperDef } from './registry.js';
-import { skbOf, type SkBuff } from './skb-model.js';
+import { memArg, skbOf } from './skb-call.js';
+import type { SkBuff } from '../netcore/skbuff.js';
 import {
   BPF_CSUM_LEVEL_DEC, BPF_CSUM_LEVEL_INC, BPF_CSUM_LEVEL_QUERY, BPF_CSUM_LEVEL_RESET, BPF_F_HDR_FIELD_MASK, BPF_F_IPV6,
   BPF_F_MARK_ENFORCE, BPF_F_MARK_MANGLED_0, BPF_F_PSEUDO_HDR,
@@ -186,18 +186,9 @@ export function csumDiffValue(u8: Uint8Array, from: number, fromSize: number, to
 function csumDiff(call: HelperCall): number {
   const fromSize = argU32(call, 2);
   const toSize = argU32(call, 4);
-  const from = fromSize ? memArg(call, 1, fromSize) : 0;
-  const to = toSize ? memArg(call, 3, toSize) : 0;
+  const from = fromSize ? memArg(call, 1, fromSize, false) : 0;
+  const to = toSize ? memArg(call, 3, toSize, false) : 0;
   return csumDiffValue(call.arena.u8, from, fromSize, to, toSize, argLo(call, 5));
-}
-
-/** A memory argument the verifier would have checked. */
-function memArg(call: HelperCall, n: number, len: number): number {
-  const addr = argU32(call, n);
-  if (!call.arena.canAccess(addr, call.regs[n * 2 + 1], len, REGION_READ)) {
-    throw new HelperError(`argument ${n} (0x${addr.toString(16)}, ${len} bytes) is not readable memory (the kernel's verifier refuses this program)`);
-  }
-  return addr;
 }
 
 /** The checks bpf_l3/l4_csum_replace share; returns the field's address or an error. */

@@ -11,7 +11,7 @@ import type { StackTraceMap } from '../maps/stack-trace.js';
 import { BPF_F_INDEX_MASK, BPF_MAP_TYPE } from '../uapi/bpf.js';
 import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { envOf } from './env.js';
-import { xdpGetBuffLen } from './xdp-frags.js';
+import { xdpFlatten, xdpGetBuffLen } from './xdp-frags.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 
@@ -52,7 +52,7 @@ function perfEventOutput(call: HelperCall): number {
   const data = argU32(call, 4);
   const size = argU32(call, 5);
   if (!call.arena.canAccess(data, 0, size, 1)) throw new HelperError('bpf_perf_event_output: data outside memory');
-  const ctxAddr = !packet ? 0 : frags && ctxLen > packet.length ? frags.flatten(call.arena, packet, ctxLen) : packet.data;
+  const ctxAddr = !packet ? 0 : frags && ctxLen > packet.length ? xdpFlatten(frags, call.arena, packet, ctxLen) : packet.data;
   return map.output(flagsLo & BPF_F_INDEX_MASK, data, size, env.cpu, ctxAddr, ctxLen);
 }
 

@@ -2,10 +2,11 @@
  * bpf_fib_lookup: a route and neighbour lookup in the node's tables, as net/core/filter.c's
  * bpf_ipv4_fib_lookup / bpf_ipv6_fib_lookup answer it. The tables come from whoever drives the
  * runtime (the emulated network's node) through the `Fib` interface; a runtime without one
- * knows only the loopback device and no routes, so lookups are "not forwarded".
+ * knows only the loopback device and no routes (netcore/fib.ts: the FIB's shape), so lookups are "not forwarded".
  */
 import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
 import { envOf } from './env.js';
+import { EMPTY_FIB, type RouteType } from '../netcore/fib.js';
 import { helper, type HelperDef } from './registry.js';
 import {
   BPF_FIB_LKUP_RET, BPF_FIB_LOOKUP_DIRECT, BPF_FIB_LOOKUP_OUTPUT, BPF_FIB_LOOKUP_SKIP_NEIGH, BPF_FIB_LOOKUP_SRC, BPF_FIB_LOOKUP_TBID,
@@ -21,42 +22,6 @@ const F = {
   family: 0, l4_protocol: 1, sport: 2, dport: 4, tot_len: 6, ifindex: 8, tos: 12, rt_metric: 12,
   src: 16, dst: 32, h_vlan_proto: 48, h_vlan_TCI: 50, smac: 52, dmac: 58, size: 64,
 } as const;
-
-export interface FibDevice {
-  mac: Uint8Array;
-  mtu: number;
-  /** net.ipv4.conf.<dev>.forwarding / ipv6 forwarding. */
-  forwarding: boolean;
-}
-
-export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'local';
-
-export interface FibRoute {
-  type: RouteType;
-  /** Egress interface. */
-  ifindex: number;
-  /** Next hop; undefined for a directly connected destination. */
-  gateway?: Uint8Array;
-  metric: number;
-  /** Route MTU, when it overrides the device's. */
-  mtu?: number;
-}
-
-/** The node's forwarding state, as bpf_fib_lookup reads it. */
-export interface Fib {
-  device(ifindex: number): FibDevice | undefined;
-  /** Longest-prefix route to `dst` (4 or 16 bytes, network order). */
-  route(family: 4 | 6, dst: Uint8Array, ingressIfindex: number): FibRoute | undefined;
-  /** The neighbour (ARP / NDP) entry for `addr` on an interface: its MAC. */
-  neighbour(ifindex: number, addr: Uint8Array): Uint8Array | undefined;
-}
-
-/** A FIB with the loopback device and no routes: a test run's view of an unknown network. */
-export const EMPTY_FIB: Fib = {
-  device: (ifindex) => (ifindex === 1 ? { mac: new Uint8Array(6), mtu: 65536, forwarding: false } : undefined),
-  route: () => undefined,
-  neighbour: () => undefined,
-};
 
 const ROUTE_RESULT: Record<RouteType, number> = {
   unicast: BPF_FIB_LKUP_RET.SUCCESS, local: BPF_FIB_LKUP_RET.NOT_FWDED, blackhole: BPF_FIB_LKUP_RET.BLACKHOLE,

@@ -5,7 +5,8 @@
  */
 import { ERRNO } from '../uapi/errno.js';
 import { HELPER_CONTINUE, HelperError, argNumber, argU32, ret, type HelperCall } from '../vm/helper-table.js';
-import { PacketState, envOf, type RunEnv } from './env.js';
+import { envOf, type RunEnv } from './env.js';
+import { PacketState } from '../netcore/packet-state.js';
 import { mapArg } from './maps.js';
 import { helper, type HelperDef } from './registry.js';
 import { xdpCopyBytes, xdpFragsIncreaseTail, xdpFragsShrinkTail, xdpGetBuffLen } from './xdp-frags.js';

@@ -15,9 +15,9 @@
  * the arena once, the verdict is read back, and what a packet left behind is cleared in place.
  */
 import { XdplabError } from '../errors.js';
-import type { PacketState } from '../helpers/env.js';
-import { XDP_FRAG_SIZE } from '../helpers/xdp-frags.js';
-import { LOOPBACK, ethernetDevice, type DeviceTable, type NetDevice } from '../helpers/skb-model.js';
+import type { PacketState } from '../netcore/packet-state.js';
+import { XDP_FRAG_SIZE } from '../netcore/xdp-frags.js';
+import { LOOPBACK, ethernetDevice, type DeviceTable, type NetDevice } from '../netcore/net-device.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { BPF_PROG_TYPE, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../uapi/bpf.js';

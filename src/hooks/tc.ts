@@ -22,8 +22,10 @@
  *   header, the creating process's cgroup, a fresh cookie.
  */
 import { XdplabError } from '../errors.js';
-import { PacketState, type RunEnv } from '../helpers/env.js';
-import { LOOPBACK, SkBuff, deviceByIndex, type CloneRecord, type DeviceTable, type NetDevice } from '../helpers/skb-model.js';
+import type { RunEnv } from '../helpers/env.js';
+import { PacketState } from '../netcore/packet-state.js';
+import { LOOPBACK, deviceByIndex, type DeviceTable, type NetDevice } from '../netcore/net-device.js';
+import { SkBuff, type CloneRecord } from '../netcore/skbuff.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, REGION_WRITE, type Region } from '../vm/arena.js';

@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { PROG_TYPE_NAMES } from '../spec/section-names.js';
 import { BPF_PROG_TYPE } from '../uapi/bpf.js';
 import type { RedirectTarget } from '../helpers/env.js';
-import type { DeviceTable } from '../helpers/skb-model.js';
+import type { DeviceTable } from '../netcore/net-device.js';
 import { TcHook, tcActionName } from './tc.js';
 import { XdpHook, xdpActionName } from './xdp.js';
 

@@ -9,7 +9,8 @@
  * from the front of data_in and sits just before the packet.
  */
 import { XdplabError } from '../errors.js';
-import { PacketState, type RunEnv } from '../helpers/env.js';
+import type { RunEnv } from '../helpers/env.js';
+import { PacketState } from '../netcore/packet-state.js';
 import { XDP_FRAME_BYTES, XDP_META_MAX, XDP_TAILROOM } from '../helpers/xdp.js';
 import { XDP_PACKET_HEADROOM } from '../uapi/bpf.js';
 import { ETH_HLEN } from '../uapi/if-ether.js';
@@ -19,7 +20,7 @@ import type { ProgramImage } from '../vm/image.js';
 import type { Engine } from '../vm/engine.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { REGION_READ, type Region } from '../vm/arena.js';
-import { MAX_SKB_FRAGS, XDP_FRAG_SIZE, XdpFrags } from '../helpers/xdp-frags.js';
+import { MAX_SKB_FRAGS, XDP_FRAG_SIZE, XdpFrags } from '../netcore/xdp-frags.js';
 
 
 /** The largest packet a single-buffer frame holds: the linear room of a frame. */

@@ -201,190 +201,261 @@ function parseInteger(text: string): bigint | undefined {
 
 /** Parse one instruction; `at` is how many characters of the raw line precede `text`. */
 function parseLine(text: string, line: number, at: number, pc: number): Pending {
-  const start = text.search(/\S/);
-  let end = text.slice(start).search(/\s|$/) + start;
-  let mnemonic = text.slice(start, end).toLowerCase();
-  const mnemonicCol = at + start + 1;
-  const err = (col: number, message: string): XdplabError => fail(line, col, message);
+  return new LineParser(text, line, at, pc).parse();
+}
 
-  // `lock` takes several words before its operands: `lock fetch add32 [%r1+0], %r2`.
-  let atomic: { code: number; imm: number } | undefined;
-  if (mnemonic === 'lock') {
-    const bracket = text.indexOf('[', end);
-    const words = text.slice(end, bracket < 0 ? undefined : bracket).trim().split(/\s+/).join(' ');
-    atomic = ATOMIC_MNEMONICS.get(words.toLowerCase());
-    if (!atomic) throw err(mnemonicCol, `unknown atomic operation 'lock ${words}'`);
-    end = bracket < 0 ? text.length : bracket;
-    mnemonic = `lock ${words}`;
+type Target = Pending['target'];
+
+/** One line's instruction: its mnemonic, its operands (each with its column), then its fields. */
+class LineParser {
+  private mnemonic: string;
+  private readonly mnemonicCol: number;
+  /** Where the operands start in `text`. */
+  private end: number;
+  /** For `lock …`: the atomic operation's opcode and imm. */
+  private atomic: { code: number; imm: number } | undefined;
+  private readonly operands: Operand[];
+  private readonly fields = { code: 0, dst: 0, src: 0, off: 0, imm: 0, immHi: 0 };
+
+  constructor(
+    private readonly text: string,
+    private readonly line: number,
+    private readonly at: number,
+    private readonly pc: number,
+  ) {
+    const start = text.search(/\S/);
+    this.end = text.slice(start).search(/\s|$/) + start;
+    this.mnemonic = text.slice(start, this.end).toLowerCase();
+    this.mnemonicCol = at + start + 1;
+    if (this.mnemonic === 'lock') this.readLockWords();
+    this.operands = this.splitOperands();
   }
 
-  // Operands: the rest of the line split at commas, each with its column.
-  const operands: Operand[] = [];
-  const rest = text.slice(end);
-  if (rest.trim() !== '') {
-    let offset = at + end;
+  parse(): Pending {
+    if (this.atomic) return this.parseAtomic(this.atomic);
+    const info = MNEMONICS.get(this.mnemonic);
+    if (!info) throw this.err(this.mnemonicCol, `unknown mnemonic '${this.mnemonic}'`);
+    this.fields.code = info.code ?? info.codeX!;
+    this.fields.off = info.off ?? 0;
+    this.fields.imm = info.imm ?? 0;
+    return this.parseKind(info);
+  }
+
+  // ---- the mnemonic and the operands ----
+
+  private err(col: number, message: string): XdplabError {
+    return fail(this.line, col, message);
+  }
+
+  /** `lock` takes several words before its operands: `lock fetch add32 [%r1+0], %r2`. */
+  private readLockWords(): void {
+    const { text, end } = this;
+    const bracket = text.indexOf('[', end);
+    const words = text.slice(end, bracket < 0 ? undefined : bracket).trim().split(/\s+/).join(' ');
+    this.atomic = ATOMIC_MNEMONICS.get(words.toLowerCase());
+    if (!this.atomic) throw this.err(this.mnemonicCol, `unknown atomic operation 'lock ${words}'`);
+    this.end = bracket < 0 ? text.length : bracket;
+    this.mnemonic = `lock ${words}`;
+  }
+
+  /** The rest of the line split at commas, each with its column. */
+  private splitOperands(): Operand[] {
+    const operands: Operand[] = [];
+    const rest = this.text.slice(this.end);
+    if (rest.trim() === '') return operands;
+    let offset = this.at + this.end;
     for (const piece of rest.split(',')) {
       const lead = piece.length - piece.trimStart().length;
       const col = offset + lead + 1;
-      if (piece.trim() === '') throw err(col, 'missing operand');
+      if (piece.trim() === '') throw this.err(col, 'missing operand');
       operands.push({ text: piece.trim(), col });
       offset += piece.length + 1;
     }
+    return operands;
   }
-  const expect = (...counts: number[]): void => {
-    if (!counts.includes(operands.length)) {
-      const want = counts.join(' or ');
-      throw err(mnemonicCol, `${mnemonic} takes ${want} operand${want === '1' ? '' : 's'}, got ${operands.length}`);
-    }
-  };
 
-  const reg = (op: Operand): number => {
+  private expect(...counts: number[]): void {
+    if (!counts.includes(this.operands.length)) {
+      const want = counts.join(' or ');
+      throw this.err(this.mnemonicCol, `${this.mnemonic} takes ${want} operand${want === '1' ? '' : 's'}, got ${this.operands.length}`);
+    }
+  }
+
+  // ---- operand kinds ----
+
+  private reg(op: Operand): number {
     const m = /^%r(\d+)$/.exec(op.text);
-    if (!m || Number(m[1]) >= MAX_BPF_REG) throw err(op.col, `bad register '${op.text}' (expected %r0 … %r10)`);
+    if (!m || Number(m[1]) >= MAX_BPF_REG) throw this.err(op.col, `bad register '${op.text}' (expected %r0 … %r10)`);
     return Number(m[1]);
-  };
-  const isReg = (op: Operand): boolean => op.text.startsWith('%');
-  const int = (text: string, col: number, min: bigint, max: bigint, what: string): bigint => {
+  }
+
+  private int(text: string, col: number, min: bigint, max: bigint, what: string): bigint {
     const value = parseInteger(text);
-    if (value === undefined) throw err(col, `bad ${what} '${text}'`);
-    if (value < min || value > max) throw err(col, `${what} ${text} is out of range`);
+    if (value === undefined) throw this.err(col, `bad ${what} '${text}'`);
+    if (value < min || value > max) throw this.err(col, `${what} ${text} is out of range`);
     return value;
-  };
-  // int32: decimal is signed; hex is the uint32 bit pattern.
-  const imm32 = ({ text, col }: Operand): number => {
+  }
+
+  /** int32: decimal is signed; hex is the uint32 bit pattern. */
+  private imm32({ text, col }: Operand): number {
     const hex = /^\+?0x/i.test(text);
-    return Number(BigInt.asIntN(32, int(text, col, -(2n ** 31n), hex ? 2n ** 32n - 1n : 2n ** 31n - 1n, 'immediate')));
-  };
-  const mem = (op: Operand): { reg: number; off: number } => {
+    return Number(BigInt.asIntN(32, this.int(text, col, -(2n ** 31n), hex ? 2n ** 32n - 1n : 2n ** 31n - 1n, 'immediate')));
+  }
+
+  private off16(op: Operand): number {
+    return Number(this.int(op.text, op.col, -32768n, 32767n, 'offset'));
+  }
+
+  private mem(op: Operand): { reg: number; off: number } {
     const m = MEMORY.exec(op.text);
-    if (!m) throw err(op.col, `bad memory operand '${op.text}' (expected [%rN], [%rN+off] or [%rN-off])`);
-    const r = reg({ text: m[1], col: op.col + op.text.indexOf(m[1]) });
+    if (!m) throw this.err(op.col, `bad memory operand '${op.text}' (expected [%rN], [%rN+off] or [%rN-off])`);
+    const r = this.reg({ text: m[1], col: op.col + op.text.indexOf(m[1]) });
     if (m[3] === undefined) return { reg: r, off: 0 };
-    const offCol = op.col + op.text.indexOf(m[2]);
-    return { reg: r, off: Number(int(m[2] + m[3], offCol, -32768n, 32767n, 'offset')) };
-  };
+    return { reg: r, off: this.off16({ text: m[2] + m[3], col: op.col + op.text.indexOf(m[2]) }) };
+  }
+
   /** Split `word rest` (as in `local +3`, `map_fd 5`) into the keyword and an operand. */
-  const keyword = (op: Operand): [string, Operand] | undefined => {
+  private keyword(op: Operand): [string, Operand] | undefined {
     const m = /^([a-z_]+)\s+(\S.*)$/.exec(op.text);
     return m ? [m[1], { text: m[2], col: op.col + op.text.indexOf(m[2], m[1].length) }] : undefined;
-  };
-
-  const fields = { code: 0, dst: 0, src: 0, off: 0, imm: 0, immHi: 0 };
-  const done = (target?: Pending['target']): Pending => ({ line, pc, fields, target });
-
-  if (atomic) {
-    expect(2);
-    const { reg: dst, off } = mem(operands[0]);
-    Object.assign(fields, { code: atomic.code, imm: atomic.imm, dst, off, src: reg(operands[1]) });
-    return done();
   }
-  const info = MNEMONICS.get(mnemonic);
-  if (!info) throw err(mnemonicCol, `unknown mnemonic '${mnemonic}'`);
-  fields.code = info.code ?? info.codeX!;
-  fields.off = info.off ?? 0;
-  fields.imm = info.imm ?? 0;
-  /** Register or immediate second operand: picks the BPF_X or BPF_K opcode. */
-  const source = (op: Operand): void => {
-    if (isReg(op)) {
-      if (info.codeX === undefined) throw err(op.col, `${mnemonic} takes no register operand`);
-      Object.assign(fields, { code: info.codeX, src: reg(op) });
-    } else {
-      if (info.code === undefined) throw err(op.col, `${mnemonic} needs a register source`);
-      Object.assign(fields, { code: info.code, imm: imm32(op) });
-    }
-  };
 
-  switch (info.kind) {
-    case 'alu':
-      if (BPF_OP(fields.code) === BPF_NEG) {
-        expect(1);
-        fields.dst = reg(operands[0]);
-        return done();
-      }
-      expect(2);
-      fields.dst = reg(operands[0]);
-      source(operands[1]);
-      return done();
-    case 'end':
-      expect(1);
-      fields.dst = reg(operands[0]);
-      return done();
-    case 'ja':
-      expect(1);
-      return done({ operand: operands[0], field: BPF_CLASS(info.code!) === BPF_JMP32 ? 'imm' : 'off' });
-    case 'jcond':
-      expect(3);
-      fields.dst = reg(operands[0]);
-      source(operands[1]);
-      return done({ operand: operands[2], field: 'off' });
-    case 'call': {
-      expect(1, 2);
-      const [first] = operands;
-      const word = keyword(first);
-      if (word?.[0] === 'kfunc') {
-        Object.assign(fields, { src: BPF_PSEUDO_KFUNC_CALL, imm: imm32(word[1]) });
-        if (operands.length === 2) fields.off = Number(int(operands[1].text, operands[1].col, -32768n, 32767n, 'offset'));
-        return done();
-      }
-      expect(1);
-      if (word?.[0] === 'local') {
-        fields.src = BPF_PSEUDO_CALL;
-        return done({ operand: word[1], field: 'imm' });
-      }
-      if (isReg(first)) Object.assign(fields, { code: MNEMONICS.get('callx')!.code, dst: reg(first) });
-      else fields.imm = imm32(first);
-      return done();
+  /** Register or immediate second operand: picks the BPF_X or BPF_K opcode. */
+  private source(info: Mnemonic, op: Operand): void {
+    if (isRegister(op)) {
+      if (info.codeX === undefined) throw this.err(op.col, `${this.mnemonic} takes no register operand`);
+      Object.assign(this.fields, { code: info.codeX, src: this.reg(op) });
+    } else {
+      if (info.code === undefined) throw this.err(op.col, `${this.mnemonic} needs a register source`);
+      Object.assign(this.fields, { code: info.code, imm: this.imm32(op) });
     }
-    case 'callx':
-      expect(1);
-      fields.imm = reg(operands[0]);
-      return done();
-    case 'exit':
-      expect(0);
-      return done();
-    case 'lddw': {
-      expect(2, 3);
-      fields.dst = reg(operands[0]);
-      const word = keyword(operands[1]);
-      const pseudo = word ? (LDDW_PSEUDO_NAMES as readonly string[]).indexOf(word[0]) : -1;
-      if (word && pseudo > 0) {
-        expect(3);
-        Object.assign(fields, { src: pseudo, imm: imm32(word[1]), immHi: imm32(operands[2]) });
-        return done();
-      }
-      expect(2);
-      const value = BigInt.asUintN(64, int(operands[1].text, operands[1].col, -(2n ** 63n), 2n ** 64n - 1n, 'immediate'));
-      fields.imm = Number(BigInt.asIntN(32, value));
-      fields.immHi = Number(BigInt.asIntN(32, value >> 32n));
-      return done();
+  }
+
+  private done(target?: Target): Pending {
+    return { line: this.line, pc: this.pc, fields: this.fields, target };
+  }
+
+  // ---- instruction shapes ----
+
+  private parseKind(info: Mnemonic): Pending {
+    const { operands, fields } = this;
+    switch (info.kind) {
+      case 'alu':
+        if (BPF_OP(fields.code) === BPF_NEG) return this.oneRegister();
+        this.expect(2);
+        fields.dst = this.reg(operands[0]);
+        this.source(info, operands[1]);
+        return this.done();
+      case 'end':
+        return this.oneRegister();
+      case 'ja':
+        this.expect(1);
+        return this.done({ operand: operands[0], field: BPF_CLASS(info.code!) === BPF_JMP32 ? 'imm' : 'off' });
+      case 'jcond':
+        this.expect(3);
+        fields.dst = this.reg(operands[0]);
+        this.source(info, operands[1]);
+        return this.done({ operand: operands[2], field: 'off' });
+      case 'call':
+        return this.parseCall();
+      case 'callx':
+        this.expect(1);
+        fields.imm = this.reg(operands[0]);
+        return this.done();
+      case 'exit':
+        this.expect(0);
+        return this.done();
+      case 'lddw':
+        return this.parseLddw();
+      case 'ldabs':
+        this.expect(1);
+        fields.imm = this.imm32(operands[0]);
+        return this.done();
+      case 'ldind':
+        this.expect(2);
+        fields.src = this.reg(operands[0]);
+        fields.imm = this.imm32(operands[1]);
+        return this.done();
+      case 'ldx':
+      case 'ldxsx':
+        return this.parseLoad();
+      case 'st':
+      case 'stx':
+        return this.parseStore(info.kind);
+      case 'atomic':
+        throw this.err(this.mnemonicCol, `unknown mnemonic '${this.mnemonic}'`); // reached only through `lock`
     }
-    case 'ldabs':
-      expect(1);
-      fields.imm = imm32(operands[0]);
-      return done();
-    case 'ldind':
-      expect(2);
-      fields.src = reg(operands[0]);
-      fields.imm = imm32(operands[1]);
-      return done();
-    case 'ldx':
-    case 'ldxsx': {
-      expect(2);
-      fields.dst = reg(operands[0]);
-      const { reg: src, off } = mem(operands[1]);
-      Object.assign(fields, { src, off });
-      return done();
+  }
+
+  private oneRegister(): Pending {
+    this.expect(1);
+    this.fields.dst = this.reg(this.operands[0]);
+    return this.done();
+  }
+
+  private parseAtomic(atomic: { code: number; imm: number }): Pending {
+    this.expect(2);
+    const { reg: dst, off } = this.mem(this.operands[0]);
+    Object.assign(this.fields, { code: atomic.code, imm: atomic.imm, dst, off, src: this.reg(this.operands[1]) });
+    return this.done();
+  }
+
+  /** `call N` (a helper), `call local +N`, `call kfunc N[, off]`, `call %rN` (callx). */
+  private parseCall(): Pending {
+    const { operands, fields } = this;
+    this.expect(1, 2);
+    const [first] = operands;
+    const word = this.keyword(first);
+    if (word?.[0] === 'kfunc') {
+      Object.assign(fields, { src: BPF_PSEUDO_KFUNC_CALL, imm: this.imm32(word[1]) });
+      if (operands.length === 2) fields.off = this.off16(operands[1]);
+      return this.done();
     }
-    case 'st':
-    case 'stx': {
-      expect(2);
-      const { reg: dst, off } = mem(operands[0]);
-      Object.assign(fields, { dst, off });
-      if (info.kind === 'st') fields.imm = imm32(operands[1]);
-      else fields.src = reg(operands[1]);
-      return done();
+    this.expect(1);
+    if (word?.[0] === 'local') {
+      fields.src = BPF_PSEUDO_CALL;
+      return this.done({ operand: word[1], field: 'imm' });
     }
-    case 'atomic':
-      throw err(mnemonicCol, `unknown mnemonic '${mnemonic}'`); // reached only through `lock`
+    if (isRegister(first)) Object.assign(fields, { code: MNEMONICS.get('callx')!.code, dst: this.reg(first) });
+    else fields.imm = this.imm32(first);
+    return this.done();
+  }
+
+  /** `lddw %rN, value` or `lddw %rN, <pseudo> imm, immHi` (map_fd, map_value, …). */
+  private parseLddw(): Pending {
+    const { operands, fields } = this;
+    this.expect(2, 3);
+    fields.dst = this.reg(operands[0]);
+    const word = this.keyword(operands[1]);
+    const pseudo = word ? (LDDW_PSEUDO_NAMES as readonly string[]).indexOf(word[0]) : -1;
+    if (word && pseudo > 0) {
+      this.expect(3);
+      Object.assign(fields, { src: pseudo, imm: this.imm32(word[1]), immHi: this.imm32(operands[2]) });
+      return this.done();
+    }
+    this.expect(2);
+    const value = BigInt.asUintN(64, this.int(operands[1].text, operands[1].col, -(2n ** 63n), 2n ** 64n - 1n, 'immediate'));
+    fields.imm = Number(BigInt.asIntN(32, value));
+    fields.immHi = Number(BigInt.asIntN(32, value >> 32n));
+    return this.done();
+  }
+
+  private parseLoad(): Pending {
+    this.expect(2);
+    this.fields.dst = this.reg(this.operands[0]);
+    const { reg: src, off } = this.mem(this.operands[1]);
+    Object.assign(this.fields, { src, off });
+    return this.done();
+  }
+
+  private parseStore(kind: 'st' | 'stx'): Pending {
+    this.expect(2);
+    const { reg: dst, off } = this.mem(this.operands[0]);
+    Object.assign(this.fields, { dst, off });
+    if (kind === 'st') this.fields.imm = this.imm32(this.operands[1]);
+    else this.fields.src = this.reg(this.operands[1]);
+    return this.done();
   }
 }
+
+const isRegister = (op: Operand): boolean => op.text.startsWith('%');

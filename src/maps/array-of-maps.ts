@@ -7,8 +7,14 @@
 import { FdArrayMap } from './fd-array.js';
 import { readU32 } from './common.js';
 import { innerMapRef, type InnerMapHolder } from './inner-map.js';
+import type { MapSpecCheck } from './alloc-check.js';
 
 export class ArrayOfMapsMap extends FdArrayMap implements InnerMapHolder {
+  static override checkSpec(check: MapSpecCheck): void {
+    super.checkSpec(check);
+    check.needInnerMap();
+  }
+
   /** A program's lookup: the inner map's header address, or 0. */
   override lookupElem(keyAddr: number, cpu: number): number {
     void cpu;

@@ -9,11 +9,29 @@ import type { Region } from '../vm/arena.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { setArrayLookupLayout } from '../vm/map-layout.js';
 import { arrayNextKey, readU32 } from './common.js';
-import { BpfMap, MapError, roundUp8, type MapHost } from './map.js';
+import { BpfMap, roundUp8, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import type { MapSpec } from '../spec/types.js';
+import { ACCESS_MASK, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS } from '../uapi/bpf.js';
+
+/** The flags an array-backed map takes. */
+export const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
 
 export class ArrayMap extends BpfMap {
+  /** array_map_alloc_check, for every array-backed type (array, per-CPU array, fd arrays). */
+  static override checkSpec(check: MapSpecCheck): void {
+    const { type, flags, valueSize } = check;
+    check.needEntries();
+    check.needKey(4);
+    check.needValue();
+    check.onlyFlags(ARRAY_FLAGS);
+    check.accessOk();
+    if (type !== BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY && flags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP)) check.fail('EINVAL', 'BPF_F_MMAPABLE / BPF_F_INNER_MAP are only for arrays');
+    if (type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PERF_EVENT_ARRAY && flags & BPF_F_PRESERVE_ELEMS) check.fail('EINVAL', 'BPF_F_PRESERVE_ELEMS is only for perf event arrays');
+    if (valueSize > 0x7fffffff) check.fail('E2BIG', `value_size ${valueSize} is too large`);
+  }
+
   /** Bytes between two value slots: round_up(value_size, 8). */
   readonly stride: number;
   /** Value slots per element: 1, or the CPU count for per-CPU arrays. */
@@ -40,7 +58,7 @@ export class ArrayMap extends BpfMap {
     return this.base + (index * this.slots + cpu) * this.stride;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     const index = readU32(this.arena.u8, keyAddr);
     if (index >= this.spec.maxEntries) return 0;
     return this.base + (index * this.slots + (this.slots === 1 ? 0 : cpu)) * this.stride;
@@ -56,7 +74,7 @@ export class ArrayMap extends BpfMap {
     return 0;
   }
 
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
     const err = this.checkUpdate(index, flags);
@@ -66,16 +84,16 @@ export class ArrayMap extends BpfMap {
     return 0;
   }
 
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     void keyAddr;
     return -ERRNO.EINVAL;
   }
 
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     return arrayNextKey(key, this.spec.maxEntries);
   }
 
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const index = readU32(key, 0);
     if (index >= this.spec.maxEntries) return undefined;
     const addr = this.base + index * this.slots * this.stride;
@@ -83,7 +101,7 @@ export class ArrayMap extends BpfMap {
     return this.copyOut(addr, this.slots * this.stride);
   }
 
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+  protected override userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
     const index = readU32(key, 0);
     if (!this.perCpu) {
       this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
@@ -94,9 +112,8 @@ export class ArrayMap extends BpfMap {
     this.arena.u8.set(value, this.base + index * this.slots * this.stride);
   }
 
-  protected userDelete(key: Uint8Array): void {
-    void key;
-    throw new MapError(this.name, ERRNO.EINVAL, 'delete (array elements cannot be deleted)');
+  protected override get refusals(): UserRefusals {
+    return { delete: { errno: ERRNO.EINVAL, why: 'array elements cannot be deleted' } };
   }
 
   override close(): void {

@@ -13,8 +13,10 @@ import { BPF_ANY } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { keyHash, NO_PROGRAM_ACCESS, roundUpPow2 } from './common.js';
-import { BpfMap, MapError, type MapHost } from './map.js';
+import { BpfMap, MapError, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE, BPF_F_ZERO_SEED } from '../uapi/bpf.js';
 
 export const BLOOM_DEFAULT_HASH_FUNCS = 5;
 
@@ -27,7 +29,25 @@ export function bloomGeometry(maxEntries: number, hashFuncs: number): { mask: nu
   return { mask: bits - 1, bytes: Math.ceil(bits / 8 / 8) * 8 };
 }
 
+const BLOOM_REFUSALS: UserRefusals = {
+  get_next_key: { errno: ERRNO.EOPNOTSUPP, why: 'a bloom filter has no keys' },
+  lookup: { errno: ERRNO.EINVAL, why: 'a bloom filter is asked with contains(value)' },
+  delete: { errno: ERRNO.EOPNOTSUPP, why: 'a bloom filter cannot forget' },
+};
+
 export class BloomFilterMap extends BpfMap {
+  /** bloom_map_alloc_check. */
+  static override checkSpec(check: MapSpecCheck): void {
+    const mapExtra = check.spec.mapExtra ?? 0;
+    if (check.valueSize > KMALLOC_MAX_SIZE) check.fail('E2BIG', `value_size ${check.valueSize} is too large`);
+    check.needKey(0);
+    check.needValue();
+    check.needEntries();
+    check.onlyFlags(BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | ACCESS_MASK);
+    check.accessOk();
+    if (mapExtra & ~0xf) check.fail('EINVAL', `map_extra ${mapExtra}: only its low 4 bits (the number of hash functions) may be set`);
+  }
+
   readonly hashFuncs: number;
   readonly bitsMask: number;
   readonly bits: Region;
@@ -67,19 +87,8 @@ export class BloomFilterMap extends BpfMap {
     return -ERRNO.EOPNOTSUPP;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
-
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.EOPNOTSUPP;
-  }
-
-  deleteElem(keyAddr: number): number {
-    void keyAddr;
-    return -ERRNO.EOPNOTSUPP;
+  protected override get keyedOpErrno(): number {
+    return ERRNO.EOPNOTSUPP;
   }
 
   /** Whether `value` may be in the filter (false: certainly not). */
@@ -93,23 +102,16 @@ export class BloomFilterMap extends BpfMap {
     throw new MapError(this.name, ERRNO.EINVAL, 'a bloom filter is asked with contains(value)');
   }
 
-  protected userNextKey(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.EOPNOTSUPP, 'get_next_key (a bloom filter has no keys)');
-  }
-
-  protected userLookup(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.EINVAL, 'lookup (a bloom filter is asked with contains(value))');
+  protected override get refusals(): UserRefusals {
+    return BLOOM_REFUSALS;
   }
 
   /** The syscall's update on a bloom filter is a push. */
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+  protected override userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
     void key;
     this.push(value, flags);
   }
 
-  protected userDelete(): void {
-    throw new MapError(this.name, ERRNO.EOPNOTSUPP, 'delete (a bloom filter cannot forget)');
-  }
 
   /** A bloom filter cannot list what it holds. */
   override *entries(): Generator<[Uint8Array, Uint8Array]> {}

@@ -12,7 +12,16 @@ const rol32 = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 export const readWord = (u8: Uint8Array, p: number): number => u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24);
 
 /** The kernel's jhash(key, length, initval) over arena bytes at `p`; a uint32. */
-export function jhash(u8: Uint8Array, p: number, length: number, initval: number): number {
+export const jhash = (u8: Uint8Array, p: number, length: number, initval: number): number => jhashBlocks(u8, p, length, initval, false);
+
+/** The kernel's jhash2(k, nwords, initval): `nwords` little-endian u32s at arena byte `p`. */
+export const jhash2 = (u8: Uint8Array, p: number, nwords: number, initval: number): number => jhashBlocks(u8, p, nwords << 2, initval, true);
+
+/**
+ * jhash and jhash2 are one algorithm: 12-byte blocks through __jhash_mix, then the last block
+ * (up to 12 bytes, read byte by byte for jhash, as u32 words for jhash2) through __jhash_final.
+ */
+function jhashBlocks(u8: Uint8Array, p: number, length: number, initval: number, words: boolean): number {
   let a = (JHASH_INITVAL + length + initval) | 0;
   let b = a;
   let c = a;
@@ -30,8 +39,14 @@ export function jhash(u8: Uint8Array, p: number, length: number, initval: number
     length -= 12;
     p += 12;
   }
-  // The last block (the kernel's fall-through switch): the remaining bytes, then the final mix.
   if (length === 0) return c >>> 0;
+  if (words) {
+    if (length === 12) c = (c + readWord(u8, p + 8)) | 0;
+    if (length >= 8) b = (b + readWord(u8, p + 4)) | 0;
+    a = (a + readWord(u8, p)) | 0;
+    return jhashFinal(a, b, c);
+  }
+  // The last block (the kernel's fall-through switch): the remaining bytes, then the final mix.
   if (length >= 12) c = (c + (u8[p + 11] << 24)) | 0;
   if (length >= 11) c = (c + (u8[p + 10] << 16)) | 0;
   if (length >= 10) c = (c + (u8[p + 9] << 8)) | 0;
@@ -44,31 +59,6 @@ export function jhash(u8: Uint8Array, p: number, length: number, initval: number
   if (length >= 3) a = (a + (u8[p + 2] << 16)) | 0;
   if (length >= 2) a = (a + (u8[p + 1] << 8)) | 0;
   a = (a + u8[p]) | 0;
-  return jhashFinal(a, b, c);
-}
-
-/** The kernel's jhash2(k, nwords, initval): `nwords` little-endian u32s at arena byte `p`. */
-export function jhash2(u8: Uint8Array, p: number, nwords: number, initval: number): number {
-  let a = (JHASH_INITVAL + (nwords << 2) + initval) | 0;
-  let b = a;
-  let c = a;
-  while (nwords > 3) {
-    a = (a + readWord(u8, p)) | 0;
-    b = (b + readWord(u8, p + 4)) | 0;
-    c = (c + readWord(u8, p + 8)) | 0;
-    a = (a - c) | 0; a ^= rol32(c, 4); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rol32(a, 6); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rol32(b, 8); b = (b + a) | 0;
-    a = (a - c) | 0; a ^= rol32(c, 16); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rol32(a, 19); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rol32(b, 4); b = (b + a) | 0;
-    nwords -= 3;
-    p += 12;
-  }
-  if (nwords === 0) return c >>> 0;
-  if (nwords === 3) c = (c + readWord(u8, p + 8)) | 0;
-  if (nwords >= 2) b = (b + readWord(u8, p + 4)) | 0;
-  a = (a + readWord(u8, p)) | 0;
   return jhashFinal(a, b, c);
 }
 

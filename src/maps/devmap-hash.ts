@@ -13,11 +13,19 @@ import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { REGION_READ } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS, readU32, roundUpPow2, u32Bytes, writeU32 } from './common.js';
-import { devmapProgram, TARGET_ENTRY_SIZE } from './devmap.js';
+import { devmapProgram } from './devmap.js';
+import { TARGET_ENTRY_SIZE } from './target-array.js';
 import { BpfMap, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { DevMap } from './devmap.js';
 
 export class DevMapHash extends BpfMap {
+  static override checkSpec(check: MapSpecCheck): void {
+    DevMap.checkSpec(check);
+    if (check.maxEntries > 2 ** 31) check.fail('EINVAL', `max_entries ${check.maxEntries} is above 2^31`);
+  }
+
   readonly nBuckets: number;
   readonly buckets: Region;
   readonly meta: Region;
@@ -60,14 +68,14 @@ export class DevMapHash extends BpfMap {
     }
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     void cpu;
     const e = this.find(readU32(this.arena.u8, keyAddr));
     return e < 0 ? 0 : this.values.start + e * TARGET_ENTRY_SIZE;
   }
 
   /** __dev_map_hash_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const key = readU32(u8, keyAddr);
@@ -96,7 +104,7 @@ export class DevMapHash extends BpfMap {
     return 0;
   }
 
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const u8 = this.arena.u8;
     const key = readU32(u8, keyAddr);
     const e = this.find(key);
@@ -109,7 +117,7 @@ export class DevMapHash extends BpfMap {
   }
 
   /** dev_map_hash_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     const u8 = this.arena.u8;
     let i = 0;
     if (key !== undefined) {
@@ -126,19 +134,6 @@ export class DevMapHash extends BpfMap {
       if (head !== 0) return u32Bytes(readU32(u8, this.meta.start + (head - 1) * 8 + 4));
     }
     return undefined;
-  }
-
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
-    const addr = this.lookupElem(this.stageKey(key), 0);
-    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
   }
 
   override close(): void {

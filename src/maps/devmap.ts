@@ -6,15 +6,15 @@
  * BPF_F_RDONLY_PROG). Ifindexes and program ids are checked through the MapHost when it can.
  */
 import { BPF_EXIST, BPF_NOEXIST } from '../uapi/bpf.js';
-import type { MapSpec } from '../spec/types.js';
-import type { Region } from '../vm/arena.js';
-import { REGION_READ } from '../vm/arena.js';
-import { arrayNextKey, readU32, readWord, writeU32 } from './common.js';
-import { BpfMap, type MapHost } from './map.js';
+import { readU32, readWord } from './common.js';
+import type { MapHost } from './map.js';
+import { TargetArrayMap } from './target-array.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY } from '../uapi/bpf.js';
 
-/** Bytes of a stored entry: struct bpf_devmap_val / bpf_cpumap_val (two u32s). */
-export const TARGET_ENTRY_SIZE = 8;
+/** The flags a devmap or an XSKMAP takes. */
+export const DEV_FLAGS = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY;
 
 /**
  * Check a devmap value (ifindex, program) as __dev_map_alloc_node does: the stored program
@@ -28,25 +28,18 @@ export function devmapProgram(host: MapHost, u8: Uint8Array, valueAddr: number, 
   return prog > 0 ? prog : 0;
 }
 
-export class DevMap extends BpfMap {
-  readonly values: Region;
-
-  constructor(host: MapHost, spec: MapSpec, id: number) {
-    super(host, spec, id);
-    this.values = this.arena.alloc(spec.maxEntries * TARGET_ENTRY_SIZE, 'map', `${spec.name} values`, REGION_READ);
-  }
-
-  lookupElem(keyAddr: number, cpu: number): number {
-    void cpu;
-    const u8 = this.arena.u8;
-    const index = readU32(u8, keyAddr);
-    if (index >= this.spec.maxEntries) return 0;
-    const addr = this.values.start + index * TARGET_ENTRY_SIZE;
-    return readU32(u8, addr) === 0 ? 0 : addr;
+export class DevMap extends TargetArrayMap {
+  /** dev_map_alloc's checks (devmap and devmap hash); programs may only read entries. */
+  static override checkSpec(check: MapSpecCheck): void {
+    check.needEntries();
+    check.needKey(4);
+    if (check.valueSize !== 4 && check.valueSize !== 8) check.fail('EINVAL', `value_size ${check.valueSize}: a u32 ifindex, or struct bpf_devmap_val (8 bytes)`);
+    check.onlyFlags(DEV_FLAGS);
+    check.extraFlags = BPF_F_RDONLY_PROG;
   }
 
   /** __dev_map_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
@@ -54,51 +47,15 @@ export class DevMap extends BpfMap {
     if (index >= this.spec.maxEntries) return -ERRNO.E2BIG;
     if (flags === BPF_NOEXIST) return -ERRNO.EEXIST;
     const ifindex = readU32(u8, valueAddr);
-    const addr = this.values.start + index * TARGET_ENTRY_SIZE;
     if (ifindex === 0) {
       // An empty entry; a program may not come with it.
       if (this.spec.valueSize >= 8 && readWord(u8, valueAddr + 4) > 0) return -ERRNO.EINVAL;
-      writeU32(u8, addr, 0);
-      writeU32(u8, addr + 4, 0);
+      this.setEntry(index, 0, 0);
       return 0;
     }
     const prog = devmapProgram(this.host, u8, valueAddr, this.spec.valueSize);
     if (prog < 0) return prog;
-    writeU32(u8, addr, ifindex);
-    writeU32(u8, addr + 4, prog);
+    this.setEntry(index, ifindex, prog);
     return 0;
-  }
-
-  /** dev_map_delete_elem: an empty entry deletes fine. */
-  deleteElem(keyAddr: number): number {
-    const u8 = this.arena.u8;
-    const index = readU32(u8, keyAddr);
-    if (index >= this.spec.maxEntries) return -ERRNO.EINVAL;
-    const addr = this.values.start + index * TARGET_ENTRY_SIZE;
-    writeU32(u8, addr, 0);
-    writeU32(u8, addr + 4, 0);
-    return 0;
-  }
-
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    return arrayNextKey(key, this.spec.maxEntries);
-  }
-
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
-    const addr = this.lookupElem(this.stageKey(key), 0);
-    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
-  }
-
-  override close(): void {
-    this.arena.free(this.values);
-    super.close();
   }
 }

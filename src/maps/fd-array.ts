@@ -10,8 +10,18 @@ import type { Region } from '../vm/arena.js';
 import { arrayNextKey, NO_PROGRAM_ACCESS, readU32, u32Bytes, writeU32 } from './common.js';
 import { BpfMap, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { ArrayMap } from './array.js';
+import { BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG } from '../uapi/bpf.js';
 
 export abstract class FdArrayMap extends BpfMap {
+  /** fd_array_map_alloc_check: 4-byte ids, no program access flags, then array_map_alloc_check. */
+  static override checkSpec(check: MapSpecCheck): void {
+    if (check.valueSize !== 4) check.fail('EINVAL', `value_size is ${check.valueSize}, this type's values are 4-byte ids`);
+    if (check.flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) check.fail('EINVAL', 'BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG are not for fd arrays');
+    ArrayMap.checkSpec(check);
+  }
+
   readonly slots: Region;
 
   constructor(host: MapHost, spec: MapSpec, id: number) {
@@ -30,14 +40,11 @@ export abstract class FdArrayMap extends BpfMap {
     return readU32(this.arena.u8, this.slots.start + index * 4);
   }
 
-  /** Programs cannot look into fd arrays (the kernel: -EOPNOTSUPP, refused by the verifier). */
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
+  // Programs cannot look into fd arrays (the kernel: -EOPNOTSUPP, refused by the verifier):
+  // BpfMap's lookupElem.
 
   /** bpf_fd_array_map_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
@@ -50,7 +57,7 @@ export abstract class FdArrayMap extends BpfMap {
   }
 
   /** fd_array_map_delete_elem. */
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const u8 = this.arena.u8;
     const index = readU32(u8, keyAddr);
     if (index >= this.spec.maxEntries) return -ERRNO.E2BIG;
@@ -60,24 +67,16 @@ export abstract class FdArrayMap extends BpfMap {
     return 0;
   }
 
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     return arrayNextKey(key, this.spec.maxEntries);
   }
 
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const stored = this.slotAt(readU32(key, 0));
     if (stored === 0) return undefined;
     const value = this.sysValue(stored);
     this.orThrow(value, 'lookup');
     return u32Bytes(value);
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
   }
 
   override close(): void {

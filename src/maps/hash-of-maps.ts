@@ -10,8 +10,15 @@ import { NO_PROGRAM_ACCESS, readU32, writeU32 } from './common.js';
 import { HashMap } from './hash.js';
 import { innerMapRef, type InnerMapHolder } from './inner-map.js';
 import type { MapHost } from './map.js';
+import type { MapSpecCheck } from './alloc-check.js';
 
 export class HashOfMapsMap extends HashMap implements InnerMapHolder {
+  static override checkSpec(check: MapSpecCheck): void {
+    if (check.valueSize !== 4) check.fail('EINVAL', `value_size is ${check.valueSize}, inner maps are 4-byte ids`);
+    super.checkSpec(check);
+    check.needInnerMap();
+  }
+
   /** Where a resolved inner map's header address is put before it is stored. */
   private readonly resolved: Region;
 

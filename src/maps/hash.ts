@@ -27,6 +27,12 @@ import { keyHash, NO_PROGRAM_ACCESS, roundUpPow2 } from './common.js';
 import { programAccess } from './array.js';
 import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED } from '../uapi/bpf.js';
+
+/** sizeof(struct htab_elem) on 64-bit kernels. */
+const HTAB_ELEM_SIZE = 48;
+const HTAB_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | ACCESS_MASK | BPF_F_ZERO_SEED;
 
 /** Meta words of an element. */
 export const META_NEXT = 0;
@@ -36,6 +42,29 @@ export const META_LRU_NEXT = 3;
 export const META_LRU_STATE = 4;
 
 export class HashMap extends BpfMap {
+  /** htab_map_alloc_check (hash, per-CPU hash, LRU hash, LRU per-CPU hash, hash of maps), and the LRU's per-CPU share. */
+  static override checkSpec(check: MapSpecCheck): void {
+    const { type, flags, keySize, valueSize } = check;
+    const percpu = type === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_HASH || type === BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    const lru = type === BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_HASH || type === BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    check.onlyFlags(HTAB_FLAGS);
+    check.accessOk();
+    if (!lru && flags & BPF_F_NO_COMMON_LRU) check.fail('EINVAL', 'BPF_F_NO_COMMON_LRU is only for LRU maps');
+    if (lru && flags & BPF_F_NO_PREALLOC) check.fail('ENOTSUPP', 'LRU maps are always preallocated (BPF_F_NO_PREALLOC)');
+    check.needEntries();
+    if (keySize === 0) check.fail('EINVAL', 'key_size is 0');
+    check.needValue();
+    if (keySize + valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) check.fail('E2BIG', `key_size + value_size is too large`);
+    if (percpu) check.perCpuValueFits();
+    if (lru && flags & BPF_F_NO_COMMON_LRU) {
+      // Each CPU gets the same share of the elements.
+      const { maxEntries, cpus } = check;
+      const rounded = Math.ceil(maxEntries / cpus) * cpus;
+      check.maxEntries = rounded > 0xffffffff ? Math.floor(maxEntries / cpus) * cpus : rounded;
+    }
+    if (check.maxEntries > 2 ** 31) check.fail('E2BIG', `max_entries ${check.maxEntries} is above 2^31`);
+  }
+
   readonly nBuckets: number;
   protected readonly bucketMask: number;
   readonly buckets: Region;
@@ -202,13 +231,13 @@ export class HashMap extends BpfMap {
 
   // ---- the program's face --------------------------------------------------------------
 
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     const e = this.find(keyAddr, this.hashAt(keyAddr));
     if (e < 0) return 0;
     return this.valueBase + e * this.valueStride + (this.perCpu ? cpu * this.cpuStride : 0);
   }
 
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     return this.update3(keyAddr, valueAddr, flags, cpu, false);
   }
 
@@ -247,7 +276,7 @@ export class HashMap extends BpfMap {
     return 0;
   }
 
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const e = this.find(keyAddr, this.hashAt(keyAddr));
     if (e < 0) return -ERRNO.ENOENT;
     this.unlink(e);
@@ -264,7 +293,7 @@ export class HashMap extends BpfMap {
   // ---- the user's face -----------------------------------------------------------------
 
   /** htab_map_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     const w = this.words();
     const bucketBase = this.bucketWord;
     let i = 0;
@@ -290,19 +319,15 @@ export class HashMap extends BpfMap {
     return this.copyOut((this.metaOf(e) + this.keyWord) << 2, this.spec.keySize);
   }
 
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const keyAddr = this.stageKey(key);
     const e = this.find(keyAddr, this.hashAt(keyAddr));
     if (e < 0) return undefined;
     return this.copyOut(this.elemValue(e), this.perCpu ? this.valueStride : this.spec.valueSize);
   }
 
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+  protected override userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
     this.orThrow(this.update3(this.stageKey(key), this.stageValue(value), flags, 0, true), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
   }
 
   override close(): void {

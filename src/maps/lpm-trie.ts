@@ -39,6 +39,14 @@ import { programAccess } from './array.js';
 import { NO_PROGRAM_ACCESS, readU32, roundUpPow2, writeU32 } from './common.js';
 import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../uapi/bpf.js';
+
+/** LPM trie limits (kernel/bpf/lpm_trie.c). */
+const LPM_DATA_SIZE_MIN = 1;
+const LPM_DATA_SIZE_MAX = 256;
+const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - 48;
+const LPM_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS_MASK;
 
 // ---- node layout (u32 words) -------------------------------------------------------------
 // Word 0..15 are one 64-byte cache line: everything a lookup reads to descend through a node.
@@ -69,6 +77,17 @@ function popcnt(x: number): number {
 const below = (bit: number): number => ~(-1 << bit);
 
 export class LpmTrieMap extends BpfMap {
+  /** trie_alloc's checks. */
+  static override checkSpec(check: MapSpecCheck): void {
+    const { keySize, valueSize } = check;
+    check.needEntries();
+    if (!(check.flags & BPF_F_NO_PREALLOC)) check.fail('EINVAL', 'LPM tries need BPF_F_NO_PREALLOC');
+    check.onlyFlags(LPM_FLAGS);
+    check.accessOk();
+    if (keySize < 4 + LPM_DATA_SIZE_MIN || keySize > 4 + LPM_DATA_SIZE_MAX) check.fail('EINVAL', `key_size ${keySize}: a u32 prefix length and 1..256 data bytes`);
+    if (valueSize < 1 || valueSize > LPM_VAL_SIZE_MAX) check.fail('EINVAL', `value_size ${valueSize} is out of range`);
+  }
+
   readonly dataSize: number;
   readonly maxPrefixLen: number;
   /** Prefixes stored. */
@@ -230,7 +249,7 @@ export class LpmTrieMap extends BpfMap {
   // ---- the program's face --------------------------------------------------------------
 
   /** trie_lookup_elem: the value of the longest matching prefix no longer than the key's. */
-  lookupElem(keyAddr: number, cpu: number): number {
+  override lookupElem(keyAddr: number, cpu: number): number {
     void cpu;
     const u8 = this.arena.u8;
     const w = this.words();
@@ -277,7 +296,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   /** trie_update_elem. */
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+  override updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     void cpu;
     if (flags >>> 0 > BPF_EXIST) return -ERRNO.EINVAL;
     const plen = readU32(this.arena.u8, keyAddr);
@@ -302,7 +321,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   /** trie_delete_elem. */
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const plen = readU32(this.arena.u8, keyAddr);
     if (plen > this.maxPrefixLen) return -ERRNO.EINVAL;
     const e = this.findExact(keyAddr + 4, plen, true);
@@ -530,7 +549,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   /** trie_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     if (this.count === 0) return undefined;
     const plen = key === undefined ? 0xffffffff : readU32(key, 0);
     if (key !== undefined && plen <= this.maxPrefixLen) {
@@ -554,19 +573,6 @@ export class LpmTrieMap extends BpfMap {
   }
 
   // ---- the user's face -----------------------------------------------------------------
-
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
-    const addr = this.lookupElem(this.stageKey(key), 0);
-    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
-  }
-
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
-  }
 
   /** Arena bytes the trie holds (nodes and arrays, records, values), for benchmarks. */
   get memoryBytes(): number {

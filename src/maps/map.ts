@@ -20,6 +20,7 @@ import { BPF_F_RDONLY, BPF_F_WRONLY } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 
 import { ERRNO, errnoName } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
 
 /** A map operation refused, as the kernel refuses it (the user's face). */
 export class MapError extends XdplabError {
@@ -49,6 +50,12 @@ export interface MapHost {
   readonly perfReaders?: boolean;
 }
 
+/** The user-face operations a map type may refuse. */
+export type UserOp = 'get_next_key' | 'lookup' | 'update' | 'delete';
+/** Why a map type refuses an operation: the errno and the reason, as `op (why): ERRNO`. */
+export type UserRefusals = Partial<Record<UserOp, { errno: number; why: string }>>;
+const NO_REFUSALS: UserRefusals = {};
+
 /** Bytes of a header region: id (u32), type (u32), key size, value size, max entries, flags. */
 export const MAP_HEADER_SIZE = 64;
 
@@ -59,6 +66,14 @@ export const MAP_HEADER_SIZE = 64;
  * (BPF_F_RDONLY, BPF_F_WRONLY, frozen maps: -EPERM) first, as the bpf() syscall does.
  */
 export abstract class BpfMap {
+  /**
+   * The kernel's creation checks for this map type (its map_alloc_check): a refusal thrown
+   * through `check.fail`, adjustments made on `check`. Each map class has its own.
+   */
+  static checkSpec(check: MapSpecCheck): void {
+    void check;
+  }
+
   readonly arena: Arena;
   readonly cpus: number;
   readonly host: MapHost;
@@ -116,12 +131,32 @@ export abstract class BpfMap {
 
   // ---- the program's face: arena addresses in, address or 0 / -errno out ----------------
 
-  /** bpf_map_lookup_elem: the value's address (this CPU's slot for per-CPU maps), or 0. */
-  abstract lookupElem(keyAddr: number, cpu: number): number;
-  /** bpf_map_update_elem: 0 or -errno. */
-  abstract updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number;
-  /** bpf_map_delete_elem: 0 or -errno. */
-  abstract deleteElem(keyAddr: number): number;
+  /**
+   * bpf_map_lookup_elem: the value's address (this CPU's slot for per-CPU maps), or 0. By
+   * default a map has no value a program can look up by key (ring buffers, bloom filters,
+   * queues and stacks, stack traces, fd arrays: the verifier refuses the call).
+   */
+  lookupElem(keyAddr: number, cpu: number): number {
+    void keyAddr; void cpu;
+    return 0;
+  }
+
+  /** bpf_map_update_elem: 0 or -errno; by default -keyedOpErrno. */
+  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+    void keyAddr; void valueAddr; void flags; void cpu;
+    return -this.keyedOpErrno;
+  }
+
+  /** bpf_map_delete_elem: 0 or -errno; by default -keyedOpErrno. */
+  deleteElem(keyAddr: number): number {
+    void keyAddr;
+    return -this.keyedOpErrno;
+  }
+
+  /** The errno of a keyed update or delete on a map type without them (its map_ops' answer). */
+  protected get keyedOpErrno(): number {
+    return ERRNO.EINVAL;
+  }
 
   /** bpf_map_push_elem / pop / peek (queue, stack, bloom filter): 0 or -errno. */
   pushElem(valueAddr: number, flags: number): number {
@@ -199,10 +234,45 @@ export abstract class BpfMap {
     return this.frozen;
   }
 
-  protected abstract userNextKey(key: Uint8Array | undefined): Uint8Array | undefined;
-  protected abstract userLookup(key: Uint8Array): Uint8Array | undefined;
-  protected abstract userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void;
-  protected abstract userDelete(key: Uint8Array): void;
+  /**
+   * The user-face operations this map type refuses, with the errno and the reason its map_ops
+   * give (a ring buffer has no keys, a bloom filter cannot forget…); none by default.
+   */
+  protected get refusals(): UserRefusals {
+    return NO_REFUSALS;
+  }
+
+  /** Throw the refusal of `op` when the map type has one. */
+  private refuseIfRefused(op: UserOp): void {
+    const refusal = this.refusals[op];
+    if (refusal) throw new MapError(this.name, refusal.errno, `${op} (${refusal.why})`);
+  }
+
+  /** The user face's get_next_key: every map type with keys orders them its own way. */
+  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+    void key;
+    this.refuseIfRefused('get_next_key');
+    throw new MapError(this.name, ERRNO.ENOTSUPP, 'get_next_key');
+  }
+
+  /** The user face's lookup, through the program's face (CPU 0's slot). */
+  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+    this.refuseIfRefused('lookup');
+    const addr = this.lookupElem(this.stageKey(key), 0);
+    return addr ? this.copyOut(addr, this.spec.valueSize) : undefined;
+  }
+
+  /** The user face's update, through the program's face. */
+  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+    this.refuseIfRefused('update');
+    this.orThrow(this.updateElem(this.stageKey(key), this.stageValue(value), flags, 0), 'update');
+  }
+
+  /** The user face's delete, through the program's face. */
+  protected userDelete(key: Uint8Array): void {
+    this.refuseIfRefused('delete');
+    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
+  }
 
   /** Every (key, value) in nextKey order. */
   /**

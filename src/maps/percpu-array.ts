@@ -5,8 +5,14 @@
  * element are adjacent in the arena, so that whole value is one copy.
  */
 import { ArrayMap } from './array.js';
+import type { MapSpecCheck } from './alloc-check.js';
 
 export class PercpuArrayMap extends ArrayMap {
+  static override checkSpec(check: MapSpecCheck): void {
+    super.checkSpec(check);
+    check.perCpuValueFits();
+  }
+
   override get perCpu(): boolean {
     return true;
   }

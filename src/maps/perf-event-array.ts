@@ -18,6 +18,7 @@ import { FdArrayMap } from './fd-array.js';
 import { type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { BPF_F_CURRENT_CPU } from '../uapi/bpf.js';
+import type { MapSpecCheck } from './alloc-check.js';
 
 /** Bytes of each slot's ring (64 pages, libbpf's common choice); a power of two. */
 export const PERF_RING_BYTES = 64 * 4096;
@@ -30,6 +31,12 @@ export interface PerfRecord {
 }
 
 export class PerfEventArrayMap extends FdArrayMap {
+  /** libbpf sizes a perf event array left at 0 to the number of CPUs; then fd_array_map_alloc_check. */
+  static override checkSpec(check: MapSpecCheck): void {
+    if (check.maxEntries === 0) check.maxEntries = check.cpus;
+    super.checkSpec(check);
+  }
+
   private readonly rings: (Region | undefined)[];
   /** Producer and consumer positions of each slot's ring (bytes, monotonic). */
   private readonly head: Float64Array;

@@ -11,10 +11,27 @@ import { BPF_EXIST, BPF_NOEXIST } from '../uapi/bpf.js';
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS } from './common.js';
-import { BpfMap, MapError, type MapHost } from './map.js';
+import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE } from '../uapi/bpf.js';
+
+const QUEUE_STACK_REFUSALS: UserRefusals = {
+  get_next_key: { errno: ERRNO.EINVAL, why: 'queues and stacks have no keys' },
+  delete: { errno: ERRNO.EINVAL, why: 'queues and stacks have no keys' },
+};
 
 export abstract class QueueStackMap extends BpfMap {
+  /** queue_stack_map_alloc_check. */
+  static override checkSpec(check: MapSpecCheck): void {
+    check.needEntries();
+    check.needKey(0);
+    check.needValue();
+    check.onlyFlags(BPF_F_NUMA_NODE | ACCESS_MASK);
+    check.accessOk();
+    if (check.valueSize > KMALLOC_MAX_SIZE) check.fail('E2BIG', `value_size ${check.valueSize} is too large`);
+  }
+
   readonly elements: Region;
   /** Slots in the ring: max_entries + 1 (one always stays empty). */
   protected readonly size: number;
@@ -71,39 +88,22 @@ export abstract class QueueStackMap extends BpfMap {
     return 0;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
 
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.EINVAL;
-  }
-
-  deleteElem(keyAddr: number): number {
-    void keyAddr;
-    return -ERRNO.EINVAL;
-  }
-
-  protected userNextKey(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.EINVAL, 'get_next_key (queues and stacks have no keys)');
+  protected override get refusals(): UserRefusals {
+    return QUEUE_STACK_REFUSALS;
   }
 
   /** The syscall's lookup on a queue or stack is a peek. */
-  protected userLookup(): Uint8Array | undefined {
+  protected override userLookup(): Uint8Array | undefined {
     return this.peek();
   }
 
   /** The syscall's update on a queue or stack is a push. */
-  protected userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+  protected override userUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
     void key;
     this.push(value, flags);
   }
 
-  protected userDelete(): void {
-    throw new MapError(this.name, ERRNO.EINVAL, 'delete (queues and stacks have no keys)');
-  }
 
   /** The elements in the order pop would take them, with empty keys; nothing is removed. */
   override *entries(): Generator<[Uint8Array, Uint8Array]> {

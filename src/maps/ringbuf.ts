@@ -18,8 +18,11 @@ import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { PAGE_SIZE, REGION_READ, REGION_WRITE } from '../vm/arena.js';
 import { NO_PROGRAM_ACCESS, readU32, writeU32 } from './common.js';
-import { BpfMap, MapError, type MapHost } from './map.js';
+import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE } from '../uapi/bpf.js';
+import { isPow2 } from './common.js';
 
 export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
 export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
@@ -37,7 +40,22 @@ export const RINGBUF_MAX_RECORD_SZ = 0x3fffffff;
 /** Pages of struct bpf_ringbuf before its data (control page, consumer page, producer page). */
 const RINGBUF_DATA_PGOFF = 3;
 
+const RINGBUF_REFUSALS: UserRefusals = {
+  get_next_key: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys; use drain()' },
+  lookup: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys; use drain()' },
+  update: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys' },
+  delete: { errno: ERRNO.ENOTSUPP, why: 'a ring buffer has no keys' },
+};
+
 export class RingbufMap extends BpfMap {
+  /** ringbuf_map_alloc's checks. */
+  static override checkSpec(check: MapSpecCheck): void {
+    const maxEntries = check.maxEntries;
+    check.onlyFlags(BPF_F_NUMA_NODE);
+    if (check.keySize !== 0 || check.valueSize !== 0) check.fail('EINVAL', 'key_size and value_size must be 0');
+    if (!isPow2(maxEntries) || maxEntries % 4096 !== 0) check.fail('EINVAL', `max_entries ${maxEntries} must be a power of 2 and a multiple of the page size`);
+  }
+
   readonly size: number;
   private readonly mask: number;
   /** The ring, twice over (see above); records are readable and writable by programs. */
@@ -162,35 +180,12 @@ export class RingbufMap extends BpfMap {
     return records;
   }
 
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
+  protected override get keyedOpErrno(): number {
+    return ERRNO.ENOTSUPP;
   }
 
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.ENOTSUPP;
-  }
-
-  deleteElem(keyAddr: number): number {
-    void keyAddr;
-    return -ERRNO.ENOTSUPP;
-  }
-
-  protected userNextKey(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'get_next_key (a ring buffer has no keys; use drain())');
-  }
-
-  protected userLookup(): Uint8Array | undefined {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'lookup (a ring buffer has no keys; use drain())');
-  }
-
-  protected userUpdate(): void {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'update (a ring buffer has no keys)');
-  }
-
-  protected userDelete(): void {
-    throw new MapError(this.name, ERRNO.ENOTSUPP, 'delete (a ring buffer has no keys)');
+  protected override get refusals(): UserRefusals {
+    return RINGBUF_REFUSALS;
   }
 
   override *entries(): Generator<[Uint8Array, Uint8Array]> {}

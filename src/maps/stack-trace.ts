@@ -13,14 +13,31 @@
 import type { MapSpec } from '../spec/types.js';
 import type { Region } from '../vm/arena.js';
 import { jhash2, NO_PROGRAM_ACCESS, readU32, roundUpPow2, u32Bytes, writeU32 } from './common.js';
-import { BpfMap, MapError, type MapHost } from './map.js';
+import { BpfMap, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID, BPF_F_SKIP_FIELD_MASK, BPF_F_USER_STACK } from '../uapi/bpf.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_STACK_BUILD_ID, BPF_F_WRONLY } from '../uapi/bpf.js';
 
 /** The kernel's default sysctl kernel.perf_event_max_stack. */
 export const PERF_EVENT_MAX_STACK = 127;
 
 export class StackTraceMap extends BpfMap {
+  /** stack_map_alloc's checks (build-id stack maps are the kernel's only). */
+  static override checkSpec(check: MapSpecCheck): void {
+    const valueSize = check.valueSize;
+    check.onlyFlags(BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_STACK_BUILD_ID);
+    check.needEntries();
+    check.needKey(4);
+    if (valueSize < 8 || valueSize % 8) check.fail('EINVAL', `value_size ${valueSize}: a whole number of u64 instruction pointers`);
+    if (check.flags & BPF_F_STACK_BUILD_ID) {
+      if (valueSize % 32 || valueSize / 32 > PERF_EVENT_MAX_STACK) check.fail('EINVAL', `value_size ${valueSize}: a whole number of struct bpf_stack_build_id`);
+      check.unsupported('BPF_F_STACK_BUILD_ID stack maps');
+    }
+    if (valueSize / 8 > PERF_EVENT_MAX_STACK) check.fail('EINVAL', `value_size ${valueSize}: more than ${PERF_EVENT_MAX_STACK} frames`);
+    if (check.maxEntries > 2 ** 31) check.fail('E2BIG', `max_entries ${check.maxEntries} is above 2^31`);
+  }
+
   readonly nBuckets: number;
   /** n_buckets u32s: 1 + the element holding that id's stack, 0 when none. */
   readonly buckets: Region;
@@ -96,19 +113,11 @@ export class StackTraceMap extends BpfMap {
     return id;
   }
 
-  /** Programs cannot look into a stack map (the kernel: -EOPNOTSUPP, refused by the verifier). */
-  lookupElem(keyAddr: number, cpu: number): number {
-    void keyAddr; void cpu;
-    return 0;
-  }
-
-  updateElem(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
-    void keyAddr; void valueAddr; void flags; void cpu;
-    return -ERRNO.EINVAL;
-  }
+  // Programs cannot look into a stack map (the kernel: -EOPNOTSUPP, refused by the verifier)
+  // nor update it: BpfMap's lookupElem and updateElem.
 
   /** stack_map_delete_elem. */
-  deleteElem(keyAddr: number): number {
+  override deleteElem(keyAddr: number): number {
     const id = readU32(this.arena.u8, keyAddr);
     if (id >= this.nBuckets) return -ERRNO.E2BIG;
     const e = this.bucket(id);
@@ -119,7 +128,7 @@ export class StackTraceMap extends BpfMap {
   }
 
   /** stack_map_get_next_key. */
-  protected userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
+  protected override userNextKey(key: Uint8Array | undefined): Uint8Array | undefined {
     let id = 0;
     if (key !== undefined) {
       id = readU32(key, 0);
@@ -130,7 +139,7 @@ export class StackTraceMap extends BpfMap {
   }
 
   /** bpf_stackmap_copy: the ips, zero-padded to value_size. */
-  protected userLookup(key: Uint8Array): Uint8Array | undefined {
+  protected override userLookup(key: Uint8Array): Uint8Array | undefined {
     const e = this.bucket(readU32(key, 0));
     if (e < 0) return undefined;
     const at = this.elemAddr(e);
@@ -139,12 +148,8 @@ export class StackTraceMap extends BpfMap {
     return value;
   }
 
-  protected userUpdate(): void {
-    throw new MapError(this.name, ERRNO.EINVAL, 'update (stacks are recorded by bpf_get_stackid)');
-  }
-
-  protected userDelete(key: Uint8Array): void {
-    this.orThrow(this.deleteElem(this.stageKey(key)), 'delete');
+  protected override get refusals(): UserRefusals {
+    return { update: { errno: ERRNO.EINVAL, why: 'stacks are recorded by bpf_get_stackid' } };
   }
 
   override close(): void {

@@ -8,8 +8,18 @@
 import { FdArrayMap } from './fd-array.js';
 import { readU32 } from './common.js';
 import { ERRNO } from '../uapi/errno.js';
+import type { MapSpecCheck } from './alloc-check.js';
+import { DEV_FLAGS } from './devmap.js';
 
 export class XskMap extends FdArrayMap {
+  /** xsk_map_alloc. */
+  static override checkSpec(check: MapSpecCheck): void {
+    check.needEntries();
+    check.needKey(4);
+    if (check.valueSize !== 4) check.fail('EINVAL', `value_size ${check.valueSize}: an AF_XDP socket's fd (4 bytes)`);
+    check.onlyFlags(DEV_FLAGS);
+  }
+
   /** xsk_map_update_elem: only an AF_XDP socket may be stored. */
   protected resolve(ref: number): number {
     void ref;

@@ -3,7 +3,7 @@
  * attached to its hooks (one XDP program; TC programs per direction, run in order as tcx runs
  * them).
  */
-import { ethernetDevice, type NetDevice } from '../helpers/skb-model.js';
+import { ethernetDevice, type NetDevice } from '../netcore/net-device.js';
 import type { Program } from '../runtime/program.js';
 import type { Node } from './node.js';
 

@@ -6,8 +6,8 @@
  * Neighbours are resolved as ARP / NDP would resolve them, without their packets: a static
  * entry, or the interface on the same wire (or behind switches) that holds the address.
  */
-import type { Fib, FibDevice, FibRoute, RouteType } from '../helpers/fib.js';
-import type { DeviceTable, NetDevice } from '../helpers/skb-model.js';
+import type { Fib, FibDevice, FibRoute, RouteType } from '../netcore/fib.js';
+import type { DeviceTable, NetDevice } from '../netcore/net-device.js';
 import type { Cidr, VirtualNic } from './nic.js';
 
 export type NodeKind = 'host' | 'router' | 'switch';

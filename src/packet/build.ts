@@ -96,7 +96,27 @@ function protocolOf(next: Layer | undefined): number | undefined {
   }
 }
 
+type LayerOf<K extends Layer['kind']> = Extract<Layer, { kind: K }>;
+
+/** A packet being written: its layers, where each starts, where the lengths end, the bytes. */
+interface Frame {
+  readonly layers: readonly Layer[];
+  readonly offsets: readonly number[];
+  /** The end of what lengths and checksums cover: the packet less its trailing padding. */
+  readonly dataEnd: number;
+  readonly out: Uint8Array;
+  readonly v: DataView;
+}
+
 export function buildPacket(layers: readonly Layer[]): Uint8Array {
+  const f = layOut(layers);
+  for (let i = 0; i < layers.length; i++) writeLayer(f, i);
+  for (let i = layers.length - 1; i >= 0; i--) writeChecksum(f, i); // innermost first
+  return f.out;
+}
+
+/** Where each layer starts and where the lengths end; padding only at the end. */
+function layOut(layers: readonly Layer[]): Frame {
   const n = layers.length;
   const offsets: number[] = [];
   let total = 0;
@@ -111,148 +131,167 @@ export function buildPacket(layers: readonly Layer[]): Uint8Array {
     if (layers[i].kind === 'padding' && offsets[i] < dataEnd) fail(layers[i], i, 'padding may only end a packet');
   }
   const out = new Uint8Array(total);
-  const v = new DataView(out.buffer);
+  return { layers, offsets, dataEnd, out, v: new DataView(out.buffer) };
+}
 
-  const following = (i: number): Layer | undefined => layers[i + 1];
-  const needType = (layer: Layer, i: number, given: number | undefined, derived: number | undefined, what: string): number => {
-    const t = given ?? derived;
-    if (t === undefined) return fail(layer, i, `give its ${what}: the next layer (${following(i)?.kind ?? 'none'}) does not say`);
-    return t;
-  };
+/** A type field: the one given, else the one the next layer implies, else an error. */
+function needType(f: Frame, i: number, given: number | undefined, derived: number | undefined, what: string): number {
+  const t = given ?? derived;
+  if (t === undefined) return fail(f.layers[i], i, `give its ${what}: the next layer (${f.layers[i + 1]?.kind ?? 'none'}) does not say`);
+  return t;
+}
 
-  for (let i = 0; i < n; i++) {
-    const L = layers[i];
-    const o = offsets[i];
-    switch (L.kind) {
-      case 'eth': {
-        check(L, i, 'type', L.type, 16);
-        out.set(parseMac(L.dst), o);
-        out.set(parseMac(L.src), o + 6);
-        v.setUint16(o + 12, needType(L, i, L.type, etherTypeOf(following(i)), 'type (EtherType)'));
-        break;
-      }
-      case 'vlan': {
-        check(L, i, 'vid', L.vid, 12);
-        check(L, i, 'pcp', L.pcp, 3);
-        check(L, i, 'dei', L.dei, 1);
-        check(L, i, 'type', L.type, 16);
-        v.setUint16(o, ((L.pcp ?? 0) << 13) | ((L.dei ?? 0) << 12) | L.vid);
-        v.setUint16(o + 2, needType(L, i, L.type, etherTypeOf(following(i)), 'type (EtherType)'));
-        break;
-      }
-      case 'arp': {
-        check(L, i, 'op', L.op, 16);
-        v.setUint16(o, ARPHRD_ETHER);
-        v.setUint16(o + 2, ETH_P_IP);
-        out[o + 4] = 6;
-        out[o + 5] = 4;
-        v.setUint16(o + 6, L.op);
-        out.set(parseMac(L.senderMac), o + 8);
-        out.set(parseIpv4(L.senderIp), o + 14);
-        out.set(parseMac(L.targetMac ?? '00:00:00:00:00:00'), o + 18);
-        out.set(parseIpv4(L.targetIp), o + 24);
-        break;
-      }
-      case 'ipv4': {
-        const hlen = headerSize(L, i);
-        for (const [f, bits] of [['ttl', 8], ['tos', 8], ['id', 16], ['fragOffset', 13], ['protocol', 8], ['totalLength', 16], ['checksum', 16]] as const) {
-          check(L, i, f, L[f], bits);
-        }
-        const totalLength = L.totalLength ?? dataEnd - o;
-        if (totalLength > 0xffff) fail(L, i, `total length ${totalLength} does not fit 16 bits`);
-        out[o] = 0x40 | (hlen / 4);
-        out[o + 1] = L.tos ?? 0;
-        v.setUint16(o + 2, totalLength);
-        v.setUint16(o + 4, L.id ?? 0);
-        v.setUint16(o + 6, (L.df ? 0x4000 : 0) | (L.mf ? 0x2000 : 0) | (L.fragOffset ?? 0));
-        out[o + 8] = L.ttl ?? 64;
-        out[o + 9] = needType(L, i, L.protocol, protocolOf(following(i)), 'protocol');
-        out.set(parseIpv4(L.src), o + 12);
-        out.set(parseIpv4(L.dst), o + 16);
-        if (L.options) out.set(L.options, o + 20);
-        v.setUint16(o + 10, L.checksum ?? internetChecksum(out, o, o + hlen));
-        break;
-      }
-      case 'ipv6': {
-        for (const [f, bits] of [['hopLimit', 8], ['trafficClass', 8], ['flowLabel', 20], ['nextHeader', 8], ['payloadLength', 16]] as const) {
-          check(L, i, f, L[f], bits);
-        }
-        const payloadLength = L.payloadLength ?? dataEnd - o - 40;
-        if (payloadLength > 0xffff) fail(L, i, `payload length ${payloadLength} does not fit 16 bits (jumbograms are not built)`);
-        v.setUint32(o, ((6 << 28) | ((L.trafficClass ?? 0) << 20) | (L.flowLabel ?? 0)) >>> 0);
-        v.setUint16(o + 4, payloadLength);
-        out[o + 6] = needType(L, i, L.nextHeader, protocolOf(following(i)), 'nextHeader');
-        out[o + 7] = L.hopLimit ?? 64;
-        out.set(parseIpv6(L.src), o + 8);
-        out.set(parseIpv6(L.dst), o + 24);
-        break;
-      }
-      case 'tcp': {
-        for (const [f, bits] of [['sport', 16], ['dport', 16], ['seq', 32], ['ack', 32], ['window', 16], ['urgent', 16], ['checksum', 16]] as const) {
-          check(L, i, f, L[f], bits);
-        }
-        let flags: number;
-        try {
-          flags = tcpFlagsValue(L.flags ?? 'S');
-        } catch (err) {
-          return fail(L, i, (err as Error).message);
-        }
-        v.setUint16(o, L.sport);
-        v.setUint16(o + 2, L.dport);
-        v.setUint32(o + 4, L.seq ?? 0);
-        v.setUint32(o + 8, L.ack ?? 0);
-        out[o + 12] = (headerSize(L, i) / 4) << 4;
-        out[o + 13] = flags;
-        v.setUint16(o + 14, L.window ?? 65535);
-        v.setUint16(o + 18, L.urgent ?? 0);
-        if (L.options) out.set(L.options, o + 20);
-        break;
-      }
-      case 'udp': {
-        for (const [f, bits] of [['sport', 16], ['dport', 16], ['length', 16], ['checksum', 16]] as const) check(L, i, f, L[f], bits);
-        const length = L.length ?? dataEnd - o;
-        if (length > 0xffff) fail(L, i, `length ${length} does not fit 16 bits`);
-        v.setUint16(o, L.sport);
-        v.setUint16(o + 2, L.dport);
-        v.setUint16(o + 4, length);
-        break;
-      }
-      case 'icmp':
-      case 'icmpv6': {
-        for (const [f, bits] of [['type', 8], ['code', 8], ['id', 16], ['seq', 16], ['checksum', 16]] as const) check(L, i, f, L[f], bits);
-        out[o] = L.type;
-        out[o + 1] = L.code ?? 0;
-        v.setUint16(o + 4, L.id ?? 0);
-        v.setUint16(o + 6, L.seq ?? 0);
-        break;
-      }
-      case 'payload':
-      case 'padding':
-        out.set(L.data, o);
-        break;
-    }
+function writeLayer(f: Frame, i: number): void {
+  const L = f.layers[i];
+  switch (L.kind) {
+    case 'eth': return writeEth(f, i, L);
+    case 'vlan': return writeVlan(f, i, L);
+    case 'arp': return writeArp(f, i, L);
+    case 'ipv4': return writeIpv4(f, i, L);
+    case 'ipv6': return writeIpv6(f, i, L);
+    case 'tcp': return writeTcp(f, i, L);
+    case 'udp': return writeUdp(f, i, L);
+    case 'icmp':
+    case 'icmpv6': return writeIcmp(f, i, L);
+    case 'payload':
+    case 'padding':
+      f.out.set(L.data, f.offsets[i]);
   }
+}
 
-  // Checksums, innermost first.
-  for (let i = n - 1; i >= 0; i--) {
-    const L = layers[i];
-    if (L.kind !== 'tcp' && L.kind !== 'udp' && L.kind !== 'icmp' && L.kind !== 'icmpv6') continue;
-    const o = offsets[i];
-    const at = o + (L.kind === 'tcp' ? 16 : L.kind === 'udp' ? 6 : 2);
-    if (L.checksum !== undefined) {
-      v.setUint16(at, L.checksum);
-      continue;
-    }
-    const length = dataEnd - o;
-    let sum = 0;
-    if (L.kind !== 'icmp') {
-      let ip = i - 1;
-      while (ip >= 0 && layers[ip].kind !== 'ipv4' && layers[ip].kind !== 'ipv6') ip--;
-      if (ip >= 0) sum = pseudoHeaderSum(out, offsets[ip], L.kind === 'tcp' ? IPPROTO_TCP : L.kind === 'udp' ? IPPROTO_UDP : IPPROTO_ICMPV6, length);
-    }
-    let c = internetChecksum(out, o, dataEnd, sum);
-    if (c === 0 && L.kind === 'udp') c = 0xffff;
-    v.setUint16(at, c);
+function writeEth(f: Frame, i: number, L: LayerOf<'eth'>): void {
+  const { out, v } = f;
+  const o = f.offsets[i];
+  check(L, i, 'type', L.type, 16);
+  out.set(parseMac(L.dst), o);
+  out.set(parseMac(L.src), o + 6);
+  v.setUint16(o + 12, needType(f, i, L.type, etherTypeOf(f.layers[i + 1]), 'type (EtherType)'));
+}
+
+function writeVlan(f: Frame, i: number, L: LayerOf<'vlan'>): void {
+  const o = f.offsets[i];
+  check(L, i, 'vid', L.vid, 12);
+  check(L, i, 'pcp', L.pcp, 3);
+  check(L, i, 'dei', L.dei, 1);
+  check(L, i, 'type', L.type, 16);
+  f.v.setUint16(o, ((L.pcp ?? 0) << 13) | ((L.dei ?? 0) << 12) | L.vid);
+  f.v.setUint16(o + 2, needType(f, i, L.type, etherTypeOf(f.layers[i + 1]), 'type (EtherType)'));
+}
+
+function writeArp(f: Frame, i: number, L: LayerOf<'arp'>): void {
+  const { out, v } = f;
+  const o = f.offsets[i];
+  check(L, i, 'op', L.op, 16);
+  v.setUint16(o, ARPHRD_ETHER);
+  v.setUint16(o + 2, ETH_P_IP);
+  out[o + 4] = 6;
+  out[o + 5] = 4;
+  v.setUint16(o + 6, L.op);
+  out.set(parseMac(L.senderMac), o + 8);
+  out.set(parseIpv4(L.senderIp), o + 14);
+  out.set(parseMac(L.targetMac ?? '00:00:00:00:00:00'), o + 18);
+  out.set(parseIpv4(L.targetIp), o + 24);
+}
+
+function writeIpv4(f: Frame, i: number, L: LayerOf<'ipv4'>): void {
+  const { out, v } = f;
+  const o = f.offsets[i];
+  const hlen = headerSize(L, i);
+  for (const [field, bits] of [['ttl', 8], ['tos', 8], ['id', 16], ['fragOffset', 13], ['protocol', 8], ['totalLength', 16], ['checksum', 16]] as const) {
+    check(L, i, field, L[field], bits);
   }
-  return out;
+  const totalLength = L.totalLength ?? f.dataEnd - o;
+  if (totalLength > 0xffff) fail(L, i, `total length ${totalLength} does not fit 16 bits`);
+  out[o] = 0x40 | (hlen / 4);
+  out[o + 1] = L.tos ?? 0;
+  v.setUint16(o + 2, totalLength);
+  v.setUint16(o + 4, L.id ?? 0);
+  v.setUint16(o + 6, (L.df ? 0x4000 : 0) | (L.mf ? 0x2000 : 0) | (L.fragOffset ?? 0));
+  out[o + 8] = L.ttl ?? 64;
+  out[o + 9] = needType(f, i, L.protocol, protocolOf(f.layers[i + 1]), 'protocol');
+  out.set(parseIpv4(L.src), o + 12);
+  out.set(parseIpv4(L.dst), o + 16);
+  if (L.options) out.set(L.options, o + 20);
+  v.setUint16(o + 10, L.checksum ?? internetChecksum(out, o, o + hlen));
+}
+
+function writeIpv6(f: Frame, i: number, L: LayerOf<'ipv6'>): void {
+  const { out, v } = f;
+  const o = f.offsets[i];
+  for (const [field, bits] of [['hopLimit', 8], ['trafficClass', 8], ['flowLabel', 20], ['nextHeader', 8], ['payloadLength', 16]] as const) {
+    check(L, i, field, L[field], bits);
+  }
+  const payloadLength = L.payloadLength ?? f.dataEnd - o - 40;
+  if (payloadLength > 0xffff) fail(L, i, `payload length ${payloadLength} does not fit 16 bits (jumbograms are not built)`);
+  v.setUint32(o, ((6 << 28) | ((L.trafficClass ?? 0) << 20) | (L.flowLabel ?? 0)) >>> 0);
+  v.setUint16(o + 4, payloadLength);
+  out[o + 6] = needType(f, i, L.nextHeader, protocolOf(f.layers[i + 1]), 'nextHeader');
+  out[o + 7] = L.hopLimit ?? 64;
+  out.set(parseIpv6(L.src), o + 8);
+  out.set(parseIpv6(L.dst), o + 24);
+}
+
+function writeTcp(f: Frame, i: number, L: LayerOf<'tcp'>): void {
+  const { out, v } = f;
+  const o = f.offsets[i];
+  for (const [field, bits] of [['sport', 16], ['dport', 16], ['seq', 32], ['ack', 32], ['window', 16], ['urgent', 16], ['checksum', 16]] as const) {
+    check(L, i, field, L[field], bits);
+  }
+  let flags: number;
+  try {
+    flags = tcpFlagsValue(L.flags ?? 'S');
+  } catch (err) {
+    return fail(L, i, (err as Error).message);
+  }
+  v.setUint16(o, L.sport);
+  v.setUint16(o + 2, L.dport);
+  v.setUint32(o + 4, L.seq ?? 0);
+  v.setUint32(o + 8, L.ack ?? 0);
+  out[o + 12] = (headerSize(L, i) / 4) << 4;
+  out[o + 13] = flags;
+  v.setUint16(o + 14, L.window ?? 65535);
+  v.setUint16(o + 18, L.urgent ?? 0);
+  if (L.options) out.set(L.options, o + 20);
+}
+
+function writeUdp(f: Frame, i: number, L: LayerOf<'udp'>): void {
+  const o = f.offsets[i];
+  for (const [field, bits] of [['sport', 16], ['dport', 16], ['length', 16], ['checksum', 16]] as const) check(L, i, field, L[field], bits);
+  const length = L.length ?? f.dataEnd - o;
+  if (length > 0xffff) fail(L, i, `length ${length} does not fit 16 bits`);
+  f.v.setUint16(o, L.sport);
+  f.v.setUint16(o + 2, L.dport);
+  f.v.setUint16(o + 4, length);
+}
+
+function writeIcmp(f: Frame, i: number, L: LayerOf<'icmp' | 'icmpv6'>): void {
+  const o = f.offsets[i];
+  for (const [field, bits] of [['type', 8], ['code', 8], ['id', 16], ['seq', 16], ['checksum', 16]] as const) check(L, i, field, L[field], bits);
+  f.out[o] = L.type;
+  f.out[o + 1] = L.code ?? 0;
+  f.v.setUint16(o + 4, L.id ?? 0);
+  f.v.setUint16(o + 6, L.seq ?? 0);
+}
+
+/** A TCP, UDP, ICMP or ICMPv6 layer's checksum (given, or over the segment and the nearest IP layer's pseudo-header). */
+function writeChecksum(f: Frame, i: number): void {
+  const { layers, offsets, dataEnd, out, v } = f;
+  const L = layers[i];
+  if (L.kind !== 'tcp' && L.kind !== 'udp' && L.kind !== 'icmp' && L.kind !== 'icmpv6') return;
+  const o = offsets[i];
+  const at = o + (L.kind === 'tcp' ? 16 : L.kind === 'udp' ? 6 : 2);
+  if (L.checksum !== undefined) {
+    v.setUint16(at, L.checksum);
+    return;
+  }
+  const length = dataEnd - o;
+  let sum = 0;
+  if (L.kind !== 'icmp') {
+    let ip = i - 1;
+    while (ip >= 0 && layers[ip].kind !== 'ipv4' && layers[ip].kind !== 'ipv6') ip--;
+    if (ip >= 0) sum = pseudoHeaderSum(out, offsets[ip], L.kind === 'tcp' ? IPPROTO_TCP : L.kind === 'udp' ? IPPROTO_UDP : IPPROTO_ICMPV6, length);
+  }
+  let c = internetChecksum(out, o, dataEnd, sum);
+  if (c === 0 && L.kind === 'udp') c = 0xffff;
+  v.setUint16(at, c);
 }

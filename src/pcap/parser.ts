@@ -26,27 +26,15 @@ import {
   type SkippedRecord,
 } from './types.js';
 import { POW10, setTimestamp, type Interface } from './timestamps.js';
+import {
+  BT_EPB, BT_IDB, BT_OPB, BT_SHB, BT_SPB, IF_TSOFFSET, IF_TSRESOL, OPT_COMMENT, OPT_ENDOFOPT, PCAPNG_BOM, PCAP_MAGIC_NS, PCAP_MAGIC_US,
+} from './format.js';
 import { TO_ETHERNET, toEthernet } from './link-types.js';
 import { LINKTYPE_ETHERNET } from '../packet/constants.js';
 
 export const CHUNK = 1 << 20;
 /** Largest pcapng block read into memory (packet blocks with options, headers); others are skipped. */
 const MAX_BLOCK = 16 << 20;
-
-const PCAP_MAGIC_US = 0xa1b2c3d4;
-const PCAP_MAGIC_NS = 0xa1b23c4d;
-const PCAPNG_BOM = 0x1a2b3c4d;
-
-const BT_SHB = 0x0a0d0d0a;
-const BT_IDB = 0x00000001;
-const BT_OPB = 0x00000002;
-const BT_SPB = 0x00000003;
-const BT_EPB = 0x00000006;
-
-const OPT_ENDOFOPT = 0;
-const OPT_COMMENT = 1;
-const IF_TSRESOL = 9;
-const IF_TSOFFSET = 14;
 
 export const RECORD = 1;
 export const END = 0;
@@ -410,28 +398,12 @@ export class CaptureParser {
       this.bad(offset, index, `interface ${ifid} is not described (the section has ${this.interfaces.length} interface${this.interfaces.length === 1 ? '' : 's'})`);
       return false;
     }
-    if (capLen > MAX_CAPTURED_LENGTH) {
-      this.bad(offset, index, `captured length ${capLen} is larger than ${MAX_CAPTURED_LENGTH}`);
-      return false;
-    }
+    if (!this.capLenAllowed(offset, index, capLen)) return false;
     if (capLen > ifc.snaplen && ifc.snaplen !== 0) this.overSnaplen(offset, index, capLen, `interface ${ifid}'s snaplen ${ifc.snaplen}`);
-    if (this.options.linkTypes !== undefined) {
-      const refused = this.refuseLinkType(ifc.linkType);
-      if (refused !== undefined) {
-        this.bad(offset, index, `its interface ${ifid} (described at byte offset ${ifc.offset}) has ${refused}`);
-        return false;
-      }
-    }
-    const rec = this.record;
-    rec.index = index;
-    setTimestamp(rec, ifc, v.getUint32(p + 12, le), v.getUint32(p + 16, le));
-    rec.capLen = capLen;
-    rec.origLen = v.getUint32(p + 24, le);
-    rec.dataOffset = p + 28;
-    rec.linkType = ifc.linkType;
-    rec.interfaceId = ifid;
-    rec.view = undefined;
-    rec.comment = 28 + padded + 4 < len ? this.comment(p + 28 + padded, p + len - 4) : undefined;
+    if (!this.linkTypeAllowed(offset, index, ifc, ifid)) return false;
+    const comment = 28 + padded + 4 < len ? this.comment(p + 28 + padded, p + len - 4) : undefined;
+    this.fillRecord(index, ifc, ifid, capLen, v.getUint32(p + 24, le), p + 28, comment);
+    setTimestamp(this.record, ifc, v.getUint32(p + 12, le), v.getUint32(p + 16, le));
     return this.adapt(offset);
   }
 
@@ -471,29 +443,41 @@ export class CaptureParser {
       this.bad(offset, index, `simple packet block of ${len} bytes is too small for ${capLen} bytes of packet data`);
       return false;
     }
-    if (capLen > MAX_CAPTURED_LENGTH) {
-      this.bad(offset, index, `captured length ${capLen} is larger than ${MAX_CAPTURED_LENGTH}`);
-      return false;
-    }
-    if (this.options.linkTypes !== undefined) {
-      const refused = this.refuseLinkType(ifc.linkType);
-      if (refused !== undefined) {
-        this.bad(offset, index, `its interface 0 (described at byte offset ${ifc.offset}) has ${refused}`);
-        return false;
-      }
-    }
+    if (!this.capLenAllowed(offset, index, capLen)) return false;
+    if (!this.linkTypeAllowed(offset, index, ifc, 0)) return false;
+    this.fillRecord(index, ifc, 0, capLen, origLen, p + 12, undefined);
+    this.record.tsSec = 0;
+    this.record.tsNsec = 0;
+    return this.adapt(offset);
+  }
+
+  /** A packet block's captured length within MAX_CAPTURED_LENGTH (else reported bad). */
+  private capLenAllowed(offset: number, index: number, capLen: number): boolean {
+    if (capLen <= MAX_CAPTURED_LENGTH) return true;
+    this.bad(offset, index, `captured length ${capLen} is larger than ${MAX_CAPTURED_LENGTH}`);
+    return false;
+  }
+
+  /** Whether the consumer takes the link type of the block's interface (else reported bad). */
+  private linkTypeAllowed(offset: number, index: number, ifc: Interface, ifid: number): boolean {
+    if (this.options.linkTypes === undefined) return true;
+    const refused = this.refuseLinkType(ifc.linkType);
+    if (refused === undefined) return true;
+    this.bad(offset, index, `its interface ${ifid} (described at byte offset ${ifc.offset}) has ${refused}`);
+    return false;
+  }
+
+  /** The record of a packet block (its timestamp aside). */
+  private fillRecord(index: number, ifc: Interface, ifid: number, capLen: number, origLen: number, dataOffset: number, comment: string | undefined): void {
     const rec = this.record;
     rec.index = index;
-    rec.tsSec = 0;
-    rec.tsNsec = 0;
     rec.capLen = capLen;
     rec.origLen = origLen;
-    rec.dataOffset = p + 12;
+    rec.dataOffset = dataOffset;
     rec.linkType = ifc.linkType;
-    rec.interfaceId = 0;
+    rec.interfaceId = ifid;
     rec.view = undefined;
-    rec.comment = undefined;
-    return this.adapt(offset);
+    rec.comment = comment;
   }
 
   // ---- what the consumer gets ----

@@ -10,15 +10,14 @@
  */
 import { XdplabError } from '../errors.js';
 import { OutputFile } from '../files.js';
+import {
+  BT_EPB, BT_IDB, BT_SHB, IF_DESCRIPTION, IF_NAME, IF_TSRESOL, OPT_COMMENT, OPT_ENDOFOPT, PCAPNG_BOM, PCAP_MAGIC_NS, PCAP_MAGIC_US,
+} from './format.js';
 import { LINKTYPE_ETHERNET, MAX_CAPTURED_LENGTH, type CaptureWriter, type CaptureWriterOptions } from './types.js';
 
 const BUFFER = 1 << 20;
 const utf8 = new TextEncoder();
 
-const OPT_COMMENT = 1;
-const IF_NAME = 2;
-const IF_DESCRIPTION = 3;
-const IF_TSRESOL = 9;
 
 /** Bytes of options and their opt_endofopt. */
 const optionsSize = (options: ReadonlyArray<readonly [number, Uint8Array]>): number =>
@@ -82,7 +81,7 @@ class FileCaptureWriter implements CaptureWriter {
   }
 
   private pcapHeader(linkType: number): void {
-    this.u32(this.nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4);
+    this.u32(this.nanoseconds ? PCAP_MAGIC_NS : PCAP_MAGIC_US);
     this.u16(2);
     this.u16(4);
     this.u32(0); // thiszone
@@ -93,9 +92,9 @@ class FileCaptureWriter implements CaptureWriter {
 
   private pcapngHeader(linkType: number): void {
     // Section Header Block: no options, section length unknown (-1).
-    this.u32(0x0a0d0d0a);
+    this.u32(BT_SHB);
     this.u32(28);
-    this.u32(0x1a2b3c4d);
+    this.u32(PCAPNG_BOM);
     this.u16(1);
     this.u16(0);
     this.u32(0xffffffff);
@@ -108,7 +107,7 @@ class FileCaptureWriter implements CaptureWriter {
     options.push([IF_TSRESOL, Uint8Array.of(9)]);
     const total = 20 + optionsSize(options); // type, length, link type, reserved, snaplen; options; length
     this.reserve(total);
-    this.u32(1);
+    this.u32(BT_IDB);
     this.u32(total);
     this.u16(linkType);
     this.u16(0);
@@ -127,7 +126,7 @@ class FileCaptureWriter implements CaptureWriter {
       this.buf.fill(0, this.len + value.length, this.len + p);
       this.len += p;
     }
-    this.u32(0); // opt_endofopt
+    this.u32(OPT_ENDOFOPT); // and its length, 0
   }
 
   /** Make room for `n` more bytes: flush, and grow the buffer for a record larger than it. */
@@ -169,7 +168,7 @@ class FileCaptureWriter implements CaptureWriter {
       const low = (y - yh * 65536) * 65536 + b * 1e9 + tsNsec; // < 2^53
       const lo = low % 4294967296;
       const hi = yh + (low - lo) / 4294967296;
-      this.u32(6);
+      this.u32(BT_EPB);
       this.u32(total);
       this.u32(0); // interface 0
       this.u32(hi);

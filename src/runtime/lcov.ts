@@ -7,6 +7,8 @@
  * each conditional jump is a branch with two sides, jumped and fell through. Programs of one
  * object share source files: their counts add up.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { ProgramSpec } from '../spec/types.js';
 import { sourceLineAt } from '../spec/line-info.js';
 import type { Coverage, ImageCoverage } from '../vm/coverage.js';
@@ -36,7 +38,9 @@ export function formatLcov(coverage: Coverage, options: LcovOptions = {}): strin
     const program = Program.of(cover.image);
     if (program) addImage(files, cover, program.spec, options.sourcePath ?? ((file) => file));
   }
-  return [...files.keys()].sort().map((file) => record(file, files.get(file)!, options.testName ?? '')).join('');
+  // geninfo's test names are word characters only ("firewall.bpf.o" → "firewall_bpf_o").
+  const testName = (options.testName ?? '').replace(/\W/g, '_');
+  return [...files.keys()].sort().map((file) => record(file, files.get(file)!, testName)).join('');
 }
 
 function fileOf(files: Map<string, FileCounts>, name: string): FileCounts {
@@ -113,4 +117,27 @@ function record(file: string, f: FileCounts, testName: string): string {
   for (const [line, count] of lines) out.push(`DA:${line},${count}`);
   out.push(`LF:${lines.length}`, `LH:${lines.filter(([, c]) => c > 0).length}`, 'end_of_record');
   return out.join('\n') + '\n';
+}
+
+/**
+ * A source file as line info names it (BTF keeps a header's name without its directory),
+ * found beside the object, in a directory next to the object's (../include/x.h), or one up;
+ * left as named when it is in none of them.
+ */
+export function sourcePathBeside(objectPath: string): (file: string) => string {
+  const dir = path.dirname(objectPath);
+  const siblings = readdirSafe(path.join(dir, '..')).map((d) => path.join(dir, '..', d));
+  return (file) => {
+    if (path.isAbsolute(file)) return file;
+    const found = [dir, ...siblings, path.join(dir, '..')].map((d) => path.join(d, file)).find((f) => existsSync(f));
+    return found ?? file;
+  };
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
 }

@@ -7,7 +7,7 @@
  * packet's capture time) and bpf_get_prandom_u32 draws from a PRNG seeded at construction.
  */
 import type { HelperHost } from '../helpers/env.js';
-import type { Fib } from '../helpers/fib.js';
+import type { Fib } from '../netcore/fib.js';
 import { HelperRegistry } from '../helpers/registry.js';
 import { ALL_HELPERS } from '../helpers/index.js';
 import type { BpfMap } from '../maps/map.js';

@@ -20,7 +20,7 @@ import { loadBtfMaps, loadBtfSections, type BtfSections } from './btf-maps.js';
 import { coreReloValue, patchCoreInstruction } from './core.js';
 import { loadKconfig, type Kconfig } from './kconfig.js';
 import { sectionDef } from './section-names.js';
-import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE } from '../uapi/bpf.js';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN } from '../uapi/bpf.js';
 import {
   LIBBPF_PIN_NONE, type CollectionSpec, type GlobalVariable, type MapReference, type MapSpec, type ProgramSpec,
 } from './types.js';
@@ -143,7 +143,6 @@ const isGlobalDataSection = (name: string): boolean =>
  * with a second dot (`.rodata.str1.1`, `.data.custom`) is used alone.
  */
 function internalMapName(source: string, section: string): string {
-  const BPF_OBJ_NAME_LEN = 16;
   const object = (source.split('/').pop() ?? source).split('.')[0];
   const sfxLen = Math.min(Math.max(7, section.length), BPF_OBJ_NAME_LEN - 1);
   const pfxLen = section.indexOf('.', 1) >= 0 ? 0 : Math.min(BPF_OBJ_NAME_LEN - sfxLen - 1, object.length);

@@ -3,10 +3,9 @@
  * the function name, `section/name`, the kernel's 15-character truncation of the name, or a
  * section holding one program. A name that matches nothing (or several) comes back as given.
  */
+import { BPF_OBJ_NAME_LEN } from '../uapi/bpf.js';
 import type { CollectionSpec } from './types.js';
 
-/** include/uapi/linux/bpf.h: a program's name in the kernel holds 15 characters and a NUL. */
-const BPF_OBJ_NAME_LEN = 16;
 
 export function resolveProgramName(spec: CollectionSpec, name: string): string {
   if (spec.programs.has(name)) return name;

@@ -16,7 +16,7 @@ import { buildPacket, type Layer } from '../packet/index.js';
 import { Collection } from '../runtime/collection.js';
 import type { Program } from '../runtime/program.js';
 import { verdictSource, type VerdictSource } from '../runtime/program.js';
-import { formatLcov } from '../runtime/lcov.js';
+import { formatLcov, sourcePathBeside } from '../runtime/lcov.js';
 import { Runtime } from '../runtime/runtime.js';
 import { setGlobal } from '../spec/edit.js';
 import { readObjectFile } from '../spec/compile-c.js';
@@ -100,12 +100,12 @@ export class TestObject {
 
   /**
    * The coverage of every run so far as an lcov tracefile (loadObject's `coverage: true`);
-   * `sourcePath` maps the file names of the object's line info to paths (default: as named).
+   * `sourcePath` maps the file names of the object's line info to paths (default: found beside the object).
    */
   lcov(sourcePath?: (file: string) => string): string {
     const coverage = this.runtime.engine.coverage;
     if (!coverage) throw new XdplabError('USAGE', `${this.spec.source}: coverage was not asked for (loadObject(…, { coverage: true }))`);
-    return formatLcov(coverage, { sourcePath, testName: this.spec.source });
+    return formatLcov(coverage, { sourcePath: sourcePath ?? sourcePathBeside(this.spec.source), testName: this.spec.source });
   }
 
   /** A program, for the lower-level API (testRun). */

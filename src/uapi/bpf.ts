@@ -222,5 +222,5 @@ export const BPF_MAX_VAR_OFF = 1 << 29;
 export const MAX_TAIL_CALL_CNT = 33;
 /** Bytes of the XDP/skb packet the verifier lets a pointer range cover (MAX_PACKET_OFF). */
 export const MAX_PACKET_OFF = 0xffff;
-/** struct xdp_md, struct __sk_buff (the BPF program's contexts) sizes. */
+/** A kernel object's name (a program's, a map's): 15 characters and a NUL. */
 export const BPF_OBJ_NAME_LEN = 16;

@@ -6,7 +6,8 @@ import type { Arena } from './arena.js';
 import type { HelperCall, HelperTable } from './helper-table.js';
 import type { Coverage } from './coverage.js';
 import type { ProgramImage } from './image.js';
-import { Interpreter, type LegacyPacket, type RunArgs } from './interpreter.js';
+import { Interpreter } from './interpreter.js';
+import type { LegacyPacket, RunArgs } from './engine-core.js';
 import { JitEngine, type JitOptions } from './jit/jit-engine.js';
 
 export type { Logger } from './jit/compile-cache.js';

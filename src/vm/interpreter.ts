@@ -11,11 +11,14 @@
  * Frames follow the kernel's bpf-to-bpf call rules: r1–r5 pass arguments, r0 returns, r6–r9
  * are preserved across the call, r10 is the frame's own 512-byte stack (8 frames at most).
  */
-import { Arena, PAGE_SIZE, REGION_READ, REGION_WRITE, type Region } from './arena.js';
-import { VmFault, formatFaultInstruction, type FaultReason } from './fault.js';
+import { Arena, REGION_READ, REGION_WRITE, type Region } from './arena.js';
+import type { VmFault } from './fault.js';
+import { HELPER_CONTINUE, HELPER_STOP, type HelperCall, type HelperTable } from './helper-table.js';
 import {
-  HELPER_CONTINUE, HELPER_STOP, HelperError, type HelperCall, type HelperFn, type HelperTable,
-} from './helper-table.js';
+  CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, LEGACY_PACKET_DETAIL, describeKfuncFault, PcFault as Fault, checkCallback, describeBudgetFault, describeMemoryFault,
+  isInstructionIndex, loadCallbackArgs, loadRunArgs, storeRegister, toVmFault, type InterpreterOptions, type LegacyPacket,
+  type RunArgs,
+} from './engine-core.js';
 import { XOP } from '../isa/xop.js';
 import type { Coverage } from './coverage.js';
 import type { ProgramImage } from './image.js';
@@ -27,68 +30,10 @@ import {
 } from './int64.js';
 import { BPF_IND, BPF_MODE, MAX_BPF_STACK, MAX_CALL_FRAMES, sizeBytes } from '../isa/opcodes.js';
 
-/** Instructions a run may execute before it is stopped (checked at backward jumps). */
-export const DEFAULT_BUDGET = 1 << 27;
-
-/** Where LD_ABS / LD_IND read: the socket buffer's linear data, set by the hook per run. */
-export interface LegacyPacket {
-  dataStart: number;
-  dataEnd: number;
-}
-
-export interface InterpreterOptions {
-  /** Instruction budget per run (default DEFAULT_BUDGET). */
-  budget?: number;
-  /** The stack region (8 frames of 512 bytes) to use; by default the interpreter maps its own. */
-  stack?: Region;
-}
-
-/** Arguments of one run: r1..r5 as numbers (uint32-safe; use setArg64 for wider values). */
-export interface RunArgs {
-  r1?: number;
-  r2?: number;
-  r3?: number;
-  r4?: number;
-  r5?: number;
-}
-
-/** The detail of a memory fault (both engines word it the same): `addr` is the low word plus the offset, unwrapped. */
-export function describeMemoryFault(arena: Arena, addr: number, hi: number, size: number, write: boolean): string {
-  const where = hi !== 0 ? `0x${(hi >>> 0).toString(16)}${(addr >>> 0).toString(16).padStart(8, '0')} (outside the arena)`
-    : addr < 0 || addr >= 2 ** 32 ? `${addr} (outside the arena)`
-    : addr < PAGE_SIZE ? `0x${addr.toString(16)} (NULL page)`
-    : `0x${addr.toString(16)} in ${arena.describe(addr)}`;
-  return `${write ? 'write' : 'read'} of ${size} bytes at ${where}`;
-}
-
-/** The detail of a budget fault. */
-export const describeBudgetFault = (budget: number): string => `more than ${budget} instructions executed (a loop that does not end?)`;
-
-/** r0..r9 from `args` (r1..r5 as given, the rest 0), in the (low, high) pair layout both engines share. */
-export function loadRunArgs(regs: Int32Array, args: RunArgs): void {
-  regs.fill(0, 0, 20);
-  regs[2] = args.r1 ?? 0;
-  regs[4] = args.r2 ?? 0;
-  regs[6] = args.r3 ?? 0;
-  regs[8] = args.r4 ?? 0;
-  regs[10] = args.r5 ?? 0;
-}
-
-/** Register n set to a 64-bit value, in the pair layout. */
-export function storeRegister(regs: Int32Array, n: number, value: bigint): void {
-  regs[n * 2] = Number(BigInt.asIntN(32, value));
-  regs[n * 2 + 1] = Number(BigInt.asIntN(32, value >> 32n));
-}
-
 /** The dispatch code of an instruction that notes an origin, as a constant (a property load each instruction is not free). */
 const ORIGIN_MARK = XOP.ORIGIN_MARK;
 /** The dispatch code of every instruction while coverage is counted (vm/coverage.ts). */
 const COVER_MARK = XOP.COVER_MARK;
-
-/** A marker thrown past the dispatch loop; turned into a VmFault with context. */
-class Fault {
-  constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
-}
 
 export class Interpreter implements HelperCall {
   /** r0..r10 as (low, high) pairs: r_n is regs[2n] (low) and regs[2n+1] (high). */
@@ -124,11 +69,9 @@ export class Interpreter implements HelperCall {
   private readonly originFiles = Array.from({ length: MAX_CALL_FRAMES + 1 }, () => new Int32Array(11));
   /** The origins of r6–r9 a local call keeps for its caller, per frame. */
   private readonly savedOrigins = new Int32Array(MAX_CALL_FRAMES * 4);
-  private helperCache = new Map<number, HelperFn | null>();
+  private readonly helperCaller: HelperCaller;
   /** The current frame's depth (0 = the program's own), kept for callbacks. */
   private depth = 0;
-  /** The pc of the helper call in progress. */
-  private helperPc = 0;
   /** The caller's registers while a callback runs, one buffer per depth (nothing allocates per call). */
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
 
@@ -140,6 +83,7 @@ export class Interpreter implements HelperCall {
     this.budget = options.budget ?? DEFAULT_BUDGET;
     this.stack = options.stack ?? arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
     this.stackTop = this.stack.end;
+    this.helperCaller = new HelperCaller(helpers);
   }
 
   /** r0 of the last run as an unsigned 64-bit BigInt. */
@@ -174,17 +118,7 @@ export class Interpreter implements HelperCall {
   }
 
   private toVmFault(fault: Fault): VmFault {
-    const insn = this.image.insnAt[fault.pc];
-    return new VmFault(fault.reason, this.image.name, fault.pc, formatFaultInstruction(insn), fault.detail);
-  }
-
-  private helperFor(id: number): HelperFn | null {
-    let fn = this.helperCache.get(id);
-    if (fn === undefined) {
-      fn = this.helpers.lookup(id) ?? null;
-      this.helperCache.set(id, fn);
-    }
-    return fn;
+    return toVmFault(this.image, fault);
   }
 
   private memoryFault(pc: number, addr: number, hi: number, size: number, write: boolean): Fault {
@@ -200,19 +134,13 @@ export class Interpreter implements HelperCall {
    */
   callFunction(pc: number, args: readonly number[]): number {
     const image = this.image;
-    if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined) {
-      throw new HelperError(`callback at ${pc} is not an instruction of ${image.name}`);
-    }
-    if (this.depth + 1 >= MAX_CALL_FRAMES) throw new HelperError(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    checkCallback(image, pc, this.depth);
     const R = this.regs;
     const depth = this.depth;
     const saved = this.callbackSaves[depth];
     saved.set(R);
     try {
-      for (let i = 0; i < 5; i++) {
-        R[2 + 2 * i] = args[i] ?? 0;
-        R[3 + 2 * i] = 0;
-      }
+      loadCallbackArgs(R, args);
       this.execute(image, pc, depth + 1);
       return R[0];
     } finally {
@@ -224,7 +152,7 @@ export class Interpreter implements HelperCall {
 
   /** The pcs of the helper call in progress and of each call site below it, innermost first. */
   callChain(): number[] {
-    const chain = [this.helperPc];
+    const chain = [this.helperCaller.pc];
     for (let d = this.depth; d > 0; d--) chain.push(this.saved[(d - 1) * 9 + 8] - 1);
     return chain;
   }
@@ -492,9 +420,7 @@ export class Interpreter implements HelperCall {
 
         // ---- calls and exit
         case 0x85: { // CALL: call imm (a helper)
-          const fn = this.helperFor(imms[pc]);
-          if (fn === null) throw new Fault('UNKNOWN_HELPER', pc, `no helper with id ${imms[pc]}`);
-          const action = this.callHelper(fn, pc);
+          const action = this.helperCaller.callById(this, imms[pc], pc);
           u8 = arena.u8; dv = arena.view;
           pageRegion = arena.pageRegion; regionStart = arena.regionStart; regionEnd = arena.regionEnd; regionFlags = arena.regionFlags;
           if (action === HELPER_CONTINUE) break;
@@ -524,21 +450,18 @@ export class Interpreter implements HelperCall {
           } else {
             const s = src2[pc];
             target = R[s];
-            if (R[s + 1] !== 0 || target < 0 || target >= image.slots || image.insnAt[target] === undefined) {
-              const fn = R[s + 1] === 0 ? this.helperFor(target) : null;
-              if (fn === null) throw new Fault('BAD_CALL', pc, `callx to ${pairToBigInt(R[s], R[s + 1])}: neither a function of the program nor a helper`);
-              const action = this.callHelper(fn, pc);
+            if (!isInstructionIndex(image, target, R[s + 1])) {
+              const action = this.helperCaller.callxHelper(this, target, R[s + 1], pc);
               u8 = arena.u8; dv = arena.view;
               pageRegion = arena.pageRegion; regionStart = arena.regionStart; regionEnd = arena.regionEnd; regionFlags = arena.regionFlags;
               if (action === HELPER_STOP) {
                 this.r0Pc = pc;
                 return;
               }
-              if (action !== HELPER_CONTINUE) throw new Fault('BAD_CALL', pc, 'a tail call through callx');
               break;
             }
           }
-          if (depth + 1 >= MAX_CALL_FRAMES) throw new Fault('CALL_DEPTH', pc, `more than ${MAX_CALL_FRAMES} nested calls`);
+          if (depth + 1 >= MAX_CALL_FRAMES) throw new Fault('CALL_DEPTH', pc, CALL_DEPTH_DETAIL);
           if (n > budget) throw this.budgetFault(pc);
           const at = depth * 9;
           saved[at] = R[12]; saved[at + 1] = R[13]; saved[at + 2] = R[14]; saved[at + 3] = R[15];
@@ -554,7 +477,7 @@ export class Interpreter implements HelperCall {
           continue;
         }
         case 0x117: // CALL_KFUNC: call imm (a kernel function)
-          throw new Fault('KFUNC', pc, `kfunc ${imms[pc]} (kernel functions exist only inside the kernel)`);
+          throw new Fault('KFUNC', pc, describeKfuncFault(imms[pc]));
         case 0x95: { // EXIT: exit
           if (depth === baseDepth) {
             this.exitPc = pc;
@@ -620,7 +543,7 @@ export class Interpreter implements HelperCall {
         case 0x40: { // LD_IND_W: ldindw src, imm
           const code = xop[pc];
           const pkt = this.legacyPacket;
-          if (!pkt) throw new Fault('LEGACY_PACKET', pc, 'LD_ABS/LD_IND need a socket buffer (a TC or socket program)');
+          if (!pkt) throw new Fault('LEGACY_PACKET', pc, LEGACY_PACKET_DETAIL);
           const size = sizeBytes(code);
           const offset = (BPF_MODE(code) === BPF_IND ? R[src2[pc]] : 0) + imms[pc];
           const a = pkt.dataStart + offset;
@@ -678,17 +601,6 @@ export class Interpreter implements HelperCall {
 
   private budgetFault(pc: number): Fault {
     return new Fault('BUDGET', pc, describeBudgetFault(this.budget));
-  }
-
-  private callHelper(fn: HelperFn, pc: number): number {
-    this.helperPc = pc;
-    try {
-      return fn(this);
-    } catch (err) {
-      if (err instanceof VmFault || err instanceof Fault) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      throw new Fault('HELPER', pc, message);
-    }
   }
 }
 

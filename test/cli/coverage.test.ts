@@ -40,7 +40,7 @@ describe('--coverage', () => {
     }
     expect(files[1]).toBe(files[0]);
     const rec = recordOf(files[0], SOURCE);
-    expect(rec.lines[0]).toBe('TN:firewall.bpf.o');
+    expect(rec.lines[0]).toBe('TN:firewall_bpf_o');
     expect(rec.fn.get('xdp_firewall')).toBe(1);
     // An IPv4 TCP SYN: the IPv4 blocklist and the port were looked up once, the IPv6 path not at all.
     expect(rec.da.get(lineOf('rule = bpf_map_lookup_elem(&blocklist_v4, &key);'))).toBe(1);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Fib } from '../../src/helpers/fib.js';
+import type { Fib } from '../../src/netcore/fib.js';
 import { BPF_FIB_LKUP_RET } from '../../src/uapi/bpf.js';
 import { testRun } from '../../src/hooks/test-run.js';
 import { Collection } from '../../src/runtime/collection.js';

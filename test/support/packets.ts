@@ -1,3 +1,4 @@
+import { parseIpv4, parseIpv6, parseMac } from '../../src/packet/address.js';
 import { ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6 } from '../../src/uapi/if-ether.js';
 /**
  * Test packets: Ethernet frames with IPv4 / IPv6 and TCP / UDP, optionally VLAN-tagged, with
@@ -28,23 +29,10 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
   return out;
 };
 
-export const mac = (text: string): Uint8Array => Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
-export const ip4 = (text: string): Uint8Array => Uint8Array.from(text.split('.').map(Number));
-
-/** A 16-byte IPv6 address from a full or ::-abbreviated text. */
-export function ip6(text: string): Uint8Array {
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g || '0', 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
-  });
-  return out;
-}
+/** Addresses from text: src/packet's parsers (the byte layouts below are this file's own). */
+export const mac = parseMac;
+export const ip4 = parseIpv4;
+export const ip6 = parseIpv6;
 
 export interface EthOptions {
   ethDst?: Uint8Array;

@@ -80,7 +80,7 @@ describe('edge firewall: coverage from a test', () => {
     const fw = loadObject(OBJECT, { coverage: true, maps: { blocklist_v4: [{ key: '203.0.113.0/24', value: 1 }] } });
     for (let i = 0; i < 3; i++) expect(fw.run('xdp_firewall', tcpTo(`203.0.113.${i + 1}`, 443))).toDrop();
     const lcov = fw.lcov();
-    expect(lcov).toMatch(/^TN:.*firewall\.bpf\.o\nSF:firewall\.bpf\.c\n/);
+    expect(lcov).toMatch(/^TN:\w*firewall_bpf_o\nSF:.*topologies\/edge-firewall\/firewall\.bpf\.c\n/m);
     expect(lcov).toMatch(/^FNDA:3,xdp_firewall$/m);
     const logDrops = /^DA:(\d+),(\d+)$/gm;
     const counts = new Map([...lcov.matchAll(logDrops)].map((m) => [Number(m[1]), Number(m[2])]));

@@ -33,7 +33,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "parsing.h"
+#include "../common/parsing.h"
 
 /* Why a packet got its verdict: the index into fw_stats. Keep in step with the README. */
 enum fw_reason {

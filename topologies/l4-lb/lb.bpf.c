@@ -33,17 +33,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "../common/parsing.h"
+
 #define MAX_VIPS 16
 #define MAX_BACKENDS 64
 #define RING_SIZE 61		/* slots per VIP: a prime, as Maglev requires */
 #define LB_HASH_SEED 0x4c42
-
-#ifndef IP_MF
-#define IP_MF 0x2000
-#endif
-#ifndef IP_OFFSET
-#define IP_OFFSET 0x1fff
-#endif
 
 enum lb_stage {
 	LB_STAGE_CLASSIFY = 0,

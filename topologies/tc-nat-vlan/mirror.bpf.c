@@ -25,15 +25,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#define ICMP_ECHOREPLY 0
-#define ICMP_ECHO 8
+#include "../common/parsing.h"
+
 #define ICMPV6_ECHO_REQUEST 128
 #define ICMPV6_ECHO_REPLY 129
-
-struct vlan_hdr {
-	__be16 h_vlan_TCI;
-	__be16 h_vlan_encapsulated_proto;
-};
 
 /* The first 4 bytes of ICMP and ICMPv6: type, code, checksum. */
 struct icmp_common {

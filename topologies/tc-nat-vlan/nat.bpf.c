@@ -44,17 +44,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "../common/parsing.h"
+
 #define NSEC_PER_SEC 1000000000ULL
 #define NAT_ALLOC_TRIES 8
 #define VLAN_VID_MASK 0x0fff
-#define ICMP_ECHOREPLY 0
-#define ICMP_ECHO 8
-#ifndef IP_MF
-#define IP_MF 0x2000
-#endif
-#ifndef IP_OFFSET
-#define IP_OFFSET 0x1fff
-#endif
 
 /* What happened to a packet: the index into nat_stats. Keep in step with the README. */
 enum nat_outcome {

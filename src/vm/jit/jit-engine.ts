@@ -12,15 +12,16 @@
  */
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
 import { ARENA_LAYOUT, type Arena, type Region } from '../arena.js';
-import { VmFault, formatFaultInstruction, type FaultReason } from '../fault.js';
-import { HELPER_CONTINUE, HELPER_STOP, HelperError, type HelperCall, type HelperFn, type HelperTable } from '../helper-table.js';
+import type { VmFault } from '../fault.js';
+import { HELPER_STOP, type HelperCall, type HelperTable } from '../helper-table.js';
 import type { Coverage } from '../coverage.js';
 import type { ProgramImage } from '../image.js';
 import { pairToBigInt } from '../int64.js';
+import { Interpreter } from '../interpreter.js';
 import {
-  DEFAULT_BUDGET, Interpreter, describeBudgetFault, describeMemoryFault, loadRunArgs, storeRegister, type InterpreterOptions, type LegacyPacket,
-  type RunArgs,
-} from '../interpreter.js';
+  CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, LEGACY_PACKET_DETAIL, describeKfuncFault, PcFault as JitFault, checkCallback, describeBudgetFault, describeMemoryFault,
+  isInstructionIndex, loadCallbackArgs, loadRunArgs, storeRegister, toVmFault, type InterpreterOptions, type LegacyPacket, type RunArgs,
+} from '../engine-core.js';
 import { arrayLookupLayoutAt, isInlineMapLookup } from '../map-layout.js';
 import type { CompiledImage } from './compiler.js';
 import type { MapLayoutResolver } from './lower-map.js';
@@ -30,11 +31,6 @@ import {
 import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
 import { XdplabError } from '../../errors.js';
 import { CompileCache, type CompileStats, type InlineMaps, type Logger } from './compile-cache.js';
-
-/** A fault raised inside compiled code or its imports; turned into a VmFault with the image. */
-class JitFault {
-  constructor(readonly reason: FaultReason, readonly pc: number, readonly detail: string) {}
-}
 
 /** Inline lookups over `arena`'s array maps when `helpers` has the standard lookup helper. */
 function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
@@ -87,8 +83,7 @@ export class JitEngine implements HelperCall {
   private words: Int32Array;
   private regsView: Int32Array;
   private readonly instances = new WeakMap<ProgramImage, { entry: CompiledImage; run: RunFn; repeat: RepeatFn; recompiles: number }>();
-  private readonly helperById: (HelperFn | null | undefined)[] = [];
-  private helperPc = 0;
+  private readonly helperCaller: HelperCaller;
   private readonly callbackSaves = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(22));
   private fallback: Interpreter | undefined;
   /** When set, runs are counted in it (through the interpreter: see run). */
@@ -115,6 +110,7 @@ export class JitEngine implements HelperCall {
     if (arena.jitEngine !== undefined) throw new XdplabError('INTERNAL', 'jit: this arena already has a JIT engine');
     arena.jitEngine = this;
     this.cache = options.compileCache ?? new CompileCache(options.log);
+    this.helperCaller = new HelperCaller(helpers);
     this.budget = options.budget ?? DEFAULT_BUDGET;
     this.stack = arena.alloc(MAX_BPF_STACK * MAX_CALL_FRAMES, 'stack', 'bpf stack');
     this.stackTop = this.stack.end;
@@ -356,49 +352,26 @@ export class JitEngine implements HelperCall {
   }
 
   private toVmFault(fault: JitFault): VmFault {
-    const insn = this.image.insnAt[fault.pc];
-    return new VmFault(fault.reason, this.image.name, fault.pc, formatFaultInstruction(insn), fault.detail);
+    return toVmFault(this.image, fault);
   }
 
   // ---- imports of the compiled code ----------------------------------------------------
 
-  private helperFor(id: number): HelperFn | null {
-    let fn = id >= 0 && id < 0x10000 ? this.helperById[id] : undefined;
-    if (fn === undefined) {
-      fn = this.helpers.lookup(id) ?? null;
-      if (id >= 0 && id < 0x10000) this.helperById[id] = fn;
-    }
-    return fn;
-  }
-
-  private callHelper(fn: HelperFn, pc: number): number {
-    this.helperPc = pc;
-    try {
-      return fn(this);
-    } catch (err) {
-      if (err instanceof VmFault || err instanceof JitFault) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      throw new JitFault('HELPER', pc, message);
-    }
-  }
-
   private helperImport(id: number, pc: number): number {
-    const fn = this.helperFor(id);
-    if (fn === null) throw new JitFault('UNKNOWN_HELPER', pc, `no helper with id ${id}`);
-    return this.callHelper(fn, pc);
+    return this.helperCaller.callById(this, id, pc);
   }
 
   private faultImport(code: number, pc: number, arg: number): never {
     const reason = FAULT_CODE_REASON[code];
     const detail = reason === 'BUDGET' ? describeBudgetFault(this.budget)
-      : reason === 'CALL_DEPTH' ? `more than ${MAX_CALL_FRAMES} nested calls`
-      : `kfunc ${arg} (kernel functions exist only inside the kernel)`;
+      : reason === 'CALL_DEPTH' ? CALL_DEPTH_DETAIL
+      : describeKfuncFault(arg);
     throw new JitFault(reason, pc, detail);
   }
 
   private ldPacket(pc: number, index: number, imm: number, size: number): number {
     const pkt = this.legacyPacket;
-    if (!pkt) throw new JitFault('LEGACY_PACKET', pc, 'LD_ABS/LD_IND need a socket buffer (a TC or socket program)');
+    if (!pkt) throw new JitFault('LEGACY_PACKET', pc, LEGACY_PACKET_DETAIL);
     const words = this.scratch();
     const offset = index + imm;
     const a = pkt.dataStart + offset;
@@ -412,14 +385,8 @@ export class JitEngine implements HelperCall {
   }
 
   private callxImport(pc: number, lo: number, hi: number): number {
-    const image = this.image;
-    if (hi === 0 && lo >= 0 && lo < image.slots && image.insnAt[lo] !== undefined) return lo;
-    const fn = hi === 0 ? this.helperFor(lo) : null;
-    if (fn === null) throw new JitFault('BAD_CALL', pc, `callx to ${pairToBigInt(lo, hi)}: neither a function of the program nor a helper`);
-    const action = this.callHelper(fn, pc);
-    if (action === HELPER_STOP) return CALLX_STOP;
-    if (action !== HELPER_CONTINUE) throw new JitFault('BAD_CALL', pc, 'a tail call through callx');
-    return CALLX_CONTINUE;
+    if (isInstructionIndex(this.image, lo, hi)) return lo;
+    return this.helperCaller.callxHelper(this, lo, hi, pc) === HELPER_STOP ? CALLX_STOP : CALLX_CONTINUE;
   }
 
   // ---- HelperCall ----------------------------------------------------------------------
@@ -427,11 +394,8 @@ export class JitEngine implements HelperCall {
   /** Run a function of the running program as a callback (see Interpreter.callFunction). */
   callFunction(pc: number, args: readonly number[]): number {
     const image = this.image;
-    if (pc < 0 || pc >= image.slots || image.insnAt[pc] === undefined) {
-      throw new HelperError(`callback at ${pc} is not an instruction of ${image.name}`);
-    }
     const depth = this.scratch()[DEPTH];
-    if (depth + 1 >= MAX_CALL_FRAMES) throw new HelperError(`callback: more than ${MAX_CALL_FRAMES} nested calls`);
+    checkCallback(image, pc, depth);
     if (image !== this.callbackImage || pc !== this.callbackPc || this.callbackRecompiles !== this.cache.recompiles) {
       this.ensureBlockStart(image, pc);
       this.callbackImage = image;
@@ -442,11 +406,7 @@ export class JitEngine implements HelperCall {
     saved.set(this.regs);
     const savedCount = this.scratch()[N];
     try {
-      const R = this.regs;
-      for (let i = 0; i < 5; i++) {
-        R[2 + 2 * i] = args[i] ?? 0;
-        R[3 + 2 * i] = 0;
-      }
+      loadCallbackArgs(this.regs, args);
       this.execute(image, pc, depth + 1);
       return this.regs[0];
     } finally {
@@ -461,7 +421,7 @@ export class JitEngine implements HelperCall {
   /** The pcs of the helper call in progress and of each call site below it, innermost first. */
   callChain(): number[] {
     const words = this.scratch();
-    const chain = [this.helperPc];
+    const chain = [this.helperCaller.pc];
     for (let d = words[DEPTH]; d > 0; d--) chain.push(words[FRAMES + ((d - 1) * FRAME_BYTES + FRAME_RET_PC) / 4] - 1);
     return chain;
   }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Header parsing for XDP, in the style of xdp-tutorial's parsing_helpers.h: a cursor walks
- * the packet, every step checks its bounds against data_end (which the verifier demands) and
- * returns the next protocol, or -1 when the header is truncated or inconsistent.
+ * Header parsing for the scenarios' programs, in the style of xdp-tutorial's
+ * parsing_helpers.h: the headers and constants the uapi lacks (struct vlan_hdr, the ICMP
+ * header, IP_MF / IP_OFFSET…), and a cursor that walks the packet, every step checking its
+ * bounds against data_end (which the verifier demands) and returning the next protocol, or -1
+ * when the header is truncated or inconsistent. Every scenario includes it.
  */
-#ifndef EDGE_FW_PARSING_H
-#define EDGE_FW_PARSING_H
+#ifndef TOPOLOGIES_PARSING_H
+#define TOPOLOGIES_PARSING_H
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -209,4 +211,4 @@ static __always_inline int parse_udphdr(struct hdr_cursor *nh, void *data_end, s
 	return len;
 }
 
-#endif /* EDGE_FW_PARSING_H */
+#endif /* TOPOLOGIES_PARSING_H */
