@@ -233,8 +233,8 @@ const signExtend = (x: bigint, bytes: number): bigint => BigInt.asIntN(bytes * 8
 
 function setSext64DefaultVal(reg: RegState, size: number): void {
   const bits = size * 8;
-  const min = -(1 << (bits - 1));
-  const max = size === 4 ? S32_MAX : (1 << (bits - 1)) - 1;
+  const min = -(2 ** (bits - 1)); // not -(1 << 31): that is +2^31 in JavaScript's int32 shifts
+  const max = 2 ** (bits - 1) - 1;
   reg.smin = big(min);
   reg.s32min = min;
   reg.smax = big(max);

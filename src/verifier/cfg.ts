@@ -122,6 +122,9 @@ function checkLdImmSource(env: VerifierEnv, insn: Insn, next: Insn, i: number): 
       env.reject(EINVAL, 'unrecognized bpf_ld_imm64 insn');
   }
   const ref = env.ldImm.get(i);
+  // A map by index into fd_array, which a loader of raw instructions may give; objects never do.
+  const byIndex = insn.src === BPF_PSEUDO_MAP_IDX || insn.src === BPF_PSEUDO_MAP_IDX_VALUE;
+  if (!ref && byIndex) env.reject(ERRNO.EPROTO, 'fd_idx without fd_array is invalid');
   if (!ref) env.reject(EINVAL, `fd ${insn.imm} is not pointing to valid bpf_map`);
   if (ref.kind === 'value') {
     const off = ref.offset >>> 0;

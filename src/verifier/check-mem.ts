@@ -39,8 +39,12 @@ export function isSpillable(type: number): boolean {
 export const frameOf = (env: VerifierEnv, reg: RegState): FuncState => env.curState.frames[reg.frameno];
 
 /** A register's variable offset in messages: its value when known, else the tnum. */
-const varOffString = (reg: RegState): string =>
-  (tnumIsConst(reg.varOff) ? `${BigInt.asIntN(64, reg.varOff.value)}` : tnumString(reg.varOff));
+/** The variable offset in alignment messages: a constant as %#llx (0 as "0"), else the tnum. */
+const varOffString = (reg: RegState): string => {
+  if (!tnumIsConst(reg.varOff)) return tnumString(reg.varOff);
+  const v = BigInt.asUintN(64, reg.varOff.value);
+  return v === 0n ? '0' : `0x${v.toString(16)}`;
+};
 
 // ---- alignment -------------------------------------------------------------------------------
 
