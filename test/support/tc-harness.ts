@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { ethernetDevice, LOOPBACK, type DeviceTable, type NetDevice } from '../../src/helpers/skb-model.js';
+import { ethernetDevice, LOOPBACK, type DeviceTable, type NetDevice } from '../../src/netcore/net-device.js';
 import { TcHook, TestRunError, type TcRunInput, type TcRunResult } from '../../src/hooks/tc.js';
 import { Collection } from '../../src/runtime/collection.js';
 import { Runtime } from '../../src/runtime/runtime.js';
