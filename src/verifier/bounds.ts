@@ -258,6 +258,9 @@ export function coerceRegToSizeSx(reg: RegState, size: number): void {
     return;
   }
   const bits = big(size * 8);
+  // Every value already a sign-extended `size`-byte value: the extension changes nothing
+  // (asked of the running kernel: (s32) of [-2048, 2047] stays [-2048, 2047]).
+  if (reg.smin >= -(1n << (bits - 1n)) && reg.smax < 1n << (bits - 1n)) return;
   const topMax = (u64(reg.smax) >> bits) << bits;
   const topMin = (u64(reg.smin) >> bits) << bits;
   if (topMax === topMin) {

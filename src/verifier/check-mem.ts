@@ -39,11 +39,14 @@ export function isSpillable(type: number): boolean {
 export const frameOf = (env: VerifierEnv, reg: RegState): FuncState => env.curState.frames[reg.frameno];
 
 /** A register's variable offset in messages: its value when known, else the tnum. */
-/** The variable offset in alignment messages: a constant as %#llx (0 as "0"), else the tnum. */
+/**
+ * The variable offset in alignment messages: a constant as the kernel's log prints an unsigned
+ * number (verbose_unum: decimal up to U16_MAX, %#llx above), else the tnum.
+ */
 const varOffString = (reg: RegState): string => {
   if (!tnumIsConst(reg.varOff)) return tnumString(reg.varOff);
   const v = BigInt.asUintN(64, reg.varOff.value);
-  return v === 0n ? '0' : `0x${v.toString(16)}`;
+  return v <= 0xffffn ? `${v}` : `0x${v.toString(16)}`;
 };
 
 // ---- alignment -------------------------------------------------------------------------------
@@ -352,6 +355,22 @@ function markRegStackRead(env: VerifierEnv, frame: FuncState, minOff: number, ma
   }
 }
 
+/** The bytes a partial fill reads: spilled and zero ones counted, uninitialised ones refused (but for root). */
+function countReadBytes(env: VerifierEnv, stype: Uint8Array, off: number, size: number): { spillCnt: number; zeroCnt: number } {
+  let spillCnt = 0;
+  let zeroCnt = 0;
+  const slotIdx = -off - 1;
+  for (let i = 0; i < size; i++) {
+    const type = stype[(slotIdx - i) % BPF_REG_SIZE];
+    if (type === STACK_SPILL) spillCnt++;
+    else if (type === STACK_ZERO) zeroCnt++;
+    else if (type !== STACK_MISC && !(type === STACK_INVALID && env.priv.allowUninitStack)) {
+      env.reject(EACCES, `invalid read from stack off ${off}+${i} size ${size}`);
+    }
+  }
+  return { spillCnt, zeroCnt };
+}
+
 /** check_stack_read_fixed_off. */
 function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number, size: number, dstRegno: number): void {
   const spi = spiOf(off);
@@ -366,25 +385,21 @@ function checkStackReadFixedOff(env: VerifierEnv, frame: FuncState, off: number,
     const spill = spillSize(slot);
     if (size !== BPF_REG_SIZE || spill !== BPF_REG_SIZE) {
       if (reg.type !== SCALAR_VALUE) env.reject(EACCES, 'invalid size of register fill');
-      if (dstRegno < 0) return;
-      if (size <= spill && off % BPF_REG_SIZE === 0) {
+      const whole = size <= spill && off % BPF_REG_SIZE === 0;
+      // A read for no register (an atomic's) still needs every byte it takes initialised
+      // (asked of the running kernel: a 4-byte atomic over a 2-byte spill is refused for !root).
+      if (dstRegno < 0) {
+        if (!whole) countReadBytes(env, stype, off, size);
+        return;
+      }
+      if (whole) {
         const subregDef = cur.regs[dstRegno].subregDef;
         if (env.priv.bpfCapable && size === 4 && spill === 4 && regWidth(reg) <= 32) assignScalarIdBeforeMov(env, reg);
         cur.regs[dstRegno].assignFrom(reg);
         cur.regs[dstRegno].subregDef = subregDef;
         if (regWidth(reg) > size * 8) cur.regs[dstRegno].id = 0;
       } else {
-        let spillCnt = 0;
-        let zeroCnt = 0;
-        const slotIdx = -off - 1;
-        for (let i = 0; i < size; i++) {
-          const type = stype[(slotIdx - i) % BPF_REG_SIZE];
-          if (type === STACK_SPILL) spillCnt++;
-          else if (type === STACK_ZERO) zeroCnt++;
-          else if (type !== STACK_MISC && !(type === STACK_INVALID && env.priv.allowUninitStack)) {
-            env.reject(EACCES, `invalid read from stack off ${off}+${i} size ${size}`);
-          }
-        }
+        const { spillCnt, zeroCnt } = countReadBytes(env, stype, off, size);
         const dst = cur.regs[dstRegno];
         if (spillCnt === size && tnumIsConst(reg.varOff) && reg.varOff.value === 0n) {
           markKnown(dst, 0n);
