@@ -65,7 +65,7 @@ export async function benchLoad() {
       kernel === undefined ? '–' : `${fmt(kernel, 1)} ms`, kernel === undefined ? '–' : `${fmt(m.meanNs / 1e6 / kernel, 2)}×`]);
   }
   const notes = [
-    'xdplab: loadCollectionSpec + Collection.load into a fresh runtime + compiling every program (and its subprograms) to a WebAssembly module, under Benchmark.js; instantiation happens on first run and is not included.',
+    'xdplab: loadCollectionSpec + Collection.load into a fresh runtime (which runs the verifier on every program, as BPF_PROG_LOAD does: its time is in load) + compiling every program (and its subprograms) to a WebAssembly module, under Benchmark.js; instantiation happens on first run and is not included.',
     'Kernel: the best of 3 `bpftool prog loadall` runs (libbpf, the verifier, the kernel JIT, bpftool\'s own start-up).',
   ];
   if (why !== undefined) notes.push(`Kernel figures skipped: ${why}.`);
