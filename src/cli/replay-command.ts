@@ -5,6 +5,13 @@
  *
  *   xdplab replay OBJ PROG --pcap IN [--hook xdp|tc-ingress|tc-egress] [--out OUT.pcap] [--json]
  *                 [--seed N] [--cpus N] [--skip-bad] [--maps-in F] [--maps-out F] [--path [--dev-mac MAC]]
+ *   xdplab replay OBJ PROG --live IFACE [--count N] [--duration S] [--filter EXPR] [same options]
+ *
+ * --live runs the frames arriving on a host interface (live/: libpcap, inbound only) through
+ * the same loop, until N frames have arrived, S seconds or Ctrl-C; frames that leave by the
+ * device they came in on (XDP_TX, a redirect to it: PacketReplayer.leavesBack) are injected
+ * back out of IFACE. bpf_ktime_get_ns is the host's monotonic clock, timestamps the capture's;
+ * the summary adds the interface's counts (captured, dropped by the kernel's ring: exact).
  *
  * Each packet reaches the program as BPF_PROG_TEST_RUN would hand it over (so every answer
  * can be checked against the kernel's test run), or with --path as the kernel's own receive or
@@ -226,7 +233,10 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   };
 
   const started = performance.now();
-  if (live) process.once('SIGINT', onSigint);
+  if (live) {
+    process.once('SIGINT', onSigint);
+    io.err(`xdplab: capturing on ${live.name}${opts.filter ? ` (${opts.filter})` : ''}, inbound frames; Ctrl-C ends the run\n`);
+  }
   try {
     await reader.forEach(visit);
   } catch (err) {
@@ -320,7 +330,7 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .argument('<prog>', 'program name, or section/name')
     .option('--pcap <file>', 'the capture to replay (pcap or pcapng: Ethernet, or Linux cooked and raw IP, given Ethernet headers)')
     .option('--live <iface>', 'run on the frames arriving on a host interface (libpcap, inbound only; root or CAP_NET_RAW); XDP_TX and redirects back to it go out of it')
-    .option('--count <n>', 'with --live: stop after n frames')
+    .option('--count <n>', 'with --live: stop once n frames have arrived (run, or dropped by the kernel)')
     .option('--duration <seconds>', 'with --live: stop after this many seconds (else at --count or Ctrl-C)')
     .option('--filter <expr>', 'with --live: capture only frames matching this BPF filter expression (pcap-filter(7))')
     .addOption(new Option('--hook <hook>', 'where the program runs (default: xdp for XDP programs, tc-ingress for TC)').choices(REPLAY_HOOKS))

@@ -61,10 +61,10 @@ export class LiveInterface {
   }
 
   /**
-   * Hands every frame to `handler` until close(). A handler that throws ends the capture
-   * (closed) and the error goes to `onError`.
+   * Hands every frame to `handler` until close(), and calls `onBatch` after each read that
+   * brought frames. A handler that throws ends the capture (closed) and the error goes to `onError`.
    */
-  start(handler: FrameHandler, onError: (err: unknown) => void): void {
+  start(handler: FrameHandler, onError: (err: unknown) => void, onBatch?: () => void): void {
     this.onError = onError;
     const poll = (): void => {
       this.timer = undefined;
@@ -72,6 +72,7 @@ export class LiveInterface {
       let frames: number;
       try {
         frames = this.readBatch(handler);
+        if (frames > 0 && !this.closed) onBatch?.();
       } catch (err) {
         this.close();
         return this.onError?.(err);

@@ -10,7 +10,10 @@ import { LINKTYPE_ETHERNET } from '../packet/constants.js';
 import { LiveInterface, type LiveOptions, type LiveStats } from './interface.js';
 
 export interface LiveRunLimits {
-  /** Stop after this many frames. */
+  /**
+   * Stop once this many frames have arrived: run, or dropped by the kernel (its ring full, or
+   * the interface) — so a burst larger than the ring still ends, every frame accounted for.
+   */
   count?: number;
   /** Stop after this many seconds. */
   seconds?: number;
@@ -83,7 +86,10 @@ export class LiveSource {
         record.tsNsec = tsNsec;
         visit(record);
         if (count !== undefined && record.index + 1 >= count) end();
-      }, end);
+      }, end, count === undefined ? undefined : () => {
+        const s = this.iface.stats();
+        if (record.index + 1 + s.droppedByKernel + s.droppedByInterface >= count) end();
+      });
     });
   }
 
