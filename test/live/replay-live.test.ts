@@ -56,6 +56,33 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
     expect(xdplab.stderr).toMatch(/400 captured, 0 dropped by the kernel/);
   }, 60_000);
 
+  it('gives the verdicts and output bytes of a --pcap replay of the same frames (TC)', async () => {
+    const sent = path.join(dir, 'sent-tc.pcap');
+    const obj = fixture('tc-verdicts.bpf.o');
+    const { xdplab, code } = await liveRun(pair, ['replay', obj, 'tc_second', '--json'], 400, sent);
+    expect(code, xdplab.stderr).toBe(0);
+    const replay = spawnCli(['replay', obj, 'tc_second', '--json', '--pcap', sent]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(xdplab.stdout.trim().split('\n')).toEqual(replay.stdout.trim().split('\n'));
+    expect(new Set(replay.stdout.match(/"verdict":"\w+"/g))).toEqual(new Set(['"verdict":"TC_ACT_STOLEN"', '"verdict":"TC_ACT_PIPE"', '"verdict":"TC_ACT_OK"']));
+  }, 60_000);
+
+  it('ends at Ctrl-C (SIGINT) with the summary, every output written, exit 0', async () => {
+    const out = path.join(dir, 'passed.pcapng');
+    const xdplab = xdplabIn(pair.lab.ns, ['replay', fixture('xdp-count.bpf.o'), 'xdp_count', '--live', pair.lab.iface, '--filter', GEN_FILTER, '--out', out]);
+    await xdplab.waitFor(/capturing on/);
+    const gen = generateIn(pair.gen, 100);
+    expect(await gen.exited, gen.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    xdplab.signal('SIGINT');
+    expect(await xdplab.exited, xdplab.stderr).toBe(0);
+    const rows = summaryRows(xdplab.stdout);
+    expect(rows.get('packets')).toBe(100);
+    expect(rows.get('captured')).toBe(100);
+    expect(rows.get('dropped by kernel')).toBe(0);
+    expect(readCaptureSync(readFileSync(out)).records).toHaveLength(rows.get('written')!);
+  }, 60_000);
+
   it.skipIf(tcpdumpMissing())(`reflects XDP_TX frames back out, with the bytes the program wrote${tcpdumpMissing() ? ` (skipped: ${tcpdumpMissing()})` : ''}`, async () => {
     const sent = path.join(dir, 'reflect-sent.pcap');
     const back = path.join(dir, 'back.pcap');
