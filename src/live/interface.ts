@@ -7,9 +7,8 @@
  * (microseconds, as libpcap gives them). A frame is a view of one read buffer, valid until
  * the handler returns: copy what you keep. The ring is read in batches while it holds frames,
  * and polled every millisecond while it is empty. The kernel ring's drops come from
- * pcap_stats, exactly (`stats()`); the ring is large enough for a burst of several hundred
- * thousand frames read slower than they arrive (RING_BYTES, frames taking about 1.6 KiB a slot
- * on a 1500-byte MTU).
+ * pcap_stats, exactly (`stats()`); the ring (TPACKET_V3: frames packed into blocks, handed
+ * over within a millisecond) holds a burst of a million small frames read slower than they arrive.
  */
 import { XdplabError } from '../errors.js';
 import { libpcap, type PcapHandle } from './binding.js';

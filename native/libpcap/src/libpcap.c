@@ -15,6 +15,11 @@
 // space, where it cannot read SKF_AD_PKTTYPE, and so rejects frames that did match.
 // Frames the ring held before the filter are drained, and stats count from there.
 //
+// The ring is TPACKET_V3's (a read timeout of 1 ms, not immediate mode): frames packed into
+// blocks, a block handed over when full or 1 ms after its first frame. Immediate mode would
+// give TPACKET_V2's fixed slots, each as large as the snapshot length on a device with
+// offloads (a veth), so a 256 MiB ring held a few thousand frames and a burst overflowed it.
+//
 // read() writes records [u32 tv_sec][u32 tv_usec][u32 caplen][u32 len][caplen bytes, padded
 // to 4] (host byte order) while one more of snaplen bytes fits, and returns how many.
 #define NAPI_VERSION 8
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
   pcap_t *p;
@@ -108,6 +114,8 @@ static int attach_filter(napi_env env, pcap_t *p, const char *filter) {
     fail(env, "EPCAP", message);
     return 0;
   }
+  // A block the ring was filling when the filter came is handed over at its timeout: wait for it.
+  usleep(5000);
   struct pcap_pkthdr *header;
   const u_char *data;
   while (pcap_next_ex(p, &header, &data) == 1) {}
@@ -129,7 +137,7 @@ static napi_value open_live(napi_env env, napi_callback_info info) {
   pcap_set_snaplen(p, snaplen);
   pcap_set_promisc(p, 1);
   pcap_set_buffer_size(p, ring_bytes);
-  pcap_set_immediate_mode(p, 1);
+  pcap_set_timeout(p, 1);  // TPACKET_V3: frames packed in blocks, a block handed over within 1 ms
   int rc = pcap_activate(p);
   if (rc < 0) return fail_closing(env, p, activate_code(rc), "");
   if (pcap_datalink(p) != DLT_EN10MB) {
