@@ -3,7 +3,7 @@
  * test makes (and removes), a generator (generate.mjs) sending into one end, xdplab on the
  * other. Root only; each test says why it skips.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +73,7 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
     await xdplab.waitFor(/capturing on/);
     const gen = generateIn(pair.gen, 100);
     expect(await gen.exited, gen.stderr).toBe(0);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1500)); // the frames are run within milliseconds; a loaded machine gets more
     xdplab.signal('SIGINT');
     expect(await xdplab.exited, xdplab.stderr).toBe(0);
     const rows = summaryRows(xdplab.stdout);
@@ -86,12 +86,14 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
   it.skipIf(tcpdumpMissing())(`reflects XDP_TX frames back out, with the bytes the program wrote${tcpdumpMissing() ? ` (skipped: ${tcpdumpMissing()})` : ''}`, async () => {
     const sent = path.join(dir, 'reflect-sent.pcap');
     const back = path.join(dir, 'back.pcap');
-    const tcpdump = new NsProcess(pair.gen.ns, ['tcpdump', '-i', pair.gen.iface, '-Q', 'in', '-U', '-n', '-w', back]);
+    const tcpdump = new NsProcess(pair.gen.ns, ['tcpdump', '-i', pair.gen.iface, '-Q', 'in', '--immediate-mode', '-U', '-n', '-w', back]);
     await tcpdump.waitFor(/listening on/);
     const { xdplab, code } = await liveRun(pair, ['replay', fixture('xdp-reflect.bpf.o'), 'xdp_reflect'], 300, sent);
     expect(code, xdplab.stderr).toBe(0);
     expect(summaryRows(xdplab.stdout).get('sent back out')).toBe(300);
-    await new Promise((r) => setTimeout(r, 300));
+    // tcpdump writes each frame as it takes it (-U): wait for all of them, or 10 s.
+    const frames = (): number => (existsSync(back) ? readCaptureSync(readFileSync(back)).records.length : 0);
+    for (let waited = 0; frames() < 300 && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     tcpdump.signal('SIGINT');
     await tcpdump.exited;
     const swapped = readCaptureSync(readFileSync(sent)).records.map((r) => {
