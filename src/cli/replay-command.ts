@@ -89,7 +89,7 @@ export interface ReplaySummary {
 export interface LiveCounts {
   captured: number;
   droppedByKernel: number;
-  droppedByInterface: number;
+  interfaceRxDropped: number;
   injected: number;
 }
 
@@ -317,7 +317,7 @@ const count = (n: number): string => String(n);
 /** A live run's rows: what the kernel queued and dropped (pcap_stats, exactly), what went back out. */
 function liveRows(l: LiveCounts): Array<[string, string, string]> {
   const rows: Array<[string, string, string]> = [['captured', count(l.captured), ''], ['dropped by kernel', count(l.droppedByKernel), '']];
-  if (l.droppedByInterface) rows.push(['dropped by interface', count(l.droppedByInterface), '']);
+  if (l.interfaceRxDropped) rows.push(['interface rx_dropped', count(l.interfaceRxDropped), '']);
   rows.push(['sent back out', count(l.injected), '']);
   return rows;
 }

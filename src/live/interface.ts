@@ -34,8 +34,11 @@ export interface LiveStats {
   captured: number;
   /** Frames the kernel dropped because the ring was full (pcap_stats ps_drop). */
   droppedByKernel: number;
-  /** Frames the interface or its driver dropped (ps_ifdrop). */
-  droppedByInterface: number;
+  /**
+   * The interface's own receive drops meanwhile (ps_ifdrop: Linux's rx_dropped, which counts
+   * frames the stack found no use for after they were captured too): a hint, not lost frames.
+   */
+  interfaceRxDropped: number;
 }
 
 export type FrameHandler = (frame: Uint8Array, tsSec: number, tsNsec: number, origLen: number) => void;
@@ -108,7 +111,7 @@ export class LiveInterface {
   stats(): LiveStats {
     if (this.finalStats) return this.finalStats;
     const s = libpcap().stats(this.handle);
-    return { captured: s.received - s.dropped, droppedByKernel: s.dropped, droppedByInterface: s.ifdropped };
+    return { captured: s.received - s.dropped, droppedByKernel: s.dropped, interfaceRxDropped: s.ifdropped };
   }
 
   /** Stops capturing (no frame is handed over after it) and closes the handle; stats stay readable. */

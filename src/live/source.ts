@@ -11,8 +11,8 @@ import { LiveInterface, type LiveOptions, type LiveStats } from './interface.js'
 
 export interface LiveRunLimits {
   /**
-   * Stop once this many frames have arrived: run, or dropped by the kernel (its ring full, or
-   * the interface) — so a burst larger than the ring still ends, every frame accounted for.
+   * Stop once this many frames have arrived: run, or dropped by the kernel because the ring was
+   * full — so a burst larger than the ring still ends, every frame accounted for.
    */
   count?: number;
   /** Stop after this many seconds. */
@@ -88,7 +88,7 @@ export class LiveSource {
         if (count !== undefined && record.index + 1 >= count) end();
       }, end, count === undefined ? undefined : () => {
         const s = this.iface.stats();
-        if (record.index + 1 + s.droppedByKernel + s.droppedByInterface >= count) end();
+        if (record.index + 1 + s.droppedByKernel >= count) end();
       });
     });
   }
