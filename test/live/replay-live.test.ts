@@ -106,6 +106,14 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
     expect(received).toEqual(swapped);
   }, 60_000);
 
+  it('sends a TC redirect to the egress of the device it came in on back out of the interface', async () => {
+    const { xdplab, code } = await liveRun(pair, ['replay', fixture('tc-redirect.bpf.o'), 'tc_neigh'], 50);
+    expect(code, xdplab.stderr).toBe(0);
+    const rows = summaryRows(xdplab.stdout);
+    expect(rows.get('TC_ACT_REDIRECT'), xdplab.stdout).toBe(50);
+    expect(rows.get('sent back out'), xdplab.stdout).toBe(50);
+  }, 60_000);
+
   it('takes a burst of 200,000 frames: every frame run or counted as dropped by the kernel, exactly', async () => {
     const { xdplab, code } = await liveRun(pair, ['replay', fixture('xdp-count.bpf.o'), 'xdp_count'], 200_000);
     expect(code, xdplab.stderr).toBe(0);
