@@ -10,7 +10,7 @@ const nodeGlobals = Object.fromEntries([
 ].map((name) => [name, 'readonly']));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'node_modules/', '**/*.d.ts'] },
+  { ignores: ['dist/', 'out/', 'node_modules/', '**/*.d.ts', 'native/*/build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { benchInterpreter } from './interpreter.js';
 import { benchHash } from './hash.js';
 import { benchLoad } from './load.js';
+import { benchLive } from './live.js';
 import { benchLpm } from './lpm.js';
 import { benchPrograms } from './programs.js';
 import { benchReplay } from './replay.js';
@@ -14,7 +15,7 @@ import { machineDetails } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The interpreter first: its figure is the most sensitive to what earlier suites left in the heap.
-const allSuites = { interpreter: benchInterpreter, programs: benchPrograms, replay: benchReplay, lpm: benchLpm, hash: benchHash, load: benchLoad, verify: benchVerify };
+const allSuites = { interpreter: benchInterpreter, programs: benchPrograms, replay: benchReplay, lpm: benchLpm, hash: benchHash, load: benchLoad, verify: benchVerify, live: benchLive };
 // `node bench/run.js verify load`: only those suites, their sections replaced in RESULTS.md
 // (each then says when and where it was measured); no argument: every suite, a new file.
 const only = process.argv.slice(2);

@@ -6,6 +6,13 @@
  *   xdplab replay OBJ PROG --pcap IN [--hook xdp|tc-ingress|tc-egress] [--out OUT.pcap] [--json]
  *                 [--seed N] [--cpus N] [--skip-bad] [--maps-in F] [--maps-out F] [--path [--dev-mac MAC]]
  *                 [--expect [F.json]]
+ *   xdplab replay OBJ PROG --live IFACE [--count N] [--duration S] [--filter EXPR] [same options]
+ *
+ * --live runs the frames arriving on a host interface (live/: libpcap, inbound only) through
+ * the same loop, until N frames have arrived, S seconds or Ctrl-C; frames that leave by the
+ * device they came in on (XDP_TX, a redirect to it: PacketReplayer.leavesBack) are injected
+ * back out of IFACE. bpf_ktime_get_ns is the host's monotonic clock, timestamps the capture's;
+ * the summary adds the interface's counts (captured, dropped by the kernel's ring: exact).
  *
  * Each packet reaches the program as BPF_PROG_TEST_RUN would hand it over (so every answer
  * can be checked against the kernel's test run), or with --path as the kernel's own receive or
@@ -33,7 +40,8 @@ import { PacketReplayer, REPLAY_HOOKS, ReplayInputError, replayDevice, type Repl
 import { createCaptureWriter } from '../pcap/writer.js';
 import { openCapture } from '../pcap/reader.js';
 import { packetName } from '../pcap/parser.js';
-import { LINKTYPE_ETHERNET, type CaptureReaderOptions, type CaptureRecord, type CaptureWriter } from '../pcap/types.js';
+import { LINKTYPE_ETHERNET, type CaptureReaderOptions, type CaptureRecord, type CaptureWriter, type SkippedRecord } from '../pcap/types.js';
+import { LiveSource } from '../live/source.js';
 import { Collection } from '../runtime/collection.js';
 import { coverageByOption, coverageOption, startCoverage } from './coverage-option.js';
 import { verdictSource } from '../runtime/program.js';
@@ -48,7 +56,11 @@ import { ExpectReport } from './expect-report.js';
 import { checkPacket, expectationsFromCapture, expectationsFromFile, type VerdictExpectations } from './expect-verdicts.js';
 
 interface ReplayOptions extends VerifyCliOptions {
-  pcap: string;
+  pcap?: string;
+  live?: string;
+  count?: string;
+  duration?: string;
+  filter?: string;
   hook?: ReplayHookName;
   engine?: string;
   out?: string;
@@ -78,6 +90,24 @@ export interface ReplaySummary {
   refused: number;
   written: number;
   seconds: number;
+  /** A live run's interface counts. */
+  live?: LiveCounts;
+}
+
+/** What a live run adds to the summary: the interface's counts (pcap_stats) and the frames sent back out. */
+export interface LiveCounts {
+  captured: number;
+  droppedByKernel: number;
+  interfaceRxDropped: number;
+  injected: number;
+}
+
+/** Where a replay's packets come from: a capture file's reader, or a live interface. */
+interface PacketSource {
+  forEach(visit: (record: CaptureRecord) => void): Promise<number>;
+  readonly skipped: readonly SkippedRecord[];
+  readonly notes: readonly string[];
+  close(): Promise<void>;
 }
 
 /** Verdicts counted by retval without allocating: small values in an array, the rest in a map. */
@@ -104,9 +134,25 @@ function defaultHook(type: number): ReplayHookName {
   return type === BPF_PROG_TYPE.BPF_PROG_TYPE_XDP ? 'xdp' : 'tc-ingress';
 }
 
+/** The source options, checked: exactly one of --pcap and --live; the live-only ones only with --live. */
+function checkSource(opts: ReplayOptions): { count?: number; seconds?: number } {
+  if ((opts.pcap === undefined) === (opts.live === undefined)) throw new XdplabError('USAGE', 'replay: give either --pcap FILE or --live IFACE');
+  if (opts.live !== undefined && opts.expect !== undefined) throw new XdplabError('USAGE', '--expect checks the packets of a capture (--pcap), not live traffic');
+  if (opts.pcap !== undefined) {
+    const liveOnly = (['count', 'duration', 'filter'] as const).find((o) => opts[o] !== undefined);
+    if (liveOnly) throw new XdplabError('USAGE', `--${liveOnly} is for --live runs (a capture replay runs every packet of the file)`);
+    return {};
+  }
+  const count = opts.count === undefined ? undefined : positiveInt(opts.count, '--count', 0, Number.MAX_SAFE_INTEGER);
+  const seconds = opts.duration === undefined ? undefined : Number(opts.duration);
+  if (seconds !== undefined && !(seconds > 0 && seconds <= 1e7)) throw new XdplabError('USAGE', `--duration ${opts.duration}: expected seconds, a number > 0`);
+  return { count, seconds };
+}
+
 export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io): Promise<{ code: number; summary: ReplaySummary }> {
   const cpus = positiveInt(opts.cpus, '--cpus', 1, 1024);
   const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
+  const limits = checkSource(opts);
   // Every output path is checked before the replay: a bad one ends the command at once.
   for (const file of [opts.out, opts.mapsOut]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
@@ -117,21 +163,27 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const coverage = startCoverage(opts.coverage, runtime, new Map([[obj, collection]]), path.basename(obj), opts.coverageBy);
   const device = replayDevice(opts.devMac ? parseMac(opts.devMac) : undefined);
   const context = opts.path ? 'path' : 'test-run';
-  const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device });
+  // Live: the host's clock, as the kernel's bpf_ktime_get_ns; a capture: its own time (deterministic).
+  const clock = opts.live !== undefined ? 'host' : 'capture';
+  const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device, clock });
 
   const skipBad = opts.skipBad ?? false;
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  const live = opts.live !== undefined ? new LiveSource(opts.live, { filter: opts.filter }, { ...limits, signal: abort.signal }) : undefined;
   // Linux cooked and raw IP captures come in as the Ethernet frames device eth0 would have received.
-  const readerOptions = { skipBad, linkTypes: [LINKTYPE_ETHERNET], ethernet: { destination: device.mac } };
-  const expectations = opts.expect === undefined ? undefined : await readExpectations(opts.pcap, opts.expect, readerOptions);
+  const readerOptions: CaptureReaderOptions = { skipBad, linkTypes: [LINKTYPE_ETHERNET], ethernet: { destination: device.mac } };
+  const expectations = opts.expect === undefined ? undefined : await readExpectations(opts.pcap!, opts.expect, readerOptions);
   const report = new ExpectReport();
-  const reader = await openCapture(opts.pcap, readerOptions);
+  const reader: PacketSource = live ?? await openCapture(opts.pcap!, readerOptions);
+  const inputName = live ? `live ${live.name}` : opts.pcap!;
   let writer: CaptureWriter | undefined;
   try {
     // A .pcapng keeps the input's packet comments and names its interface; anything else is a pcap.
     writer = opts.out ? createCaptureWriter(opts.out, {
       format: opts.out.endsWith('.pcapng') ? 'pcapng' : 'pcap',
-      interfaceName: 'eth0',
-      interfaceDescription: `the packets ${program.name} passed on (xdplab replay of ${opts.pcap})`,
+      interfaceName: live ? live.name : 'eth0',
+      interfaceDescription: `the packets ${program.name} passed on (xdplab replay of ${inputName})`,
     }) : undefined;
   } catch (err) {
     await reader.close();
@@ -146,6 +198,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   let faults = 0;
   let refused = 0;
   let written = 0;
+  let injected = 0;
   let pending = '';
   const faultLines: string[] = [];
   const refusedLines: string[] = [];
@@ -185,6 +238,10 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
       large.set(retval, (large.get(retval) ?? 0) + 1);
     }
     if (expectations) expectPacket(rec.index + 1);
+    if (live && replayer.leavesBack) {
+      live.inject(replayer.output());
+      injected++;
+    }
     if (writer && replayer.passed) {
       const out = replayer.output();
       writer.write(out, rec.tsSec, rec.tsNsec, rec.comment, out.length + Math.max(0, rec.origLen - rec.capLen));
@@ -200,12 +257,18 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   };
 
   const started = performance.now();
+  if (live) {
+    process.once('SIGINT', onSigint);
+    io.err(`xdplab: capturing on ${live.name}${opts.filter ? ` (${opts.filter})` : ''}, inbound frames; Ctrl-C ends the run\n`);
+  }
   try {
     await reader.forEach(visit);
   } catch (err) {
     if (pending) io.out(pending);
     await writer?.abort();
     throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
   }
   const seconds = (performance.now() - started) / 1000;
   if (pending) io.out(pending);
@@ -216,14 +279,15 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   for (const [retval, n] of [...large].sort((a, b) => a[0] - b[0])) byVerdict.set(replayer.verdictName(retval), n);
   const summary: ReplaySummary = {
     packets, byVerdict, byCpu, faults, skipped: reader.skipped.length, refused, written, seconds,
+    live: live ? { ...live.stats, injected } : undefined,
   };
   if (json) io.err(`replay: ${oneLine(summary)}\n`);
   else io.out(formatSummary(summary, opts.out !== undefined, cpus > 1));
   for (const line of faultLines) io.err(`xdplab: ${line}\n`);
-  for (const line of refusedLines) io.err(`xdplab: refused ${opts.pcap}: ${line}\n`);
+  for (const line of refusedLines) io.err(`xdplab: refused ${inputName}: ${line}\n`);
   if (refused > refusedLines.length) io.err(`xdplab: … and ${refused - refusedLines.length} more refused\n`);
   if (faults > faultLines.length) io.err(`xdplab: … and ${faults - faultLines.length} more faults\n`);
-  for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${opts.pcap}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
+  for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${inputName}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
   for (const note of reader.notes) io.err(`xdplab: ${note}\n`);
   coverage.write();
   if (expectations) report.print(io, json);
@@ -269,7 +333,8 @@ const rate = (s: ReplaySummary): number => (s.seconds > 0 ? s.packets / s.second
 
 function oneLine(s: ReplaySummary): string {
   const verdicts = [...s.byVerdict].map(([v, n]) => `${v} ${n}`).join(', ');
-  return `${s.packets} packets${verdicts ? ` (${verdicts})` : ''}, ${s.faults} faults, ${s.skipped} skipped, ${s.refused} refused, ${Math.round(rate(s))} packets/s`;
+  const live = s.live ? `, ${s.live.captured} captured, ${s.live.droppedByKernel} dropped by the kernel, ${s.live.injected} sent back out` : '';
+  return `${s.packets} packets${verdicts ? ` (${verdicts})` : ''}, ${s.faults} faults, ${s.skipped} skipped, ${s.refused} refused${live}, ${Math.round(rate(s))} packets/s`;
 }
 
 /** The human summary: two aligned columns (and a share for each verdict). */
@@ -281,6 +346,7 @@ export function formatSummary(s: ReplaySummary, withWritten: boolean, withCpus: 
   rows.push(['skipped', count(s.skipped), '']);
   if (s.refused) rows.push(['refused', count(s.refused), '']);
   if (withWritten) rows.push(['written', count(s.written), '']);
+  if (s.live) rows.push(...liveRows(s.live));
   if (withCpus) s.byCpu.forEach((n, cpu) => rows.push([`cpu ${cpu}`, count(n), share(n)]));
   rows.push(['seconds', s.seconds.toFixed(3), '']);
   rows.push(['packets/s', count(Math.round(rate(s))), '']);
@@ -291,13 +357,25 @@ export function formatSummary(s: ReplaySummary, withWritten: boolean, withCpus: 
 
 const count = (n: number): string => String(n);
 
+/** A live run's rows: what the kernel queued and dropped (pcap_stats, exactly), what went back out. */
+function liveRows(l: LiveCounts): Array<[string, string, string]> {
+  const rows: Array<[string, string, string]> = [['captured', count(l.captured), ''], ['dropped by kernel', count(l.droppedByKernel), '']];
+  if (l.interfaceRxDropped) rows.push(['interface rx_dropped', count(l.interfaceRxDropped), '']);
+  rows.push(['sent back out', count(l.injected), '']);
+  return rows;
+}
+
 export function registerReplayCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command('replay')
-    .description('run one program on every packet of a capture, at its hook, as the kernel would (maps carry over)')
+    .description('run one program on every packet of a capture or a live interface, at its hook, as the kernel would (maps carry over)')
     .argument('<obj>', 'the clang-built object (.o)')
     .argument('<prog>', 'program name, or section/name')
-    .requiredOption('--pcap <file>', 'the capture to replay (pcap or pcapng: Ethernet, or Linux cooked and raw IP, given Ethernet headers)')
+    .option('--pcap <file>', 'the capture to replay (pcap or pcapng: Ethernet, or Linux cooked and raw IP, given Ethernet headers)')
+    .option('--live <iface>', 'run on the frames arriving on a host interface (libpcap, inbound only; root or CAP_NET_RAW); XDP_TX and redirects back to it go out of it')
+    .option('--count <n>', 'with --live: stop once n frames have arrived (run, or dropped by the kernel)')
+    .option('--duration <seconds>', 'with --live: stop after this many seconds (else at --count or Ctrl-C)')
+    .option('--filter <expr>', 'with --live: capture only frames matching this BPF filter expression (pcap-filter(7))')
     .addOption(new Option('--hook <hook>', 'where the program runs (default: xdp for XDP programs, tc-ingress for TC)').choices(REPLAY_HOOKS))
     .option('--out <file.pcap>', 'write the packets that go on (after the program) to this capture (pcapng, with the input\'s packet comments, when it ends in .pcapng)')
     .option('--json', 'one JSON object a packet instead of the summary')

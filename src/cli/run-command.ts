@@ -3,7 +3,9 @@
  * captures, write what every interface sent, delivered and dropped, and print a table per
  * interface and hook (or JSON lines). With --expect, each packet's network expectation is
  * checked (cli/expect-network.ts). Exit 0, or 1 when a program faulted or a packet did not
- * meet its expectation, 2 on bad input.
+ * meet its expectation, 2 on bad input. A topology with live interfaces (`live: IFACE`) runs
+ * until --duration or Ctrl-C, then prints each live interface's counts (captured, dropped by
+ * the kernel, sent out) too.
  */
 import { Command } from 'commander';
 import { engineOf, engineOption } from './engine-option.js';
@@ -28,6 +30,19 @@ interface RunCliOptions extends VerifyCliOptions {
   skipBad?: boolean;
   beforeAfter?: boolean;
   expect?: boolean;
+  duration?: string;
+}
+
+function durationOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!(seconds > 0 && seconds <= 1e7)) throw new XdplabError('USAGE', `--duration ${text}: expected seconds, a number > 0`);
+  return seconds;
+}
+
+/** What each live interface took and sent, a line each. */
+function liveLines(stats: RunStats): string {
+  return stats.live.map((l) => `live ${l.nic} on ${l.host}: captured ${l.captured}, dropped by kernel ${l.droppedByKernel}, sent out ${l.sent}\n`).join('');
 }
 
 const HOOK_ORDER = ['wire', 'xdp', 'xdp-cpumap', 'tc-ingress', 'stack', 'xdp-devmap', 'tc-egress'];
@@ -49,6 +64,7 @@ export function summaryOf(topology: Topology, stats: RunStats): Record<string, u
     elapsed_ms: Math.round(stats.elapsedMs),
     interfaces: network.counters.toJSON(),
     trace: network.trace,
+    ...(stats.live.length ? { live: stats.live } : {}),
   };
 }
 
@@ -108,6 +124,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .option('--cpus <n>', 'emulated CPUs')
     .option('--skip-bad', 'go on past malformed capture records, counting them')
     .option('--expect', 'check what the network did with each packet against its expectation (capture comment `expect: dropped edge/wan0 xdp`, or the traffic\'s expect: entries); exit 1 when one differs')
+    .option('--duration <seconds>', 'with live interfaces (live: IFACE): stop after this many seconds (else at Ctrl-C)')
     .option('--before-after', `also write ${BEFORE_AFTER_FILE}: for every program run, the frame before and after it`)
     .addOption(coverageOption())
     .addOption(engineOption())
@@ -115,6 +132,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .addOption(noVerifyOption())
     .action(async (file: string, opts: RunCliOptions & { engine?: string; coverage?: string }) => {
       const engine = engineOf(opts.engine);
+      const seconds = durationOf(opts.duration);
       const outputs = new OutputFiles(opts.beforeAfter ?? false);
       const recorder = opts.expect ? new OutcomeRecorder(outputs) : undefined;
       const topology = loadTopology(file, recorder ?? outputs, {
@@ -132,11 +150,16 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
       outputs.setDirectory(topology.outputDir);
       const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'replaying {value} packets | {rate} packets/s', hideCursor: true }) : undefined;
       let stats: RunStats;
+      const abort = new AbortController();
+      const onSigint = (): void => abort.abort();
+      process.once('SIGINT', onSigint);
       try {
         bar?.start(0, 0, { rate: 0 });
         const started = performance.now();
         stats = await runTraffic(topology, {
           skipBad: opts.skipBad,
+          seconds,
+          signal: abort.signal,
           onProgress: (n) => bar?.update(n, { rate: Math.round(n / ((performance.now() - started) / 1000)) }),
           afterPacket: check?.afterPacket,
         });
@@ -146,12 +169,15 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         bar?.stop();
         await outputs.abort();
         throw err;
+      } finally {
+        process.removeListener('SIGINT', onSigint);
       }
       coverage.write();
       for (const note of stats.notes) io.err(`xdplab: ${note}\n`);
       if (opts.json) printJson(topology, stats, io);
       else {
         printTable(topology, stats, io);
+        io.out(liveLines(stats));
         io.out(`outputs: ${topology.outputDir}\n`);
       }
       check?.report.print(io, opts.json ?? false);

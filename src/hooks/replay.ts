@@ -20,7 +20,7 @@ import { XDP_FRAG_SIZE } from '../netcore/xdp-frags.js';
 import { LOOPBACK, ethernetDevice, type DeviceTable, type NetDevice } from '../netcore/net-device.js';
 import type { Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { BPF_PROG_TYPE, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../uapi/bpf.js';
+import { BPF_F_INGRESS, BPF_PROG_TYPE, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../uapi/bpf.js';
 import { ETH_HLEN } from '../uapi/if-ether.js';
 import { TC_ACT } from '../uapi/pkt-cls.js';
 import { VmFault } from '../vm/fault.js';
@@ -56,6 +56,11 @@ export interface PacketReplayOptions {
   context?: ReplayContext;
   /** The device of the 'path' context (default replayDevice()). */
   device?: NetDevice;
+  /**
+   * What bpf_ktime_get_ns reads: 'capture' (default) the packet's capture time since the
+   * first packet's, deterministic; 'host' the host's monotonic clock at the run (live mode).
+   */
+  clock?: 'capture' | 'host';
 }
 
 /** Why a packet was not run: what the hook cannot take (a refusal of the input, exit code 2). */
@@ -92,6 +97,7 @@ export class PacketReplayer {
   private readonly tc: TcHook | undefined;
   private readonly hasher = new RssHasher();
   private readonly cpus: number;
+  private readonly hostClock: boolean;
   private firstSec = 0;
   private firstNsec = 0;
   private started = false;
@@ -104,6 +110,7 @@ export class PacketReplayer {
     this.device = this.context === 'test-run' ? LOOPBACK : options.device ?? replayDevice();
     this.devices = new Map([[LOOPBACK.ifindex, LOOPBACK], [this.device.ifindex, this.device]]);
     this.cpus = runtime.cpus;
+    this.hostClock = options.clock === 'host';
     const type = program.type;
     if (this.hook === 'xdp') {
       if (type !== BPF_PROG_TYPE.BPF_PROG_TYPE_XDP) throw new XdplabError('USAGE', `program ${program.name} is not an XDP program: it cannot run at the xdp hook`);
@@ -190,8 +197,18 @@ export class PacketReplayer {
     return out.subarray(0, linear + frags.fragsSize);
   }
 
-  /** The capture time as the program's clock: nanoseconds since the first packet, never going back. */
+  /**
+   * The capture time as the program's clock: nanoseconds since the first packet, never going
+   * back. Or the host's CLOCK_MONOTONIC (what the kernel's bpf_ktime_get_ns reads): below 2^53
+   * for 104 days of uptime.
+   */
   private setClock(tsSec: number, tsNsec: number): void {
+    if (this.hostClock) {
+      const [s, ns] = process.hrtime();
+      this.clockNs = s * 1e9 + ns;
+      this.runtime.clockNs = this.clockNs;
+      return;
+    }
     if (!this.started) {
       this.started = true;
       this.firstSec = tsSec;
@@ -200,6 +217,18 @@ export class PacketReplayer {
     const ns = (tsSec - this.firstSec) * 1e9 + (tsNsec - this.firstNsec);
     if (ns > this.clockNs) this.clockNs = ns;
     this.runtime.clockNs = this.clockNs;
+  }
+
+  /**
+   * Whether the last packet goes back out of the device it came by: XDP_TX, an XDP redirect
+   * to that device, a TC redirect to that device's egress (no BPF_F_INGRESS).
+   */
+  get leavesBack(): boolean {
+    if (this.fault) return false;
+    const r = this.redirect;
+    const toDevice = r !== undefined && r.kind === 'ifindex' && r.target === this.device.ifindex;
+    if (this.xdp) return this.retval === XDP_TX || (this.retval === XDP_REDIRECT && toDevice);
+    return (this.retval | 0) === TC_ACT.TC_ACT_REDIRECT && toDevice && (r.flags & BPF_F_INGRESS) === 0;
   }
 
   /** The verdict's name for the hook (XDP_PASS, TC_ACT_SHOT …). */

@@ -51,6 +51,12 @@ interface HookResult {
   cpu?: number;
 }
 
+/** The host's CLOCK_MONOTONIC in nanoseconds (exact in a double for 104 days of uptime). */
+function hostMonotonicNs(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e9 + ns;
+}
+
 export class Network {
   readonly nodes: Node[] = [];
   readonly counters = new Counters();
@@ -85,6 +91,12 @@ export class Network {
   }
 
   /**
+   * bpf_ktime_get_ns reads the host's monotonic clock instead of the capture time: a network
+   * with live interfaces runs on real time (DESIGN.md, "Live mode").
+   */
+  hostClock = false;
+
+  /**
    * A frame arrives on `nic` from its wire at the given capture time; `comment`, the capture's
    * comment of the packet, goes with every record it causes.
    */
@@ -92,7 +104,8 @@ export class Network {
     this.tsSec = tsSec;
     this.tsNsec = tsNsec;
     this.comment = comment;
-    this.runtime.setCaptureTime(tsSec, tsNsec);
+    if (this.hostClock) this.runtime.clockNs = hostMonotonicNs();
+    else this.runtime.setCaptureTime(tsSec, tsNsec);
     this.counters.add(nic, 'wire', 'rx');
     this.receive(nic, frame, 0);
   }
@@ -489,6 +502,8 @@ export class Network {
     if (nic.peer) {
       this.counters.add(nic.peer, 'wire', 'rx');
       this.receive(nic.peer, frame, hops + 1);
+    } else {
+      nic.hostWire?.(frame);
     }
   }
 

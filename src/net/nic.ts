@@ -35,6 +35,10 @@ export class VirtualNic {
   readonly device: NetDevice;
   /** node/iface, as topology files and outputs name it. */
   readonly id: string;
+  /** The host interface this one is live on (topology `live:`), instead of a wire to a peer. */
+  host: string | undefined;
+  /** Where frames it sends go when it is live on a host interface (set while a run captures there). */
+  hostWire: ((frame: Uint8Array) => void) | undefined;
 
   constructor(
     readonly node: Node,

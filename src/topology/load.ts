@@ -95,7 +95,7 @@ export function loadTopology(file: string, sink: PacketSink, overrides: Topology
 // ---- nodes -------------------------------------------------------------------------------
 
 const NODE_KEYS = ['name', 'kind', 'forwarding', 'interfaces', 'routes', 'neighbours'];
-const NIC_KEYS = ['name', 'mac', 'ipv4', 'ipv6', 'mtu', 'rx_queues', 'ifindex'];
+const NIC_KEYS = ['name', 'mac', 'ipv4', 'ipv6', 'mtu', 'rx_queues', 'ifindex', 'live'];
 
 function readNode(at: Cursor, cpus: number): Node {
   const f = at.map(NODE_KEYS, ['name', 'interfaces']);
@@ -118,9 +118,19 @@ function readNode(at: Cursor, cpus: number): Node {
     const addresses = [...readCidrs(n.get('ipv4'), 4), ...readCidrs(n.get('ipv6'), 6)];
     const mtu = n.get('mtu')?.int(68, 65535) ?? 1500;
     const rxQueues = n.get('rx_queues')?.int(1, 256) ?? cpus;
-    node.nics.push(new VirtualNic(node, nicName, ifindex, mac, addresses, mtu, rxQueues));
+    const nic = new VirtualNic(node, nicName, ifindex, mac, addresses, mtu, rxQueues);
+    nic.host = readHostInterface(n.get('live'));
+    node.nics.push(nic);
   }
   return node;
+}
+
+/** `live: IFACE`: a host interface name as Linux takes it (1 to 15 characters, no / or space). */
+function readHostInterface(at: Cursor | undefined): string | undefined {
+  if (!at) return undefined;
+  const name = at.string();
+  if (!/^[^\s/:]{1,15}$/.test(name)) throw at.fail(`"${name}" is not a host interface name (1 to 15 characters, no /, : or space)`);
+  return name;
 }
 
 /** A locally administered MAC from the node's name and the ifindex, stable run to run. */
@@ -205,6 +215,7 @@ function readLink(at: Cursor, network: Network): void {
   if (a === b) throw at.fail('a link needs two different interfaces');
   for (const [nic, end] of [[a, ends[0]], [b, ends[1]]] as const) {
     if (nic.peer) throw end.fail(`${nic.id} is already linked to ${nic.peer.id}`);
+    if (nic.host) throw end.fail(`${nic.id} is live on host interface ${nic.host}: its wire is that interface, it takes no link`);
   }
   a.peer = b;
   b.peer = a;

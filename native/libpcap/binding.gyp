@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "xdplab_libpcap",
+      "sources": ["src/libpcap.c"],
+      "libraries": ["-lpcap"],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
+    }
+  ]
+}
