@@ -34,7 +34,9 @@ describe('test run: the duration leaves compilation out', () => {
     const result = testRun(runtime, program, { data });
     const compiledMs = compileStats.ms - before.ms;
     expect(compileStats.images).toBeGreaterThan(before.images); // compiled by this test run
-    expect(result.durationNs).toBeLessThan((compiledMs * 1e6) / 4);
+    // A run that compiled inside the clock would take at least the compile time (no margin
+    // beyond that: on a loaded machine the first run's own JavaScript can be slow too).
+    expect(result.durationNs).toBeLessThan(compiledMs * 1e6);
   });
 
   it('prepareAll leaves nothing to compile for the run itself', () => {
