@@ -101,6 +101,14 @@ function reg32DeduceBounds(reg: RegState): void {
   if (reg.s32min >>> 0 <= reg.s32max >>> 0) {
     reg.u32min = Math.max(reg.s32min >>> 0, reg.u32min);
     reg.u32max = Math.min(reg.s32max >>> 0, reg.u32max);
+  } else if (reg.u32max < reg.s32min >>> 0) {
+    // The s32 range crosses the sign boundary (both ends of the u32 domain) and the u32 range
+    // overlaps only its upper end: as __reg64_deduce_bounds does for 64 bits.
+    reg.s32min = reg.u32min | 0;
+    reg.u32max = Math.min(reg.u32max, reg.s32max >>> 0);
+  } else if (reg.s32max >>> 0 < reg.u32min) {
+    reg.s32max = reg.u32max | 0;
+    reg.u32min = Math.max(reg.u32min, reg.s32min >>> 0);
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import {
   BPF_ABS, BPF_CALL, BPF_CLASS, BPF_DW, BPF_EXIT, BPF_FETCH, BPF_IMM, BPF_IND, BPF_JA, BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX,
-  BPF_MEM, BPF_MEMSX, BPF_MODE, BPF_MOV, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD,
+  BPF_MEM, BPF_MEMSX, BPF_MODE, BPF_MOV, BPF_OP, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD,
   BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_ATOMIC, BPF_CMPXCHG,
   BPF_ALU, BPF_ALU64, BPF_END, OPCODES,
 } from '../isa/opcodes.js';
@@ -110,6 +110,9 @@ function checkLdImmSource(env: VerifierEnv, insn: Insn, next: Insn, i: number): 
     case 0:
     case BPF_PSEUDO_FUNC:
       return;
+    case BPF_PSEUDO_BTF_ID: // check_pseudo_btf_id: a kernel variable or function, by its vmlinux BTF id
+      env.reject(EINVAL, `pseudo btf_id ${insn.imm} in ldimm64: xdplab's verifier has no kernel BTF to resolve it`);
+      break; // not reached: reject() throws
     case BPF_PSEUDO_MAP_VALUE:
     case BPF_PSEUDO_MAP_IDX_VALUE:
       break;
