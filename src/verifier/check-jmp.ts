@@ -181,6 +181,9 @@ function isScalarBranchTaken(r1: RegState, r2: RegState, op: number, is32: boole
 export function isBranchTaken(r1: RegState, r2: RegState, op: number, is32: boolean): number {
   if (regIsPktPointerAny(r1) && regIsPktPointerAny(r2) && !is32) return isPktPtrBranchTaken(r1, r2, op);
   if (r1.type !== SCALAR_VALUE || r2.type !== SCALAR_VALUE) {
+    // A pointer's low 32 bits may be zero: a 32-bit test of one decides nothing (asked of the
+    // running kernel: `if w0 != 0` on a map value follows both sides).
+    if (is32) return -1;
     if (!isRegConst(r2, is32)) {
       op = flipOpcode(op);
       [r1, r2] = [r2, r1];
