@@ -197,6 +197,23 @@ function processDynptrArg(env: VerifierEnv, reg: RegState, regno: number, argTyp
   env.reject(EINVAL, ...['error' in at ? at.error : '', `Expected an initialized dynptr as arg #${regno - 1}`].filter((l) => l));
 }
 
+/** resolve_map_arg_type: a map value argument as the map's type takes it. */
+function resolveMapArgType(env: VerifierEnv, meta: CallMeta, argType: number): number {
+  switch (meta.map?.type) {
+    case BPF_MAP_TYPE.BPF_MAP_TYPE_SK_STORAGE:
+      return argType | PTR_MAYBE_NULL;
+    case BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKMAP:
+    case BPF_MAP_TYPE.BPF_MAP_TYPE_SOCKHASH:
+      if (argType !== ARG_PTR_TO_MAP_VALUE) env.reject(EINVAL, 'invalid arg_type for sockmap/sockhash');
+      return ARG_PTR_TO_BTF_ID_SOCK_COMMON;
+    case BPF_MAP_TYPE.BPF_MAP_TYPE_BLOOM_FILTER:
+      // bpf_map_peek_elem on a bloom filter tests membership: the value is read, not written.
+      return meta.funcId === FUNC.map_peek_elem ? ARG_PTR_TO_MAP_VALUE : argType;
+    default:
+      return argType;
+  }
+}
+
 /** check_mem_size_reg: the size argument after a memory argument. */
 function checkMemSizeReg(env: VerifierEnv, regno: number, t: AccessType, zeroOk: boolean, meta: CallMeta): void {
   const reg = env.curState.regs[regno];
@@ -267,9 +284,7 @@ function checkFuncArg(env: VerifierEnv, arg: number, meta: CallMeta, fn: HelperP
     return;
   }
   if (regIsPktPointer(reg) && !meta.pktAccess) env.reject(EACCES, 'helper access to the packet is not allowed');
-  if (baseType(argType) === ARG_PTR_TO_MAP_VALUE && meta.map?.type === BPF_MAP_TYPE.BPF_MAP_TYPE_SK_STORAGE) {
-    argType |= PTR_MAYBE_NULL; // resolve_map_arg_type
-  }
+  if (baseType(argType) === ARG_PTR_TO_MAP_VALUE) argType = resolveMapArgType(env, meta, argType);
   if (!(reg.isNull && argType & PTR_MAYBE_NULL)) {
     checkRegType(env, regno, argType);
     checkFuncArgRegOff(env, reg, regno, argType);
