@@ -11,17 +11,17 @@ import {
 import { BPF_MAX_VAR_OFF } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { PTR_MAYBE_NULL, PTR_UNTRUSTED, baseType } from '../uapi/helper-protos.js';
-import {
-  coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, scalarAlu, scalarByteSwap, zext32To64,
-} from './bounds.js';
+import { coerceRegToSizeSx, coerceSubregToSizeSx, regBoundsSane, regBoundsSync, zext32To64 } from './bounds.js';
+import { scalarAlu, scalarByteSwap } from './scalar-alu.js';
 import { checkMapAccess } from './check-mem.js';
 import { VerifyFailure, type VerifierEnv } from './env.js';
 import type { Insn } from './kernel-disasm.js';
 import { markChainPrecision } from './precision.js';
 import {
-  BPF_ADD_CONST, BPF_ADD_CONST32, BPF_ADD_CONST64, CONST_PTR_TO_MAP, PTR_TO_CTX, PTR_TO_FLOW_KEYS, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM,
-  PTR_TO_PACKET, PTR_TO_PACKET_META, PTR_TO_STACK, PTR_TO_BTF_ID, PTR_TO_BUF, PTR_TO_TP_BUFFER, CONST_PTR_TO_DYNPTR, RegState,
-  S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown, markKnown32, markUnbounded32, markUnknown, regTypeStr,
+  BPF_ADD_CONST, BPF_ADD_CONST32, BPF_ADD_CONST64, CONST_PTR_TO_MAP, PTR_TO_CTX, PTR_TO_FLOW_KEYS, PTR_TO_FUNC,
+  PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET, PTR_TO_PACKET_META, PTR_TO_STACK, PTR_TO_BTF_ID, PTR_TO_BUF,
+  PTR_TO_TP_BUFFER, CONST_PTR_TO_DYNPTR, RegState, S32_MAX, S32_MIN, S64_MAX, S64_MIN, SCALAR_VALUE, U64_MAX, markKnown,
+  markKnown32, markUnbounded32, markUnknown, regTypeStr,
 } from './reg-state.js';
 import { DST_OP, DST_OP_NO_MARK, SRC_OP, assignScalarIdBeforeMov, checkRegArg, isPointerValue, regIsPktPointer, regWidth } from './regs.js';
 import { tnumAdd, tnumIsConst, tnumString, tnumSub, tnumSubregIsConst } from './tnum.js';

@@ -1,48 +1,48 @@
 /**
- * Calls: helper calls checked against their signatures (check_helper_call, check_func_arg),
- * calls into the program's own functions (check_func_call) and their returns
- * (prepare_func_exit), callbacks (bpf_loop, bpf_for_each_map_elem), and the program's exit
- * (references released, locks dropped, no pointer returned without CAP_PERFMON).
+ * Helper calls checked against their signatures (check_helper_call, check_func_arg): argument
+ * types, memory arguments, maps, references, dynptrs, the return value. Calls into the
+ * program's own functions, callbacks and exits are check-func-call.ts.
  */
-import { BPF_REG_0 } from '../isa/opcodes.js';
 import { BPF_MAP_TYPE, BPF_F_RDONLY_PROG, BPF_MAX_VAR_SIZ } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { BPF_FUNC_MAX_ID, HELPER_IDS } from '../uapi/helper-ids.js';
 import {
   ACQUIRE_HELPERS, ARG_ANYTHING, ARG_CONST_ALLOC_SIZE_OR_ZERO, ARG_CONST_MAP_PTR, ARG_CONST_SIZE, ARG_CONST_SIZE_OR_ZERO,
   ARG_DONTCARE, ARG_PTR_TO_BTF_ID, ARG_PTR_TO_BTF_ID_SOCK_COMMON, ARG_PTR_TO_CONST_STR, ARG_PTR_TO_CTX, ARG_PTR_TO_DYNPTR,
-  ARG_PTR_TO_FUNC, ARG_PTR_TO_MAP_KEY, ARG_PTR_TO_MAP_VALUE, ARG_PTR_TO_MEM, ARG_PTR_TO_PERCPU_BTF_ID, ARG_PTR_TO_RINGBUF_MEM,
-  ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK, ARG_PTR_TO_TIMER, ARG_KPTR_XCHG_DEST, MEM_ALLOC,
-  MEM_ALIGNED, MEM_FIXED_SIZE, MEM_PERCPU,
-  MEM_RCU, MEM_RDONLY, MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL,
-  PTR_TRUSTED, RET_INTEGER, RET_PTR_TO_BTF_ID, RET_PTR_TO_MAP_VALUE, RET_PTR_TO_MEM, RET_PTR_TO_MEM_OR_BTF_ID, RET_PTR_TO_SOCK_COMMON,
+  ARG_PTR_TO_FUNC, ARG_PTR_TO_MAP_KEY, ARG_PTR_TO_MAP_VALUE, ARG_PTR_TO_MEM, ARG_PTR_TO_PERCPU_BTF_ID,
+  ARG_PTR_TO_RINGBUF_MEM, ARG_PTR_TO_SOCKET, ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_SPIN_LOCK, ARG_PTR_TO_STACK,
+  ARG_PTR_TO_TIMER, ARG_KPTR_XCHG_DEST, MEM_ALLOC, MEM_ALIGNED, MEM_FIXED_SIZE, MEM_PERCPU, MEM_RCU, MEM_RDONLY,
+  MEM_RINGBUF, MEM_UNINIT, MEM_WRITE, OBJ_RELEASE, PKT_DATA_CHANGING_HELPERS, PTR_CAST_HELPERS, PTR_MAYBE_NULL, PTR_TRUSTED,
+  RET_INTEGER, RET_PTR_TO_BTF_ID, RET_PTR_TO_MAP_VALUE, RET_PTR_TO_MEM, RET_PTR_TO_MEM_OR_BTF_ID, RET_PTR_TO_SOCK_COMMON,
   RET_PTR_TO_SOCKET, RET_PTR_TO_TCP_SOCK, RET_VOID, baseType, type HelperProto,
 } from '../uapi/helper-protos.js';
 import { PERFMON_HELPERS } from '../uapi/prog-types.js';
 import { regBoundsSync } from './bounds.js';
 import {
-  checkMapAccess, checkMapAccessType, checkMemAccess, checkMemRegionAccess, checkPacketAccess, checkPtrAlignment, checkPtrOffReg,
-  checkStackRangeInitialized, frameOf, type AccessType, type RawAccess,
+  checkMapAccess, checkMapAccessType, checkMemAccess, checkMemRegionAccess, checkPacketAccess, checkPtrAlignment,
+  checkPtrOffReg, frameOf, type AccessType,
 } from './check-mem.js';
+import { checkStackRangeInitialized, type RawAccess } from './check-stack.js';
+import { checkResourceLeak, prepareFuncExit, pushCallbackCall, setLoopCallbackState, setMapElemCallbackState } from './check-func-call.js';
 import type { VerifierEnv } from './env.js';
+import { checkMapFuncCompatibility } from './map-func-compat.js';
 import { kernelHelperName, type Insn } from './kernel-disasm.js';
-import { verifierStateString } from './log.js';
 import { markChainPrecision, markChainPrecisionFrom } from './precision.js';
 import {
-  CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_BTF_ID, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET,
-  PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_BUF, SCALAR_VALUE,
-  CONST_PTR_TO_DYNPTR,
-  markNotInit, markPointer, markUnknown, regTypeStr, type MapInfo, type RegState,
+  CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_BTF_ID, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM,
+  PTR_TO_PACKET, PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK,
+  PTR_TO_BUF, SCALAR_VALUE, CONST_PTR_TO_DYNPTR, markNotInit, markPointer, markUnknown, regTypeStr, type MapInfo,
+  type RegState,
 } from './reg-state.js';
 import {
-  DST_OP_NO_MARK, SRC_OP, acquireReference, checkRegArg, clearAllPktPointers, isPointerValue, regIsPktPointer, releaseReference,
+  DST_OP_NO_MARK, SRC_OP, acquireReference, checkRegArg, clearAllPktPointers, isPointerValue, regIsPktPointer,
+  releaseReference,
 } from './regs.js';
-import { BPF_REG_SIZE, FuncState, STACK_SPILL, STACK_ZERO, type VerifierState } from './state.js';
-import { tnumIsConst, tnumString } from './tnum.js';
+import { BPF_REG_SIZE, STACK_SPILL, STACK_ZERO } from './state.js';
+import { tnumIsConst } from './tnum.js';
 
-const { EACCES, EINVAL, E2BIG } = ERRNO;
-const FUNC = Object.fromEntries([...HELPER_IDS].map(([name, id]) => [name, id])) as Record<string, number>;
-const MAX_CALL_FRAMES = 8;
+const { EACCES, EINVAL } = ERRNO;
+export const FUNC = Object.fromEntries([...HELPER_IDS].map(([name, id]) => [name, id])) as Record<string, number>;
 
 // ---- argument types ---------------------------------------------------------------------------
 
@@ -98,7 +98,7 @@ function checkRegType(env: VerifierEnv, regno: number, argType: number): void {
 }
 
 /** check_func_arg_reg_off: where a pointer argument may have been moved. */
-function checkFuncArgRegOff(env: VerifierEnv, reg: RegState, regno: number, argType: number): void {
+export function checkFuncArgRegOff(env: VerifierEnv, reg: RegState, regno: number, argType: number): void {
   const t = baseType(reg.type);
   if (argType & OBJ_RELEASE && !(t === PTR_TO_STACK)) {
     if (reg.off) env.reject(EINVAL, `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
@@ -120,7 +120,7 @@ function checkFuncArgRegOff(env: VerifierEnv, reg: RegState, regno: number, argT
 // ---- memory arguments -------------------------------------------------------------------------
 
 /** check_helper_mem_access: `size` bytes at the pointer in `regno`. */
-function checkHelperMemAccess(env: VerifierEnv, regno: number, size: number, t: AccessType, zeroOk: boolean, meta: RawAccess | undefined): void {
+export function checkHelperMemAccess(env: VerifierEnv, regno: number, size: number, t: AccessType, zeroOk: boolean, meta: RawAccess | undefined): void {
   const reg = env.curState.regs[regno];
   switch (baseType(reg.type)) {
     case PTR_TO_PACKET:
@@ -419,72 +419,12 @@ function processSpinLock(env: VerifierEnv, regno: number, isLock: boolean): void
   }
 }
 
-// ---- map/helper compatibility ---------------------------------------------------------------
-
-const T = BPF_MAP_TYPE;
-/** check_map_func_compatibility, the map side: the helpers each special map type allows. */
-const MAP_ALLOWS: ReadonlyMap<number, readonly string[]> = new Map([
-  [T.BPF_MAP_TYPE_PROG_ARRAY, ['tail_call']],
-  [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY, ['perf_event_read', 'perf_event_output', 'skb_output', 'perf_event_read_value', 'xdp_output']],
-  [T.BPF_MAP_TYPE_RINGBUF, ['ringbuf_output', 'ringbuf_reserve', 'ringbuf_query', 'ringbuf_reserve_dynptr', 'ringbuf_submit_dynptr', 'ringbuf_discard_dynptr']],
-  [T.BPF_MAP_TYPE_USER_RINGBUF, ['user_ringbuf_drain']],
-  [T.BPF_MAP_TYPE_STACK_TRACE, ['get_stackid']],
-  [T.BPF_MAP_TYPE_CGROUP_ARRAY, ['skb_under_cgroup', 'current_task_under_cgroup']],
-  [T.BPF_MAP_TYPE_CGROUP_STORAGE, ['get_local_storage']],
-  [T.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, ['get_local_storage']],
-  [T.BPF_MAP_TYPE_DEVMAP, ['redirect_map', 'map_lookup_elem']],
-  [T.BPF_MAP_TYPE_DEVMAP_HASH, ['redirect_map', 'map_lookup_elem']],
-  [T.BPF_MAP_TYPE_CPUMAP, ['redirect_map']],
-  [T.BPF_MAP_TYPE_XSKMAP, ['redirect_map', 'map_lookup_elem']],
-  [T.BPF_MAP_TYPE_ARRAY_OF_MAPS, ['map_lookup_elem']],
-  [T.BPF_MAP_TYPE_HASH_OF_MAPS, ['map_lookup_elem']],
-  [T.BPF_MAP_TYPE_SOCKMAP, ['sk_redirect_map', 'sock_map_update', 'msg_redirect_map', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem']],
-  [T.BPF_MAP_TYPE_SOCKHASH, ['sk_redirect_hash', 'sock_hash_update', 'msg_redirect_hash', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem']],
-  [T.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, ['sk_select_reuseport']],
-  [T.BPF_MAP_TYPE_QUEUE, ['map_peek_elem', 'map_pop_elem', 'map_push_elem']],
-  [T.BPF_MAP_TYPE_STACK, ['map_peek_elem', 'map_pop_elem', 'map_push_elem']],
-  [T.BPF_MAP_TYPE_SK_STORAGE, ['sk_storage_get', 'sk_storage_delete', 'kptr_xchg']],
-  [T.BPF_MAP_TYPE_INODE_STORAGE, ['inode_storage_get', 'inode_storage_delete', 'kptr_xchg']],
-  [T.BPF_MAP_TYPE_TASK_STORAGE, ['task_storage_get', 'task_storage_delete', 'kptr_xchg']],
-  [T.BPF_MAP_TYPE_CGRP_STORAGE, ['cgrp_storage_get', 'cgrp_storage_delete', 'kptr_xchg']],
-  [T.BPF_MAP_TYPE_BLOOM_FILTER, ['map_peek_elem', 'map_push_elem']],
-]);
-
-/** ... and the helper side: the map types each map-specific helper takes. */
-const HELPER_NEEDS: ReadonlyMap<string, readonly number[]> = new Map<string, readonly number[]>([
-  ['tail_call', [T.BPF_MAP_TYPE_PROG_ARRAY]],
-  ['perf_event_read', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]], ['perf_event_output', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]],
-  ['perf_event_read_value', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]], ['skb_output', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]],
-  ['xdp_output', [T.BPF_MAP_TYPE_PERF_EVENT_ARRAY]],
-  ['ringbuf_output', [T.BPF_MAP_TYPE_RINGBUF]], ['ringbuf_reserve', [T.BPF_MAP_TYPE_RINGBUF]], ['ringbuf_query', [T.BPF_MAP_TYPE_RINGBUF]],
-  ['ringbuf_reserve_dynptr', [T.BPF_MAP_TYPE_RINGBUF]], ['ringbuf_submit_dynptr', [T.BPF_MAP_TYPE_RINGBUF]],
-  ['ringbuf_discard_dynptr', [T.BPF_MAP_TYPE_RINGBUF]], ['user_ringbuf_drain', [T.BPF_MAP_TYPE_USER_RINGBUF]],
-  ['get_stackid', [T.BPF_MAP_TYPE_STACK_TRACE]],
-  ['current_task_under_cgroup', [T.BPF_MAP_TYPE_CGROUP_ARRAY]], ['skb_under_cgroup', [T.BPF_MAP_TYPE_CGROUP_ARRAY]],
-  ['redirect_map', [T.BPF_MAP_TYPE_DEVMAP, T.BPF_MAP_TYPE_DEVMAP_HASH, T.BPF_MAP_TYPE_CPUMAP, T.BPF_MAP_TYPE_XSKMAP]],
-  ['map_pop_elem', [T.BPF_MAP_TYPE_QUEUE, T.BPF_MAP_TYPE_STACK]],
-  ['map_peek_elem', [T.BPF_MAP_TYPE_QUEUE, T.BPF_MAP_TYPE_STACK, T.BPF_MAP_TYPE_BLOOM_FILTER]],
-  ['map_push_elem', [T.BPF_MAP_TYPE_QUEUE, T.BPF_MAP_TYPE_STACK, T.BPF_MAP_TYPE_BLOOM_FILTER]],
-  ['map_lookup_percpu_elem', [T.BPF_MAP_TYPE_PERCPU_ARRAY, T.BPF_MAP_TYPE_PERCPU_HASH, T.BPF_MAP_TYPE_LRU_PERCPU_HASH]],
-  ['sk_storage_get', [T.BPF_MAP_TYPE_SK_STORAGE]], ['sk_storage_delete', [T.BPF_MAP_TYPE_SK_STORAGE]],
-  ['task_storage_get', [T.BPF_MAP_TYPE_TASK_STORAGE]], ['task_storage_delete', [T.BPF_MAP_TYPE_TASK_STORAGE]],
-  ['cgrp_storage_get', [T.BPF_MAP_TYPE_CGRP_STORAGE]], ['cgrp_storage_delete', [T.BPF_MAP_TYPE_CGRP_STORAGE]],
-]);
-
-function checkMapFuncCompatibility(env: VerifierEnv, map: MapInfo | undefined, funcId: number, name: string): void {
-  if (!map) return;
-  const allows = MAP_ALLOWS.get(map.type);
-  const needs = HELPER_NEEDS.get(name);
-  if ((allows && !allows.includes(name)) || (needs && !needs.includes(map.type))) {
-    env.reject(EINVAL, `cannot pass map_type ${map.type} into func ${kernelHelperName(funcId)}#${funcId}`);
-  }
-}
-
 // ---- the helper call ---------------------------------------------------------------------------
 
 const MAP_HELPERS_RECORDED = new Set(['tail_call', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem', 'map_push_elem',
   'map_pop_elem', 'map_peek_elem', 'for_each_map_elem', 'redirect_map', 'map_lookup_percpu_elem']);
 const MAP_WRITERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem']);
+const T = BPF_MAP_TYPE;
 /** Map types bpf_for_each_map_elem can walk (map_for_each_callback). */
 const FOR_EACH_MAPS: readonly number[] = [T.BPF_MAP_TYPE_HASH, T.BPF_MAP_TYPE_PERCPU_HASH, T.BPF_MAP_TYPE_LRU_HASH,
   T.BPF_MAP_TYPE_LRU_PERCPU_HASH, T.BPF_MAP_TYPE_ARRAY, T.BPF_MAP_TYPE_PERCPU_ARRAY];
@@ -633,203 +573,3 @@ function setReturnValue(env: VerifierEnv, fn: HelperProto, meta: CallMeta, name:
   }
 }
 
-// ---- callbacks and calls into the program's own functions ------------------------------------
-
-type SetCallee = (caller: FuncState, callee: FuncState) => void;
-
-/** set_loop_callback_state: callback(u64 index, void *ctx). */
-function setLoopCallbackState(caller: FuncState, callee: FuncState): void {
-  markUnknown(callee.regs[1]);
-  callee.regs[2].assignFrom(caller.regs[3]);
-  for (const r of [3, 4, 5]) markNotInit(callee.regs[r]);
-  callee.inCallbackFn = true;
-  callee.callbackRetMin = 0;
-  callee.callbackRetMax = 1;
-}
-
-/** set_map_elem_callback_state: callback(map, key, value, ctx); the value pointer gets an id of its own (as Linux 6.18 logs it). */
-function setMapElemCallbackState(env: VerifierEnv, caller: FuncState, callee: FuncState): void {
-  const map = caller.regs[1].map;
-  markPointer(callee.regs[1], CONST_PTR_TO_MAP);
-  callee.regs[1].map = map;
-  markPointer(callee.regs[2], PTR_TO_MAP_KEY);
-  callee.regs[2].map = map;
-  markPointer(callee.regs[3], PTR_TO_MAP_VALUE);
-  callee.regs[3].map = map;
-  callee.regs[3].id = ++env.idGen;
-  callee.regs[4].assignFrom(caller.regs[3]);
-  markNotInit(callee.regs[5]);
-  callee.inCallbackFn = true;
-  callee.callbackRetMin = 0;
-  callee.callbackRetMax = 1;
-}
-
-/** set_callee_state: r1-r5 pass into the callee. */
-const setCalleeState: SetCallee = (caller, callee) => {
-  for (let i = 1; i <= 5; i++) callee.regs[i].assignFrom(caller.regs[i]);
-};
-
-/** setup_func_entry: a new frame for `subprog` called at `callsite`. */
-function setupFuncEntry(env: VerifierEnv, subprog: number, callsite: number, set: SetCallee, state: VerifierState): void {
-  if (state.curframe + 1 >= MAX_CALL_FRAMES) env.reject(E2BIG, `the call stack of ${state.curframe + 2} frames is too deep`);
-  const caller = state.frame;
-  const callee = new FuncState();
-  callee.callsite = callsite;
-  callee.frameno = state.curframe + 1;
-  callee.subprogno = subprog;
-  for (const reg of callee.regs) markNotInit(reg);
-  markPointer(callee.regs[10], PTR_TO_STACK);
-  callee.regs[10].frameno = callee.frameno;
-  set(caller, callee);
-  state.frames.push(callee);
-}
-
-/** push_callback_call: explore the callback as a branch; the call itself goes on. */
-function pushCallbackCall(env: VerifierEnv, insn: Insn, subprog: number, set: SetCallee): void {
-  const sp = env.subprogs[subprog];
-  if (!sp) env.bug(`callback subprog ${subprog}`);
-  sp.isCallback = true;
-  const callbackState = env.pushStack(sp.start, env.insnIdx, false);
-  setupFuncEntry(env, subprog, env.insnIdx, set, callbackState);
-  callbackState.callbackUnrollDepth++;
-  callbackState.frames[callbackState.curframe - 1].callbackDepth++;
-  env.curState.frame.callbackDepth = 0;
-  void insn;
-}
-
-/** check_func_call: a call of one of the program's own functions; returns the next pc. */
-export function checkFuncCall(env: VerifierEnv, insn: Insn): number {
-  const state = env.curState;
-  const target = env.insnIdx + insn.imm + 1;
-  const subprog = env.findSubprog(target);
-  if (subprog < 0) env.bug(`target of func call at insn ${target} is not a program`);
-  const caller = state.frame;
-  const sp = env.subprogs[subprog];
-  if (sp.global) {
-    if (state.activeLockId) env.reject(EINVAL, 'global function calls are not allowed while holding a lock,', 'use static function instead');
-    const bad = checkGlobalCallArgs(env, subprog, caller.regs);
-    if (bad) env.reject(bad.errno, bad.message, `Caller passes invalid args into func#${subprog} ('${sp.name}')`);
-    if (env.verbose) env.say(`Func#${subprog} ('${sp.name}') is global and assumed valid.\n`);
-    if (sp.changesPktData) clearAllPktPointers(env);
-    env.calledGlobals.add(subprog);
-    clearCallerSavedRegs(env, caller.regs);
-    markUnknown(caller.regs[0]);
-    caller.regs[0].subregDef = 0;
-    return env.insnIdx + 1;
-  }
-  setupFuncEntry(env, subprog, env.insnIdx, setCalleeState, state);
-  clearCallerSavedRegs(env, caller.regs);
-  env.markAllScratched(); // init_func_state of the callee's frame
-  if (env.verbose) {
-    env.say('caller:\n' + verifierStateString(state, caller.frameno, 'all') + '\n');
-    env.say('callee:\n' + verifierStateString(state, state.curframe, 'all') + '\n');
-  }
-  return sp.start;
-}
-
-function clearCallerSavedRegs(env: VerifierEnv, regs: RegState[]): void {
-  for (let i = 0; i <= 5; i++) {
-    markNotInit(regs[i]);
-    env.markScratchedReg(i);
-  }
-}
-
-/** btf_check_subprog_call for a global function: the arguments match its BTF prototype (btf_check_func_arg_match). */
-function checkGlobalCallArgs(env: VerifierEnv, subprog: number, regs: RegState[]): { errno: number; message: string } | undefined {
-  const { args } = env.subprogs[subprog];
-  /** A check that refuses by throwing, its refusal as a value. */
-  const attempt = (check: () => void): { errno: number; message: string } | undefined => {
-    const logged = env.log.pos;
-    try {
-      check();
-      return undefined;
-    } catch (err) {
-      const failure = env.failure;
-      env.failure = undefined;
-      if (!failure) throw err;
-      env.log.reset(logged); // the caller says it, with what follows
-      return { errno: failure.errno, message: failure.message };
-    }
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const regno = i + 1;
-    const reg = regs[regno];
-    let bad: { errno: number; message: string } | undefined;
-    if (arg.kind === 'scalar') {
-      if (reg.type !== SCALAR_VALUE) return { errno: EINVAL, message: `R${regno} is not a scalar` };
-    } else if (arg.kind === 'ctx') {
-      bad = attempt(() => checkFuncArgRegOff(env, reg, regno, ARG_DONTCARE));
-      if (!bad && reg.type !== PTR_TO_CTX) bad = { errno: EINVAL, message: `arg#${i} expects pointer to ctx` };
-    } else if (arg.kind === 'mem') {
-      bad = attempt(() => checkFuncArgRegOff(env, reg, regno, ARG_DONTCARE));
-      if (!bad && !(reg.isNull && arg.maybeNull)) {
-        // check_mem_reg: the memory must be readable and writable.
-        bad = attempt(() => {
-          checkHelperMemAccess(env, regno, arg.size, 'read', true, undefined);
-          checkHelperMemAccess(env, regno, arg.size, 'write', true, undefined);
-        });
-        if (bad) bad = { errno: EINVAL, message: bad.message };
-      }
-    } else {
-      return { errno: EINVAL, message: arg.why };
-    }
-    if (bad) return bad;
-  }
-  return undefined;
-}
-
-/** check_resource_leak: references (and locks) may not outlive the program or a tail call. */
-export function checkResourceLeak(env: VerifierEnv, exceptionExit: boolean, checkLock: boolean, prefix: string): void {
-  const state = env.curState;
-  if (checkLock && state.activeLockId) env.reject(EINVAL, `${prefix} cannot be used inside bpf_spin_lock-ed region`);
-  if (!exceptionExit && state.frame.frameno) return;
-  const lingering = state.refs.filter((r) => r.kind === 'ptr');
-  if (lingering.length) {
-    env.reject(EINVAL, ...lingering.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insnIdx}`), `${prefix} would lead to reference leak`);
-  }
-}
-
-/** prepare_func_exit: return from a function or callback; returns the next pc. */
-export function prepareFuncExit(env: VerifierEnv): number {
-  const state = env.curState;
-  const callee = state.frame;
-  const r0 = callee.regs[0];
-  if (r0.type === PTR_TO_STACK) env.reject(EINVAL, 'cannot return stack pointer to the caller');
-  const caller = state.frames[state.curframe - 1];
-  if (callee.inCallbackFn) {
-    if (r0.type !== SCALAR_VALUE) env.reject(EACCES, 'R0 not a scalar value');
-    markChainPrecision(env, 0);
-    if (r0.smin < BigInt(callee.callbackRetMin) || r0.smax > BigInt(callee.callbackRetMax)) {
-      let has = '';
-      if (r0.smin > -(1n << 63n)) has += ` smin=${r0.smin}`;
-      if (r0.smax < (1n << 63n) - 1n) has += ` smax=${r0.smax}`;
-      env.reject(EINVAL, `At callback return the register R0 has${has || ' unknown scalar value'} should have been in [${callee.callbackRetMin}, ${callee.callbackRetMax}]`);
-    }
-  } else {
-    caller.regs[0].assignFrom(r0);
-  }
-  const next = callee.inCallbackFn ? callee.callsite : callee.callsite + 1;
-  if (env.verbose) {
-    env.say('returning from callee:\n' + verifierStateString(state, callee.frameno, 'all') + '\n');
-    env.say(`to caller at ${next}:\n` + verifierStateString(state, caller.frameno, 'all') + '\n');
-  }
-  const inCallback = callee.inCallbackFn;
-  state.frames.pop();
-  if (inCallback) env.widenAtCallbackReturn(next);
-  return next;
-}
-
-/** check_return_code at the main program's exit. */
-export function checkReturnCode(env: VerifierEnv): void {
-  checkRegArg(env, BPF_REG_0, SRC_OP);
-  if (isPointerValue(env, 0)) env.reject(EACCES, 'R0 leaks addr as return value');
-  const frame = env.curState.frames[0];
-  const r0 = env.curState.regs[0];
-  if (frame.subprogno && !env.subprogs[frame.subprogno].returnsVoid && r0.type !== SCALAR_VALUE) {
-    env.reject(EINVAL, `At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0.type)})`);
-  }
-}
-
-void ARG_PTR_TO_BTF_ID; void ARG_PTR_TO_RINGBUF_MEM; void ARG_PTR_TO_SOCKET; void ARG_PTR_TO_SOCK_COMMON; void ARG_PTR_TO_STACK;
-void ARG_PTR_TO_CTX; void ARG_PTR_TO_BTF_ID_SOCK_COMMON; void PTR_TO_FUNC; void tnumString;

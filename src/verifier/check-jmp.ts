@@ -17,9 +17,9 @@ import type { Insn } from './kernel-disasm.js';
 import { markChainPrecision } from './precision.js';
 import { findPrevEntry, widenImpreciseScalars } from './prune.js';
 import {
-  BPF_ADD_CONST, BPF_ADD_CONST32, CONST_PTR_TO_MAP, PTR_TO_BTF_ID, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM, PTR_TO_PACKET, PTR_TO_PACKET_END,
-  PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, RegState, SCALAR_VALUE,
-  markKnown, markUnbounded, markUnknown,
+  BPF_ADD_CONST, BPF_ADD_CONST32, CONST_PTR_TO_MAP, PTR_TO_BTF_ID, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, PTR_TO_MEM,
+  PTR_TO_PACKET, PTR_TO_PACKET_END, PTR_TO_PACKET_META, PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_STACK, PTR_TO_TCP_SOCK,
+  PTR_TO_XDP_SOCK, RegState, SCALAR_VALUE, markKnown, markUnbounded, markUnknown,
 } from './reg-state.js';
 import { SRC_OP, checkRegArg, isPointerValue, pushHistory, regIsPktPointerAny, releaseReferenceNomark } from './regs.js';
 import type { VerifierState } from './state.js';

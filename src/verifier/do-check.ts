@@ -5,17 +5,18 @@
  * against the 1,000,000 limit, and writing the kernel's trace to the log.
  */
 import {
-  BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CLASS, BPF_CMPXCHG, BPF_DW, BPF_EXIT, BPF_FETCH, BPF_IMM, BPF_IND, BPF_JA,
-  BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MODE, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC,
-  BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_VALUE, BPF_PSEUDO_MAP_IDX_VALUE, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_W, BPF_XCHG,
-  sizeBytes, BPF_ADD, BPF_AND, BPF_OR, BPF_XOR,
+  BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CLASS, BPF_CMPXCHG, BPF_DW, BPF_EXIT, BPF_FETCH, BPF_IMM, BPF_IND,
+  BPF_JA, BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MODE, BPF_OP, BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_VALUE, BPF_PSEUDO_MAP_IDX_VALUE, BPF_SIZE, BPF_SRC, BPF_ST,
+  BPF_STX, BPF_W, BPF_XCHG, sizeBytes, BPF_ADD, BPF_AND, BPF_OR, BPF_XOR,
 } from '../isa/opcodes.js';
 import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_PROG_TYPE } from '../uapi/bpf.js';
 import { ERRNO } from '../uapi/errno.js';
 import { HELPER_IDS } from '../uapi/helper-ids.js';
 import { regBoundsSane } from './bounds.js';
 import { checkAluOp } from './check-alu.js';
-import { checkFuncCall, checkHelperCall, checkResourceLeak, checkReturnCode, prepareFuncExit } from './check-call.js';
+import { checkHelperCall } from './check-call.js';
+import { checkFuncCall, checkResourceLeak, checkReturnCode, prepareFuncExit } from './check-func-call.js';
 import { checkCondJmpOp } from './check-jmp.js';
 import { checkMemAccess, checkPtrOffReg } from './check-mem.js';
 import { VerifyFailure, type VerifierEnv } from './env.js';
@@ -25,8 +26,8 @@ import { verifierStateString } from './log.js';
 import { isStateVisited, maybeExitScc } from './prune.js';
 import {
   CONST_PTR_TO_MAP, NOT_INIT, PTR_TO_CTX, PTR_TO_FUNC, PTR_TO_MAP_VALUE, PTR_TO_PACKET, PTR_TO_PACKET_META,
-  PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_FLOW_KEYS, PTR_TO_BTF_ID, PTR_TO_ARENA, PTR_TO_MEM,
-  SCALAR_VALUE, markKnown, markPointer, markUnknown, regTypeStr,
+  PTR_TO_SOCK_COMMON, PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_FLOW_KEYS, PTR_TO_BTF_ID, PTR_TO_ARENA,
+  PTR_TO_MEM, SCALAR_VALUE, markKnown, markPointer, markUnknown, regTypeStr,
 } from './reg-state.js';
 import { DST_OP, DST_OP_NO_MARK, SRC_OP, checkRegArg, isPointerValue, pushHistory } from './regs.js';
 import { baseType } from '../uapi/helper-protos.js';

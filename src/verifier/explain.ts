@@ -9,8 +9,8 @@
  * they got their values, and keeps the comparisons that narrowed them.
  */
 import {
-  BPF_ALU, BPF_ALU64, BPF_CALL, BPF_CLASS, BPF_EXIT, BPF_JA, BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_MOV, BPF_OP, BPF_SRC, BPF_ST,
-  BPF_STX, BPF_X,
+  BPF_ALU, BPF_ALU64, BPF_CALL, BPF_CLASS, BPF_EXIT, BPF_JA, BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_MOV, BPF_OP, BPF_SRC,
+  BPF_ST, BPF_STX, BPF_X,
 } from '../isa/opcodes.js';
 import type { ProgramSpec } from '../spec/types.js';
 import type { Insn } from './kernel-disasm.js';

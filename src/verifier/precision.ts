@@ -6,8 +6,8 @@
  * what keeps loops with counters and long programs within the kernel's limits.
  */
 import {
-  BPF_ALU, BPF_ALU64, BPF_CALL, BPF_CLASS, BPF_END, BPF_EXIT, BPF_IND, BPF_ABS, BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX, BPF_MODE,
-  BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_KFUNC_CALL, BPF_SRC, BPF_ST, BPF_STX, BPF_X, MAX_CALL_FRAMES,
+  BPF_ALU, BPF_ALU64, BPF_CALL, BPF_CLASS, BPF_END, BPF_EXIT, BPF_IND, BPF_ABS, BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX,
+  BPF_MODE, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_KFUNC_CALL, BPF_SRC, BPF_ST, BPF_STX, BPF_X, MAX_CALL_FRAMES,
 } from '../isa/opcodes.js';
 import { isPseudoCall, isSyncCallbackCall } from './cfg.js';
 import type { VerifierEnv } from './env.js';

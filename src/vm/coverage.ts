@@ -36,6 +36,20 @@ export class ImageCoverage {
     }
   }
 
+  /**
+   * The interpreter is at `pc`, having just run the conditional jump at `branchAt` (-1: none):
+   * count the instruction and the side that jump took. Returns `pc` when it is itself a
+   * conditional jump (whose side the next call tells), else -1.
+   */
+  count(pc: number, branchAt: number): number {
+    if (branchAt >= 0) {
+      if (pc === branchAt + 1) this.notTaken[branchAt]++;
+      else this.taken[branchAt]++;
+    }
+    this.counts[pc]++;
+    return this.isBranch[pc] ? pc : -1;
+  }
+
   /** Add these counts into `to` (of the same image) and start again from zero. */
   moveInto(to: ImageCoverage): void {
     for (const [from, into] of [[this.counts, to.counts], [this.taken, to.taken], [this.notTaken, to.notTaken]] as const) {

@@ -204,14 +204,7 @@ export class Interpreter implements HelperCall {
       let op = dispatch[pc];
       if (op >= ORIGIN_MARK) { // the marks sort above every xop: one test when there are none
         if (op === COVER_MARK) { // count it (and the side the jump before it took), then run it
-          const c = cover!;
-          if (branchAt >= 0) {
-            if (pc === branchAt + 1) c.notTaken[branchAt]++;
-            else c.taken[branchAt]++;
-            branchAt = -1;
-          }
-          c.counts[pc]++;
-          if (c.isBranch[pc]) branchAt = pc;
+          branchAt = cover!.count(pc, branchAt);
           op = image.dispatch[pc];
         }
         if (op === ORIGIN_MARK) { // note where the value comes from, then run the instruction
