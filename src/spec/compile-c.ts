@@ -8,11 +8,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { XdplabError } from '../errors.js';
-import { readInputFile } from '../files.js';
+import { makeOutputDirectory, readInputFile } from '../files.js';
 
 export interface CompileOptions {
   /** More clang flags (-D…, -I…). */
@@ -74,7 +74,7 @@ export function compileCFile(file: string, options: CompileOptions = {}): Uint8A
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const cached = path.join(cacheDir, `${key}.bpf.o`);
   if (existsSync(cached)) return readFileSync(cached);
-  mkdirSync(cacheDir, { recursive: true });
+  makeCacheDir(cacheDir);
   const partial = `${cached}.${process.pid}.tmp`;
   const r = spawnSync(clang, [...flags, '-c', file, '-o', partial], { encoding: 'utf8' });
   if (r.status !== 0) {
@@ -85,11 +85,19 @@ export function compileCFile(file: string, options: CompileOptions = {}): Uint8A
   return readFileSync(cached);
 }
 
+/**
+ * The cache directory, made if need be, a level at a time (Node's recursive mkdir loops for
+ * ever under /proc); one that cannot be made is said as one line.
+ */
+function makeCacheDir(dir: string): void {
+  makeOutputDirectory(dir);
+}
+
 /** Compile C source text (written to a file in the cache first, so clang's messages name it). */
 export function compileC(source: string, options: CompileOptions & { name?: string } = {}): Uint8Array {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const dir = path.join(cacheDir, 'src');
-  mkdirSync(dir, { recursive: true });
+  makeCacheDir(dir);
   const file = path.join(dir, `${createHash('sha256').update(source).digest('hex').slice(0, 16)}-${options.name ?? 'prog.bpf.c'}`);
   if (!existsSync(file)) writeFileSync(file, source);
   return compileCFile(file, options);

@@ -188,7 +188,12 @@ export class TypedMap {
 
 function addValues(a: unknown, b: unknown): unknown {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
-  if (typeof a === 'bigint' || typeof b === 'bigint') return BigInt(a as number) + BigInt(b as number);
+  // formatValue gives a 64-bit integer beyond 2^53 as a decimal string: add exactly, as it would print.
+  const integer = (v: unknown): boolean => typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d+$/.test(v));
+  if (integer(a) && integer(b)) {
+    const sum = BigInt(a as string) + BigInt(b as string);
+    return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum.toString();
+  }
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
     return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, addValues(v, (b as Record<string, unknown>)[k])]));
   }

@@ -60,5 +60,9 @@ describe.skipIf(noClang)(`compiling BPF C on the fly${noClang ? ` — skipped: $
     const missing = spawnSync(process.execPath, [path.join(repoRoot, 'bin/xdplab.js'), 'verify', SOURCE], { encoding: 'utf8', env: { ...process.env, CLANG: '/nonexistent/clang' } });
     expect(missing.status).toBe(2);
     expect(missing.stderr.trim()).toMatch(/^xdplab: compiling C needs clang, and \/nonexistent\/clang cannot be run \(apt-get install clang libbpf-dev\)$/);
+    const noCache = spawnSync(process.execPath, [path.join(repoRoot, 'bin/xdplab.js'), 'verify', SOURCE], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, XDG_CACHE_HOME: '/proc/xdplab-no-cache' } });
+    expect(noCache.status).toBe(2); // at once: no recursive mkdir spinning under /proc
+    expect(noCache.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noCache.stderr).toMatch(/\/proc\/xdplab-no-cache\/xdplab: cannot create/);
   });
 });
