@@ -55,7 +55,7 @@ import { readObjectFile } from '../spec/compile-c.js';
 import { ExpectReport } from './expect-report.js';
 import { checkPacket, expectationsFromCapture, expectationsFromFile, type VerdictExpectations } from './expect-verdicts.js';
 
-interface ReplayOptions extends VerifyCliOptions {
+export interface ReplayOptions extends VerifyCliOptions {
   pcap?: string;
   live?: string;
   count?: string;
@@ -149,7 +149,20 @@ function checkSource(opts: ReplayOptions): { count?: number; seconds?: number } 
   return { count, seconds };
 }
 
-export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io): Promise<{ code: number; summary: ReplaySummary }> {
+/**
+ * What a command built on replay adds (`xdplab firewall`): its own maps' contents, fields in
+ * each packet's JSON object, lines after the summary.
+ */
+export interface ReplayExtension {
+  /** After the load, before --maps-in and the first packet. */
+  loaded?(collection: Collection): void;
+  /** After each packet that ran: fields added to its --json object. */
+  packetDone?(replayer: PacketReplayer): Record<string, unknown>;
+  /** After the summary. */
+  finished?(io: Io, json: boolean): void;
+}
+
+export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io, extension: ReplayExtension = {}): Promise<{ code: number; summary: ReplaySummary }> {
   const cpus = positiveInt(opts.cpus, '--cpus', 1, 1024);
   const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
   const limits = checkSource(opts);
@@ -159,6 +172,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const collection = Collection.load(runtime, loadCollectionSpec(readObjectFile(obj), obj), loadOptionsOf(opts));
   const program = collection.program(progName);
   for (const note of refusedSiblingNotes(collection, [program.name])) io.err(`xdplab: ${note}\n`);
+  extension.loaded?.(collection);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);
   const coverage = startCoverage(opts.coverage, runtime, new Map([[obj, collection]]), path.basename(obj), opts.coverageBy);
   const device = replayDevice(opts.devMac ? parseMac(opts.devMac) : undefined);
@@ -227,6 +241,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     }
     packets++;
     byCpu[replayer.cpu]++;
+    const extra = replayer.fault ? undefined : extension.packetDone?.(replayer);
     const retval = replayer.retval;
     coverage.packetDone(replayer.fault ? 'fault' : replayer.verdictName(retval));
     if (replayer.fault) {
@@ -248,7 +263,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
       written++;
     }
     if (json) {
-      pending += packetJson(rec.index, replayer) + '\n';
+      pending += packetJson(rec.index, replayer, extra) + '\n';
       if (pending.length >= FLUSH_AT) {
         io.out(pending);
         pending = '';
@@ -283,6 +298,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   };
   if (json) io.err(`replay: ${oneLine(summary)}\n`);
   else io.out(formatSummary(summary, opts.out !== undefined, cpus > 1));
+  extension.finished?.(io, json);
   for (const line of faultLines) io.err(`xdplab: ${line}\n`);
   for (const line of refusedLines) io.err(`xdplab: refused ${inputName}: ${line}\n`);
   if (refused > refusedLines.length) io.err(`xdplab: … and ${refused - refusedLines.length} more refused\n`);
@@ -314,7 +330,7 @@ function decidedAt(runtime: Runtime): string {
   return `decided at pc ${d.pc} of ${d.program}${d.line ? `: ${d.line}` : ''}`;
 }
 
-function packetJson(index: number, r: PacketReplayer): string {
+function packetJson(index: number, r: PacketReplayer, extra?: Record<string, unknown>): string {
   const o: Record<string, unknown> = { index, cpu: r.cpu };
   if (r.fault) {
     o.fault = r.fault.message;
@@ -326,7 +342,7 @@ function packetJson(index: number, r: PacketReplayer): string {
     if (redirect) o.redirect = { kind: redirect.kind, target: redirect.target, flags: redirect.flags };
   }
   if (r.trace.length) o.trace = [...r.trace];
-  return JSON.stringify(o);
+  return JSON.stringify(extra ? { ...o, ...extra } : o);
 }
 
 const rate = (s: ReplaySummary): number => (s.seconds > 0 ? s.packets / s.seconds : 0);
@@ -366,11 +382,21 @@ function liveRows(l: LiveCounts): Array<[string, string, string]> {
 }
 
 export function registerReplayCommand(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('replay')
     .description('run one program on every packet of a capture or a live interface, at its hook, as the kernel would (maps carry over)')
     .argument('<obj>', 'the clang-built object (.o)')
-    .argument('<prog>', 'program name, or section/name')
+    .argument('<prog>', 'program name, or section/name');
+  addReplayOptions(command)
+    .action(async (obj: string, progName: string, opts: ReplayOptions) => {
+      const { code } = await runReplay(obj, progName, opts, io);
+      setExit(code);
+    });
+}
+
+/** The options of `replay` (sources, hook, outputs, maps, expectations, engine), for the commands built on it. */
+export function addReplayOptions(command: Command): Command {
+  return command
     .option('--pcap <file>', 'the capture to replay (pcap or pcapng: Ethernet, or Linux cooked and raw IP, given Ethernet headers)')
     .option('--live <iface>', 'run on the frames arriving on a host interface (libpcap, inbound only; root or CAP_NET_RAW); XDP_TX and redirects back to it go out of it')
     .option('--count <n>', 'with --live: stop once n frames have arrived (run, or dropped by the kernel)')
@@ -391,9 +417,5 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
     .addOption(engineOption())
     .addOption(capsOption())
-    .addOption(noVerifyOption())
-    .action(async (obj: string, progName: string, opts: ReplayOptions) => {
-      const { code } = await runReplay(obj, progName, opts, io);
-      setExit(code);
-    });
+    .addOption(noVerifyOption());
 }
