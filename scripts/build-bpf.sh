@@ -5,7 +5,8 @@
 # The objects are committed so that tests and users need no compiler; run this after editing
 # a *.bpf.c file. Needs clang with the BPF target and the libbpf headers (<bpf/bpf_helpers.h>).
 # Usage: scripts/build-bpf.sh [dir-or-source ...]   (default: test/fixtures/bpf, test/fixtures/large, bench/programs, examples,
-# topologies, and the verifier corpus in test/fixtures/verifier, which scripts/build-verifier-corpus.sh builds)
+# topologies, and the verifier corpus in test/fixtures/verifier, which scripts/build-verifier-corpus.sh builds;
+# src/firewall: the rules program `xdplab firewall` runs)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
 [[ -d /usr/include/$MULTIARCH ]] && CFLAGS+=(-I"/usr/include/$MULTIARCH")
 
 if (($# == 0)); then
-  set -- test/fixtures/bpf test/fixtures/large bench/programs examples topologies test/fixtures/verifier
+  set -- test/fixtures/bpf test/fixtures/large bench/programs examples topologies test/fixtures/verifier src/firewall
 fi
 
 sources=()

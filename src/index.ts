@@ -31,3 +31,9 @@ export {
   type Caps, type VerifyOptions, type VerifierResult, type VerifierStats, type Explanation,
 } from './verifier/index.js';
 export { compileC, compileCFile, readObjectFile, type CompileOptions } from './spec/compile-c.js';
+export { parseRules, type Rule, type RuleSet, type RuleAction, type RuleDirection, type PortRange } from './firewall/schema.js';
+export { compileRules, type CompiledRules, type RuleEntry } from './firewall/compile.js';
+export { FirewallTables, type Decision, type DecisionCount } from './firewall/tables.js';
+export {
+  loadFirewall, Firewall, FIREWALL_OBJECT, FIREWALL_HOOKS, type FirewallHook, type FirewallOptions, type FirewallVerdict,
+} from './firewall/firewall.js';
