@@ -14,6 +14,7 @@ import { ReplayInputError } from '../../src/hooks/replay.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
 import { repoRoot } from '../support/paths.js';
 import { mixedFrames } from './packets.js';
+import { MIX_POOLS, MIX_RULES, randomRules } from './rule-sets.js';
 import { referenceDecide, type RefDecision } from './reference.js';
 
 const EXAMPLE = path.join(repoRoot, 'examples', 'rules.yaml');
@@ -64,36 +65,25 @@ describe('the rules program decides as the reference evaluator', () => {
     for (const k of [...rules.rules.map((r) => `rule ${r.index + 1}`), 'default', 'non-ip', 'malformed']) expect(byRule.get(k), k).toBeGreaterThan(0);
   });
 
-  const MIX_RULES = `
-default: allow
-non-ip: deny
-rules:
-  - { name: block-bad-v4, action: deny, from: 10.66.0.0/16 }
-  - { name: block-bad-v6, action: deny, from: "2001:db8:66::/48", direction: ingress }
-  - { name: ssh-in, action: allow, direction: ingress, protocol: tcp, from: 10.0.0.0/8, port: 22 }
-  - { name: no-ssh, action: deny, protocol: tcp, port: 22 }
-  - { name: high-udp, action: deny, protocol: [udp, sctp], port: 1024-65535, source-port: 0-1023 }
-  - { name: egress-dns-only, action: deny, direction: egress, protocol: udp, port: [0-52, 54-65535] }
-  - { action: deny, protocol: 47 }
-  - { name: ping, action: deny, protocol: icmp, to: 10.0.0.1 }
-  - { name: ping6, action: deny, protocol: icmpv6, to: "2001:db8::1/128" }
-  - { name: lan6, action: allow, to: "2001:db8::/32" }
-  - { name: v4-catchall, action: deny, from: 0.0.0.0/0, to: 10.0.0.0/24 }
-`;
-  const pools = {
-    v4: ['10.0.0.1', '10.0.0.2', '10.66.1.1', '10.1.2.3', '192.0.2.9', '10.0.1.5'],
-    v6: ['2001:db8::1', '2001:db8::2', '2001:db8:66::9', '2001:dead::1', 'fe80::1'],
-    ports: [22, 53, 80, 123, 1023, 1024, 5000, 65535],
-  };
   for (const hook of ['xdp', 'tc-ingress', 'tc-egress'] as const) {
     it(`a mix of 600 frames at ${hook}`, () => {
       const rules = parseRules(MIX_RULES, 'mix.yaml');
-      const { ran, diffs, byRule } = differences(rules, mixedFrames(600, 7, pools), hook);
+      const { ran, diffs, byRule } = differences(rules, mixedFrames(600, 7, MIX_POOLS), hook);
       expect(diffs).toEqual([]);
       expect(ran).toBeGreaterThan(550);
       expect(byRule.size).toBeGreaterThan(8);
     });
   }
+
+  it('400 random, overlapping rules over a mix of 800 frames (XDP and TC egress)', () => {
+    const { text, pools } = randomRules(400, 11);
+    const rules = parseRules(text, 'random.yaml');
+    for (const hook of ['xdp', 'tc-egress'] as const) {
+      const { diffs, byRule } = differences(rules, mixedFrames(800, 5, pools), hook);
+      expect(diffs).toEqual([]);
+      expect(byRule.size).toBeGreaterThan(10);
+    }
+  });
 
   it('3000 rules (one entry each): the last rules, the default and the first decide as the reference says', () => {
     const lines = ['default: deny', 'rules:'];

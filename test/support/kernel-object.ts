@@ -160,7 +160,8 @@ export class KernelObject {
   }
 
   dumpMap(name: string): KernelMapEntry[] {
-    const out = execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', this.pin(name)], { encoding: 'utf8' });
+    // Big maps (a per-CPU array of thousands of slots) dump tens of megabytes of JSON.
+    const out = execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', this.pin(name)], { encoding: 'utf8', maxBuffer: 1 << 30 });
     const entries = JSON.parse(out) as Array<{ key: string[]; value?: string[]; values?: Array<{ cpu: number; value: string[] }> }>;
     return entries.map((e) => ({
       key: hexBytes(e.key),
