@@ -16,7 +16,7 @@ import { FW_DECISION_DEFAULT, FW_DECISION_MALFORMED, FW_DECISION_NON_IP, FW_LOG_
 import type { Decision } from '../../src/firewall/tables.js';
 import { ReplayInputError } from '../../src/hooks/replay.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
-import { KernelRecord } from '../support/kernel-record.js';
+import { KernelRecord, digest } from '../support/kernel-record.js';
 import type { KernelMapEntry } from '../support/kernel-object.js';
 import { repoRoot } from '../support/paths.js';
 import { mixedFrames } from './packets.js';
@@ -64,7 +64,10 @@ function expectSameAsKernel(rulesText: string, frames: readonly Uint8Array[], ho
   expect(ran.length).toBeLessThanOrEqual(FW_LOG_SIZE);
   const kernel = record.object(FIREWALL_OBJECT);
   for (const [map, entries] of compiled.maps) for (const [key, value] of entries) kernel.updateMap(map, key, value);
-  const runs = kernel.runMany(FW_PROGRAMS[hook], ran);
+  // The program never changes a packet: its verdicts are kept, and that each output is its input.
+  const runs = kernel.ask(`run ${FW_PROGRAMS[hook]} on ${ran.length} packets ${digest(...ran)}`, (k) =>
+    k.runMany(FW_PROGRAMS[hook], ran).map((r, i) => ({ retval: r.retval, unchanged: Buffer.compare(r.dataOut, ran[i]) === 0 })));
+  expect(runs.filter((r) => !r.unchanged)).toEqual([]);
   const logged = kernel.ask('fw_log', (k) => k.dumpMap('fw_log').slice(0, ran.length).map((e) => u32le(e.value)));
   const theirs = runs.map((r, i) => ({ retval: r.retval, slot: logged[i] }));
   const diffs = ours.flatMap((o, i) => (o.retval === theirs[i].retval && o.slot === theirs[i].slot ? [] : [`packet ${i + 1}: xdplab ${JSON.stringify(o)}, kernel ${JSON.stringify(theirs[i])}`]));
