@@ -44,9 +44,21 @@ export class Firewall {
     readonly runtime: Runtime,
     readonly collection: Collection,
     readonly program: Program,
-    readonly tables: FirewallTables,
+    private installed: FirewallTables,
     private readonly replayer: PacketReplayer,
   ) {}
+
+  get tables(): FirewallTables {
+    return this.installed;
+  }
+
+  /**
+   * Replace the rules, as a control plane rewrites the maps of a running program: the next
+   * packet meets the new table (entries past the new count stay in the map, never tried).
+   */
+  setRules(rules: string | RuleSet | CompiledRules, file?: string): void {
+    this.installed = FirewallTables.install(this.collection, compiledOf(rules, file));
+  }
 
   get compiled(): CompiledRules {
     return this.tables.compiled;
@@ -61,9 +73,12 @@ export class Firewall {
   }
 }
 
+const compiledOf = (rules: string | RuleSet | CompiledRules, file?: string): CompiledRules =>
+  (typeof rules === 'object' && 'entries' in rules ? rules : compileRules(rules, file));
+
 /** Compile `rules` (a file's text, a parsed rule set or a compiled one) and load the program for `options.hook`. */
 export function loadFirewall(rules: string | RuleSet | CompiledRules, options: FirewallOptions = {}): Firewall {
-  const compiled = typeof rules === 'object' && 'entries' in rules ? rules : compileRules(rules, options.file);
+  const compiled = compiledOf(rules, options.file);
   const hook = options.hook ?? 'xdp';
   const runtime = new Runtime({ cpus: options.cpus, seed: options.seed, engine: options.engine });
   const collection = Collection.load(runtime, loadCollectionSpec(readObjectFile(FIREWALL_OBJECT), FIREWALL_OBJECT));
