@@ -1,0 +1,39 @@
+/** src/firewall/layout.ts is the C's layout: struct offsets from the object's BTF, map sizes from its specs. */
+import { describe, expect, it } from 'vitest';
+import { FIREWALL_OBJECT } from '../../src/firewall/firewall.js';
+import { FW_CONFIG, FW_COUNTER_SIZE, FW_LOG_SIZE, FW_MAPS, FW_MAX_ENTRIES, FW_PROGRAMS, FW_RULE } from '../../src/firewall/layout.js';
+import { readObjectFile } from '../../src/spec/compile-c.js';
+import { loadCollectionSpec } from '../../src/spec/loader.js';
+
+const spec = loadCollectionSpec(readObjectFile(FIREWALL_OBJECT), FIREWALL_OBJECT);
+const btf = spec.btf!.btf;
+
+const byteOffset = (struct: string, field: string): number => {
+  const t = btf.findByName(struct)!;
+  return btf.memberOffset(t.id, field).bitOffset / 8;
+};
+
+describe('the rules program\'s layout', () => {
+  it('struct fw_rule and fw_config', () => {
+    expect(btf.sizeOf(btf.findByName('fw_rule')!.id)).toBe(FW_RULE.size);
+    const fields: Array<[keyof typeof FW_RULE, string]> = [
+      ['src', 'src'], ['srcMask', 'src_mask'], ['dst', 'dst'], ['dstMask', 'dst_mask'], ['sportLo', 'sport_lo'], ['sportHi', 'sport_hi'],
+      ['dportLo', 'dport_lo'], ['dportHi', 'dport_hi'], ['family', 'family'], ['proto', 'proto'], ['flags', 'flags'], ['action', 'action'], ['rule', 'rule'],
+    ];
+    for (const [ts, c] of fields) expect(byteOffset('fw_rule', c), c).toBe(FW_RULE[ts]);
+    expect(btf.sizeOf(btf.findByName('fw_config')!.id)).toBe(FW_CONFIG.size);
+    expect(byteOffset('fw_config', 'entries')).toBe(FW_CONFIG.entries);
+    expect(byteOffset('fw_config', 'default_action')).toBe(FW_CONFIG.defaultAction);
+    expect(byteOffset('fw_config', 'non_ip_action')).toBe(FW_CONFIG.nonIpAction);
+  });
+
+  it('the maps and programs', () => {
+    const map = (name: string): { valueSize: number; maxEntries: number } => spec.maps.get(name)!;
+    expect(map(FW_MAPS.rules)).toMatchObject({ valueSize: FW_RULE.size, maxEntries: FW_MAX_ENTRIES });
+    expect(map(FW_MAPS.config)).toMatchObject({ valueSize: FW_CONFIG.size, maxEntries: 1 });
+    expect(map(FW_MAPS.hits)).toMatchObject({ valueSize: FW_COUNTER_SIZE, maxEntries: FW_MAX_ENTRIES + 3 });
+    expect(map(FW_MAPS.log)).toMatchObject({ valueSize: 4, maxEntries: FW_LOG_SIZE });
+    expect(map(FW_MAPS.seq)).toMatchObject({ valueSize: 8, maxEntries: 1 });
+    expect([...spec.programs.keys()].sort()).toEqual(Object.values(FW_PROGRAMS).sort());
+  });
+});
