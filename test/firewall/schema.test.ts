@@ -1,5 +1,8 @@
 /** Rules files: what they read as, and every mistake reported at its line and column. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/paths.js';
 import { compileRules } from '../../src/firewall/compile.js';
 import { parseRules } from '../../src/firewall/schema.js';
 import { XdplabError } from '../../src/errors.js';
@@ -35,6 +38,14 @@ rules:
     expect(web.from.map((c) => [c.family, c.prefix])).toEqual([[4, 8], [6, 32]]);
     expect(web.to[0]).toMatchObject({ family: 4, prefix: 32 });
     expect(gre).toMatchObject({ index: 1, line: 9, direction: 'egress', protocols: [47], from: [], to: [] });
+  });
+
+  it("the README's rules example reads as it says", () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const block = /## Intent rules[\s\S]*?```yaml\n([\s\S]*?)^```$/m.exec(readme)![1];
+    const set = parseRules(block, 'README.md');
+    expect(set).toMatchObject({ default: 'deny', nonIp: 'allow' });
+    expect(set.rules[0]).toMatchObject({ name: 'ssh-from-admins', direction: 'ingress', protocols: [6], ports: [{ lo: 22, hi: 22 }], sourcePorts: [{ lo: 1024, hi: 65535 }], priority: 10 });
   });
 
   it('compiles a rule into one entry a combination one packet can meet, in priority order', () => {
