@@ -38,7 +38,7 @@ export function registerFirewallCommand(program: Command, io: Io, setExit: (code
     };
     const { code } = await runReplay(FIREWALL_OBJECT, FW_PROGRAMS[hook], { ...opts, hook }, io, {
       loaded: (collection) => { tables = FirewallTables.install(collection, compiled); },
-      packetDone: () => {
+      packetJson: () => {
         const d = installed().lastDecision()!;
         return { action: installed().actionOf(d), decided: decisionJson(d) };
       },

@@ -156,8 +156,8 @@ function checkSource(opts: ReplayOptions): { count?: number; seconds?: number } 
 export interface ReplayExtension {
   /** After the load, before --maps-in and the first packet. */
   loaded?(collection: Collection): void;
-  /** After each packet that ran: fields added to its --json object. */
-  packetDone?(replayer: PacketReplayer): Record<string, unknown>;
+  /** With --json, after each packet that ran: fields added to its object. */
+  packetJson?(replayer: PacketReplayer): Record<string, unknown>;
   /** After the summary. */
   finished?(io: Io, json: boolean): void;
 }
@@ -241,7 +241,6 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     }
     packets++;
     byCpu[replayer.cpu]++;
-    const extra = replayer.fault ? undefined : extension.packetDone?.(replayer);
     const retval = replayer.retval;
     coverage.packetDone(replayer.fault ? 'fault' : replayer.verdictName(retval));
     if (replayer.fault) {
@@ -263,7 +262,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
       written++;
     }
     if (json) {
-      pending += packetJson(rec.index, replayer, extra) + '\n';
+      pending += packetJson(rec.index, replayer, replayer.fault ? undefined : extension.packetJson?.(replayer)) + '\n';
       if (pending.length >= FLUSH_AT) {
         io.out(pending);
         pending = '';
