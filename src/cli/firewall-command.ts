@@ -13,7 +13,7 @@ import { XdplabError } from '../errors.js';
 import { compileRules } from '../firewall/compile.js';
 import { FIREWALL_OBJECT } from '../firewall/firewall.js';
 import { FW_PROGRAMS } from '../firewall/layout.js';
-import { decisionJson, formatHits, hitsJsonLines } from '../firewall/report.js';
+import { decisionJson, decisionText, formatHits, hitsJsonLines } from '../firewall/report.js';
 import { FirewallTables } from '../firewall/tables.js';
 import { readText } from './files.js';
 import type { Io } from './main.js';
@@ -42,6 +42,7 @@ export function registerFirewallCommand(program: Command, io: Io, setExit: (code
         const d = installed().lastDecision()!;
         return { action: installed().actionOf(d), decided: decisionJson(d) };
       },
+      decidedBy: () => `decided by ${decisionText(installed().lastDecision()!)}`,
       finished: (out, json) => out.out(json ? hitsJsonLines(installed().hits()) : `\n${formatHits(installed().hits())}`),
     });
     setExit(code);

@@ -160,6 +160,8 @@ export interface ReplayExtension {
   packetJson?(replayer: PacketReplayer): Record<string, unknown>;
   /** After the summary. */
   finished?(io: Io, json: boolean): void;
+  /** Why the packet that just ran got its verdict, in words, for an --expect difference (instead of the pc and C line). */
+  decidedBy?(replayer: PacketReplayer): string;
 }
 
 export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io, extension: ReplayExtension = {}): Promise<{ code: number; summary: ReplaySummary }> {
@@ -221,7 +223,10 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     const wanted = expectations!.get(packet);
     if (!wanted) report.unchecked++;
     else if (replayer.fault) checkPacket(report, packet, wanted, { failed: `a fault: ${collection.explainFault(replayer.fault).message}` });
-    else checkPacket(report, packet, wanted, { verdict: replayer.verdictName(), redirect: replayer.redirect }, () => decidedAt(runtime));
+    else {
+      const by = (): string => (extension.decidedBy ? extension.decidedBy(replayer) : decidedAt(runtime));
+      checkPacket(report, packet, wanted, { verdict: replayer.verdictName(), redirect: replayer.redirect }, by);
+    }
   };
 
   const visit = (rec: CaptureRecord): void => {

@@ -28,3 +28,9 @@ export function formatHits(hits: readonly DecisionCount[]): string {
   const right = [true, true, false, false, true, true];
   return rows.map((r) => r.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
 }
+
+/** A decision in words: `rule 2 "web" (line 12)`, `the default`, `not IP`, `malformed`. */
+export function decisionText(d: Decision): string {
+  if (d.by === 'rule') return `rule ${d.rule.index + 1}${d.rule.name !== undefined ? ` ${JSON.stringify(d.rule.name)}` : ''} (line ${d.rule.line})`;
+  return d.by === 'default' ? 'the default' : d.by === 'non-ip' ? 'not IP' : 'malformed';
+}

@@ -62,6 +62,20 @@ describe('xdplab firewall', () => {
     }
   });
 
+  it('--expect: a difference says which rule decided', async () => {
+    const t = tempDir('xdplab-fw-');
+    try {
+      const expect1 = path.join(t.dir, 'expect.json');
+      writeFileSync(expect1, '{"1": "XDP_DROP", "2": "XDP_DROP"}');
+      const r = await cli(['firewall', RULES, '--pcap', PCAP, '--expect', expect1]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('packet 1: expected XDP_DROP, got XDP_PASS (decided by rule 2 "web" (line 12))');
+      expect(r.stdout).not.toContain('packet 2:');
+    } finally {
+      t.remove();
+    }
+  });
+
   it('a rules error: one line at its place, exit 2, nothing written', async () => {
     const t = tempDir('xdplab-fw-');
     try {
