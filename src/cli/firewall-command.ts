@@ -42,6 +42,10 @@ export function registerFirewallCommand(program: Command, io: Io, setExit: (code
         const d = installed().lastDecision()!;
         return { action: installed().actionOf(d), decided: decisionJson(d) };
       },
+      packetComment: () => {
+        const d = installed().lastDecision()!;
+        return `firewall: ${installed().actionOf(d)}, decided by ${decisionText(d)}`;
+      },
       decidedBy: () => `decided by ${decisionText(installed().lastDecision()!)}`,
       finished: (out, json) => out.out(json ? hitsJsonLines(installed().hits()) : `\n${formatHits(installed().hits())}`),
     });

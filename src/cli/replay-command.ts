@@ -156,6 +156,8 @@ function checkSource(opts: ReplayOptions): { count?: number; seconds?: number } 
 export interface ReplayExtension {
   /** After the load, before --maps-in and the first packet. */
   loaded?(collection: Collection): void;
+  /** With --out F.pcapng, for each packet written: a comment added after the input's. */
+  packetComment?(replayer: PacketReplayer): string;
   /** With --json, after each packet that ran: fields added to its object. */
   packetJson?(replayer: PacketReplayer): Record<string, unknown>;
   /** After the summary. */
@@ -263,7 +265,8 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
     }
     if (writer && replayer.passed) {
       const out = replayer.output();
-      writer.write(out, rec.tsSec, rec.tsNsec, rec.comment, out.length + Math.max(0, rec.origLen - rec.capLen));
+      const comment = extension.packetComment ? [rec.comment ?? '', extension.packetComment(replayer)] : rec.comment;
+      writer.write(out, rec.tsSec, rec.tsNsec, comment, out.length + Math.max(0, rec.origLen - rec.capLen));
       written++;
     }
     if (json) {

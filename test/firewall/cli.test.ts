@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readCaptureSync } from '../../src/pcap/reader.js';
 import { cli } from '../support/cli.js';
 import { tempDir } from '../support/captures.js';
 import { repoRoot } from '../support/paths.js';
@@ -46,17 +47,21 @@ describe('xdplab firewall', () => {
     expect(r.stdout).toMatch(/^ +9 +47 +ssh-from-admins +allow +0 +0$/m);
   });
 
-  it('--maps-out holds the compiled tables; --out the packets allowed', async () => {
+  it('--maps-out holds the compiled tables; --out the packets allowed, each with the rule that allowed it', async () => {
     const t = tempDir('xdplab-fw-');
     try {
       const maps = path.join(t.dir, 'maps.json');
-      const out = path.join(t.dir, 'out.pcap');
+      const out = path.join(t.dir, 'out.pcapng');
       const r = await cli(['firewall', RULES, '--pcap', PCAP, '--maps-out', maps, '--out', out]);
       expect(r.code).toBe(0);
       const dumped = JSON.parse(readFileSync(maps, 'utf8')) as Record<string, unknown[]>;
       expect(Object.keys(dumped)).toEqual(expect.arrayContaining(['fw_rules', 'fw_config', 'fw_hits', 'fw_log', 'fw_seq']));
       expect(r.stdout).toMatch(/^written +393$/m);
-      expect(existsSync(out)).toBe(true);
+      // Each packet written keeps its comment, and says which rule let it through.
+      const written = readCaptureSync(new Uint8Array(readFileSync(out))).records;
+      expect(written).toHaveLength(393);
+      expect(written[0].comment).toMatch(/^FW_PASS_ALLOWED \| web .*\nfirewall: allow, decided by rule 2 "web" \(line 12\)$/s);
+      expect(written.every((p) => /firewall: allow, decided by /.test(p.comment ?? ''))).toBe(true);
     } finally {
       t.remove();
     }
