@@ -186,14 +186,25 @@ static __noinline int record(__u32 decision, __u64 bytes, int action)
 	return action;
 }
 
-/* The transport ports, when the protocol has them and the header is there: 0 ok, -1 cut short. */
-static __always_inline int parse_ports(struct fw_packet *p, void *l4, void *data_end)
+/*
+ * Bytes of the packet at a variable offset, through the hook's helper: adding a variable to a
+ * packet pointer needs CAP_PERFMON (Spectre v1 sanitation), a helper's offset argument does
+ * not, so the program loads with CAP_BPF + CAP_NET_ADMIN alone. `xdp` is a constant once
+ * inlined: each program calls one helper.
+ */
+static __always_inline long load_bytes(void *ctx, int xdp, __u32 offset, void *to, __u32 len)
 {
-	__be16 *ports = l4;
+	return xdp ? bpf_xdp_load_bytes(ctx, offset, to, len) : bpf_skb_load_bytes(ctx, offset, to, len);
+}
+
+/* The transport ports at `offset`, when the protocol has them: 0 ok, -1 cut short. */
+static __always_inline int parse_ports(struct fw_packet *p, void *ctx, int xdp, __u32 offset)
+{
+	__be16 ports[2];
 
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && p->proto != IPPROTO_SCTP_)
 		return 0;
-	if ((void *)(ports + 2) > data_end)
+	if (load_bytes(ctx, xdp, offset, ports, sizeof(ports)) < 0)
 		return -1;
 	p->sport = bpf_ntohs(ports[0]);
 	p->dport = bpf_ntohs(ports[1]);
@@ -202,10 +213,11 @@ static __always_inline int parse_ports(struct fw_packet *p, void *l4, void *data
 }
 
 /* The packet's family, addresses, protocol and ports: 1 IP, 0 not IP, -1 malformed. */
-static __always_inline int parse(struct fw_packet *p, void *data, void *data_end)
+static __always_inline int parse(struct fw_packet *p, void *ctx, int xdp, void *data, void *data_end)
 {
 	struct ethhdr *eth = data;
 	void *cur = eth + 1;
+	__u32 l3 = sizeof(*eth);
 	__be16 type;
 
 	if (cur > data_end)
@@ -218,15 +230,18 @@ static __always_inline int parse(struct fw_packet *p, void *data, void *data_end
 			return -1;
 		type = tag->proto;
 		cur = tag + 1;
+		l3 += sizeof(*tag);
 	}
 	if (type == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = cur;
 		__u32 hlen;
+		__u8 last;
 
 		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
 			return -1;
 		hlen = ip->ihl * 4;
-		if (cur + hlen > data_end)
+		/* Options: the header's last byte must be there. */
+		if (hlen > sizeof(*ip) && load_bytes(ctx, xdp, l3 + hlen - 1, &last, 1) < 0)
 			return -1;
 		p->family = 4;
 		p->proto = ip->protocol;
@@ -234,7 +249,7 @@ static __always_inline int parse(struct fw_packet *p, void *data, void *data_end
 		p->dst[0] = ip->daddr;
 		if (ip->frag_off & bpf_htons(IP_FRAG_OFFSET))
 			return 1;
-		return parse_ports(p, cur + hlen, data_end) < 0 ? -1 : 1;
+		return parse_ports(p, ctx, xdp, l3 + hlen) < 0 ? -1 : 1;
 	}
 	if (type == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = cur;
@@ -245,23 +260,26 @@ static __always_inline int parse(struct fw_packet *p, void *data, void *data_end
 		p->proto = ip6->nexthdr;
 		__builtin_memcpy(p->src, &ip6->saddr, 16);
 		__builtin_memcpy(p->dst, &ip6->daddr, 16);
-		return parse_ports(p, ip6 + 1, data_end) < 0 ? -1 : 1;
+		return parse_ports(p, ctx, xdp, l3 + sizeof(*ip6)) < 0 ? -1 : 1;
 	}
 	return 0;
 }
 
-/* FW_ALLOW or FW_DENY for the packet, recorded with the rule (or the reason) that decided it. */
-static __always_inline int decide(void *data, void *data_end, __u8 dir)
+/*
+ * FW_ALLOW or FW_DENY for the packet, recorded with the rule (or the reason) that decided it.
+ * `bytes` is the packet's length as the hook gives it (a scalar: data_end - data would be a
+ * pointer subtraction, which the verifier allows only with CAP_PERFMON).
+ */
+static __always_inline int decide(void *ctx, int xdp, void *data, void *data_end, __u64 bytes, __u8 dir)
 {
 	struct fw_packet p = { .dir = dir, .rule = FW_DECISION_DEFAULT };
-	__u64 bytes = data_end - data;
 	__u32 zero = 0;
 	struct fw_config *cfg = bpf_map_lookup_elem(&fw_config, &zero);
 	int ip;
 
 	if (!cfg)
 		return FW_DENY;
-	ip = parse(&p, data, data_end);
+	ip = parse(&p, ctx, xdp, data, data_end);
 	if (ip < 0)
 		return record(FW_DECISION_MALFORMED, bytes, FW_DENY);
 	if (ip == 0)
@@ -277,7 +295,7 @@ int rules_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	return decide(data, data_end, FW_INGRESS) == FW_ALLOW ? XDP_PASS : XDP_DROP;
+	return decide(ctx, 1, data, data_end, bpf_xdp_get_buff_len(ctx), FW_INGRESS) == FW_ALLOW ? XDP_PASS : XDP_DROP;
 }
 
 SEC("tc")
@@ -286,7 +304,7 @@ int rules_tc_ingress(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 
-	return decide(data, data_end, FW_INGRESS) == FW_ALLOW ? TC_ACT_OK : TC_ACT_SHOT;
+	return decide(skb, 0, data, data_end, skb->len, FW_INGRESS) == FW_ALLOW ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 SEC("tc")
@@ -295,7 +313,7 @@ int rules_tc_egress(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 
-	return decide(data, data_end, FW_EGRESS) == FW_ALLOW ? TC_ACT_OK : TC_ACT_SHOT;
+	return decide(skb, 0, data, data_end, skb->len, FW_EGRESS) == FW_ALLOW ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

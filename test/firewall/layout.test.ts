@@ -4,6 +4,7 @@ import { FIREWALL_OBJECT } from '../../src/firewall/firewall.js';
 import { FW_CONFIG, FW_COUNTER_SIZE, FW_LOG_SIZE, FW_MAPS, FW_MAX_ENTRIES, FW_PROGRAMS, FW_RULE } from '../../src/firewall/layout.js';
 import { readObjectFile } from '../../src/spec/compile-c.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
+import { verifyProgram } from '../../src/verifier/index.js';
 
 const spec = loadCollectionSpec(readObjectFile(FIREWALL_OBJECT), FIREWALL_OBJECT);
 const btf = spec.btf!.btf;
@@ -35,5 +36,11 @@ describe('the rules program\'s layout', () => {
     expect(map(FW_MAPS.log)).toMatchObject({ valueSize: 4, maxEntries: FW_LOG_SIZE });
     expect(map(FW_MAPS.seq)).toMatchObject({ valueSize: 8, maxEntries: 1 });
     expect([...spec.programs.keys()].sort()).toEqual(Object.values(FW_PROGRAMS).sort());
+  });
+
+  it('every program loads as root and with CAP_BPF + CAP_NET_ADMIN alone (the kernel\'s answers: test/verifier/shipped.test.ts)', () => {
+    for (const program of spec.programs.values()) {
+      for (const caps of ['root', 'bpf'] as const) expect(verifyProgram(spec, program, { caps, cpus: 2 }).accepted, `${program.name} ${caps}`).toBe(true);
+    }
   });
 });
