@@ -11,5 +11,4 @@ export { RunMeter } from './run-meter.js';
 export { networkPicture, replayPicture } from './picture.js';
 export { topologySvg } from './svg.js';
 export { coverageFromLcov } from './coverage.js';
-export { escapeHtml } from './escape.js';
 export type { CoverageFile, Histogram, PointSeries, ReportData, TopologyPicture } from './types.js';

@@ -11,13 +11,13 @@ type PictureNode = TopologyPicture['nodes'][number];
 type PictureNic = PictureNode['nics'][number];
 
 const BOX_WIDTH = 250;
-const COLUMN_GAP = 150;
+const COLUMN_GAP = 180;
 const ROW_GAP = 30;
 const HEADER = 30;
 const NIC_ROW = 22;
 const HOOK_ROW = 16;
 /** Room on the left for the captures' labels. */
-const LEFT = 230;
+const LEFT = 180;
 const TOP = 20;
 const MAX_LABEL = 36;
 
@@ -124,13 +124,14 @@ function linkSvg(a: string, b: string, at: Map<string, Placed>): string {
   return `<g class="link" data-link="${escapeHtml(`${a} ${b}`)}"><path d="${d}"/><title>${escapeHtml(`${a} — ${b}`)}</title></g>`;
 }
 
+/** A capture fed into an interface: an arrow into its row, the file named above the arrow. */
 function trafficSvg(nic: string, pcap: string, at: Map<string, Placed>): string {
   const p = at.get(nic);
   if (!p) return '';
   const y = p.nicY.get(nic)!;
   const x = p.x;
-  return `<g class="traffic"><path d="M ${x - 60} ${y} L ${x - 4} ${y}" marker-end="url(#arrow)"/>` +
-    `<text x="${x - 64}" y="${y + 4}" text-anchor="end">${escapeHtml(clip(pcap, 22))}</text><title>${escapeHtml(`${pcap} → ${nic}`)}</title></g>`;
+  return `<g class="traffic"><path d="M ${x - 48} ${y} L ${x - 4} ${y}" marker-end="url(#arrow)"/>` +
+    `<text x="${x - 6}" y="${y - 6}" text-anchor="end">${escapeHtml(clip(pcap, 24))}</text><title>${escapeHtml(`${pcap} → ${nic}`)}</title></g>`;
 }
 
 /** The picture as an `<svg>` element. */

@@ -11,6 +11,7 @@ import { buildReportHtml } from '../../src/report/html.js';
 import { coverageFromLcov } from '../../src/report/coverage.js';
 import type { ReportData } from '../../src/report/types.js';
 import { cli } from '../support/cli.js';
+import { hostileData } from './hostile.js';
 import { embeddedData, FIREWALL, FIREWALL_PCAP, replayReport, runReport, topologyFile } from './reports.js';
 
 /** A counter name that is a detail of a verdict or no run at all (summary.json has both). */
@@ -115,20 +116,6 @@ describe('replay --coverage --report', () => {
     expect(report.html).toContain('<g class="node" data-node="firewall.bpf.o">');
   });
 });
-
-/** A report whose every name is an attack on the page. */
-export function hostileData(): ReportData {
-  const evil = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=1</script>&amp;';
-  return {
-    title: evil, command: 'run', inputs: [evil], packets: 1, runs: 1, faults: 0, dropped: 1,
-    time: { binSeconds: 1, bins: 1, spanSeconds: 0 },
-    points: [{ id: `${evil} xdp`, nic: evil, hook: 'xdp', verdicts: [evil], totals: [1], bins: [[1]] }],
-    drops: { byReason: [[evil, 1]], byLine: [[evil, 1]] },
-    instructions: { unit: evil, x: [10], width: 1, series: [{ name: evil, counts: [1] }], clipped: 0, min: 10, max: 10, median: 10 },
-    coverage: [{ file: evil, lines: [[1, 1]], source: [evil] }],
-    topology: { nodes: [{ name: evil, kind: evil, nics: [{ name: evil, id: `${evil}/a`, host: evil, hooks: [{ hook: evil, programs: [evil] }] }] }], links: [[`${evil}/a`, `${evil}/a`]], traffic: [{ nic: `${evil}/a`, pcap: evil }] },
-  };
-}
 
 describe('buildReportHtml', () => {
   it('escapes every name, path, comment and source line: no tag of theirs reaches the page', () => {
