@@ -28,12 +28,19 @@ export const reportCoverage = (lcov: string | undefined): ReturnType<typeof cove
 /** A topology run's report, written to `file`. */
 export function writeRunReport(file: string, sink: ReportSink, topology: Topology, stats: RunStats, lcov: string | undefined): void {
   sink.detach();
-  writeReport(file, sink.collector.finish({
+  const data = sink.collector.finish({
     title: topology.name,
     command: 'run',
     inputs: [topology.file, ...topology.traffic.map((t) => t.pcap)],
     packets: stats.packets,
     topology: networkPicture(topology.network, topology.traffic),
     coverage: reportCoverage(lcov),
-  }));
+  });
+  // Where XDP_REDIRECT sent the packets: counted by the network beside the verdict (Counters.addDetail).
+  const counters = topology.network.counters;
+  for (const point of data.points) {
+    const details = [...counters.byNic.get(point.nic)?.get(point.hook) ?? []].filter(([name]) => counters.isDetail(name));
+    if (details.length) point.details = details;
+  }
+  writeReport(file, data);
 }

@@ -37,7 +37,10 @@ const formatSeconds = (s: number): string => (s >= 1 ? `${+s.toPrecision(4)} s` 
 
 function verdictTable(data: ReportData): string {
   if (data.points.length === 0) return '<p class="none">No program ran.</p>';
-  const rows = data.points.flatMap((p) => p.verdicts.map((v, i) => [p.nic, p.hook, v, p.totals[i]]));
+  const rows = data.points.flatMap((p) => [
+    ...p.verdicts.map((v, i) => [p.nic, p.hook, v, p.totals[i]]),
+    ...(p.details ?? []).map(([d, n]) => [p.nic, p.hook, `↳ ${d}`, n]),
+  ]);
   return table(['interface', 'hook', 'verdict', 'runs'], rows, 'verdicts');
 }
 

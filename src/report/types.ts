@@ -28,6 +28,8 @@ export interface PointSeries {
   totals: number[];
   /** Per verdict (same order), runs per time bin. */
   bins: number[][];
+  /** Details of the verdicts, not more runs: where XDP_REDIRECT sent the packets ("redirect → eth2"). */
+  details?: Array<[string, number]>;
 }
 
 /** A histogram with one series per program: bars from x[i] to x[i] + width. */

@@ -50,6 +50,9 @@ describe.each(['edge-firewall', 'tc-nat-vlan', 'l3-router'])('run %s --report', 
     }
     const got = Object.fromEntries(data.points.map((p) => [p.id, Object.fromEntries(p.verdicts.map((v, i) => [v, p.totals[i]]))]));
     expect(got).toEqual(expected);
+    // Where XDP_REDIRECT sent the packets: details beside the verdicts, as summary.json has them.
+    const details = (p: (typeof data.points)[number]): Record<string, number> => Object.fromEntries(Object.entries(summary.interfaces[p.nic][p.hook]).filter(([v]) => v.startsWith('redirect ')));
+    for (const p of data.points) expect(Object.fromEntries(p.details ?? []), p.id).toEqual(details(p));
     checkCosts(data);
   });
 
