@@ -9,7 +9,8 @@
 import type { Network } from '../net/network.js';
 import type { VirtualNic } from '../net/nic.js';
 import type { PacketSink, PacketTime } from '../net/recorder.js';
-import { verdictSource } from '../runtime/program.js';
+import { Program, verdictSource } from '../runtime/program.js';
+import { VmFault } from '../vm/fault.js';
 import { ReportCollector } from './collector.js';
 import { RunMeter } from './run-meter.js';
 
@@ -61,6 +62,13 @@ export class ReportSink implements PacketSink {
     this.last = { nic: nic.id, hook, program, verdict, line: decided.line ?? `${decided.program} pc ${decided.pc}` };
   }
 
+  /** Where a fault happened: its C line (in the program the engine ran last: a tail call's target, say), or its pc. */
+  private faultLine(err: unknown): string | undefined {
+    if (!(err instanceof VmFault)) return undefined;
+    const ran = Program.of(this.network!.runtime.engine.image);
+    return (ran?.image.name === err.program ? ran.sourceLine(err.pc) : undefined) ?? `${err.program} pc ${err.pc}`;
+  }
+
   dropped(nic: VirtualNic, frame: Uint8Array, time: PacketTime, comment: string): void {
     this.inner.dropped(nic, frame, time, comment);
     const hook = comment.slice(0, Math.max(0, comment.indexOf(':')));
@@ -68,7 +76,7 @@ export class ReportSink implements PacketSink {
     if (meter.faulted && meter.take()) {
       const program = /^[^:]*: program (\S+)/.exec(comment)?.[1] ?? '?';
       this.collector.run(nic.id, hook, time.sec, time.nsec, 'fault', program, meter.instructions, meter.nanoseconds);
-      this.collector.drop(`${hook}: ${program} faulted`);
+      this.collector.drop(`${hook}: ${program} faulted`, this.faultLine(meter.error));
       this.last = undefined;
       return;
     }

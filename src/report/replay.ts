@@ -4,7 +4,8 @@
  * did not go on, its verdict and the C line that decided it.
  */
 import type { PacketReplayer } from '../hooks/replay.js';
-import { verdictSource } from '../runtime/program.js';
+import { Program, verdictSource } from '../runtime/program.js';
+import { FAULT_REASONS } from '../vm/fault.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ReportCollector, type ReportMeta } from './collector.js';
 import { RunMeter } from './run-meter.js';
@@ -30,7 +31,11 @@ export class ReplayReport {
     this.collector.run(this.device, replayer.hook, tsSec, tsNsec, verdict, replayer.program.name, meter.instructions, meter.nanoseconds);
     if (replayer.passed) return;
     if (replayer.fault) {
-      this.collector.drop('fault', `${replayer.fault.program} pc ${replayer.fault.pc}`);
+      const f = replayer.fault;
+      // The program that faulted may be a tail call's target: the engine ran its image last.
+      const ran = Program.of(this.runtime.engine.image);
+      const line = ran?.image.name === f.program ? ran.sourceLine(f.pc) : undefined;
+      this.collector.drop(`fault: ${FAULT_REASONS[f.reason]}`, line ?? `${f.program} pc ${f.pc}`);
       return;
     }
     const decided = verdictSource(this.runtime.engine);

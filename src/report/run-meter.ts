@@ -17,6 +17,8 @@ export class RunMeter {
   nanoseconds = 0;
   /** Whether the last run ended in a fault (its exception went on to the caller). */
   faulted = false;
+  /** What the last run threw, when it faulted. */
+  error: unknown;
   private installed: Engine | undefined;
   private depth = 0;
 
@@ -33,10 +35,14 @@ export class RunMeter {
       this.depth++;
       const started = timed ? process.hrtime.bigint() : 0n;
       let faulted = true;
+      this.error = undefined;
       try {
         const retval = run.apply(engine, args);
         faulted = false;
         return retval;
+      } catch (err) {
+        this.error = err;
+        throw err;
       } finally {
         this.nanoseconds = timed ? Number(process.hrtime.bigint() - started) : 0;
         this.depth--;
