@@ -3,7 +3,7 @@
  * said (summary.json's counters, the replay's verdicts, the lcov tracefile), the SVG draws the
  * network, user-controlled text is escaped, and a bad --report path stops the command first.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,21 @@ describe('replay --coverage --report', () => {
     expect(report.data.topology.nodes).toEqual([{ name: 'firewall.bpf.o', kind: 'replay', nics: [{ name: 'eth0', id: 'firewall.bpf.o/eth0', hooks: [{ hook: 'xdp', programs: ['xdp_firewall'] }] }] }]);
     expect(report.html).toContain('<g class="node" data-node="firewall.bpf.o">');
   });
+});
+
+describe('replay --coverage-by verdict --report', () => {
+  it("adds up the tracefile's tests, one per verdict", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'xdplab-report-'));
+    const [info, file] = [path.join(dir, 'v.info'), path.join(dir, 'v.html')];
+    const r = await cli(['replay', FIREWALL, 'xdp_firewall', '--pcap', FIREWALL_PCAP, '--coverage', info, '--coverage-by', 'verdict', '--report', file]);
+    expect(r.code).toBe(0);
+    const lcov = readFileSync(info, 'utf8');
+    expect(lcov.match(/^TN:/gm)!.length).toBeGreaterThan(1);
+    const data = embeddedData(readFileSync(file, 'utf8'));
+    expect(data.coverage).toEqual(coverageFromLcov(lcov, false));
+    const hits = (d: ReportData): number => sum(d.coverage!.flatMap((f) => f.lines.map(([, n]) => n)));
+    expect(hits(data)).toBe(sum([...lcov.matchAll(/^DA:\d+,(\d+)$/gm)].map((m) => Number(m[1]))));
+  }, 60_000);
 });
 
 describe('buildReportHtml', () => {
