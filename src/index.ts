@@ -31,3 +31,4 @@ export {
   type Caps, type VerifyOptions, type VerifierResult, type VerifierStats, type Explanation,
 } from './verifier/index.js';
 export { compileC, compileCFile, readObjectFile, type CompileOptions } from './spec/compile-c.js';
+export * from './report/index.js';

@@ -18,7 +18,8 @@ const RANK: Record<string, number> = {
   hooks: 6, pcap: 6, live: 6, kernel: 6,
   net: 7,
   topology: 8,
-  cli: 9, testing: 9,
+  report: 9,
+  cli: 10, testing: 10,
 };
 /** Leaves every layer may import. */
 const SHARED = new Set(['errors.js', 'errors.ts', 'files.js', 'files.ts', 'types', 'uapi']);
