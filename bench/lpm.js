@@ -3,7 +3,7 @@
 // against the kernel's LPM trie doing the same work in the same run (bench/programs/lpm.bpf.c:
 // the same PRNG sequences, run once each with BPF_PROG_TEST_RUN) when the kernel can be asked.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +21,18 @@ const HOT_KEYS = 1024;
 const QUOTED_LOOKUP_NS = 70;
 const QUOTED_INSERTS_PER_S = 520_000;
 
+/** The kernel's unreclaimable slab memory, in bytes (/proc/meminfo SUnreclaim): where its trie nodes live. */
+function kernelSlabBytes() {
+  const m = /^SUnreclaim:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  if (!m) throw new Error('no SUnreclaim line in /proc/meminfo');
+  return Number(m[1]) * 1024;
+}
+
 /**
  * The kernel's LPM trie on the same work: load lpm.bpf.o, run its insert, lookup and hot-lookup
- * programs once each; { insertNs, lookupNs, hotNs, inserted, hits } per operation.
+ * programs once each; { insertNs, lookupNs, hotNs, inserted, hits } per operation, and
+ * `trieBytes`, what the inserts grew the kernel's unreclaimable slab by (the trie's nodes are
+ * allocated there; the rest of the machine adds noise of a few hundred KiB).
  */
 function kernelLpm() {
   const dir = path.join('/sys/fs/bpf', `xdplab_lpm_bench_${process.pid}`);
@@ -34,10 +43,12 @@ function kernelLpm() {
     const packet = path.join(tmp, 'packet');
     writeFileSync(packet, new Uint8Array(64));
     const run = (prog) => bpftoolRun(path.join(dir, prog), packet, 1);
+    const slabBefore = kernelSlabBytes();
     const insert = run('lpm_insert');
+    const trieBytes = kernelSlabBytes() - slabBefore;
     const lookup = run('lpm_lookup');
     const hot = run('lpm_lookup_hot');
-    return { insertNs: insert.ns / PREFIXES, inserted: insert.retval, lookupNs: lookup.ns / LOOKUPS, hits: lookup.retval, hotNs: hot.ns / (4 * LOOKUPS) };
+    return { insertNs: insert.ns / PREFIXES, inserted: insert.retval, lookupNs: lookup.ns / LOOKUPS, hits: lookup.retval, hotNs: hot.ns / (4 * LOOKUPS), trieBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
@@ -109,15 +120,19 @@ export async function benchLpm() {
   const insertNs = insert.ns / PREFIXES;
   const why = kernelUnavailableReason();
   const kernel = why === undefined ? kernelLpm() : undefined;
+  const mib = (bytes) => `${fmt(bytes / 2 ** 20, 1)} MiB`;
   const vs = (ours, theirs) => (theirs === undefined ? 'not measured' : `${fmt(theirs, 0)} ns: ${fmt(theirs / ours, 1)}× faster`);
   const rows = [
     ['inserts, 1M random /8../32 prefixes', `${fmt(insertNs, 0)} ns`, `${fmt(insertsPerS / 1e3, 0)}k/s`, vs(insertNs, kernel?.insertNs)],
     ['lookups, random /32 addresses over the whole trie', `${fmt(cold, 1)} ns`, `${fmt(1e3 / cold, 1)}M/s`, vs(cold, kernel?.lookupNs)],
     [`lookups, ${HOT_KEYS} hot /32 addresses`, `${fmt(hot, 1)} ns`, `${fmt(1e3 / hot, 1)}M/s`, vs(hot, kernel?.hotNs)],
+    ['memory: the trie after the inserts', mib(map.memoryBytes), '',
+      kernel ? `${mib(kernel.trieBytes)}: xdplab ${fmt(map.memoryBytes / kernel.trieBytes, 2)}× the kernel's` : 'not measured'],
   ];
   const notes = [
     `${map.count.toLocaleString('en-US')} distinct prefixes stored (random short prefixes repeat); ` +
-      `${fmt(found / LOOKUPS * 100, 1)}% of the random addresses matched one; the trie takes ${fmt(map.memoryBytes / 2 ** 20, 0)} MiB of arena.`,
+      `${fmt(found / LOOKUPS * 100, 1)}% of the random addresses matched one; the trie takes ${fmt(map.memoryBytes / 2 ** 20, 0)} MiB of arena ` +
+      `(everything it holds: nodes, prefix records, values); the kernel's figure is the growth of its unreclaimable slab (/proc/meminfo SUnreclaim) over the insert run.`,
     `xdplab: the program's face (arena addresses in, value address out), as a helper calls it, in one JS loop; best of 3 passes for lookups.`,
   ];
   if (kernel) {

@@ -37,3 +37,4 @@ export { FirewallTables, type Decision, type DecisionCount } from './firewall/ta
 export {
   loadFirewall, Firewall, FIREWALL_OBJECT, FIREWALL_HOOKS, type FirewallHook, type FirewallOptions, type FirewallVerdict,
 } from './firewall/firewall.js';
+export * from './report/index.js';

@@ -18,6 +18,7 @@ const RANK: Record<string, number> = {
   hooks: 6, pcap: 6, live: 6, kernel: 6,
   net: 7,
   topology: 8,
+  report: 9,
   firewall: 9,
   cli: 10, testing: 10,
 };

@@ -24,9 +24,11 @@ export const coverageByOption = (): Option =>
 export interface CoverageRun {
   packetDone(verdict: string): void;
   write(): void;
+  /** The tracefile's text (what `write` writes; undefined without --coverage), for --report. */
+  lcov(): string | undefined;
 }
 
-const NO_COVERAGE: CoverageRun = { packetDone: () => {}, write: () => {} };
+const NO_COVERAGE: CoverageRun = { packetDone: () => {}, write: () => {}, lcov: () => undefined };
 
 /**
  * Start counting (when `file` is given): every program of the collections (object path →
@@ -49,7 +51,10 @@ export function startCoverage(file: string | undefined, runtime: Runtime, collec
   }
   runtime.engine.coverage = coverage;
   const sourcePath = (source: string, program: ProgramSpec): string => sourcePathBeside(objectOf.get(program) ?? '.')(source);
-  if (by === undefined) return { packetDone: () => {}, write: () => writeFileAtomic(file, formatLcov(coverage, { sourcePath, testName })) };
+  if (by === undefined) {
+    const lcov = (): string => formatLcov(coverage, { sourcePath, testName });
+    return { packetDone: () => {}, write: () => writeFileAtomic(file, lcov()), lcov };
+  }
   const byVerdict = new Map<string, Coverage>();
   return {
     packetDone(verdict: string): void {
@@ -62,8 +67,10 @@ export function startCoverage(file: string | undefined, runtime: Runtime, collec
       coverage.moveInto(into);
     },
     write(): void {
-      const tests = [...byVerdict.keys()].sort().map((verdict) => formatLcov(byVerdict.get(verdict)!, { sourcePath, testName: verdict }));
-      writeFileAtomic(file, tests.join(''));
+      writeFileAtomic(file, this.lcov()!);
+    },
+    lcov(): string {
+      return [...byVerdict.keys()].sort().map((verdict) => formatLcov(byVerdict.get(verdict)!, { sourcePath, testName: verdict })).join('');
     },
   };
 }

@@ -29,7 +29,7 @@ import { Runtime } from '../runtime/runtime.js';
 import { loadCollectionSpec } from '../spec/loader.js';
 import { BPF_PROG_TYPE } from '../uapi/bpf.js';
 import { engineOf, engineOption } from './engine-option.js';
-import { readInput, readText } from './files.js';
+import { readInput, readJsonObject } from './files.js';
 import { EXIT_FAULT, EXIT_OK, type Io } from './main.js';
 import { loadMapsIn } from './maps-json.js';
 import { capsOption, loadOptionsOf, noVerifyOption, type VerifyCliOptions } from './verify-option.js';
@@ -50,7 +50,7 @@ function loadXdplab(obj: string, progName: string, opts: CrosscheckOptions): { r
   const program = collection.program(progName);
   if (!opts.mapsIn) return { runtime, collection, program, seeded: [] };
   loadMapsIn(collection, opts.mapsIn);
-  return { runtime, collection, program, seeded: Object.keys(JSON.parse(readText(opts.mapsIn)) as object) };
+  return { runtime, collection, program, seeded: Object.keys(readJsonObject(opts.mapsIn, 'an object of map names')) };
 }
 
 /** The seeded maps' entries, as xdplab holds them, into the kernel's copy (one CPU's value for a per-CPU map). */

@@ -9,7 +9,7 @@ import { meetsVerdict, outcomeText, parseVerdictExpectation, verdictLines, type 
 import { openCapture } from '../pcap/reader.js';
 import type { CaptureReaderOptions } from '../pcap/types.js';
 import type { ExpectReport } from './expect-report.js';
-import { readText } from './files.js';
+import { readJsonObject } from './files.js';
 
 export type VerdictExpectations = Map<number, VerdictExpectation>;
 
@@ -41,18 +41,9 @@ function inPacket(pcap: string, packet: number, line: string): VerdictExpectatio
 
 /** `{"12": "XDP_DROP", "13-20": "XDP_PASS"}`: packet numbers (from 1) or ranges to verdicts. */
 export function expectationsFromFile(file: string, packets: number): VerdictExpectations {
-  let json: unknown;
-  try {
-    json = JSON.parse(readText(file));
-  } catch (err) {
-    if (err instanceof XdplabError) throw err;
-    throw new XdplabError('BAD_INPUT', `${file}: not JSON: ${(err as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new XdplabError('BAD_INPUT', `${file}: expected an object of packet numbers to verdicts, like {"1": "XDP_DROP", "2-5": "XDP_PASS"}`);
-  }
+  const json = readJsonObject(file, 'an object of packet numbers to verdicts, like {"1": "XDP_DROP", "2-5": "XDP_PASS"}');
   const out: VerdictExpectations = new Map();
-  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+  for (const [key, value] of Object.entries(json)) {
     const [first, last] = packetRange(file, key, packets);
     if (typeof value !== 'string') throw new XdplabError('BAD_INPUT', `${file}: "${key}": expected a verdict string such as "XDP_DROP", got ${JSON.stringify(value)}`);
     let expectation: VerdictExpectation;

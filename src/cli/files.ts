@@ -10,6 +10,22 @@ export const readInput = readInputFile;
 
 export const readText = (file: string): string => Buffer.from(readInput(file)).toString('utf8');
 
+/**
+ * A JSON file whose top level must be an object (`shape` says what it holds, for the message
+ * when it is not): its entries, or a one-line error naming the file.
+ */
+export function readJsonObject(file: string, shape: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readText(file));
+  } catch (err) {
+    if (err instanceof XdplabError) throw err;
+    throw new XdplabError('BAD_INPUT', `${file}: not JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new XdplabError('BAD_INPUT', `${file}: expected ${shape}`);
+  return json as Record<string, unknown>;
+}
+
 /** Write `data` to `file` atomically: complete under the final name, or not there at all. */
 export const writeOutput = writeFileAtomic;
 

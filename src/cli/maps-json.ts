@@ -11,7 +11,7 @@ import type { Collection } from '../runtime/collection.js';
 import { writeMapsJson } from '../runtime/map-dump.js';
 import { BPF_MAP_TYPE } from '../uapi/bpf.js';
 import { entryBytes, perCpuValue, type ValueSource } from '../topology/map-values.js';
-import { parseHex, readText } from './files.js';
+import { parseHex, readJsonObject } from './files.js';
 
 /**
  * --maps-in: `{ "map": [ entry, … ], … }` loaded before the run. An entry is any of:
@@ -25,16 +25,9 @@ import { parseHex, readText } from './files.js';
  *   dump` prints with BTF is this.
  */
 export function loadMapsIn(collection: Collection, file: string): void {
-  let json: unknown;
-  try {
-    json = JSON.parse(readText(file));
-  } catch (err) {
-    if (err instanceof XdplabError) throw err;
-    throw new XdplabError('BAD_INPUT', `${file}: not JSON: ${(err as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new XdplabError('BAD_INPUT', `${file}: expected an object of map names`);
+  const json = readJsonObject(file, 'an object of map names');
   const btf = collection.spec.btf?.btf;
-  for (const [name, entries] of Object.entries(json as Record<string, unknown>)) {
+  for (const [name, entries] of Object.entries(json)) {
     const map = collection.maps.get(name);
     const unsupported = collection.unsupportedMaps.get(name);
     if (!map && unsupported) throw new XdplabError('UNSUPPORTED', `${file}: ${unsupported.message}`);

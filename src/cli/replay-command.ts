@@ -54,6 +54,10 @@ import { loadMapsIn, writeMapsFile } from './maps-json.js';
 import { readObjectFile } from '../spec/compile-c.js';
 import { ExpectReport } from './expect-report.js';
 import { checkPacket, expectationsFromCapture, expectationsFromFile, type VerdictExpectations } from './expect-verdicts.js';
+import { ReplayReport } from '../report/replay.js';
+import { replayPicture } from '../report/picture.js';
+import { writeReport } from '../report/html.js';
+import { reportCoverage, reportOption } from './report-option.js';
 
 export interface ReplayOptions extends VerifyCliOptions {
   pcap?: string;
@@ -76,6 +80,7 @@ export interface ReplayOptions extends VerifyCliOptions {
   path?: boolean;
   /** --expect: true (the capture's comments) or a JSON file of packet numbers to verdicts. */
   expect?: string | boolean;
+  report?: string;
 }
 
 /** What a replay counted; `byVerdict` by verdict name, in order of first appearance. */
@@ -171,7 +176,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
   const limits = checkSource(opts);
   // Every output path is checked before the replay: a bad one ends the command at once.
-  for (const file of [opts.out, opts.mapsOut]) if (file !== undefined) checkOutputFile(file);
+  for (const file of [opts.out, opts.mapsOut, opts.report]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
   const collection = Collection.load(runtime, loadCollectionSpec(readObjectFile(obj), obj), loadOptionsOf(opts));
   const program = collection.program(progName);
@@ -184,6 +189,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   // Live: the host's clock, as the kernel's bpf_ktime_get_ns; a capture: its own time (deterministic).
   const clock = opts.live !== undefined ? 'host' : 'capture';
   const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device, clock });
+  const htmlReport = opts.report !== undefined ? new ReplayReport(runtime, opts.live ?? device.name) : undefined;
 
   const skipBad = opts.skipBad ?? false;
   const abort = new AbortController();
@@ -247,6 +253,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
       return;
     }
     packets++;
+    htmlReport?.packet(replayer, rec.tsSec, rec.tsNsec);
     byCpu[replayer.cpu]++;
     const retval = replayer.retval;
     coverage.packetDone(replayer.fault ? 'fault' : replayer.verdictName(retval));
@@ -313,6 +320,10 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   for (const s of reader.skipped.slice(0, 5)) io.err(`xdplab: skipped ${inputName}: ${packetName(s.index)} at byte offset ${s.offset}: ${s.reason}\n`);
   for (const note of reader.notes) io.err(`xdplab: ${note}\n`);
   coverage.write();
+  if (htmlReport) {
+    const picture = replayPicture(obj, program.name, replayer.hook, opts.live ?? device.name, inputName);
+    writeReport(opts.report!, htmlReport.finish({ title: `${program.name} on ${inputName}`, inputs: [obj, inputName], topology: picture, coverage: reportCoverage(coverage.lcov()) }));
+  }
   if (expectations) report.print(io, json);
   // The dump comes last, streamed: whatever happens to it, the replay's result is out.
   if (opts.mapsOut) writeMapsFile(collection, opts.mapsOut);
@@ -419,6 +430,7 @@ export function addReplayOptions(command: Command): Command {
     .option('--maps-out <file.json>', 'write every map after the replay, in the same format')
     .addOption(coverageOption())
     .addOption(coverageByOption())
+    .addOption(reportOption())
     .option('--path', 'hand each packet over as the kernel\'s receive (or transmit) path does on a device eth0 (RX queue by RSS; TC: its skb, a VLAN tag out of band), not as BPF_PROG_TEST_RUN does')
     .option('--expect [file.json]', 'check each packet\'s verdict against its capture comment `expect: XDP_DROP` (or a JSON file {"1": "XDP_DROP", "2-9": "XDP_PASS"}); exit 1 when one differs')
     .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')

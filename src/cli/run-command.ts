@@ -21,6 +21,8 @@ import { coverageOption, startCoverage } from './coverage-option.js';
 import { collectionsByName, mapsTable } from './run-maps.js';
 import { NetworkCheck } from './expect-network.js';
 import { OutcomeRecorder } from '../net/outcomes.js';
+import { ReportSink } from '../report/network-sink.js';
+import { checkReportFile, reportOption, writeRunReport } from './report-option.js';
 
 interface RunCliOptions extends VerifyCliOptions {
   out?: string;
@@ -31,6 +33,7 @@ interface RunCliOptions extends VerifyCliOptions {
   beforeAfter?: boolean;
   expect?: boolean;
   duration?: string;
+  report?: string;
 }
 
 function durationOf(text: string | undefined): number | undefined {
@@ -127,6 +130,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
     .option('--duration <seconds>', 'with live interfaces (live: IFACE): stop after this many seconds (else at Ctrl-C)')
     .option('--before-after', `also write ${BEFORE_AFTER_FILE}: for every program run, the frame before and after it`)
     .addOption(coverageOption())
+    .addOption(reportOption())
     .addOption(engineOption())
     .addOption(capsOption())
     .addOption(noVerifyOption())
@@ -135,7 +139,9 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
       const seconds = durationOf(opts.duration);
       const outputs = new OutputFiles(opts.beforeAfter ?? false);
       const recorder = opts.expect ? new OutcomeRecorder(outputs) : undefined;
-      const topology = loadTopology(file, recorder ?? outputs, {
+      checkReportFile(opts.report);
+      const report = opts.report !== undefined ? new ReportSink(recorder ?? outputs) : undefined;
+      const topology = loadTopology(file, report ?? recorder ?? outputs, {
         seed: count(opts.seed, '--seed', 0, 2 ** 32 - 1),
         cpus: count(opts.cpus, '--cpus', 1, 256),
         outputDir: opts.out,
@@ -146,6 +152,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         for (const note of refusedSiblingNotes(collection, [...topology.programs.values()].map((p) => p.name))) io.err(`xdplab: ${note}\n`);
       }
       const coverage = startCoverage(opts.coverage, topology.network.runtime, topology.collections, topology.name);
+      report?.attach(topology.network);
       const check = recorder ? await NetworkCheck.of(topology, recorder, opts.skipBad ?? false) : undefined;
       outputs.setDirectory(topology.outputDir);
       const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'replaying {value} packets | {rate} packets/s', hideCursor: true }) : undefined;
@@ -173,6 +180,7 @@ export function registerRunCommand(program: Command, io: Io, setExit: (code: num
         process.removeListener('SIGINT', onSigint);
       }
       coverage.write();
+      if (report) writeRunReport(opts.report!, report, topology, stats, coverage.lcov());
       for (const note of stats.notes) io.err(`xdplab: ${note}\n`);
       if (opts.json) printJson(topology, stats, io);
       else {

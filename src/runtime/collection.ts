@@ -76,7 +76,9 @@ export class Collection {
               continue;
             }
           }
-          programs.set(progSpec.name, loadProgram(runtime, progSpec, maps));
+          const verdict = verification.get(progSpec.name);
+          const proven = verdict?.accepted && !verdict.unsupported ? verdict.seen : undefined;
+          programs.set(progSpec.name, loadProgram(runtime, progSpec, maps, proven));
         } catch (err) {
           const e = withContext(err, `program ${progSpec.name} (section ${progSpec.sectionName})`);
           if (e.code !== 'UNSUPPORTED' && e.code !== 'BAD_INSTRUCTION') throw e;
@@ -169,7 +171,8 @@ function referenceAddress(map: BpfMap, kind: 'map' | 'value', offset: number): n
   return map.lookupElem(map.scratchKey(0), 0) + offset;
 }
 
-function loadProgram(runtime: Runtime, spec: ProgramSpec, maps: Map<string, BpfMap>): Program {
+/** `proven`: the instructions the verifier reached, when it accepted the program (ProgramImage.proven). */
+function loadProgram(runtime: Runtime, spec: ProgramSpec, maps: Map<string, BpfMap>, proven: Uint8Array | undefined): Program {
   const byPc = new Map(spec.mapReferences.map((r) => [r.pc, r]));
   let pc = 0;
   const resolved: Instruction[] = spec.instructions.map((insn) => {
@@ -187,7 +190,7 @@ function loadProgram(runtime: Runtime, spec: ProgramSpec, maps: Map<string, BpfM
     if (ksym) throw new XdplabError('UNSUPPORTED', `pc ${at}: loads the address of kernel symbol ${ksym} (__ksym), which exists only inside the kernel`);
     return insn;
   });
-  const image = new ProgramImage(spec.name, decodeProgram(encodeProgram(resolved)));
+  const image = new ProgramImage(spec.name, decodeProgram(encodeProgram(resolved)), proven);
   return new Program(spec, image, runtime.registerProgram(image));
 }
 

@@ -4,7 +4,7 @@
  * bpf_for_each_map_elem), and the program's exit (references released, locks dropped, the
  * return value in range, no pointer returned without CAP_PERFMON).
  */
-import { BPF_REG_0 } from '../isa/opcodes.js';
+import { BPF_REG_0, MAX_CALL_FRAMES } from '../isa/opcodes.js';
 import { ERRNO } from '../uapi/errno.js';
 import {
   ARG_DONTCARE, ARG_PTR_TO_BTF_ID, ARG_PTR_TO_BTF_ID_SOCK_COMMON, ARG_PTR_TO_CTX, ARG_PTR_TO_RINGBUF_MEM, ARG_PTR_TO_SOCKET,
@@ -25,7 +25,6 @@ import { tnumString } from './tnum.js';
 import { checkFuncArgRegOff, checkHelperMemAccess } from './check-call.js';
 
 const { EACCES, EINVAL, E2BIG } = ERRNO;
-const MAX_CALL_FRAMES = 8;
 
 // ---- callbacks and calls into the program's own functions ------------------------------------
 

@@ -12,13 +12,13 @@ import {
 import { isPseudoCall, isSyncCallbackCall } from './cfg.js';
 import type { VerifierEnv } from './env.js';
 import { regMaskString, stackMaskString, verifierStateString } from './log.js';
+import { BPF_REG_FP } from '../isa/opcodes.js';
 import { SCALAR_VALUE } from './reg-state.js';
 import {
   INSN_F_STACK_ACCESS, insnStackAccessFrameno, insnStackAccessSpi, type HistEntry, type VerifierState,
 } from './state.js';
 
 const BPF_REGMASK_ARGS = 0b111110;
-const BPF_REG_FP = 10;
 
 /** Thrown by a backtracking step it cannot follow: every scalar becomes precise instead. */
 class NotSupported extends Error {}

@@ -28,9 +28,16 @@ export class ProgramImage {
   /** The loaded program this image is (runtime/program.ts's Program sets it); vm/ never reads it. */
   loaded: unknown = undefined;
 
+  /**
+   * @param proven when the verifier accepted the program, the instructions it reached (1 at
+   *   their pc): each load and store among them was proven inside memory that allows it, on
+   *   every path, so the JIT compiles it without the arena's access check — as the kernel's JIT
+   *   trusts its verifier. Undefined (no proof): every access is checked.
+   */
   constructor(
     readonly name: string,
     readonly program: DecodedProgram,
+    readonly proven?: Uint8Array,
   ) {
     const n = (this.slots = program.slots);
     this.xop = new Int32Array(n);

@@ -72,8 +72,11 @@ describe('replay --expect', () => {
     [{ '1': 'XDP_DROP ifindex 3' }, /expect\.json: "1": expect: XDP_DROP takes nothing after it/],
     [{ '1': 'XDP_REDIRECT port 3' }, /expect\.json: "1": expect: "XDP_REDIRECT port 3": a redirect names its target as "ifindex N", "cpu N" or "xsk N"$/],
     [{}, /expect\.json: no expectation in it/],
+    [['XDP_DROP'], /expect\.json: expected an object of packet numbers to verdicts, like \{"1": "XDP_DROP", "2-5": "XDP_PASS"\}$/],
+    ['{"1": XDP_DROP}', /expect\.json: not JSON: /],
   ])('refuses a bad file in one line, exit 2: %j', async (json, message) => {
-    const file = writeTemp(dir, 'expect.json', new TextEncoder().encode(JSON.stringify(json)));
+    const text = typeof json === 'string' ? json : JSON.stringify(json);
+    const file = writeTemp(dir, 'expect.json', new TextEncoder().encode(text));
     const pcap = commented('three.pcapng', [[tcp4(), undefined], [tcp4(), undefined], [udp4(), undefined]]);
     const r = await replay('--pcap', pcap, '--expect', file);
     expect(r.code).toBe(2);

@@ -74,11 +74,14 @@ describe('--maps-in: the forms users have', () => {
     ['a CPU the run does not have', { fw_stats: [{ key: 3, values: [{ cpu: 5, value: { packets: 1, bytes: 1 } }] }] }, 'fw_stats[0].values[0]: cpu 5, but the run has 2 CPUs (--cpus)'],
     ['per-CPU values for a map that is not', { allowed_ports: [{ key: 22, values: [{ cpu: 0, value: 1 }] }] }, 'allowed_ports[0].values: allowed_ports is not a per-CPU map (write "value")'],
     ['no value', { allowed_ports: [{ key: 22 }] }, 'allowed_ports[0]: needs a value'],
+    ['a list at the top', [{ key: 22, value: 1 }], 'expected an object of map names'],
+    ['text that is not JSON', '{"allowed_ports": [', 'not JSON: '],
   ])('refuses %s, saying where', async (_what, mapsIn, line) => {
     const file = path.join(dir, `bad-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify(mapsIn));
+    writeFileSync(file, typeof mapsIn === 'string' ? mapsIn : JSON.stringify(mapsIn));
     const r = await cli(['prog', 'run', FIREWALL, 'xdp_firewall', 'data_in', PACKET, '--maps-in', file, '--cpus', '2']);
-    expect(r.stderr).toBe(`xdplab: ${file}: ${line}\n`);
+    if (line.endsWith(': ')) expect(r.stderr).toMatch(new RegExp(`^xdplab: ${file}: ${line}[^\n]+\n$`));
+    else expect(r.stderr).toBe(`xdplab: ${file}: ${line}\n`);
     expect(r.code).toBe(2);
   });
 });

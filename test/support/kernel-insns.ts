@@ -6,11 +6,9 @@
  * log. The verifier fuzzer (test/verifier/fuzz) and the regression test use it.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCTool, gccUnavailable } from './c-tool.js';
 import { kernelUnavailable } from './kernel.js';
 import { kernelErrorLine, type Caps } from './kernel-verify.js';
 
@@ -66,27 +64,14 @@ export function kernelInsnsUnavailable(): string | undefined {
 function probe(): string | undefined {
   const kernel = kernelUnavailable();
   if (kernel) return kernel;
-  if (spawnSync('sh', ['-c', 'command -v gcc'], { stdio: 'pipe' }).status !== 0) return 'gcc is not installed (it builds test/support/kernel-load-insns.c)';
+  const noGcc = gccUnavailable(SOURCE);
+  if (noGcc) return noGcc;
   try {
-    binary = build();
+    binary = buildCTool(SOURCE);
   } catch (e) {
     return (e as Error).message;
   }
   return undefined;
-}
-
-function build(): string {
-  const source = readFileSync(SOURCE);
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  const dir = path.join(os.tmpdir(), `xdplab-kernel-load-insns-${hash}`);
-  const out = path.join(dir, 'kernel-load-insns');
-  if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
-  const partial = `${out}.${process.pid}`;
-  const r = spawnSync('gcc', ['-O2', '-Wall', '-o', partial, SOURCE], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cannot build kernel-load-insns.c: ${(r.error?.message ?? r.stderr).trim().split('\n')[0]}`);
-  renameSync(partial, out);
-  return out;
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCTool } from './c-tool.js';
 import { BPFFS, kernelUnavailable } from './kernel.js';
 
 export interface KernelRunInput {
@@ -50,15 +51,16 @@ const hexBytes = (list: string[]): string => list.map((b) => b.replace(/^0x/, ''
 
 let batchTool: string | undefined | null = null;
 
-/** test/support/kernel-batch.c built in a temporary folder, or undefined without gcc or libbpf. */
+/** test/support/kernel-batch.c built (c-tool.ts), or undefined without gcc or libbpf. */
 function kernelBatchTool(): string | undefined {
   if (batchTool !== null) return batchTool;
   batchTool = undefined;
   const source = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kernel-batch.c');
-  const binary = path.join(mkdtempSync(path.join(os.tmpdir(), 'xdplab-batch-')), 'kernel-batch');
-  const r = spawnSync('gcc', ['-O2', '-o', binary, source, '-lbpf'], { encoding: 'utf8' });
-  if (r.status === 0) batchTool = binary;
-  else console.log(`kernel-batch: not built (${(r.error?.message ?? r.stderr ?? '').split('\n')[0]}); one bpftool run a packet instead`);
+  try {
+    batchTool = buildCTool(source, ['-lbpf']);
+  } catch (err) {
+    console.log(`kernel-batch: not built (${(err as Error).message}); one bpftool run a packet instead`);
+  }
   return batchTool;
 }
 

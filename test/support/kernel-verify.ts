@@ -10,11 +10,10 @@
  * headers, no BPF filesystem…), or undefined when it can.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCTool, gccUnavailable } from './c-tool.js';
 import { kernelUnavailable } from './kernel.js';
 
 /** `root`: uid 0 with every capability. `bpf`: CAP_BPF and CAP_NET_ADMIN only (no CAP_PERFMON, no CAP_SYS_ADMIN). */
@@ -59,29 +58,15 @@ export function kernelVerifyUnavailable(): string | undefined {
 function probe(): string | undefined {
   const kernel = kernelUnavailable();
   if (kernel) return kernel;
-  if (spawnSync('sh', ['-c', 'command -v gcc'], { stdio: 'pipe' }).status !== 0) return 'gcc is not installed (it builds test/support/kernel-verify.c)';
+  const noGcc = gccUnavailable(SOURCE);
+  if (noGcc) return noGcc;
   if (!existsSync(LIBBPF_HEADER)) return `no libbpf headers (${LIBBPF_HEADER}: apt install libbpf-dev)`;
   try {
-    binary = build();
+    binary = buildCTool(SOURCE, ['-lbpf']);
   } catch (e) {
     return (e as Error).message;
   }
   return undefined;
-}
-
-/** kernel-verify.c compiled once per version of its source. */
-function build(): string {
-  const source = readFileSync(SOURCE);
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  const dir = path.join(os.tmpdir(), `xdplab-kernel-verify-${hash}`);
-  const out = path.join(dir, 'kernel-verify');
-  if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
-  const partial = `${out}.${process.pid}`;
-  const r = spawnSync('gcc', ['-O2', '-Wall', '-o', partial, SOURCE, '-lbpf'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cannot build kernel-verify.c: ${(r.error?.message ?? r.stderr).trim().split('\n')[0]}`);
-  renameSync(partial, out);
-  return out;
 }
 
 function tool(): string {

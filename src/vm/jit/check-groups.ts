@@ -61,7 +61,8 @@ export function planCheckGroups(image: ProgramImage, block: BasicBlock): CheckGr
   };
   for (let pc = block.start; pc < block.end; pc++) {
     if (image.insnAt[pc] === undefined) continue;
-    const a = accessOf(image.xop[pc], image.dst2[pc] >> 1, image.src2[pc] >> 1, image.off[pc]);
+    // An access the verifier proved (ProgramImage.proven) has no check to share.
+    const a = image.proven?.[pc] ? undefined : accessOf(image.xop[pc], image.dst2[pc] >> 1, image.src2[pc] >> 1, image.off[pc]);
     if (a) {
       let g = open[a.base];
       if (g && Math.max(g.hi, a.off + a.size) - Math.min(g.lo, a.off) > MAX_SPAN) {

@@ -176,6 +176,7 @@ function emitBlock(c: BlockContext): void {
     }
     const operands = {
       xop, dst, src, off: image.off[pc], imm: image.imm[pc], pc, after: cfg.after[pc], grouped: groups.grouped.has(pc), used: c.used,
+      proven: image.proven?.[pc] === 1,
     };
     if (lowerMemory(w, operands)) continue;
     if (isLegacyLoad(xop)) {

@@ -196,8 +196,7 @@ export class JitEngine implements HelperCall {
     try {
       this.execute(image, 0, 0);
     } catch (err) {
-      if (err instanceof JitFault) throw this.toVmFault(err);
-      throw err;
+      throw this.asVmFault(err);
     }
     return this.regs[0] >>> 0;
   }
@@ -226,8 +225,7 @@ export class JitEngine implements HelperCall {
     try {
       repeat(n);
     } catch (err) {
-      if (err instanceof JitFault) throw this.toVmFault(err);
-      throw err;
+      throw this.asVmFault(err);
     } finally {
       this.executed = this.scratch()[N] >>> 0;
     }
@@ -353,6 +351,17 @@ export class JitEngine implements HelperCall {
 
   private toVmFault(fault: JitFault): VmFault {
     return toVmFault(this.image, fault);
+  }
+
+  /**
+   * What a run threw, as users see it: a fault at its pc; a WebAssembly trap — an access the
+   * verifier proved (lower-memory.ts) that left the arena anyway — as a memory fault.
+   */
+  private asVmFault(err: unknown): unknown {
+    if (err instanceof JitFault) return this.toVmFault(err);
+    if (!(err instanceof WebAssembly.RuntimeError)) return err;
+    const detail = `${err.message}, in an access compiled unchecked because the verifier proved it safe (run with --no-verify to check every access)`;
+    return this.toVmFault(new JitFault('MEMORY', -1, detail));
   }
 
   // ---- imports of the compiled code ----------------------------------------------------

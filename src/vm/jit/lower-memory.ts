@@ -4,6 +4,11 @@
  * in the arena's reserved area: the register's upper word must be 0, base + off must not leave
  * the 32-bit space, and [addr, addr + size) must lie inside the region of addr's page, which
  * must allow the access. A failed check calls the memFault import with the pc (it throws).
+ *
+ * Except where the check cannot fail: an access through r10 inside the frame, and an access
+ * the verifier proved (ProgramImage.proven) — the kernel's JIT emits no check for either.
+ * WebAssembly's own bounds still keep an access inside the arena's memory, so a wrong proof can
+ * at worst make a run trap (jit-engine.ts turns the trap into a fault), never reach the host.
  */
 import { ARENA_LAYOUT, REGION_READ, REGION_WRITE } from '../arena.js';
 import { XOP, XOP_INFO } from '../../isa/xop.js';
@@ -27,6 +32,8 @@ export interface MemoryOperands {
   grouped?: boolean;
   /** Registers the program uses (spilled before a fault). */
   used: readonly number[];
+  /** The verifier proved this access (ProgramImage.proven): no check. */
+  proven?: boolean;
 }
 
 const LOAD_U = [0, OP.i64_load8_u, OP.i64_load16_u, 0, OP.i64_load32_u, 0, 0, 0, OP.i64_load];
@@ -60,21 +67,20 @@ function emitAccessTest(w: CodeWriter, r: number, off: number, size: number, nee
 const inFrame = (base: number, off: number, size: number): boolean => base === 10 && off >= -MAX_BPF_STACK && off + size <= 0;
 
 /**
- * Check [base + off, +size) for `flag`; leaves the address in LOCAL.ADDR. `base` is a register.
- * With `grouped`, a group check (emitGroupGuard) made earlier in the block may have covered
- * this access already: then the address is all there is to compute.
+ * Check the access [base + off, +size) of `o` for `flag`; leaves the address in LOCAL.ADDR.
+ * `base` is a register. With `o.grouped`, a group check (emitGroupGuard) made earlier in the
+ * block may have covered this access already: then the address is all there is to compute.
  */
-export function emitCheckedAddress(
-  w: CodeWriter, base: number, off: number, size: number, flag: number, pc: number, after: number, grouped: boolean, used: readonly number[],
-): void {
+function emitCheckedAddress(w: CodeWriter, base: number, size: number, flag: number, o: MemoryOperands): void {
+  const { off, pc, after, used } = o;
   const r = reg(base);
-  if (inFrame(base, off, size)) {
-    // r10 is read-only and always the top of one of the engine's 8 frames, all inside its
-    // stack region (read-write, never unmapped): such an access cannot fail the check.
+  if (o.proven || inFrame(base, off, size)) {
+    // Proven, or through r10 (read-only, always the top of one of the engine's 8 frames, all
+    // inside its stack region, read-write and never unmapped): the check cannot fail.
     w.get(r).op(OP.i32_wrap_i64).i32(off).op(OP.i32_add).set(LOCAL.ADDR);
     return;
   }
-  if (grouped) {
+  if (o.grouped) {
     w.get(LOCAL.GUARD0 + base).if();
     w.get(r).op(OP.i32_wrap_i64).i32(off).op(OP.i32_add).set(LOCAL.ADDR);
     w.else();
@@ -86,7 +92,7 @@ export function emitCheckedAddress(
   w.i32(pc).get(r).op(OP.i32_wrap_i64).get(r).i64(32).op(OP.i64_shr_u).op(OP.i32_wrap_i64).i32(off)
     .i32(size | (flag === REGION_WRITE ? 0x100 : 0)).call(IMPORT.MEM_FAULT).op(OP.unreachable);
   w.end();
-  if (grouped) w.end();
+  if (o.grouped) w.end();
 }
 
 /**
@@ -134,11 +140,11 @@ export function lowerMemory(w: CodeWriter, o: MemoryOperands): boolean {
       lowerAtomic(w, o);
       return true;
     case 'ldx': case 'ldxsx': // dst = *(size *)(src + off), zero- or sign-extended
-      emitCheckedAddress(w, o.src, o.off, size, REGION_READ, o.pc, o.after, o.grouped ?? false, o.used);
+      emitCheckedAddress(w, o.src, size, REGION_READ, o);
       w.get(LOCAL.ADDR).mem(kind === 'ldxsx' ? LOAD_S[size] : LOAD_U[size]).set(reg(o.dst));
       return true;
     case 'st': case 'stx': // *(size *)(dst + off) = imm | src
-      emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped ?? false, o.used);
+      emitCheckedAddress(w, o.dst, size, REGION_WRITE, o);
       w.get(LOCAL.ADDR);
       if (kind === 'stx') w.get(reg(o.src));
       else w.i64(o.imm);
@@ -163,7 +169,7 @@ function lowerAtomic(w: CodeWriter, o: MemoryOperands): void {
   const load = wide ? OP.i64_load : OP.i64_load32_u;
   const store = wide ? OP.i64_store : OP.i64_store32;
   const s = reg(o.src);
-  emitCheckedAddress(w, o.dst, o.off, size, REGION_WRITE, o.pc, o.after, o.grouped ?? false, o.used);
+  emitCheckedAddress(w, o.dst, size, REGION_WRITE, o);
   // old value → T64, source value → T64B (read before r0 or src change)
   w.get(LOCAL.ADDR).mem(load).set(LOCAL.T64);
   w.get(s).set(LOCAL.T64B);
