@@ -1,14 +1,16 @@
 /**
  * A rule set compiled into the tables src/firewall/rules.bpf.c reads: `fw_rules`, the
  * entries in the order they are tried (a rule of the file is one entry for each combination of
- * its CIDRs, protocols and port ranges that one packet can meet), and `fw_config`.
+ * its CIDRs, protocols and port ranges that one packet can meet); `fw_index` and `fw_classes`,
+ * for each class of packet (family × TCP, UDP, SCTP, the family's ICMP, other) the entries that
+ * can match one, in order; and `fw_config`.
  */
 import { XdplabError } from '../errors.js';
 import { prefixMaskByte, type Cidr } from './cidr.js';
 import {
-  FW_ALLOW, FW_CONFIG, FW_DENY, FW_EGRESS, FW_INGRESS, FW_MATCH_PORTS, FW_MATCH_PROTO, FW_MAX_ENTRIES, FW_RULE,
+  FW_ALLOW, FW_CLASSES, FW_CONFIG, FW_DENY, FW_EGRESS, FW_INGRESS, FW_MAPS, FW_MATCH_PORTS, FW_MATCH_PROTO, FW_MAX_ENTRIES, FW_MAX_INDEX, FW_RANGE, FW_RULE,
 } from './layout.js';
-import { entryFamily, orAny, parseRules, type PortRange, type Rule, type RuleAction, type RuleSet } from './schema.js';
+import { PROTOCOLS, entryFamily, orAny, parseRules, type PortRange, type Rule, type RuleAction, type RuleSet } from './schema.js';
 
 /** One entry of fw_rules, before it is bytes. */
 export interface RuleEntry {
@@ -46,8 +48,60 @@ export function compileRules(input: string | RuleSet, file?: string): CompiledRu
       entries.push(entry);
     }
   }
-  const rules: Array<[Uint8Array, Uint8Array]> = entries.map((e, i) => [u32(i), encodeEntry(e)]);
-  return { ruleSet, entries, maps: new Map([['fw_rules', rules], ['fw_config', [[u32(0), encodeConfig(ruleSet, entries.length)]]]]) };
+  const classes = classLists(ruleSet, entries);
+  const index = classes.flat();
+  const ranges: Array<[Uint8Array, Uint8Array]> = [];
+  let start = 0;
+  classes.forEach((list, c) => {
+    ranges.push([u32(c), encodeRange(start, list.length)]);
+    start += list.length;
+  });
+  return {
+    ruleSet,
+    entries,
+    maps: new Map([
+      [FW_MAPS.rules, entries.map((e, i): [Uint8Array, Uint8Array] => [u32(i), encodeEntry(e)])],
+      [FW_MAPS.index, index.map((entry, slot): [Uint8Array, Uint8Array] => [u32(slot), u32(entry)])],
+      [FW_MAPS.classes, ranges],
+      [FW_MAPS.config, [[u32(0), encodeConfig(ruleSet)]]],
+    ]),
+  };
+}
+
+/** The classes of packet an entry can match: 0..4 IPv4 TCP, UDP, SCTP, ICMP, other; 5..9 the same for IPv6. */
+export function entryClasses(e: RuleEntry): number[] {
+  const out: number[] = [];
+  for (const [family, base] of [[4, 0], [6, 5]] as const) {
+    if (e.family !== 0 && e.family !== family) continue;
+    const named = [PROTOCOLS.tcp, PROTOCOLS.udp, PROTOCOLS.sctp, family === 4 ? PROTOCOLS.icmp : PROTOCOLS.icmpv6];
+    named.forEach((protocol, k) => { if (e.protocol === undefined || e.protocol === protocol) out.push(base + k); });
+    if (e.protocol === undefined || !named.includes(e.protocol)) out.push(base + 4);
+  }
+  return out;
+}
+
+/** Each class's entries in order; more than fw_index holds is an error at the rule that overflows it. */
+function classLists(ruleSet: RuleSet, entries: readonly RuleEntry[]): number[][] {
+  const lists = Array.from({ length: FW_CLASSES }, (): number[] => []);
+  let total = 0;
+  entries.forEach((e, i) => {
+    const classes = entryClasses(e);
+    total += classes.length;
+    if (total > FW_MAX_INDEX) {
+      const rule = ruleSet.rules[e.rule];
+      throw new XdplabError('BAD_INPUT', `${ruleSet.file}:${rule.line}:${rule.column}: rules[${rule.index}]: the rules fill the program's index (${FW_MAX_INDEX} slots: an entry is in each class of packet it can match, up to ten without protocol or family): narrow the rules by protocol or family`);
+    }
+    for (const c of classes) lists[c].push(i);
+  });
+  return lists;
+}
+
+function encodeRange(start: number, count: number): Uint8Array {
+  const b = new Uint8Array(FW_RANGE.size);
+  const v = new DataView(b.buffer);
+  v.setUint32(FW_RANGE.start, start, true);
+  v.setUint32(FW_RANGE.count, count, true);
+  return b;
 }
 
 /** The order rules are tried in: by priority when they have one (ties in file order), else file order. */
@@ -106,9 +160,8 @@ export function encodeEntry(e: RuleEntry): Uint8Array {
   return b;
 }
 
-function encodeConfig(ruleSet: RuleSet, entries: number): Uint8Array {
+function encodeConfig(ruleSet: RuleSet): Uint8Array {
   const b = new Uint8Array(FW_CONFIG.size);
-  new DataView(b.buffer).setUint32(FW_CONFIG.entries, entries, true);
   b[FW_CONFIG.defaultAction] = actionByte(ruleSet.default);
   b[FW_CONFIG.nonIpAction] = actionByte(ruleSet.nonIp);
   return b;

@@ -6,15 +6,19 @@
  *
  *   fw_rules   ARRAY of struct fw_rule, in the order they are tried. One rule of the file may
  *              be several entries (a list of CIDRs or protocols); each entry names its rule.
- *   fw_config  ARRAY[1]: how many entries are live, the default action, what non-IP gets.
+ *   fw_index   ARRAY of entry numbers: for each class of packet (IPv4 or IPv6 × TCP, UDP, SCTP,
+ *              ICMP of the family, any other protocol) the entries that can match one, in order.
+ *   fw_classes ARRAY[FW_CLASSES]: each class's range of fw_index.
+ *   fw_config  ARRAY[1]: the default action and what non-IP gets.
  *   fw_hits    PERCPU_ARRAY: packets and bytes decided by each rule (index = rule id), then by
  *              the default, as non-IP and as malformed (the last three slots).
  *   fw_seq     ARRAY[1]: packets decided so far (atomic), the index of the next fw_log slot.
  *   fw_log     ARRAY[FW_LOG_SIZE]: the decision of packet n at n % FW_LOG_SIZE, so a caller
  *              that ran a batch of packets reads back which rule decided each.
  *
- * The rules are tried in a bpf_loop over the entries: a few thousand rules stay one loop the
- * verifier checks once, whatever their number. Three programs share the code: XDP (ingress)
+ * The rules are tried in a bpf_loop over the packet's class's entries (the first level of a
+ * decision tree, as nftables' verdict maps on l4proto): a few thousand rules stay one loop the
+ * verifier checks once, whatever their number, and a packet meets only rules of its class. Three programs share the code: XDP (ingress)
  * and TC ingress / egress; a rule's direction says which of them it applies to.
  *
  * Headers: Ethernet, one VLAN tag (802.1Q or 802.1ad), IPv4 (options skipped; a fragment after
@@ -37,6 +41,8 @@
 #define FW_DECISION_MALFORMED (FW_MAX_ENTRIES + 2)
 #define FW_DECISIONS (FW_MAX_ENTRIES + 3)
 #define FW_LOG_SIZE 4096
+#define FW_CLASSES 10		/* IPv4, IPv6 × TCP, UDP, SCTP, ICMP(v6), other */
+#define FW_MAX_INDEX 65536
 
 /* struct fw_rule.flags */
 #define FW_MATCH_PROTO (1 << 0)
@@ -66,8 +72,12 @@ struct fw_rule {
 	__u32 rule;		/* the rule of the file this entry comes from (from 0) */
 };
 
+struct fw_range {
+	__u32 start;
+	__u32 count;
+};
+
 struct fw_config {
-	__u32 entries;
 	__u8 default_action;
 	__u8 non_ip_action;
 	__u8 pad[2];
@@ -84,6 +94,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fw_rule);
 } fw_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_MAX_INDEX);
+	__type(key, __u32);
+	__type(value, __u32);
+} fw_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_CLASSES);
+	__type(key, __u32);
+	__type(value, struct fw_range);
+} fw_classes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -119,6 +143,7 @@ struct fw_packet {
 	__u32 dst[4];
 	__u16 sport, dport;
 	__u8 family, proto, has_ports, dir;
+	__u32 start;		/* the class's first slot in fw_index */
 	__u32 rule;
 	__u32 action;
 };
@@ -134,13 +159,17 @@ static __always_inline int addr_match(const __u32 *addr, const __u32 *net, const
 	       (addr[2] & mask[2]) == net[2] && (addr[3] & mask[3]) == net[3];
 }
 
-/* bpf_loop's callback: entry i matches? Then it decides, and the loop stops. */
+/* bpf_loop's callback: the class's i-th entry matches? Then it decides, and the loop stops. */
 static long match_entry(__u64 i, void *ctx)
 {
 	struct fw_packet *p = ctx;
-	__u32 key = i;
-	struct fw_rule *r = bpf_map_lookup_elem(&fw_rules, &key);
+	__u32 slot = p->start + i;
+	__u32 *entry = bpf_map_lookup_elem(&fw_index, &slot);
+	struct fw_rule *r;
 
+	if (!entry)
+		return 1;
+	r = bpf_map_lookup_elem(&fw_rules, entry);
 	if (!r)
 		return 1;
 	if (!(r->flags & p->dir))
@@ -265,6 +294,27 @@ static __always_inline int parse(struct fw_packet *p, void *ctx, int xdp, void *
 	return 0;
 }
 
+/* The packet's class: which range of fw_index holds the entries that can match it. */
+static __always_inline __u32 class_of(const struct fw_packet *p)
+{
+	__u32 base = p->family == 6 ? 5 : 0;
+
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		return base;
+	case IPPROTO_UDP:
+		return base + 1;
+	case IPPROTO_SCTP_:
+		return base + 2;
+	case IPPROTO_ICMP:
+		return p->family == 4 ? base + 3 : base + 4;
+	case IPPROTO_ICMPV6:
+		return p->family == 6 ? base + 3 : base + 4;
+	default:
+		return base + 4;
+	}
+}
+
 /*
  * FW_ALLOW or FW_DENY for the packet, recorded with the rule (or the reason) that decided it.
  * `bytes` is the packet's length as the hook gives it (a scalar: data_end - data would be a
@@ -275,6 +325,8 @@ static __always_inline int decide(void *ctx, int xdp, void *data, void *data_end
 	struct fw_packet p = { .dir = dir, .rule = FW_DECISION_DEFAULT };
 	__u32 zero = 0;
 	struct fw_config *cfg = bpf_map_lookup_elem(&fw_config, &zero);
+	struct fw_range *range;
+	__u32 cls;
 	int ip;
 
 	if (!cfg)
@@ -285,7 +337,12 @@ static __always_inline int decide(void *ctx, int xdp, void *data, void *data_end
 	if (ip == 0)
 		return record(FW_DECISION_NON_IP, bytes, cfg->non_ip_action);
 	p.action = cfg->default_action;
-	bpf_loop(cfg->entries < FW_MAX_ENTRIES ? cfg->entries : FW_MAX_ENTRIES, match_entry, &p, 0);
+	cls = class_of(&p);
+	range = bpf_map_lookup_elem(&fw_classes, &cls);
+	if (!range)
+		return record(FW_DECISION_DEFAULT, bytes, p.action);
+	p.start = range->start;
+	bpf_loop(range->count < FW_MAX_INDEX ? range->count : FW_MAX_INDEX, match_entry, &p, 0);
 	return record(p.rule, bytes, p.action);
 }
 

@@ -63,7 +63,7 @@ function expectSameAsKernel(rulesText: string, frames: readonly Uint8Array[], ho
   }
   expect(ran.length).toBeLessThanOrEqual(FW_LOG_SIZE);
   const kernel = record.object(FIREWALL_OBJECT);
-  for (const [map, entries] of compiled.maps) for (const [key, value] of entries) kernel.updateMap(map, key, value);
+  for (const [map, entries] of compiled.maps) kernel.updateMapMany(map, entries);
   // The program never changes a packet: its verdicts are kept, and that each output is its input.
   const runs = kernel.ask(`run ${FW_PROGRAMS[hook]} on ${ran.length} packets ${digest(...ran)}`, (k) =>
     k.runMany(FW_PROGRAMS[hook], ran).map((r, i) => ({ retval: r.retval, unchanged: Buffer.compare(r.dataOut, ran[i]) === 0 })));

@@ -1,7 +1,9 @@
 /** src/firewall/layout.ts is the C's layout: struct offsets from the object's BTF, map sizes from its specs. */
 import { describe, expect, it } from 'vitest';
 import { FIREWALL_OBJECT } from '../../src/firewall/firewall.js';
-import { FW_CONFIG, FW_COUNTER_SIZE, FW_LOG_SIZE, FW_MAPS, FW_MAX_ENTRIES, FW_PROGRAMS, FW_RULE } from '../../src/firewall/layout.js';
+import {
+  FW_CLASSES, FW_CONFIG, FW_COUNTER_SIZE, FW_LOG_SIZE, FW_MAPS, FW_MAX_ENTRIES, FW_MAX_INDEX, FW_PROGRAMS, FW_RANGE, FW_RULE,
+} from '../../src/firewall/layout.js';
 import { readObjectFile } from '../../src/spec/compile-c.js';
 import { loadCollectionSpec } from '../../src/spec/loader.js';
 import { verifyProgram } from '../../src/verifier/index.js';
@@ -23,7 +25,9 @@ describe('the rules program\'s layout', () => {
     ];
     for (const [ts, c] of fields) expect(byteOffset('fw_rule', c), c).toBe(FW_RULE[ts]);
     expect(btf.sizeOf(btf.findByName('fw_config')!.id)).toBe(FW_CONFIG.size);
-    expect(byteOffset('fw_config', 'entries')).toBe(FW_CONFIG.entries);
+    expect(btf.sizeOf(btf.findByName('fw_range')!.id)).toBe(FW_RANGE.size);
+    expect(byteOffset('fw_range', 'start')).toBe(FW_RANGE.start);
+    expect(byteOffset('fw_range', 'count')).toBe(FW_RANGE.count);
     expect(byteOffset('fw_config', 'default_action')).toBe(FW_CONFIG.defaultAction);
     expect(byteOffset('fw_config', 'non_ip_action')).toBe(FW_CONFIG.nonIpAction);
   });
@@ -32,6 +36,8 @@ describe('the rules program\'s layout', () => {
     const map = (name: string): { valueSize: number; maxEntries: number } => spec.maps.get(name)!;
     expect(map(FW_MAPS.rules)).toMatchObject({ valueSize: FW_RULE.size, maxEntries: FW_MAX_ENTRIES });
     expect(map(FW_MAPS.config)).toMatchObject({ valueSize: FW_CONFIG.size, maxEntries: 1 });
+    expect(map(FW_MAPS.index)).toMatchObject({ valueSize: 4, maxEntries: FW_MAX_INDEX });
+    expect(map(FW_MAPS.classes)).toMatchObject({ valueSize: FW_RANGE.size, maxEntries: FW_CLASSES });
     expect(map(FW_MAPS.hits)).toMatchObject({ valueSize: FW_COUNTER_SIZE, maxEntries: FW_MAX_ENTRIES + 3 });
     expect(map(FW_MAPS.log)).toMatchObject({ valueSize: 4, maxEntries: FW_LOG_SIZE });
     expect(map(FW_MAPS.seq)).toMatchObject({ valueSize: 8, maxEntries: 1 });

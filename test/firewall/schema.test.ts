@@ -91,6 +91,12 @@ rules:
     expect(error(text).startsWith(message), error(text)).toBe(true);
   });
 
+  it('a full index: an error at the rule that fills it (rules without protocol or family are in every class)', () => {
+    const lines = ['default: deny', 'rules:'];
+    for (let i = 0; i < 6600; i++) lines.push(`  - { action: deny, direction: ingress }`);
+    expect(error(lines.join('\n'))).toMatch(/^rules\.yaml:6556:5: rules\[6553\]: the rules fill the program's index \(65536 slots/);
+  });
+
   it('too many entries: an error at the rule that makes them', () => {
     const cidrs = Array.from({ length: 200 }, (_, i) => `10.${i}.0.0/16`).join(', ');
     const ports = Array.from({ length: 100 }, (_, i) => 1000 + i).join(', ');

@@ -176,6 +176,14 @@ export class KernelObject {
     execFileSync('bpftool', ['map', 'update', 'pinned', this.pin(name), 'key', 'hex', ...hex(key), 'value', 'hex', ...hex(value)]);
   }
 
+  /** Many updates in one `bpftool batch` process (thousands of entries: one process each would take minutes). */
+  updateMapMany(name: string, entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): void {
+    const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    const file = path.join(this.dir, 'batch_updates');
+    writeFileSync(file, entries.map(([k, v]) => `map update pinned ${this.pin(name)} key hex ${hex(k)} value hex ${hex(v)}\n`).join(''));
+    execFileSync('bpftool', ['batch', 'file', file], { stdio: 'pipe' });
+  }
+
   close(): void {
     rmSync(this.progs, { recursive: true, force: true });
     rmSync(this.maps, { recursive: true, force: true });

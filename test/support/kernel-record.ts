@@ -353,6 +353,12 @@ export class RecordedObject {
     this.kernel?.updateMap(name, key, value);
   }
 
+  /** Updates that must succeed, in one bpftool process. */
+  updateMapMany(name: string, entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): void {
+    this.record.step(`${this.name} update ${name} ×${entries.length}`, digest(...entries.flat()));
+    this.kernel?.updateMapMany(name, entries);
+  }
+
   close(): void {
     this.kernel?.close();
     this.record.forget(this);
