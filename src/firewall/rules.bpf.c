@@ -18,8 +18,8 @@
  *
  * The rules are tried in a bpf_loop over the packet's class's entries (the first level of a
  * decision tree, as nftables' verdict maps on l4proto): a few thousand rules stay one loop the
- * verifier checks once, whatever their number, and a packet meets only rules of its class. Three programs share the code: XDP (ingress)
- * and TC ingress / egress; a rule's direction says which of them it applies to.
+ * verifier checks once, and a packet meets only its class's rules. Three programs share the
+ * code: XDP (ingress) and TC ingress / egress; a rule's direction says where it applies.
  *
  * Headers: Ethernet, one VLAN tag (802.1Q or 802.1ad), IPv4 (options skipped; a fragment after
  * the first has no ports) or IPv6 (the fixed header's next header is the protocol: extension
