@@ -31,3 +31,6 @@ export {
   type Caps, type VerifyOptions, type VerifierResult, type VerifierStats, type Explanation,
 } from './verifier/index.js';
 export { compileC, compileCFile, readObjectFile, type CompileOptions } from './spec/compile-c.js';
+export {
+  compileFilter, parseFilter, type CompiledFilter, type FilterOptions, type FilterHook, type FilterAction,
+} from './filter/index.js';

@@ -11,6 +11,7 @@ import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerVerifyCommand } from './verify-command.js';
 import { registerCrosscheckCommand } from './crosscheck-command.js';
+import { registerFilterCommand } from './filter-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
@@ -79,6 +80,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerRunCommand(program, io, setExit);
   registerVerifyCommand(program, io, setExit);
   registerCrosscheckCommand(program, io, setExit);
+  registerFilterCommand(program, io, setExit);
   return program;
 }
 

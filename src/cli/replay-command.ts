@@ -55,7 +55,7 @@ import { readObjectFile } from '../spec/compile-c.js';
 import { ExpectReport } from './expect-report.js';
 import { checkPacket, expectationsFromCapture, expectationsFromFile, type VerdictExpectations } from './expect-verdicts.js';
 
-interface ReplayOptions extends VerifyCliOptions {
+export interface ReplayOptions extends VerifyCliOptions {
   pcap?: string;
   live?: string;
   count?: string;
@@ -149,14 +149,15 @@ function checkSource(opts: ReplayOptions): { count?: number; seconds?: number } 
   return { count, seconds };
 }
 
-export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io): Promise<{ code: number; summary: ReplaySummary }> {
+/** `object`: the object's bytes when they are not in the file `obj` (a filter compiled in memory; `obj` then names it). */
+export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io, object?: Uint8Array): Promise<{ code: number; summary: ReplaySummary }> {
   const cpus = positiveInt(opts.cpus, '--cpus', 1, 1024);
   const seed = positiveInt(opts.seed, '--seed', 0, 0xffffffff);
   const limits = checkSource(opts);
   // Every output path is checked before the replay: a bad one ends the command at once.
   for (const file of [opts.out, opts.mapsOut]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
-  const collection = Collection.load(runtime, loadCollectionSpec(readObjectFile(obj), obj), loadOptionsOf(opts));
+  const collection = Collection.load(runtime, loadCollectionSpec(object ?? readObjectFile(obj), obj), loadOptionsOf(opts));
   const program = collection.program(progName);
   for (const note of refusedSiblingNotes(collection, [program.name])) io.err(`xdplab: ${note}\n`);
   if (opts.mapsIn) loadMapsIn(collection, opts.mapsIn);

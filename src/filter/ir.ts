@@ -41,6 +41,11 @@ export const any = (...conds: Cond[]): Cond => conds.reduce((x, y) => or(x, y));
 export interface Value {
   readonly a: Arith;
   readonly guard?: Cond;
+  /**
+   * The constant classic BPF code for this value would load first (`ld #k`: a literal, or the
+   * index of `ether[k]`, leftmost): libpcap's checks of a divisor or shift count read it.
+   */
+  readonly first?: number;
 }
 
 /** The guards of two values, `x`'s first; undefined when neither has one. */

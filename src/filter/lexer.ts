@@ -70,7 +70,8 @@ export function tokenize(expr: string): Token[] {
     const col = i + 1;
     const rest = expr.slice(i);
     const escaped = /^\\[^ !()\n\t]+/.exec(rest)?.[0];
-    const op = OPERATORS.find((o) => rest.startsWith(o));
+    // An IPv6 address may start with '::', which is not the ':' of `ip[6:2]`.
+    const op = rest.startsWith('::') ? undefined : OPERATORS.find((o) => rest.startsWith(o));
     const token: Token = escaped ? { kind: 'id', text: escaped.slice(1), value: 0, col }
       : op ? { kind: 'op', text: op, value: 0, col }
         : word(rest, col);

@@ -271,7 +271,7 @@ export class FilterParser {
       const rightTok = this.peek();
       const right = this.arith(level + 1);
       checkConstant(op, right, rightTok);
-      left = { a: { k: 'bin', op, a: left.a, b: right.a }, guard: guards(left, right) };
+      left = { a: { k: 'bin', op, a: left.a, b: right.a }, guard: guards(left, right), first: left.first };
     }
     return left;
   }
@@ -280,14 +280,14 @@ export class FilterParser {
     const t = this.next();
     if (t.kind === 'op' && t.text === '-') {
       const inner = this.unary();
-      return { a: { k: 'neg', a: inner.a }, guard: inner.guard };
+      return { a: { k: 'neg', a: inner.a }, guard: inner.guard, first: inner.first };
     }
     if (t.kind === 'op' && t.text === '(') {
       const inner = this.arith(0);
       this.expect(')', 'expected \')\'');
       return inner;
     }
-    if (t.kind === 'num') return { a: num(t.value) };
+    if (t.kind === 'num') return { a: num(t.value), first: t.value };
     if (t.kind === 'kw' && t.text === 'len') return { a: { k: 'len' } };
     if (t.kind === 'kw' && t.text in PROTOS) return this.indexed(PROTOS[t.text], t);
     this.pos--;
@@ -309,16 +309,21 @@ export class FilterParser {
     this.gen.col = t.col;
     const v = this.gen.indexed(proto, index, size);
     this.gen.col = col;
-    return v;
+    return { ...v, first: index.first };
   }
 }
 
-/** gen_arth's checks of a literal right operand. */
+/**
+ * gen_arth's checks of the right operand, as libpcap makes them: on the constant its code loads
+ * first — a literal, but also the index of `ether[0]` (so `len / ether[0]` is "division by zero"
+ * in tcpdump too).
+ */
 function checkConstant(op: ArithOp, right: Value, t: Token): void {
-  if (right.a.k !== 'num' || t.kind !== 'num') return;
-  if (op === '/' && right.a.v === 0) throw filterError(t.col, 'division by zero');
-  if (op === '%' && right.a.v === 0) throw filterError(t.col, 'modulus by zero');
-  if ((op === '<<' || op === '>>') && right.a.v > 31) throw filterError(t.col, 'shift by more than 31 bits');
+  const k = right.first;
+  if (k === undefined) return;
+  if (op === '/' && k === 0) throw filterError(t.col, 'division by zero');
+  if (op === '%' && k === 0) throw filterError(t.col, 'modulus by zero');
+  if ((op === '<<' || op === '>>') && k > 31) throw filterError(t.col, 'shift by more than 31 bits');
 }
 
 /** Parse a filter expression into its condition (errors name the column). */
