@@ -167,7 +167,7 @@ export class FilterParser {
       addr = t.text as Quals['addr'];
       this.next();
     }
-    return this.id({ proto, dir, addr, col: this.gen.col });
+    return this.id({ proto, dir, addr, col: this.gen.col }, this.gen.col);
   }
 
   private direction(): Dir {
@@ -184,8 +184,8 @@ export class FilterParser {
     return 'default';
   }
 
-  /** An id under qualifiers `q`: `not id`, `( id and/or id … )`, or a value. */
-  private id(q: Quals | undefined): Parsed {
+  /** An id under qualifiers `q`: `not id`, `( id and/or id … )`, or a value; `col`: the primitive's column, when the qualifiers were just given. */
+  private id(q: Quals | undefined, col?: number): Parsed {
     if (this.isNot()) {
       this.next();
       const inner = this.id(q);
@@ -205,7 +205,7 @@ export class FilterParser {
     }
     const t = this.next();
     if (!q) throw filterError(t.col, `'${t.text}' needs a qualifier before it (host, net, port, …)`);
-    this.gen.col = t.col;
+    this.gen.col = col ?? t.col;
     return { b: idValue(this.gen, q, t, () => this.maskSuffix()), q };
   }
 

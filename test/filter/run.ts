@@ -18,7 +18,8 @@ export interface Passes {
 
 /** Indices of the packets the program passes (XDP_PASS, TC_ACT_OK); a fault fails. */
 export function xdplabRun(compiled: CompiledFilter, packets: readonly Uint8Array[], hook: ReplayHookName = 'xdp'): Passes {
-  const runtime = new Runtime({ cpus: 1, seed: 1 });
+  // The interpreter: one short run per packet, no JIT compile per program.
+  const runtime = new Runtime({ cpus: 1, seed: 1, engine: 'interp' });
   const collection = Collection.load(runtime, loadCollectionSpec(compiled.object, 'filter'));
   const replayer = new PacketReplayer(runtime, collection.program(compiled.program), { hook, context: 'test-run', device: replayDevice() });
   const out: Passes = { passed: [], refused: [] };

@@ -19,7 +19,7 @@ import { repoRoot } from '../support/paths.js';
 import { titled } from '../support/skip.js';
 import { CAPTURES, writeCaptures } from './captures.js';
 import { EXPRESSIONS } from './expressions.js';
-import { kernelPasses, tcpdumpMatches, tcpdumpMissing, xdplabPasses, xdplabRun } from './run.js';
+import { kernelPasses, tcpdumpMatches, tcpdumpMissing, xdplabRun, type Passes } from './run.js';
 
 type Answers = Record<string, Record<string, number[]>>;
 interface Record_ {
@@ -67,12 +67,33 @@ const keep = (kind: keyof Record_, capture: string, expr: string, answer: number
 
 const same = (a: readonly number[], b: readonly number[] | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+const NAMES = Object.keys(CAPTURES);
+/** Every capture's packets through one run of the program (one Runtime per expression and hook), split back per capture. */
+const memo = new Map<string, Record<string, Passes>>();
+function xdplab(expr: string, hook: 'xdp' | 'tc'): Record<string, Passes> {
+  const key = `${hook} ${expr}`;
+  let answers = memo.get(key);
+  if (!answers) {
+    const run = xdplabRun((hook === 'xdp' ? compiled : compiledTc).get(expr)!, NAMES.flatMap((n) => packets[n]), hook === 'xdp' ? 'xdp' : 'tc-ingress');
+    answers = {};
+    let from = 0;
+    for (const name of NAMES) {
+      const n = packets[name].length;
+      const mine = (list: number[]): number[] => list.filter((i) => i >= from && i < from + n).map((i) => i - from);
+      answers[name] = { passed: mine(run.passed), refused: mine(run.refused) };
+      from += n;
+    }
+    memo.set(key, answers);
+  }
+  return answers;
+}
+
 describe.each(Object.keys(CAPTURES))('capture %s', (capture) => {
   it(`${capture}: xdplab passes exactly the packets tcpdump prints (${EXPRESSIONS.length} expressions, recorded answers)`, () => {
     const differ: string[] = [];
     for (const expr of EXPRESSIONS) {
       const want = recordedAnswer('tcpdump', capture, expr);
-      const got = xdplabPasses(compiled.get(expr)!, packets[capture]);
+      const got = xdplab(expr, 'xdp')[capture].passed;
       if (!same(got, want)) differ.push(`'${expr}': tcpdump ${JSON.stringify(want)}, xdplab ${JSON.stringify(got)}`);
     }
     expect(differ).toEqual([]);
@@ -91,7 +112,7 @@ describe.each(Object.keys(CAPTURES))('capture %s', (capture) => {
   it(`${capture}: the TC program passes what tcpdump prints (packets a TC test run takes)`, () => {
     const differ: string[] = [];
     for (const expr of EXPRESSIONS) {
-      const run = xdplabRun(compiledTc.get(expr)!, packets[capture], 'tc-ingress');
+      const run = xdplab(expr, 'tc')[capture];
       const want = recordedAnswer('tcpdump', capture, expr).filter((i) => !run.refused.includes(i));
       if (!same(run.passed, want)) differ.push(`'${expr}': tcpdump ${JSON.stringify(want)}, xdplab tc ${JSON.stringify(run.passed)}`);
     }
@@ -101,14 +122,14 @@ describe.each(Object.keys(CAPTURES))('capture %s', (capture) => {
 
 it(`the kernel's verdicts (BPF_PROG_TEST_RUN) are xdplab's, every capture${noKernel ? ` (recorded; the live kernel cannot be asked: ${noKernel})` : ' (live and recorded)'}`, () => {
   const differ: string[] = [];
-  const names = Object.keys(CAPTURES);
+  const names = NAMES;
   const all = names.flatMap((n) => packets[n]);
   for (const expr of EXPRESSIONS) {
     const live = noKernel ? undefined : kernelPasses(compiled.get(expr)!, all);
     let from = 0;
     for (const capture of names) {
       const n = packets[capture].length;
-      const got = xdplabPasses(compiled.get(expr)!, packets[capture]);
+      const got = xdplab(expr, 'xdp')[capture].passed;
       let kernel: number[];
       if (live === undefined) {
         kernel = recordedAnswer('kernel', capture, expr);
