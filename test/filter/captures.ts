@@ -132,6 +132,9 @@ function miscCapture(): Uint8Array[] {
   ];
 }
 
+/** Frames cut short inside a header a filter may read: where libpcap's optimizer (which moves and drops loads) may answer otherwise than its unoptimized code. */
+export const TRUNCATED: Readonly<Record<string, readonly number[]>> = { misc: [4, 5, 6] };
+
 export const CAPTURES: Readonly<Record<string, () => Uint8Array[]>> = {
   ipv4: ipv4Capture, ipv6: ipv6Capture, vlan: vlanCapture, fragments: fragmentCapture, arp: arpCapture, misc: miscCapture,
 };

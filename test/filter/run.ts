@@ -50,9 +50,10 @@ export function tcpdumpMissing(): string | undefined {
 /** Capture times: packet i of a capture is stamped FIRST_SECOND + i seconds (captures.ts writes them). */
 export const FIRST_SECOND = 1700000000;
 
-/** The packets `tcpdump -r CAP EXPR` prints, by index from 0 (read back from each line's -tt timestamp). */
-export function tcpdumpMatches(capture: string, expr: string): number[] {
-  const r = spawnSync('tcpdump', ['-r', capture, '-nn', '-tt', '-q', '--', ...(expr ? [expr] : [])], { encoding: 'utf8' });
+/** The packets `tcpdump -r CAP EXPR` prints (with -O: libpcap's optimizer off), by index from 0 (read back from each line's -tt timestamp). */
+export function tcpdumpMatches(capture: string, expr: string, options: { unoptimized?: boolean } = {}): number[] {
+  const flags = ['-r', capture, '-nn', '-tt', '-q', ...(options.unoptimized ? ['-O'] : [])];
+  const r = spawnSync('tcpdump', [...flags, '--', ...(expr ? [expr] : [])], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tcpdump '${expr}': ${r.stderr.trim()}`);
   return r.stdout.split('\n').flatMap((line) => {
     const m = /^(\d+)\.\d+ /.exec(line);
