@@ -123,7 +123,7 @@ describe('errors name the column', () => {
     ['tcp or 80', 'filter: column 8: \'80\' needs a qualifier before it (host, net, port, …)'],
     ['host foo.example', 'filter: column 6: unknown host \'foo.example\' (xdplab does not resolve names: give an address)'],
     ['vlan 5000', 'filter: column 1: VLAN tag 5000 greater than maximum 4095'],
-    ['ip port 80', 'filter: column 9: illegal qualifier of \'port\''],
+    ['ip port 80', 'filter: column 1: illegal qualifier of \'port\''],
     ['ether host 10.0.0.1', 'filter: column 12: illegal link layer address'],
     ['host 02:00:00:00:00:01', 'filter: column 6: ethernet address used in non-ether expression'],
     ['(tcp', 'filter: column 5: expected \')\' (the expression ended)'],
