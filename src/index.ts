@@ -38,3 +38,6 @@ export {
   loadFirewall, Firewall, FIREWALL_OBJECT, FIREWALL_HOOKS, type FirewallHook, type FirewallOptions, type FirewallVerdict,
 } from './firewall/firewall.js';
 export * from './report/index.js';
+export {
+  compileFilter, parseFilter, type CompiledFilter, type FilterOptions, type FilterHook, type FilterAction,
+} from './filter/index.js';

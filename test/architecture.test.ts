@@ -11,7 +11,7 @@ import { repoRoot } from './support/conformance.js';
 const RANK: Record<string, number> = {
   isa: 0, packet: 0, elf: 0, btf: 0,
   vm: 1, spec: 1,
-  maps: 2, netcore: 2,
+  maps: 2, netcore: 2, filter: 2,
   helpers: 3,
   verifier: 4,
   runtime: 5,

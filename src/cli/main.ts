@@ -12,6 +12,7 @@ import { registerRunCommand } from './run-command.js';
 import { registerVerifyCommand } from './verify-command.js';
 import { registerCrosscheckCommand } from './crosscheck-command.js';
 import { registerFirewallCommand } from './firewall-command.js';
+import { registerFilterCommand } from './filter-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
@@ -81,6 +82,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerVerifyCommand(program, io, setExit);
   registerCrosscheckCommand(program, io, setExit);
   registerFirewallCommand(program, io, setExit);
+  registerFilterCommand(program, io, setExit);
   return program;
 }
 

@@ -169,6 +169,8 @@ export interface ReplayExtension {
   finished?(io: Io, json: boolean): void;
   /** Why the packet that just ran got its verdict, in words, for an --expect difference (instead of the pc and C line). */
   decidedBy?(replayer: PacketReplayer): string;
+  /** The object's bytes when they are not in the file `obj` (a filter compiled in memory; `obj` then names it). */
+  object?: Uint8Array;
 }
 
 export async function runReplay(obj: string, progName: string, opts: ReplayOptions, io: Io, extension: ReplayExtension = {}): Promise<{ code: number; summary: ReplaySummary }> {
@@ -178,7 +180,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   // Every output path is checked before the replay: a bad one ends the command at once.
   for (const file of [opts.out, opts.mapsOut, opts.report]) if (file !== undefined) checkOutputFile(file);
   const runtime = new Runtime({ cpus, seed, engine: engineOf(opts.engine) });
-  const collection = Collection.load(runtime, loadCollectionSpec(readObjectFile(obj), obj), loadOptionsOf(opts));
+  const collection = Collection.load(runtime, loadCollectionSpec(extension.object ?? readObjectFile(obj), obj), loadOptionsOf(opts));
   const program = collection.program(progName);
   for (const note of refusedSiblingNotes(collection, [program.name])) io.err(`xdplab: ${note}\n`);
   extension.loaded?.(collection);

@@ -16,6 +16,7 @@ import { Node, type NodeKind } from '../net/node.js';
 import type { PacketSink } from '../net/recorder.js';
 import { Collection, type LoadOptions } from '../runtime/collection.js';
 import type { Program } from '../runtime/program.js';
+import { compileFilter, type FilterAction } from '../filter/index.js';
 import type { EngineKind } from '../vm/engine.js';
 import { Runtime } from '../runtime/runtime.js';
 import { setGlobal } from '../spec/edit.js';
@@ -85,7 +86,7 @@ export function loadTopology(file: string, sink: PacketSink, overrides: Topology
   for (const node of network.nodes) node.addConnectedRoutes();
 
   const { programs, collections } = readPrograms(top.get('programs'), dir, runtime, overrides.load);
-  for (const at of top.get('attach')?.list() ?? []) readAttachment(at, network, programs);
+  for (const at of top.get('attach')?.list() ?? []) readAttachment(at, network, programs, runtime, overrides.load);
   const traffic = (top.get('traffic')?.list() ?? []).map((at) => readTraffic(at, network, dir));
   const outputs = top.get('outputs')?.map(['dir']);
   const outputDir = overrides.outputDir ?? (outputs?.get('dir') ? path.resolve(dir, outputs.get('dir')!.string()) : path.join('out', name));
@@ -293,18 +294,40 @@ function loadSpec(at: Cursor, object: string): CollectionSpec {
   }
 }
 
-function readAttachment(at: Cursor, network: Network, programs: Map<string, Program>): void {
-  const f = at.map(['program', 'interface', 'hook', 'order'], ['program', 'interface', 'hook']);
-  const name = f.get('program')!.string();
-  const program = programs.get(name);
-  if (!program) throw f.get('program')!.fail(`no program ${name} in programs (${[...programs.keys()].join(', ') || 'none'})`);
-  const nic = nicById(network, f.get('interface')!);
+function readAttachment(at: Cursor, network: Network, programs: Map<string, Program>, runtime: Runtime, load: LoadOptions | undefined): void {
+  const f = at.map(['program', 'filter', 'action', 'interface', 'hook', 'order'], ['interface', 'hook']);
   const hook = f.get('hook')!.oneOf(HOOKS) as HookName;
+  const { program, name } = f.get('filter') ? filterProgram(f, hook, runtime, load) : namedProgram(f, programs);
+  const nic = nicById(network, f.get('interface')!);
   const want = hook === 'xdp' ? 'xdp' : 'sched_cls';
   const isXdp = program.type === 6;
   if ((hook === 'xdp') !== isXdp) throw f.get('hook')!.fail(`${name} is not a${want === 'xdp' ? 'n XDP' : ' TC'} program (section ${program.spec.sectionName})`);
   if (hook === 'xdp' && nic.xdp) throw f.get('hook')!.fail(`${nic.id} already has XDP program ${nic.xdp.name}`);
   nic.attach(hook, { program, name, order: f.get('order')?.int(-1000, 1000) ?? 0 });
+}
+
+function namedProgram(f: Map<string, Cursor>, programs: Map<string, Program>): { program: Program; name: string } {
+  if (!f.get('program')) throw f.get('interface')!.fail('an attachment needs a program (a name from programs) or a filter (a pcap-filter expression)');
+  if (f.get('action')) throw f.get('action')!.fail('action goes with filter: a program decides for itself');
+  const name = f.get('program')!.string();
+  const program = programs.get(name);
+  if (!program) throw f.get('program')!.fail(`no program ${name} in programs (${[...programs.keys()].join(', ') || 'none'})`);
+  return { program, name };
+}
+
+/** `filter: EXPR` (and `action: pass|drop`): the expression compiled for the hook (src/filter/), loaded on its own. */
+function filterProgram(f: Map<string, Cursor>, hook: HookName, runtime: Runtime, load: LoadOptions | undefined): { program: Program; name: string } {
+  const at = f.get('filter')!;
+  if (f.get('program')) throw f.get('program')!.fail('give either program or filter, not both');
+  const expr = at.string();
+  const action = (f.get('action')?.oneOf(['pass', 'drop'] as const) ?? 'pass') as FilterAction;
+  try {
+    const compiled = compileFilter(expr, { hook: hook === 'xdp' ? 'xdp' : 'tc', action });
+    const collection = Collection.load(runtime, loadCollectionSpec(compiled.object, `filter '${expr}'`), load);
+    return { program: collection.program(compiled.program), name: `filter '${expr}'` };
+  } catch (err) {
+    throw at.fail((err as Error).message);
+  }
 }
 
 function readTraffic(at: Cursor, network: Network, dir: string): TrafficSource {
