@@ -29,6 +29,7 @@ import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED } from '../uapi/bpf.js';
+import { setHashLookupLayout, type HashLookupLayout } from '../vm/map-layout.js';
 
 /** sizeof(struct htab_elem) on 64-bit kernels. */
 const HTAB_ELEM_SIZE = 48;
@@ -113,6 +114,30 @@ export class HashMap extends BpfMap {
       for (let e = first; e < this.nElems; e++) w[m + e * this.metaWords + META_NEXT] = e + 1 < this.nElems ? e + 2 : 0;
       this.freeHead = first + 1;
     }
+    const t = spec.type;
+    if (t === BPF_MAP_TYPE.BPF_MAP_TYPE_HASH || t === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_HASH) this.publishLookupLayout(undefined);
+  }
+
+  /**
+   * For the JIT's compiled lookup (vm/jit/lower-hash.ts): exactly what find and lookupElem read,
+   * and the reference bit an LRU map's lookup sets. Withdrawn by close.
+   */
+  protected publishLookupLayout(ref: HashLookupLayout['ref']): void {
+    setHashLookupLayout(this.arena, this.header.start, {
+      kind: 'hash',
+      keySize: this.spec.keySize,
+      bucketBase: this.buckets.start,
+      bucketMask: this.bucketMask,
+      metaBase: this.meta.start,
+      metaBytes: this.metaWords * 4,
+      nextOffset: META_NEXT * 4,
+      hashOffset: META_HASH * 4,
+      keyOffset: this.keyWord * 4,
+      valueBase: this.valueBase,
+      valueStride: this.valueStride,
+      cpuStride: this.perCpu ? this.cpuStride : 0,
+      ref,
+    });
   }
 
   override get perCpu(): boolean {
@@ -331,6 +356,7 @@ export class HashMap extends BpfMap {
   }
 
   override close(): void {
+    setHashLookupLayout(this.arena, this.header.start, undefined);
     this.arena.free(this.buckets);
     this.arena.free(this.meta);
     this.arena.free(this.values);

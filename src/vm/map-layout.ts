@@ -1,6 +1,7 @@
 /**
  * Layout facts of the maps whose program lookups the JIT can compile inline (the kernel's
- * array_map_gen_lookup / percpu_array_map_gen_lookup): maps/ publishes them per arena, by the
+ * array_map_gen_lookup / percpu_array_map_gen_lookup) or into a wasm function of the program's
+ * module (hash maps, jit/lower-hash.ts): maps/ publishes them per arena, by the
  * map's header address (what `lddw rX, map` loads); jit/ reads them when it compiles a call to
  * bpf_map_lookup_elem whose map argument is such a constant. vm/ knows no map types.
  */
@@ -8,11 +9,51 @@ import type { Arena } from './arena.js';
 
 /** An array map's values: element i, CPU c at base + (i × slots + c) × stride. */
 export interface ArrayLookupLayout {
+  readonly kind?: 'array';
   readonly base: number;
   readonly stride: number;
   /** 1, or the CPU count of a per-CPU array (the lookup takes the running CPU's slot). */
   readonly slots: number;
   readonly maxEntries: number;
+}
+
+/**
+ * A hash map's arena layout (maps/hash.ts), all a lookup reads: the bucket of hash h is the u32
+ * at bucketBase + (h & bucketMask) × 4, holding 1 + the first element's index (0: empty);
+ * element e's meta record is metaBytes at metaBase + e × metaBytes, its next link, hash and key
+ * at the offsets given; its value (CPU c's slot) at valueBase + e × valueStride + c × cpuStride.
+ * An LRU map's lookup also sets `refBit` in the u32 at `refOffset` of the record.
+ */
+export interface HashLookupLayout {
+  readonly kind: 'hash';
+  readonly keySize: number;
+  readonly bucketBase: number;
+  readonly bucketMask: number;
+  readonly metaBase: number;
+  readonly metaBytes: number;
+  readonly nextOffset: number;
+  readonly hashOffset: number;
+  readonly keyOffset: number;
+  readonly valueBase: number;
+  readonly valueStride: number;
+  /** 0 unless per-CPU: the lookup takes the running CPU's slot. */
+  readonly cpuStride: number;
+  /** LRU maps only: the reference bit a program's lookup sets. */
+  readonly ref?: { readonly offset: number; readonly bit: number };
+}
+
+/** What the JIT may compile a lookup of a constant map into. */
+export type MapLookupLayout = ArrayLookupLayout | HashLookupLayout;
+
+/** Publish (or, with undefined, withdraw) the layout of the hash map whose header is at `header`. */
+export function setHashLookupLayout(arena: Arena, header: number, layout: HashLookupLayout | undefined): void {
+  if (layout) arena.arrayLookupLayouts.set(header, layout);
+  else arena.arrayLookupLayouts.delete(header);
+}
+
+/** The lookup layout (array or hash) of the map whose header is at `addr`, if one is published. */
+export function mapLookupLayoutAt(arena: Arena, addr: number): MapLookupLayout | undefined {
+  return arena.arrayLookupLayouts.get(addr);
 }
 
 /** Publish (or, with undefined, withdraw) the layout of the map whose header is at `header` (kept by the arena). */
@@ -23,7 +64,8 @@ export function setArrayLookupLayout(arena: Arena, header: number, layout: Array
 
 /** The layout of the array map whose header is at `addr`, if one is published. */
 export function arrayLookupLayoutAt(arena: Arena, addr: number): ArrayLookupLayout | undefined {
-  return arena.arrayLookupLayouts.get(addr);
+  const layout = arena.arrayLookupLayouts.get(addr);
+  return layout?.kind === 'hash' ? undefined : layout;
 }
 
 /** The mark markInlineMapLookup sets on a helper function. */

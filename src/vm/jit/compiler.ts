@@ -26,6 +26,7 @@ import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
 } from './lower-control.js';
 import type { MapLayoutResolver } from './lower-map.js';
+import { MapFunctions } from './lower-hash.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
@@ -76,7 +77,7 @@ function usedRegisters(image: ProgramImage): number[] {
 }
 
 /** Emit the body of `run`. */
-export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): { code: CodeWriter; dispatchable: Uint8Array } {
+export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver, mapFunctions?: MapFunctions): { code: CodeWriter; dispatchable: Uint8Array } {
   const w = new CodeWriter();
   const dispatchable = new Uint8Array(image.slots);
   const used = usedRegisters(image);
@@ -92,7 +93,7 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
 
   const items = planLayout(image, cfg, extraLeaders);
   const labels = new LabelStack();
-  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout });
+  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout, mapFunctions });
   w.loop();
   labels.push('dispatch');
   for (let i = items.length - 1; i >= 0; i--) {
@@ -235,7 +236,8 @@ export function compileImage(image: ProgramImage, extraLeaders: readonly number[
     throw new JitUnsupported(`${image.slots} instruction slots: the JIT's dispatch table holds ${MAX_JIT_SLOTS}`);
   }
   const cfg = buildControlFlow(image, extraLeaders);
-  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout);
+  const mapFunctions = new MapFunctions(IMPORT_COUNT + 2); // after run and repeat
+  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout, mapFunctions);
   const bytes = writeModule(IMPORTS, [{
     type: { params: [I32, I32, I32], results: [I32] },
     locals: LOCAL_TYPES,
@@ -246,7 +248,7 @@ export function compileImage(image: ProgramImage, extraLeaders: readonly number[
     locals: [I32, I32, ...new Array<number>(11).fill(I64)],
     code: emitRepeat(),
     export: 'repeat',
-  }]);
+  }, ...mapFunctions.bodies()]);
   const module = new WebAssembly.Module(bytes);
   return {
     module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image), repeatable: isSelfContained(image, true),

@@ -22,7 +22,7 @@ import {
   CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, LEGACY_PACKET_DETAIL, describeKfuncFault, PcFault as JitFault, checkCallback, describeBudgetFault, describeMemoryFault,
   isInstructionIndex, loadCallbackArgs, loadRunArgs, storeRegister, toVmFault, type InterpreterOptions, type LegacyPacket, type RunArgs,
 } from '../engine-core.js';
-import { arrayLookupLayoutAt, isInlineMapLookup } from '../map-layout.js';
+import { isInlineMapLookup, mapLookupLayoutAt } from '../map-layout.js';
 import type { CompiledImage } from './compiler.js';
 import type { MapLayoutResolver } from './lower-map.js';
 import {
@@ -32,9 +32,9 @@ import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
 import { XdplabError } from '../../errors.js';
 import { CompileCache, type CompileStats, type InlineMaps, type Logger } from './compile-cache.js';
 
-/** Inline lookups over `arena`'s array maps when `helpers` has the standard lookup helper. */
+/** Compiled lookups of `arena`'s array and hash maps when `helpers` has the standard lookup helper. */
 function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
-  return isInlineMapLookup(helpers.lookup(BPF_FUNC_map_lookup_elem)) ? (addr) => arrayLookupLayoutAt(arena, addr) : undefined;
+  return isInlineMapLookup(helpers.lookup(BPF_FUNC_map_lookup_elem)) ? (addr) => mapLookupLayoutAt(arena, addr) : undefined;
 }
 
 export interface JitOptions extends InterpreterOptions {
