@@ -22,7 +22,7 @@ export interface ArrayLookupLayout {
  * at bucketBase + (h & bucketMask) × 4, holding 1 + the first element's index (0: empty);
  * element e's meta record is metaBytes at metaBase + e × metaBytes, its next link, hash and key
  * at the offsets given; its value (CPU c's slot) at valueBase + e × valueStride + c × cpuStride.
- * An LRU map's lookup also sets `refBit` in the u32 at `refOffset` of the record.
+ * An LRU map's lookup also sets `ref.bit` in the u32 at `ref.offset` of the record.
  */
 export interface HashLookupLayout {
   readonly kind: 'hash';
@@ -40,6 +40,11 @@ export interface HashLookupLayout {
   readonly cpuStride: number;
   /** LRU maps only: the reference bit a program's lookup sets. */
   readonly ref?: { readonly offset: number; readonly bit: number };
+  /**
+   * Plain hash maps only (updates and deletes a program may compile): the pool's state words
+   * [elements in use, free list head (1 + index), spare element (1 + index)] at `stateBase`.
+   */
+  readonly update?: { readonly stateBase: number; readonly valueSize: number };
 }
 
 /** What the JIT may compile a lookup of a constant map into. */
@@ -72,8 +77,8 @@ export function arrayLookupLayoutAt(arena: Arena, addr: number): ArrayLookupLayo
 const INLINE_MAP_LOOKUP = Symbol('xdplab.inlineMapLookup');
 
 /**
- * Declare `fn` the standard bpf_map_lookup_elem (helpers/maps.ts): the JIT inlines lookups of
- * published arrays only where this is the helper the engine's table would call.
+ * Declare `fn` the standard bpf_map_lookup_elem (or update / delete: helpers/maps.ts): the JIT
+ * compiles calls of published maps only where this is the helper the engine's table would call.
  */
 export function markInlineMapLookup<F extends object>(fn: F): F {
   (fn as { [INLINE_MAP_LOOKUP]?: boolean })[INLINE_MAP_LOOKUP] = true;

@@ -1,7 +1,8 @@
 /**
- * bpf_map_lookup_elem on hash, per-CPU hash, LRU hash and LRU per-CPU hash maps, compiled by the
- * JIT to a wasm function of the program's module (vm/jit/lower-hash.ts): the same programs run in
- * the interpreter (the JS helper, HashMap.lookupElem) and in the JIT, which must agree on r0,
+ * bpf_map_lookup_elem on hash, per-CPU hash, LRU hash and LRU per-CPU hash maps, and
+ * bpf_map_update_elem / bpf_map_delete_elem on plain hash maps, compiled by the JIT to wasm
+ * functions of the program's module (vm/jit/lower-hash.ts, lower-hash-update.ts): the same
+ * programs run in the interpreter (the JS helpers, HashMap) and in the JIT, which must agree on r0,
  * r1–r5, the instruction count and every byte of the map (buckets, element records with the
  * LRU's reference bits, values) — without calling the helper. Key sizes that are not a multiple
  * of 4 use jhash, the others jhash2.
@@ -51,8 +52,9 @@ interface Scenario {
   cpu?: number;
   /** The key's offset from KEY_AT (an unaligned key). */
   skew?: number;
-  /** The program: lookup only, or lookup, delete, lookup again. */
-  program?: 'lookup' | 'delete';
+  /** The program: lookup only; lookup, delete, lookup again; update (with `flags`), lookup. */
+  program?: 'lookup' | 'delete' | 'update';
+  flags?: number;
 }
 
 const LOOKUP = (map: number, at: number): string => `
@@ -86,6 +88,23 @@ const LOOKUP_DELETE = (map: number, at: number): string => `
   add %r0, %r7
   exit`;
 
+/** Update (helper 2) the key with the 12 bytes 64 past it, with `flags`; r0 = the result + the lookup's address. */
+const UPDATE = (flags: number) => (map: number, at: number): string => `
+  ldxw %r2, [%r1+0]
+  add %r2, ${at}
+  mov %r8, %r2
+  mov %r3, %r2
+  add %r3, 64
+  mov %r4, ${flags}
+  lddw %r1, ${map}
+  call 2
+  mov %r7, %r0
+  mov %r2, %r8
+  lddw %r1, ${map}
+  call 1
+  add %r0, %r7
+  exit`;
+
 interface Outcome {
   runs: unknown[];
   mapBytes: string;
@@ -105,7 +124,8 @@ function runScenario(engine: EngineKind, s: Scenario): Outcome {
     }
   }
   const at = KEY_AT + (s.skew ?? 0);
-  const text = (s.program === 'delete' ? LOOKUP_DELETE : LOOKUP)(map.header.start, at);
+  const body = s.program === 'delete' ? LOOKUP_DELETE : s.program === 'update' ? UPDATE(s.flags ?? 0) : LOOKUP;
+  const text = body(map.header.start, at);
   const image = new ProgramImage('p', decodeProgram(assemble(text)));
   const program = new Program({ name: 'p', section: 'xdp', type: BPF_PROG_TYPE.BPF_PROG_TYPE_XDP } as unknown as ProgramSpec, image, runtime.registerProgram(image));
   const engineAny = runtime.engine as unknown as { helperImport: (id: number) => unknown };
@@ -113,13 +133,16 @@ function runScenario(engine: EngineKind, s: Scenario): Outcome {
   const runs = s.lookups.map((k) => {
     const frame = new Uint8Array(FRAME_BYTES);
     frame.set(keyOf(k, s.keySize), at);
+    frame.fill(k + 0x40, at + 64, at + 76);
     const r = testRun(runtime, program, { data: frame, cpu: s.cpu ?? 0 });
     return { retval: r.retval, r0: runtime.engine.r0, executed: runtime.engine.executed, regs: Array.from(runtime.engine.regs.slice(2, 12)) };
   });
   const u8 = runtime.arena.u8;
-  const mapBytes = [map.buckets, map.meta, map.values].map((r) => Buffer.from(u8.subarray(r.start, r.end)).toString('hex')).join('/');
-  const lookupCalls = spy?.mock.calls.filter(([id]) => id === 1).length ?? -1;
-  return { runs, mapBytes, helperCalls: lookupCalls };
+  const mapBytes = [map.buckets, map.meta, map.values, map.state].map((r) => Buffer.from(u8.subarray(r.start, r.end)).toString('hex')).join('/');
+  // Lookups are compiled on every hash map; updates and deletes on plain hash maps.
+  const compiled = (id: number): boolean => id === 1 || (s.type === 'hash' && (id === 2 || id === 3));
+  const helperCalls = spy?.mock.calls.filter(([id]) => compiled(id)).length ?? -1;
+  return { runs, mapBytes, helperCalls };
 }
 
 function expectSame(s: Scenario): void {
@@ -147,6 +170,10 @@ describe('compiled hash-map lookups: as the helper, without it', () => {
     it(`${type}: lookup, delete from the program, lookup again`, () => {
       expectSame({ type, keySize: 3, maxEntries: 8, ops: fill(5), lookups: [1, 1, 4, 6], program: 'delete' });
     });
+    it.each([0, 1, 2, 3, 4, 5, -1])(`${type}: update from the program (flags %i), then lookup`, (flags) => {
+      expectSame({ type, keySize: 6, maxEntries: 6, ops: fill(4), lookups: [1, 5, 1, 6, 7, 8, 9, 2, 10], program: 'update', flags });
+      expectSame({ type, keySize: 16, maxEntries: 2, ops: [], lookups: [1, 2, 1, 3, 2, 1], program: 'update', flags, skew: 1 });
+    });
   }
 
   it(`the largest key compiled (${MAX_WASM_KEY} bytes)`, () => {
@@ -170,8 +197,9 @@ describe('property: random key sets and operations, the JIT path == the JS map',
       lookups: fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 6 }),
       cpu: fc.integer({ min: 0, max: 1 }),
       skew: fc.integer({ min: 0, max: 7 }),
-      program: fc.constantFrom('lookup' as const, 'delete' as const),
+      program: fc.constantFrom('lookup' as const, 'delete' as const, 'update' as const),
+      flags: fc.constantFrom(0, 0, 1, 2, 4),
     });
-    fc.assert(fc.property(scenario, (s) => expectSame(s)), { numRuns: 60 });
+    fc.assert(fc.property(scenario, (s) => expectSame(s)), { numRuns: 100 });
   });
 });

@@ -17,8 +17,11 @@ import type { BasicBlock } from './cfg.js';
 import { LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
-/** Resolves a map header address to the layout of an array map the JIT may inline, or of a hash map (lower-hash.ts). */
-export type MapLayoutResolver = (addr: number) => MapLookupLayout | undefined;
+/**
+ * Resolves a map header address to the layout of an array map the JIT may inline, or of a hash
+ * map (map-functions.ts); `updates` when hash updates and deletes may be compiled too.
+ */
+export type MapLayoutResolver = ((addr: number) => MapLookupLayout | undefined) & { readonly updates?: boolean };
 
 /** st, stx and atomics read their dst register (an address) and never write it. */
 const readsDstOnly = (xop: number): boolean => {
