@@ -47,11 +47,37 @@ export interface HashLookupLayout {
   readonly update?: { readonly stateBase: number; readonly valueSize: number };
 }
 
-/** What the JIT may compile a lookup of a constant map into. */
-export type MapLookupLayout = ArrayLookupLayout | HashLookupLayout;
+/**
+ * An LPM trie node (maps/lpm-trie.ts), as u32 word offsets: the external bitmap (8 words), the
+ * cumulative counts of its words (8 u16s), the children and results arrays (word indices), the
+ * relative lengths present (bits 1..8 of INFO), the internal bitmap as 16 [bits, rank] pairs.
+ */
+export const LPM_NODE = { EXT: 0, EXTCUM: 8, CHILD: 12, RESULT: 13, INFO: 14, COUNTS: 15, INT: 16, WORDS: 48 } as const;
 
-/** Publish (or, with undefined, withdraw) the layout of the hash map whose header is at `header`. */
-export function setHashLookupLayout(arena: Arena, header: number, layout: HashLookupLayout | undefined): void {
+/**
+ * An LPM trie's arena layout, all a lookup reads: the root node's byte address; at `control` + 4
+ * 1 + the /0 prefix's entry (0: none); per chunk of 2^chunkShift entries the values' base
+ * address (u32 at dirBase + chunk × 8); entry e's value at that base + (e & chunkMask) ×
+ * valueStride. `path`: 8 bytes a level of scratch the compiled lookup keeps its path in.
+ */
+export interface LpmLookupLayout {
+  readonly kind: 'lpm';
+  readonly keySize: number;
+  readonly maxPrefixLen: number;
+  readonly root: number;
+  readonly control: number;
+  readonly path: number;
+  readonly dirBase: number;
+  readonly chunkShift: number;
+  readonly chunkMask: number;
+  readonly valueStride: number;
+}
+
+/** What the JIT may compile a lookup of a constant map into. */
+export type MapLookupLayout = ArrayLookupLayout | HashLookupLayout | LpmLookupLayout;
+
+/** Publish (or, with undefined, withdraw) the layout of the hash map or LPM trie whose header is at `header`. */
+export function setHashLookupLayout(arena: Arena, header: number, layout: HashLookupLayout | LpmLookupLayout | undefined): void {
   if (layout) arena.arrayLookupLayouts.set(header, layout);
   else arena.arrayLookupLayouts.delete(header);
 }
@@ -70,7 +96,7 @@ export function setArrayLookupLayout(arena: Arena, header: number, layout: Array
 /** The layout of the array map whose header is at `addr`, if one is published. */
 export function arrayLookupLayoutAt(arena: Arena, addr: number): ArrayLookupLayout | undefined {
   const layout = arena.arrayLookupLayouts.get(addr);
-  return layout?.kind === 'hash' ? undefined : layout;
+  return layout?.kind === 'hash' || layout?.kind === 'lpm' ? undefined : layout;
 }
 
 /** The mark markInlineMapLookup sets on a helper function. */

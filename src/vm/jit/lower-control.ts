@@ -168,13 +168,14 @@ function lowerHelperCall(c: BlockContext, pc: number, id: number): void {
 
 /**
  * A helper call: inline when it is a lookup in a known array map, a module function for a
- * lookup, update or delete on a hash map (map-functions.ts), else through the import.
+ * lookup, update or delete on a hash map or a lookup in an LPM trie (map-functions.ts), else
+ * through the import.
  */
 function lowerCall(c: BlockContext, pc: number, id: number): void {
   const map = isMapHelper(id) && c.mapLayout ? constantR1(c.image, c.cfg.blocks[c.index], pc) : undefined;
   const layout = map === undefined ? undefined : c.mapLayout!(map);
   const fallback = (): void => lowerHelperCall(c, pc, id);
-  if (layout?.kind === 'hash') {
+  if (layout?.kind === 'hash' || layout?.kind === 'lpm') {
     if (!c.mapFunctions || !emitHashMapCall(c.w, c.mapFunctions, id, layout, c.mapLayout!.updates === true, fallback)) fallback();
   } else if (layout && id === BPF_FUNC_map_lookup_elem) emitArrayLookup(c.w, layout, fallback);
   else fallback();

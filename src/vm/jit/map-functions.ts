@@ -4,29 +4,33 @@
  * update and delete), each with the map's layout baked in.
  */
 import { BPF_FUNC_map_delete_elem, BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem } from '../../uapi/helper-ids.js';
-import type { HashLookupLayout } from '../map-layout.js';
+import type { HashLookupLayout, LpmLookupLayout } from '../map-layout.js';
 import { LOOKUP_LOCALS, canCompileHashLookup, emitHashLookupCall, emitHashLookupFunction } from './lower-hash.js';
 import {
   DELETE_LOCALS, UPDATE_LOCALS, emitHashDeleteCall, emitHashDeleteFunction, emitHashUpdateCall, emitHashUpdateFunction,
 } from './lower-hash-update.js';
+import { LPM_LOOKUP_LOCALS, emitLpmLookupFunction } from './lower-lpm.js';
 import { I32, type CodeWriter, type FunctionBody } from './wasm-writer.js';
 
-export type MapOperation = 'lookup' | 'update' | 'delete';
+export type MapOperation = 'lookup' | 'update' | 'delete' | 'lpm-lookup';
+type Layout = HashLookupLayout | LpmLookupLayout;
 
-const BODY: Record<MapOperation, (layout: HashLookupLayout) => FunctionBody> = {
-  lookup: (layout) => ({ type: { params: [I32], results: [I32] }, locals: new Array<number>(LOOKUP_LOCALS).fill(I32), code: emitHashLookupFunction(layout) }),
-  update: (layout) => ({ type: { params: [I32, I32, I32], results: [I32] }, locals: new Array<number>(UPDATE_LOCALS).fill(I32), code: emitHashUpdateFunction(layout) }),
-  delete: (layout) => ({ type: { params: [I32], results: [I32] }, locals: new Array<number>(DELETE_LOCALS).fill(I32), code: emitHashDeleteFunction(layout) }),
+const i32s = (n: number): number[] => new Array<number>(n).fill(I32);
+const BODY: Record<MapOperation, (layout: Layout) => FunctionBody> = {
+  'lpm-lookup': (layout) => ({ type: { params: [I32], results: [I32] }, locals: i32s(LPM_LOOKUP_LOCALS), code: emitLpmLookupFunction(layout as LpmLookupLayout) }),
+  lookup: (layout) => ({ type: { params: [I32], results: [I32] }, locals: i32s(LOOKUP_LOCALS), code: emitHashLookupFunction(layout as HashLookupLayout) }),
+  update: (layout) => ({ type: { params: [I32, I32, I32], results: [I32] }, locals: i32s(UPDATE_LOCALS), code: emitHashUpdateFunction(layout as HashLookupLayout) }),
+  delete: (layout) => ({ type: { params: [I32], results: [I32] }, locals: i32s(DELETE_LOCALS), code: emitHashDeleteFunction(layout as HashLookupLayout) }),
 };
 
 export class MapFunctions {
-  private readonly defined: { layout: HashLookupLayout; op: MapOperation }[] = [];
+  private readonly defined: { layout: Layout; op: MapOperation }[] = [];
 
   /** `first`: the index of the first function defined here. */
   constructor(private readonly first: number) {}
 
   /** The function index of `op` on the map of `layout` (defined on first use). */
-  indexOf(layout: HashLookupLayout, op: MapOperation): number {
+  indexOf(layout: Layout, op: MapOperation): number {
     let i = this.defined.findIndex((d) => d.layout === layout && d.op === op);
     if (i < 0) i = this.defined.push({ layout, op }) - 1;
     return this.first + i;
@@ -47,7 +51,12 @@ export const isMapHelper = (id: number): boolean =>
  * nothing, when the call stays the helper's. `updates`: the engine's update and delete helpers
  * are the standard ones.
  */
-export function emitHashMapCall(w: CodeWriter, fns: MapFunctions, id: number, layout: HashLookupLayout, updates: boolean, fallback: () => void): boolean {
+export function emitHashMapCall(w: CodeWriter, fns: MapFunctions, id: number, layout: Layout, updates: boolean, fallback: () => void): boolean {
+  if (layout.kind === 'lpm') {
+    if (id !== BPF_FUNC_map_lookup_elem) return false;
+    emitHashLookupCall(w, fns.indexOf(layout, 'lpm-lookup'), layout.keySize, fallback);
+    return true;
+  }
   if (!canCompileHashLookup(layout)) return false;
   if (id === BPF_FUNC_map_lookup_elem) {
     emitHashLookupCall(w, fns.indexOf(layout, 'lookup'), layout.keySize, fallback);
