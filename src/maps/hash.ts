@@ -170,7 +170,7 @@ export class HashMap extends BpfMap {
       valueStride: this.valueStride,
       cpuStride: this.perCpu ? this.cpuStride : 0,
       ref,
-      update: this.spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_HASH ? { stateBase: this.state.start, valueSize: this.spec.valueSize } : undefined,
+      update: ref === undefined ? { stateBase: this.state.start, valueSize: this.spec.valueSize } : undefined,
     });
   }
 

@@ -41,7 +41,7 @@ export interface HashLookupLayout {
   /** LRU maps only: the reference bit a program's lookup sets. */
   readonly ref?: { readonly offset: number; readonly bit: number };
   /**
-   * Plain hash maps only (updates and deletes a program may compile): the pool's state words
+   * Hash and per-CPU hash maps (updates and deletes a program may compile): the pool's state words
    * [elements in use, free list head (1 + index), spare element (1 + index)] at `stateBase`.
    */
   readonly update?: { readonly stateBase: number; readonly valueSize: number };

@@ -1,6 +1,6 @@
 /**
  * bpf_map_lookup_elem on hash, per-CPU hash, LRU hash and LRU per-CPU hash maps, and
- * bpf_map_update_elem / bpf_map_delete_elem on plain hash maps, compiled by the JIT to wasm
+ * bpf_map_update_elem / bpf_map_delete_elem on hash and per-CPU hash maps, compiled by the JIT to wasm
  * functions of the program's module (vm/jit/lower-hash.ts, lower-hash-update.ts): the same
  * programs run in the interpreter (the JS helpers, HashMap) and in the JIT, which must agree on r0,
  * r1–r5, the instruction count and every byte of the map (buckets, element records with the
@@ -139,8 +139,8 @@ function runScenario(engine: EngineKind, s: Scenario): Outcome {
   });
   const u8 = runtime.arena.u8;
   const mapBytes = [map.buckets, map.meta, map.values, map.state].map((r) => Buffer.from(u8.subarray(r.start, r.end)).toString('hex')).join('/');
-  // Lookups are compiled on every hash map; updates and deletes on plain hash maps.
-  const compiled = (id: number): boolean => id === 1 || (s.type === 'hash' && (id === 2 || id === 3));
+  // Lookups are compiled on every hash map; updates and deletes on hash and per-CPU hash maps.
+  const compiled = (id: number): boolean => id === 1 || (!s.type.startsWith('lru') && (id === 2 || id === 3));
   const helperCalls = spy?.mock.calls.filter(([id]) => compiled(id)).length ?? -1;
   return { runs, mapBytes, helperCalls };
 }
@@ -173,6 +173,7 @@ describe('compiled hash-map lookups: as the helper, without it', () => {
     it.each([0, 1, 2, 3, 4, 5, -1])(`${type}: update from the program (flags %i), then lookup`, (flags) => {
       expectSame({ type, keySize: 6, maxEntries: 6, ops: fill(4), lookups: [1, 5, 1, 6, 7, 8, 9, 2, 10], program: 'update', flags });
       expectSame({ type, keySize: 16, maxEntries: 2, ops: [], lookups: [1, 2, 1, 3, 2, 1], program: 'update', flags, skew: 1 });
+      expectSame({ type, keySize: 5, maxEntries: 4, ops: fill(2), lookups: [1, 2, 1, 3, 3], program: 'update', flags, cpu: 1 });
     });
   }
 

@@ -1,16 +1,17 @@
 /**
- * bpf_map_update_elem and bpf_map_delete_elem on a plain BPF_MAP_TYPE_HASH compiled to wasm
- * functions of the program's module (as lower-hash.ts does lookups): HashMap.update3 and
+ * bpf_map_update_elem and bpf_map_delete_elem on BPF_MAP_TYPE_HASH and PERCPU_HASH compiled to
+ * wasm functions of the program's module (as lower-hash.ts does lookups): HashMap.update3 and
  * deleteElem over the same arena words — buckets, element records, values and the pool's state
- * (elements in use, free list head, the spare element replacements use; map-layout.ts). The
- * result is the helper's: 0 or a negative errno, sign-extended into r0. A key or value not
- * wholly inside the memory takes the helper path (it reads zeros past the end), as do per-CPU
- * and LRU maps, whose updates keep JS state.
+ * (elements in use, free list head, the spare element plain maps' replacements use;
+ * map-layout.ts); a per-CPU update writes the running CPU's slot (in place, or in a new element
+ * whose other slots are zeroed). The result is the helper's: 0 or a negative errno,
+ * sign-extended into r0. A key or value not wholly inside the memory takes the helper path (it
+ * reads zeros past the end), as do LRU maps, whose updates keep JS state (their lists).
  */
 import { BPF_EXIST, BPF_NOEXIST } from '../../uapi/bpf.js';
 import { ERRNO } from '../../uapi/errno.js';
 import type { HashLookupLayout } from '../map-layout.js';
-import { LOCAL, reg } from './layout.js';
+import { LOCAL, SCRATCH, reg } from './layout.js';
 import { emitBucketAddress, emitFind, emitKeyHash, emitMetaAddress, emitValueAddress, type HashLocals } from './lower-hash.js';
 import { CodeWriter, OP } from './wasm-writer.js';
 
@@ -26,6 +27,15 @@ export const DELETE_LOCALS = 8;
 
 /** memory.copy (bulk memory): dst, src, n on the stack. */
 const memoryCopy = (w: CodeWriter): CodeWriter => w.byte(0xfc).u32(10).byte(0).byte(0);
+
+/** memory.fill: dst, byte, n on the stack. */
+const memoryFill = (w: CodeWriter): CodeWriter => w.byte(0xfc).u32(11).byte(0);
+
+/** Push the address of element `e` - 1's value slot of the running CPU. */
+function emitCpuSlot(w: CodeWriter, layout: HashLookupLayout, e: number): void {
+  emitValueAddress(w, layout, e);
+  w.i32(0).mem(OP.i32_load, SCRATCH.CPU).i32(layout.cpuStride).op(OP.i32_mul).op(OP.i32_add);
+}
 
 /** return -errno when the i32 on the stack is non-zero. */
 const failIf = (w: CodeWriter, errno: number): void => {
@@ -47,6 +57,13 @@ export function emitHashUpdateFunction(layout: HashLookupLayout): CodeWriter {
   w.get(OLD).op(OP.i32_eqz).get(FLAGS).i32(BPF_EXIST).op(OP.i32_eq).op(OP.i32_and);
   failIf(w, ERRNO.ENOENT);
   w.get(OLD).if();
+  if (layout.cpuStride !== 0) {
+    // Per-CPU: the running CPU's slot of the element, in place.
+    emitCpuSlot(w, layout, OLD);
+    w.get(VALUE).i32(layout.update!.valueSize);
+    memoryCopy(w);
+    w.i32(0).op(OP.return);
+  }
   // Replace: the spare element takes the new value, the old one becomes the spare.
   w.i32(0).mem(OP.i32_load, state + SPARE).set(e);
   w.i32(0).get(OLD).mem(OP.i32_store, state + SPARE);
@@ -64,7 +81,15 @@ export function emitHashUpdateFunction(layout: HashLookupLayout): CodeWriter {
   w.get(m).get(c).mem(OP.i32_store, layout.hashOffset);
   w.get(m).i32(layout.keyOffset).op(OP.i32_add).get(L.key).i32(layout.keySize);
   memoryCopy(w);
-  emitValueAddress(w, layout, e);
+  if (layout.cpuStride !== 0) {
+    // pcpu_init_value: the other CPUs' slots zeroed
+    emitValueAddress(w, layout, e);
+    w.i32(0).i32(layout.valueStride);
+    memoryFill(w);
+    emitCpuSlot(w, layout, e);
+  } else {
+    emitValueAddress(w, layout, e);
+  }
   w.get(VALUE).i32(layout.update!.valueSize);
   memoryCopy(w);
   emitBucketAddress(w, layout, c);
