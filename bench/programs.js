@@ -52,7 +52,6 @@ const PROGRAMS = [
   { name: 'XDP_DROP', object: 'drop.bpf.o', program: 'xdp_drop', frame: () => tcpFrame(0xc0000201), kernelTarget: 27 },
   { name: 'firewall: parse + LPM (4096 rules) + per-CPU counter', object: 'fw.bpf.o', program: 'xdp_fw', setup: firewallSetup, kernelTarget: 34 },
   { name: 'flow table: parse + hash lookup (4097 flows)', object: 'flow.bpf.o', program: 'flow_lookup', setup: flowSetup },
-  { name: 'flow table: parse + hash lookup + hash update', object: 'flow.bpf.o', program: 'flow_update', setup: flowSetup },
   { name: 'MAC swap, XDP_TX', object: 'macswap.bpf.o', program: 'xdp_macswap', frame: () => tcpFrame(0xc0000201) },
   { name: 'tail-call chain of 4 programs', object: 'tailcall.bpf.o', program: 'xdp_chain', frame: () => tcpFrame(0xc0000201) },
   { name: 'loop-heavy (loop.bpf.o)', object: 'loop.bpf.o', program: 'loop', frame: () => new Uint8Array(64), kernelTarget: 506 },
