@@ -29,7 +29,7 @@ import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED } from '../uapi/bpf.js';
-import { setHashLookupLayout, type HashLookupLayout } from '../vm/map-layout.js';
+import { setMapLookupLayout, type HashLookupLayout } from '../vm/map-layout.js';
 
 /** sizeof(struct htab_elem) on 64-bit kernels. */
 const HTAB_ELEM_SIZE = 48;
@@ -156,7 +156,7 @@ export class HashMap extends BpfMap {
    * and the reference bit an LRU map's lookup sets. Withdrawn by close.
    */
   protected publishLookupLayout(ref: HashLookupLayout['ref']): void {
-    setHashLookupLayout(this.arena, this.header.start, {
+    setMapLookupLayout(this.arena, this.header.start, {
       kind: 'hash',
       keySize: this.spec.keySize,
       bucketBase: this.buckets.start,
@@ -390,7 +390,7 @@ export class HashMap extends BpfMap {
   }
 
   override close(): void {
-    setHashLookupLayout(this.arena, this.header.start, undefined);
+    setMapLookupLayout(this.arena, this.header.start, undefined);
     this.arena.free(this.buckets);
     this.arena.free(this.meta);
     this.arena.free(this.values);

@@ -41,7 +41,7 @@ import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
 import { BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../uapi/bpf.js';
-import { LPM_NODE, setHashLookupLayout } from '../vm/map-layout.js';
+import { LPM_NODE, setMapLookupLayout } from '../vm/map-layout.js';
 
 /** LPM trie limits (kernel/bpf/lpm_trie.c). */
 const LPM_DATA_SIZE_MIN = 1;
@@ -140,7 +140,7 @@ export class LpmTrieMap extends BpfMap {
     this.pathByte = new Int32Array(this.dataSize + 1);
     this.probe = new Uint8Array(this.dataSize);
     // For the JIT's compiled lookup (vm/jit/lower-lpm.ts): what lookupElem reads.
-    setHashLookupLayout(this.arena, this.header.start, {
+    setMapLookupLayout(this.arena, this.header.start, {
       kind: 'lpm', keySize: spec.keySize, maxPrefixLen: this.maxPrefixLen, root: this.rootNode * 4, control: this.control.start, path: this.control.start + 8,
       dirBase: this.directory.start, chunkShift: this.chunkShift, chunkMask: this.chunkMask, valueStride: this.valueStride,
     });
@@ -587,7 +587,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   override close(): void {
-    setHashLookupLayout(this.arena, this.header.start, undefined);
+    setMapLookupLayout(this.arena, this.header.start, undefined);
     for (const r of [...this.pools, ...this.chunks, this.directory, this.control]) this.arena.free(r);
     super.close();
   }

@@ -100,7 +100,7 @@ export class Arena {
   /** The JIT engine whose register file and frames live in this arena's scratch area (one an arena). */
   jitEngine: object | undefined = undefined;
   /** The array and hash maps' lookup layouts by header address, which the JIT may compile (map-layout.ts). */
-  readonly arrayLookupLayouts = new Map<number, MapLookupLayout>();
+  readonly mapLookupLayouts = new Map<number, MapLookupLayout>();
   readonly memory: WebAssembly.Memory;
   /** Region id of each 4 KiB page of the 32-bit address space; 0 = unmapped. (Views into the reserved area.) */
   pageRegion!: Uint16Array;

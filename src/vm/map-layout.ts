@@ -77,25 +77,25 @@ export interface LpmLookupLayout {
 export type MapLookupLayout = ArrayLookupLayout | HashLookupLayout | LpmLookupLayout;
 
 /** Publish (or, with undefined, withdraw) the layout of the hash map or LPM trie whose header is at `header`. */
-export function setHashLookupLayout(arena: Arena, header: number, layout: HashLookupLayout | LpmLookupLayout | undefined): void {
-  if (layout) arena.arrayLookupLayouts.set(header, layout);
-  else arena.arrayLookupLayouts.delete(header);
+export function setMapLookupLayout(arena: Arena, header: number, layout: HashLookupLayout | LpmLookupLayout | undefined): void {
+  if (layout) arena.mapLookupLayouts.set(header, layout);
+  else arena.mapLookupLayouts.delete(header);
 }
 
 /** The lookup layout (array or hash) of the map whose header is at `addr`, if one is published. */
 export function mapLookupLayoutAt(arena: Arena, addr: number): MapLookupLayout | undefined {
-  return arena.arrayLookupLayouts.get(addr);
+  return arena.mapLookupLayouts.get(addr);
 }
 
 /** Publish (or, with undefined, withdraw) the layout of the map whose header is at `header` (kept by the arena). */
 export function setArrayLookupLayout(arena: Arena, header: number, layout: ArrayLookupLayout | undefined): void {
-  if (layout) arena.arrayLookupLayouts.set(header, layout);
-  else arena.arrayLookupLayouts.delete(header);
+  if (layout) arena.mapLookupLayouts.set(header, layout);
+  else arena.mapLookupLayouts.delete(header);
 }
 
 /** The layout of the array map whose header is at `addr`, if one is published. */
 export function arrayLookupLayoutAt(arena: Arena, addr: number): ArrayLookupLayout | undefined {
-  const layout = arena.arrayLookupLayouts.get(addr);
+  const layout = arena.mapLookupLayouts.get(addr);
   return layout?.kind === 'hash' || layout?.kind === 'lpm' ? undefined : layout;
 }
 
