@@ -135,7 +135,8 @@ function runScenario(engine: EngineKind, s: Scenario): Outcome {
     frame.set(keyOf(k, s.keySize), at);
     frame.fill(k + 0x40, at + 64, at + 76);
     const r = testRun(runtime, program, { data: frame, cpu: s.cpu ?? 0 });
-    return { retval: r.retval, r0: runtime.engine.r0, executed: runtime.engine.executed, regs: Array.from(runtime.engine.regs.slice(2, 12)) };
+    const e = runtime.engine;
+    return { retval: r.retval, r0: e.r0, executed: e.executed, exitPc: e.exitPc, r0Pc: e.r0Pc, regs: Array.from(e.regs.slice(2, 12)) };
   });
   const u8 = runtime.arena.u8;
   const mapBytes = [map.buckets, map.meta, map.values, map.state].map((r) => Buffer.from(u8.subarray(r.start, r.end)).toString('hex')).join('/');

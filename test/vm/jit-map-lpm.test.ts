@@ -72,7 +72,8 @@ function runScenario(engine: EngineKind, s: Scenario): unknown {
     const frame = new Uint8Array(64 + 4 + s.dataSize);
     frame.set(keyBytes(p, s.dataSize), KEY_AT);
     const r = testRun(runtime, program, { data: frame });
-    return { retval: r.retval, r0: runtime.engine.r0, executed: runtime.engine.executed, regs: Array.from(runtime.engine.regs.slice(2, 12)) };
+    const e = runtime.engine;
+    return { retval: r.retval, r0: e.r0, executed: e.executed, exitPc: e.exitPc, r0Pc: e.r0Pc, regs: Array.from(e.regs.slice(2, 12)) };
   });
   const entries = [...map.entries()].map(([k, v]) => `${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`);
   return { runs, entries, helperCalls: spy === undefined ? 0 : spy.mock.calls.length };
