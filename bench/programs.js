@@ -38,9 +38,20 @@ function firewallSetup() {
   };
 }
 
+/** A flow table of 4096 random TCP flows plus the frame's own (bench/programs/flow.bpf.c). */
+function flowSetup() {
+  const next = prng(0xf10f);
+  const frame = tcpFrame(0xc0000201);
+  const keyOf = (f) => Uint8Array.from([...f.subarray(26, 38), 6, 0, 0, 0]);
+  const flows = [[keyOf(frame), new Uint8Array(16)]];
+  for (let i = 0; i < 4096; i++) flows.push([keyOf(tcpFrame(next())), new Uint8Array(16)]);
+  return { entries: { flows }, frame };
+}
+
 const PROGRAMS = [
   { name: 'XDP_DROP', object: 'drop.bpf.o', program: 'xdp_drop', frame: () => tcpFrame(0xc0000201), kernelTarget: 27 },
   { name: 'firewall: parse + LPM (4096 rules) + per-CPU counter', object: 'fw.bpf.o', program: 'xdp_fw', setup: firewallSetup, kernelTarget: 34 },
+  { name: 'flow table: parse + hash lookup (4097 flows)', object: 'flow.bpf.o', program: 'flow_lookup', setup: flowSetup },
   { name: 'MAC swap, XDP_TX', object: 'macswap.bpf.o', program: 'xdp_macswap', frame: () => tcpFrame(0xc0000201) },
   { name: 'tail-call chain of 4 programs', object: 'tailcall.bpf.o', program: 'xdp_chain', frame: () => tcpFrame(0xc0000201) },
   { name: 'loop-heavy (loop.bpf.o)', object: 'loop.bpf.o', program: 'loop', frame: () => new Uint8Array(64), kernelTarget: 506 },

@@ -36,14 +36,15 @@ export const MAP_HELPERS: readonly HelperDef[] = [
     ret(call, isMapOfMaps(map.spec.type) ? lookupInner(map, argU32(call, 2), env) : map.lookupElem(argU32(call, 2), env.cpu));
     return HELPER_CONTINUE;
   })),
-  helper('map_update_elem', (call) => {
+  // The JIT compiles these on plain hash maps (vm/jit/lower-hash-update.ts): keep the two in step.
+  helper('map_update_elem', markInlineMapLookup((call: HelperCall) => {
     ret(call, mapArg(call).updateElem(argU32(call, 2), argU32(call, 3), call.regs[8], envOf(call).cpu));
     return HELPER_CONTINUE;
-  }),
-  helper('map_delete_elem', (call) => {
+  })),
+  helper('map_delete_elem', markInlineMapLookup((call: HelperCall) => {
     ret(call, mapArg(call).deleteElem(argU32(call, 2)));
     return HELPER_CONTINUE;
-  }),
+  })),
   helper('map_push_elem', (call) => {
     ret(call, mapArg(call).pushElem(argU32(call, 2), call.regs[6]));
     return HELPER_CONTINUE;

@@ -141,7 +141,7 @@ export class XdpHook {
 
   /**
    * `repeat` runs, as BPF_PROG_TEST_RUN's repeat: in one call into the JIT when the program
-   * calls no helper but map lookups (then nothing but memory and maps carries from one run to
+   * calls no helper but map lookups, updates and deletes (then nothing but memory and maps carries from one run to
    * the next, and nothing here is reset that they read), else one by one.
    */
   private runRepeated(program: Program, repeat: number, cpu: number): number {

@@ -29,6 +29,7 @@ import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED } from '../uapi/bpf.js';
+import { setMapLookupLayout, type HashLookupLayout } from '../vm/map-layout.js';
 
 /** sizeof(struct htab_elem) on 64-bit kernels. */
 const HTAB_ELEM_SIZE = 48;
@@ -40,6 +41,10 @@ export const META_HASH = 1;
 export const META_LRU_PREV = 2;
 export const META_LRU_NEXT = 3;
 export const META_LRU_STATE = 4;
+/** Words of the state region. */
+const STATE_COUNT = 0;
+const STATE_FREE = 1;
+const STATE_SPARE = 2;
 
 export class HashMap extends BpfMap {
   /** htab_map_alloc_check (hash, per-CPU hash, LRU hash, LRU per-CPU hash, hash of maps), and the LRU's per-CPU share. */
@@ -82,12 +87,39 @@ export class HashMap extends BpfMap {
   protected readonly bucketWord: number;
   protected readonly metaWord: number;
   protected readonly valueBase: number;
+  /**
+   * The pool's state, in the arena so that compiled updates and deletes (vm/jit/lower-hash-update.ts)
+   * share it: [elements in use, free list head, spare] as u32 words (STATE_*).
+   */
+  readonly state: Region;
+  protected readonly stateWord: number;
+
   /** Elements in use. */
-  count = 0;
+  get count(): number {
+    return this.words()[this.stateWord + STATE_COUNT];
+  }
+
+  set count(n: number) {
+    this.words()[this.stateWord + STATE_COUNT] = n;
+  }
+
   /** Head (1 + index) of the free list, threaded through META_NEXT. */
-  protected freeHead = 0;
+  protected get freeHead(): number {
+    return this.words()[this.stateWord + STATE_FREE];
+  }
+
+  protected set freeHead(e: number) {
+    this.words()[this.stateWord + STATE_FREE] = e;
+  }
+
   /** The spare element replacements use (plain hash maps; 1 + index, 0 when none). */
-  protected spare = 0;
+  protected get spare(): number {
+    return this.words()[this.stateWord + STATE_SPARE];
+  }
+
+  protected set spare(e: number) {
+    this.words()[this.stateWord + STATE_SPARE] = e;
+  }
 
   constructor(host: MapHost, spec: MapSpec, id: number, options: { lru?: boolean } = {}) {
     super(host, spec, id);
@@ -102,6 +134,8 @@ export class HashMap extends BpfMap {
     this.buckets = this.arena.alloc(this.nBuckets * 4, 'map', `${spec.name} buckets`, NO_PROGRAM_ACCESS);
     this.meta = this.arena.alloc(this.nElems * this.metaWords * 4, 'map', `${spec.name} elements`, NO_PROGRAM_ACCESS);
     this.values = this.arena.alloc(this.nElems * this.valueStride, 'map', `${spec.name} values`, programAccess(spec.flags));
+    this.state = this.arena.alloc(12, 'map', `${spec.name} state`, NO_PROGRAM_ACCESS);
+    this.stateWord = this.state.start >>> 2;
     this.bucketWord = this.buckets.start >>> 2;
     this.metaWord = this.meta.start >>> 2;
     this.valueBase = this.values.start;
@@ -113,6 +147,31 @@ export class HashMap extends BpfMap {
       for (let e = first; e < this.nElems; e++) w[m + e * this.metaWords + META_NEXT] = e + 1 < this.nElems ? e + 2 : 0;
       this.freeHead = first + 1;
     }
+    const t = spec.type;
+    if (t === BPF_MAP_TYPE.BPF_MAP_TYPE_HASH || t === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_HASH) this.publishLookupLayout(undefined);
+  }
+
+  /**
+   * For the JIT's compiled lookup (vm/jit/lower-hash.ts): exactly what find and lookupElem read,
+   * and the reference bit an LRU map's lookup sets. Withdrawn by close.
+   */
+  protected publishLookupLayout(ref: HashLookupLayout['ref']): void {
+    setMapLookupLayout(this.arena, this.header.start, {
+      kind: 'hash',
+      keySize: this.spec.keySize,
+      bucketBase: this.buckets.start,
+      bucketMask: this.bucketMask,
+      metaBase: this.meta.start,
+      metaBytes: this.metaWords * 4,
+      nextOffset: META_NEXT * 4,
+      hashOffset: META_HASH * 4,
+      keyOffset: this.keyWord * 4,
+      valueBase: this.valueBase,
+      valueStride: this.valueStride,
+      cpuStride: this.perCpu ? this.cpuStride : 0,
+      ref,
+      update: ref === undefined ? { stateBase: this.state.start, valueSize: this.spec.valueSize } : undefined,
+    });
   }
 
   override get perCpu(): boolean {
@@ -331,9 +390,11 @@ export class HashMap extends BpfMap {
   }
 
   override close(): void {
+    setMapLookupLayout(this.arena, this.header.start, undefined);
     this.arena.free(this.buckets);
     this.arena.free(this.meta);
     this.arena.free(this.values);
+    this.arena.free(this.state);
     super.close();
   }
 }

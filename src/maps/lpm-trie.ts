@@ -41,6 +41,7 @@ import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
 import { BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from '../uapi/bpf.js';
+import { LPM_NODE, setMapLookupLayout } from '../vm/map-layout.js';
 
 /** LPM trie limits (kernel/bpf/lpm_trie.c). */
 const LPM_DATA_SIZE_MIN = 1;
@@ -50,15 +51,16 @@ const LPM_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS_MASK;
 
 // ---- node layout (u32 words) -------------------------------------------------------------
 // Word 0..15 are one 64-byte cache line: everything a lookup reads to descend through a node.
-const EXT = 0; // 8 words: external bitmap (256 bits)
-const EXTCUM = 8; // 4 words: 8 u16 counts of external bits before each word
-const CHILD = 12; // word index of the children array (0: none)
-const RESULT = 13; // word index of the results array (entry indices)
-const INFO = 14; // bits 1..8: relative lengths present; 16..23: results class + 1; 24..31: children class + 1
-const COUNTS = 15; // internal count | external count << 16
+// (vm/map-layout.ts, LPM_NODE: the JIT's compiled lookup reads the same words)
+const EXT = LPM_NODE.EXT; // 8 words: external bitmap (256 bits)
+const EXTCUM = LPM_NODE.EXTCUM; // 4 words: 8 u16 counts of external bits before each word
+const CHILD = LPM_NODE.CHILD; // word index of the children array (0: none)
+const RESULT = LPM_NODE.RESULT; // word index of the results array (entry indices)
+const INFO = LPM_NODE.INFO; // bits 1..8: relative lengths present; 16..23: results class + 1; 24..31: children class + 1
+const COUNTS = LPM_NODE.COUNTS; // internal count | external count << 16
 // Words 16..47: the internal bitmap (510 bits) as 16 pairs [bits, count of bits in the words before].
-const INT = 16;
-const NODE_WORDS = 48;
+const INT = LPM_NODE.INT;
+const NODE_WORDS = LPM_NODE.WORDS;
 
 /** Size classes: results arrays of 2^k words (k < 16), children arrays of 2^k nodes (class 16 + k). */
 const NODE_CLASS = 16;
@@ -101,7 +103,7 @@ export class LpmTrieMap extends BpfMap {
   private readonly directory: Region;
   /** The directory's first word (regions never move). */
   private readonly dirWord: number;
-  /** [root node word, 1 + the /0 prefix's entry (0: none)]. */
+  /** [root node word, 1 + the /0 prefix's entry (0: none)], then the compiled lookup's path (8 bytes a level). */
   private readonly control: Region;
   private readonly rootNode: number;
   private zeroEntry = -1;
@@ -130,13 +132,18 @@ export class LpmTrieMap extends BpfMap {
     const nChunks = Math.ceil(spec.maxEntries / (1 << this.chunkShift));
     this.directory = this.arena.alloc(nChunks * 8, 'map', `${spec.name} directory`, NO_PROGRAM_ACCESS);
     this.dirWord = this.directory.start >>> 2;
-    this.control = this.arena.alloc(8, 'map', `${spec.name} trie`, NO_PROGRAM_ACCESS);
+    this.control = this.arena.alloc(8 + (this.dataSize + 1) * 8, 'map', `${spec.name} trie`, NO_PROGRAM_ACCESS);
     this.rootNode = this.allocBlock(NODE_CLASS, NODE_WORDS);
     this.words().fill(0, this.rootNode, this.rootNode + NODE_WORDS);
     writeU32(this.arena.u8, this.control.start, this.rootNode);
     this.pathNode = new Int32Array(this.dataSize + 1);
     this.pathByte = new Int32Array(this.dataSize + 1);
     this.probe = new Uint8Array(this.dataSize);
+    // For the JIT's compiled lookup (vm/jit/lower-lpm.ts): what lookupElem reads.
+    setMapLookupLayout(this.arena, this.header.start, {
+      kind: 'lpm', keySize: spec.keySize, maxPrefixLen: this.maxPrefixLen, root: this.rootNode * 4, control: this.control.start, path: this.control.start + 8,
+      dirBase: this.directory.start, chunkShift: this.chunkShift, chunkMask: this.chunkMask, valueStride: this.valueStride,
+    });
   }
 
   // ---- pools ---------------------------------------------------------------------------
@@ -580,6 +587,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   override close(): void {
+    setMapLookupLayout(this.arena, this.header.start, undefined);
     for (const r of [...this.pools, ...this.chunks, this.directory, this.control]) this.arena.free(r);
     super.close();
   }

@@ -62,6 +62,7 @@ export class LruHashMap extends HashMap {
       w[m + META_LRU_NEXT] = this.freeHeads[owner];
       this.freeHeads[owner] = e + 1;
     }
+    this.publishLookupLayout({ offset: META_LRU_STATE * 4, bit: REF });
   }
 
   // ---- lists ---------------------------------------------------------------------------

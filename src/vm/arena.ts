@@ -15,7 +15,7 @@
  * frames, run state), which the interpreter does not use.
  */
 import { XdplabError } from '../errors.js';
-import type { ArrayLookupLayout } from './map-layout.js';
+import type { MapLookupLayout } from './map-layout.js';
 
 export const PAGE_SIZE = 4096;
 const PAGE_SHIFT = 12;
@@ -99,8 +99,8 @@ export interface ArenaOptions {
 export class Arena {
   /** The JIT engine whose register file and frames live in this arena's scratch area (one an arena). */
   jitEngine: object | undefined = undefined;
-  /** The array maps' lookup layouts by header address, which the JIT may inline (map-layout.ts). */
-  readonly arrayLookupLayouts = new Map<number, ArrayLookupLayout>();
+  /** The array and hash maps' lookup layouts by header address, which the JIT may compile (map-layout.ts). */
+  readonly mapLookupLayouts = new Map<number, MapLookupLayout>();
   readonly memory: WebAssembly.Memory;
   /** Region id of each 4 KiB page of the 32-bit address space; 0 = unmapped. (Views into the reserved area.) */
   pageRegion!: Uint16Array;

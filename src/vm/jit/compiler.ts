@@ -18,7 +18,6 @@
 import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
 import { IMPORT_COUNT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
 import { XOP, XOP_INFO } from '../../isa/xop.js';
-import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
 import type { ProgramImage } from '../image.js';
 import { ORIGIN_COPY, ORIGIN_HERE } from '../r0-origin.js';
 import { lowerAlu } from './lower-alu.js';
@@ -26,6 +25,7 @@ import {
   emitReturn, loadRegisters, lowerControl, setFramePointer, type BlockContext,
 } from './lower-control.js';
 import type { MapLayoutResolver } from './lower-map.js';
+import { MapFunctions, isMapHelper } from './map-functions.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
@@ -59,7 +59,7 @@ export interface CompiledImage {
   dispatchable: Uint8Array;
   /** No helper, callx, kfunc or legacy packet load: a run depends on nothing but memory and registers. */
   selfContained: boolean;
-  /** Self-contained but for map lookups (inline or not): `repeat` gives what n runs would. */
+  /** Self-contained but for map lookups, updates and deletes (compiled or not): `repeat` gives what n runs would. */
   repeatable: boolean;
   extraLeaders: readonly number[];
 }
@@ -76,7 +76,7 @@ function usedRegisters(image: ProgramImage): number[] {
 }
 
 /** Emit the body of `run`. */
-export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): { code: CodeWriter; dispatchable: Uint8Array } {
+export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver, mapFunctions?: MapFunctions): { code: CodeWriter; dispatchable: Uint8Array } {
   const w = new CodeWriter();
   const dispatchable = new Uint8Array(image.slots);
   const used = usedRegisters(image);
@@ -92,7 +92,7 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
 
   const items = planLayout(image, cfg, extraLeaders);
   const labels = new LabelStack();
-  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout });
+  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout, mapFunctions });
   w.loop();
   labels.push('dispatch');
   for (let i = items.length - 1; i >= 0; i--) {
@@ -190,7 +190,7 @@ function emitBlock(c: BlockContext): void {
 
 /**
  * Whether runs of the image call out of the module only to fault — or, with `lookups`, also
- * to bpf_map_lookup_elem, whose result depends on memory and maps alone (no per-run state of
+ * to bpf_map_lookup_elem, update_elem or delete_elem, which read and change memory and maps alone (no per-run state of
  * the hook, no tail call).
  */
 function isSelfContained(image: ProgramImage, lookups = false): boolean {
@@ -198,7 +198,7 @@ function isSelfContained(image: ProgramImage, lookups = false): boolean {
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];
     const kind = XOP_INFO[image.xop[pc]]!.kind;
-    if (kind === 'call' && lookups && image.imm[pc] === BPF_FUNC_map_lookup_elem) continue;
+    if (kind === 'call' && lookups && isMapHelper(image.imm[pc])) continue;
     if (kind === 'call' || kind === 'callx' || kind === 'kfunc' || isLegacyLoad(xop)) return false;
   }
   return true;
@@ -208,7 +208,7 @@ function isSelfContained(image: ProgramImage, lookups = false): boolean {
  * `repeat(n) → status`: run the program n times from the register file as it is at the call
  * (each run starts from the same registers, with a fresh count), inside wasm — BPF_PROG_TEST_RUN's
  * repeat without a JS-to-wasm call a run. Stops at the first run that does not exit normally.
- * Used only for repeatable images (no helper but map lookups: nothing outside memory and maps
+ * Used only for repeatable images (no helper but map lookups, updates, deletes: nothing outside memory and maps
  * changes between runs).
  */
 function emitRepeat(): CodeWriter {
@@ -229,14 +229,15 @@ function emitRepeat(): CodeWriter {
 /** V8's limit on br_table entries (kV8MaxWasmFunctionBrTableSize): the dispatcher has one a slot. */
 export const MAX_JIT_SLOTS = 65520;
 
-/** `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts). */
+/** `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts), the hash maps whose calls may be compiled (map-functions.ts). */
 export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): CompiledImage {
   const started = performance.now();
   if (image.slots > MAX_JIT_SLOTS) {
     throw new JitUnsupported(`${image.slots} instruction slots: the JIT's dispatch table holds ${MAX_JIT_SLOTS}`);
   }
   const cfg = buildControlFlow(image, extraLeaders);
-  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout);
+  const mapFunctions = new MapFunctions(IMPORT_COUNT + 2); // after run and repeat
+  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout, mapFunctions);
   const bytes = writeModule(IMPORTS, [{
     type: { params: [I32, I32, I32], results: [I32] },
     locals: LOCAL_TYPES,
@@ -247,7 +248,7 @@ export function compileImage(image: ProgramImage, extraLeaders: readonly number[
     locals: [I32, I32, ...new Array<number>(11).fill(I64)],
     code: emitRepeat(),
     export: 'repeat',
-  }]);
+  }, ...mapFunctions.bodies()]);
   const module = new WebAssembly.Module(bytes);
   return {
     module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image), repeatable: isSelfContained(image, true),

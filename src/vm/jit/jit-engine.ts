@@ -22,19 +22,21 @@ import {
   CALL_DEPTH_DETAIL, DEFAULT_BUDGET, HelperCaller, LEGACY_PACKET_DETAIL, describeKfuncFault, PcFault as JitFault, checkCallback, describeBudgetFault, describeMemoryFault,
   isInstructionIndex, loadCallbackArgs, loadRunArgs, storeRegister, toVmFault, type InterpreterOptions, type LegacyPacket, type RunArgs,
 } from '../engine-core.js';
-import { arrayLookupLayoutAt, isInlineMapLookup } from '../map-layout.js';
+import { isInlineMapLookup, mapLookupLayoutAt } from '../map-layout.js';
 import type { CompiledImage } from './compiler.js';
 import type { MapLayoutResolver } from './lower-map.js';
 import {
   CALLX_CONTINUE, CALLX_STOP, FAULT_CODE_REASON, FRAME_BYTES, FRAME_RET_PC, SCRATCH, STATUS,
 } from './layout.js';
-import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
+import { BPF_FUNC_map_delete_elem, BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem } from '../../uapi/helper-ids.js';
 import { XdplabError } from '../../errors.js';
 import { CompileCache, type CompileStats, type InlineMaps, type Logger } from './compile-cache.js';
 
-/** Inline lookups over `arena`'s array maps when `helpers` has the standard lookup helper. */
+/** Compiled lookups (updates, deletes) of `arena`'s array and hash maps when `helpers` has the standard map helpers. */
 function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
-  return isInlineMapLookup(helpers.lookup(BPF_FUNC_map_lookup_elem)) ? (addr) => arrayLookupLayoutAt(arena, addr) : undefined;
+  if (!isInlineMapLookup(helpers.lookup(BPF_FUNC_map_lookup_elem))) return undefined;
+  const updates = isInlineMapLookup(helpers.lookup(BPF_FUNC_map_update_elem)) && isInlineMapLookup(helpers.lookup(BPF_FUNC_map_delete_elem));
+  return Object.assign((addr: number) => mapLookupLayoutAt(arena, addr), { updates });
 }
 
 export interface JitOptions extends InterpreterOptions {
@@ -202,7 +204,7 @@ export class JitEngine implements HelperCall {
   }
 
   /**
-   * Run a repeatable program (no helper calls but map lookups) `n` times, each run from the
+   * Run a repeatable program (no helper calls but map lookups, updates, deletes) `n` times, each run from the
    * registers as they are now, the loop inside wasm; what the last run left is what `run` would
    * have left. Undefined, having run nothing, when the program is not repeatable.
    */

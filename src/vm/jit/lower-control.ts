@@ -26,6 +26,7 @@ import {
   CALLX_STOP, FAULT_CODE, FRAME_BYTES, FRAME_ORIGINS, FRAME_RET_PC, IMPORT, LOCAL, SCRATCH, STATUS, reg,
 } from './layout.js';
 import { constantR1, emitArrayLookup, type MapLayoutResolver } from './lower-map.js';
+import { emitHashMapCall, isMapHelper, type MapFunctions } from './map-functions.js';
 import { spillCount, spillRegisters as spillRegisterFile } from './spill.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
@@ -41,6 +42,8 @@ export interface BlockContext {
   used: readonly number[];
   /** Array maps whose lookups may be compiled inline (lower-map.ts); none when absent. */
   mapLayout?: MapLayoutResolver;
+  /** The module's hash-map functions (map-functions.ts); hash-map calls go through the helper when absent. */
+  mapFunctions?: MapFunctions;
 }
 
 /** Label depth of the dispatch loop from block code nested `extra` levels deeper. */
@@ -163,12 +166,19 @@ function lowerHelperCall(c: BlockContext, pc: number, id: number): void {
   w.end();
 }
 
-/** A helper call: inline when it is a lookup in a known array map, else through the import. */
+/**
+ * A helper call: inline when it is a lookup in a known array map, a module function for a
+ * lookup, update or delete on a hash map or a lookup in an LPM trie (map-functions.ts), else
+ * through the import.
+ */
 function lowerCall(c: BlockContext, pc: number, id: number): void {
-  const map = id === BPF_FUNC_map_lookup_elem && c.mapLayout ? constantR1(c.image, c.cfg.blocks[c.index], pc) : undefined;
+  const map = isMapHelper(id) && c.mapLayout ? constantR1(c.image, c.cfg.blocks[c.index], pc) : undefined;
   const layout = map === undefined ? undefined : c.mapLayout!(map);
-  if (layout) emitArrayLookup(c.w, layout, () => lowerHelperCall(c, pc, id));
-  else lowerHelperCall(c, pc, id);
+  const fallback = (): void => lowerHelperCall(c, pc, id);
+  if (layout?.kind === 'hash' || layout?.kind === 'lpm') {
+    if (!c.mapFunctions || !emitHashMapCall(c.w, c.mapFunctions, id, layout, c.mapLayout!.updates === true, fallback)) fallback();
+  } else if (layout && id === BPF_FUNC_map_lookup_elem) emitArrayLookup(c.w, layout, fallback);
+  else fallback();
 }
 
 function lowerCallx(c: BlockContext, pc: number, src: number): void {

@@ -10,15 +10,18 @@
  * that is not wholly inside the memory (the helper reads zeros past its end) takes the helper
  * path, as does any call whose map is not a published array (map-layout.ts).
  */
-import type { ArrayLookupLayout } from '../map-layout.js';
+import type { ArrayLookupLayout, MapLookupLayout } from '../map-layout.js';
 import { XOP, XOP_INFO } from '../../isa/xop.js';
 import type { ProgramImage } from '../image.js';
 import type { BasicBlock } from './cfg.js';
 import { LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
-/** Resolves a map header address to the layout of an array map the JIT may inline. */
-export type MapLayoutResolver = (addr: number) => ArrayLookupLayout | undefined;
+/**
+ * Resolves a map header address to the layout of an array map the JIT may inline, or of a hash
+ * map (map-functions.ts); `updates` when hash updates and deletes may be compiled too.
+ */
+export type MapLayoutResolver = ((addr: number) => MapLookupLayout | undefined) & { readonly updates?: boolean };
 
 /** st, stx and atomics read their dst register (an address) and never write it. */
 const readsDstOnly = (xop: number): boolean => {
