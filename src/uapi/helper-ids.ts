@@ -218,8 +218,10 @@ export const HELPER_NAMES: ReadonlyMap<number, string> = new Map<number, string>
   [211, 'cgrp_storage_delete'],
 ]);
 
-/** The one helper the engines name: the JIT compiles array lookups inline (vm/jit/lower-map.ts). */
+/** Helpers the engines name: the JIT compiles array lookups inline (vm/jit/lower-map.ts). */
 export const BPF_FUNC_map_lookup_elem = 1;
+/** The JIT compiles tail calls through a known prog array into wasm (vm/jit/tail-call.ts). */
+export const BPF_FUNC_tail_call = 12;
 
 export const HELPER_IDS: ReadonlyMap<string, number> = new Map([...HELPER_NAMES].map(([id, name]) => [name, id]));
 

@@ -10,8 +10,8 @@
  * structured loops (structure.ts) wasm loops, and any other backward edge goes through a
  * br_table over pcs, correct for any graph.
  *
- * The module imports the memory and five functions (layout.ts, IMPORT): helper calls, faults,
- * legacy packet loads and callx. Everything a run needs from the engine (budget, stack top,
+ * The module imports the memory, five functions (layout.ts, IMPORT): helper calls, faults,
+ * legacy packet loads and callx, and the engine's table of programs (tail-call.ts). Everything a run needs from the engine (budget, stack top,
  * registers) is read from the scratch area at entry, so a module depends on no engine: it is
  * compiled once per image and instantiated per engine.
  */
@@ -29,7 +29,9 @@ import type { MapLayoutResolver } from './lower-map.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
-import { CodeWriter, I32, I64, OP, writeModule, type FunctionImport } from './wasm-writer.js';
+import { CodeWriter, I32, I64, OP, typeIndexOf, writeModule, type FunctionImport } from './wasm-writer.js';
+import { PROGRAM_TABLE_IMPORT, type TailCallLowering } from './tail-call.js';
+import type { ProgArrayLayout } from '../prog-array-layout.js';
 import { XdplabError } from '../../errors.js';
 
 /** An image the JIT cannot compile: it runs in the interpreter instead. */
@@ -47,6 +49,10 @@ const IMPORTS: FunctionImport[] = [
   { module: 'env', name: 'ldPacket', type: { params: [I32, I32, I32, I32], results: [I32] } },
   { module: 'env', name: 'callx', type: { params: [I32, I32, I32], results: [I32] } },
 ];
+const RUN_TYPE = { params: [I32, I32, I32], results: [I32] };
+const REPEAT_TYPE = { params: [I32], results: [I32] };
+/** The type index of `run`, which compiled tail calls enter through the program table (tail-call.ts). */
+const RUN_TYPE_INDEX = typeIndexOf(IMPORTS, [RUN_TYPE, REPEAT_TYPE], RUN_TYPE);
 
 export interface CompiledImage {
   module: WebAssembly.Module;
@@ -76,7 +82,9 @@ function usedRegisters(image: ProgramImage): number[] {
 }
 
 /** Emit the body of `run`. */
-export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): { code: CodeWriter; dispatchable: Uint8Array } {
+export function emitRun(
+  image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver, tailCalls?: TailCallLowering,
+): { code: CodeWriter; dispatchable: Uint8Array } {
   const w = new CodeWriter();
   const dispatchable = new Uint8Array(image.slots);
   const used = usedRegisters(image);
@@ -92,7 +100,7 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
 
   const items = planLayout(image, cfg, extraLeaders);
   const labels = new LabelStack();
-  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout });
+  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout, tailCalls });
   w.loop();
   labels.push('dispatch');
   for (let i = items.length - 1; i >= 0; i--) {
@@ -228,25 +236,31 @@ function emitRepeat(): CodeWriter {
 /** V8's limit on br_table entries (kV8MaxWasmFunctionBrTableSize): the dispatcher has one a slot. */
 export const MAX_JIT_SLOTS = 65520;
 
-/** `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts). */
-export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): CompiledImage {
+/**
+ * `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts); `progArrays`:
+ * the prog arrays whose tail calls may stay in wasm (tail-call.ts).
+ */
+export function compileImage(
+  image: ProgramImage, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver, progArrays?: (addr: number) => ProgArrayLayout | undefined,
+): CompiledImage {
   const started = performance.now();
   if (image.slots > MAX_JIT_SLOTS) {
     throw new JitUnsupported(`${image.slots} instruction slots: the JIT's dispatch table holds ${MAX_JIT_SLOTS}`);
   }
   const cfg = buildControlFlow(image, extraLeaders);
-  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout);
+  const tailCalls = progArrays && { layoutAt: progArrays, runType: RUN_TYPE_INDEX };
+  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout, tailCalls);
   const bytes = writeModule(IMPORTS, [{
-    type: { params: [I32, I32, I32], results: [I32] },
+    type: RUN_TYPE,
     locals: LOCAL_TYPES,
     code,
     export: 'run',
   }, {
-    type: { params: [I32], results: [I32] },
+    type: REPEAT_TYPE,
     locals: [I32, I32, ...new Array<number>(11).fill(I64)],
     code: emitRepeat(),
     export: 'repeat',
-  }]);
+  }], PROGRAM_TABLE_IMPORT);
   const module = new WebAssembly.Module(bytes);
   return {
     module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image), repeatable: isSelfContained(image, true),
