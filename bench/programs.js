@@ -43,6 +43,8 @@ const PROGRAMS = [
   { name: 'firewall: parse + LPM (4096 rules) + per-CPU counter', object: 'fw.bpf.o', program: 'xdp_fw', setup: firewallSetup, kernelTarget: 34 },
   { name: 'MAC swap, XDP_TX', object: 'macswap.bpf.o', program: 'xdp_macswap', frame: () => tcpFrame(0xc0000201) },
   { name: 'tail-call chain of 4 programs', object: 'tailcall.bpf.o', program: 'xdp_chain', frame: () => tcpFrame(0xc0000201) },
+  { name: 'parse + hash lookup + hash update', object: 'flows.bpf.o', program: 'xdp_flow', frame: () => tcpFrame(0xc0000201) },
+  { name: 'tail-call chain of 2 programs + hash ops', object: 'flows.bpf.o', program: 'xdp_flow_chain', frame: () => tcpFrame(0xc0000201) },
   { name: 'loop-heavy (loop.bpf.o)', object: 'loop.bpf.o', program: 'loop', frame: () => new Uint8Array(64), kernelTarget: 506 },
 ];
 

@@ -109,6 +109,21 @@ describe('tail calls in wasm', () => {
     for (const budget of [5, 12, 40, 90, 200, 400]) both('rt-tailcall.bpf.o', 'self_loop', { budget });
   });
 
+  it('a test run with repeat loops inside wasm through the chain, with the maps of n runs', () => {
+    const outs = (['interp', 'jit'] as const).map((engine) => {
+      const { runtime, collection } = load(engine, 'rt-tailcall.bpf.o');
+      const run = vi.spyOn(runtime.engine, 'run');
+      const r = testRun(runtime, collection.program('entry'), { data: frame, repeat: 50 });
+      const self = testRun(runtime, collection.program('self_loop'), { data: frame, repeat: 3 });
+      const hits = [...collection.map('hits').entries()].map(([, v]) => Buffer.from(v).toString('hex'));
+      return { retval: r.retval, self: self.retval, hits, tailCalls: runtime.engine.tailCalls, source: verdictSource(runtime.engine), runs: run.mock.calls.filter(([image]) => image.name !== 'warm_up').length };
+    });
+    expect(outs[1].runs).toBe(0); // every run inside the JIT's repeat loop
+    expect(outs[0].runs).toBe(53);
+    expect({ ...outs[1], runs: 0 }).toEqual({ ...outs[0], runs: 0 });
+    expect(outs[1].hits.slice(0, 3)).toEqual([50, 50, 3 * 34].map((n) => n.toString(16).padStart(2, '0').padEnd(16, '0')));
+  });
+
   it('with coverage on, the JIT interprets: every link counted', () => {
     const { runtime, collection } = load('jit', 'rt-tailcall.bpf.o');
     runtime.engine.coverage = new Coverage();

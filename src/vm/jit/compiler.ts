@@ -30,7 +30,7 @@ import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js'
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
 import { CodeWriter, I32, I64, OP, typeIndexOf, writeModule, type FunctionImport } from './wasm-writer.js';
-import { PROGRAM_TABLE_IMPORT, type TailCallLowering } from './tail-call.js';
+import { PROGRAM_TABLE_IMPORT, mainFunctionEnd, type TailCallLowering } from './tail-call.js';
 import type { ProgArrayLayout } from '../prog-array-layout.js';
 import { XdplabError } from '../../errors.js';
 
@@ -65,8 +65,14 @@ export interface CompiledImage {
   dispatchable: Uint8Array;
   /** No helper, callx, kfunc or legacy packet load: a run depends on nothing but memory and registers. */
   selfContained: boolean;
-  /** Self-contained but for map lookups (inline or not): `repeat` gives what n runs would. */
+  /**
+   * Self-contained but for map lookups (inline or not) and tail calls compiled into wasm from the
+   * main function: `repeat` gives what n runs would (when the tail calls' targets are repeatable
+   * too: tail-call.ts, tailTargetsRepeatable).
+   */
   repeatable: boolean;
+  /** The prog arrays of the tail calls compiled into wasm. */
+  tailArrays: readonly ProgArrayLayout[];
   extraLeaders: readonly number[];
 }
 
@@ -200,12 +206,12 @@ function emitBlock(c: BlockContext): void {
  * to bpf_map_lookup_elem, whose result depends on memory and maps alone (no per-run state of
  * the hook, no tail call).
  */
-function isSelfContained(image: ProgramImage, lookups = false): boolean {
+function isSelfContained(image: ProgramImage, lookups = false, tailCalls: readonly number[] = []): boolean {
   for (let pc = 0; pc < image.slots; pc++) {
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];
     const kind = XOP_INFO[image.xop[pc]]!.kind;
-    if (kind === 'call' && lookups && image.imm[pc] === BPF_FUNC_map_lookup_elem) continue;
+    if (kind === 'call' && lookups && (image.imm[pc] === BPF_FUNC_map_lookup_elem || tailCalls.includes(pc))) continue;
     if (kind === 'call' || kind === 'callx' || kind === 'kfunc' || isLegacyLoad(xop)) return false;
   }
   return true;
@@ -225,6 +231,10 @@ function emitRepeat(): CodeWriter {
   w.block().loop();
   for (let r = 0; r <= 10; r++) w.i32(0).get(SAVED + r).mem(OP.i64_store, SCRATCH.REGS + r * 8);
   w.i32(0).i32(0).mem(OP.i32_store, SCRATCH.N);
+  // What run() resets too: r0's origin, and the tail calls (tail-call.ts) of the run before.
+  w.i32(0).i32(-1).mem(OP.i32_store, SCRATCH.R0_PC);
+  w.i32(0).i32(0).mem(OP.i32_store, SCRATCH.TAIL_CALLS);
+  w.i32(0).i32(0).mem(OP.i32_store, SCRATCH.TAIL_ID);
   w.i32(0).i32(0).i32(0).call(IMPORT_COUNT).tee(STATUS_LOCAL).brIf(1);
   w.get(I).i32(1).op(OP.i32_add).tee(I).get(N).op(OP.i32_lt_u).brIf(0);
   w.end().end();
@@ -248,7 +258,7 @@ export function compileImage(
     throw new JitUnsupported(`${image.slots} instruction slots: the JIT's dispatch table holds ${MAX_JIT_SLOTS}`);
   }
   const cfg = buildControlFlow(image, extraLeaders);
-  const tailCalls = progArrays && { layoutAt: progArrays, runType: RUN_TYPE_INDEX };
+  const tailCalls = progArrays && { layoutAt: progArrays, runType: RUN_TYPE_INDEX, pcs: [], arrays: [] };
   const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout, tailCalls);
   const bytes = writeModule(IMPORTS, [{
     type: RUN_TYPE,
@@ -262,7 +272,10 @@ export function compileImage(
     export: 'repeat',
   }], PROGRAM_TABLE_IMPORT);
   const module = new WebAssembly.Module(bytes);
+  const mainEnd = mainFunctionEnd(image);
+  const mainTailCalls = tailCalls?.pcs.filter((pc) => pc < mainEnd) ?? [];
   return {
-    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image), repeatable: isSelfContained(image, true),
+    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders,
+    selfContained: isSelfContained(image), repeatable: isSelfContained(image, true, mainTailCalls), tailArrays: tailCalls?.arrays ?? [],
   };
 }

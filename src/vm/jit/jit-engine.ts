@@ -32,7 +32,7 @@ import {
 import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
 import { XdplabError } from '../../errors.js';
 import { CompileCache, type CompileStats, type InlineMaps, type Logger } from './compile-cache.js';
-import { ProgramTable, progArraysOf } from './tail-call.js';
+import { ProgramTable, progArraysOf, tailTargetsRepeatable } from './tail-call.js';
 
 /** Inline lookups over `arena`'s array maps when `helpers` has the standard lookup helper. */
 function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
@@ -247,6 +247,7 @@ export class JitEngine implements HelperCall {
     if (this.coverage) return undefined;
     const entry = this.compiledOf(image);
     if (entry === null || !entry.repeatable || n < 1) return undefined;
+    if (entry.tailArrays.length > 0 && !this.tailTargetsRepeatable(entry)) return undefined;
     this.instanceFor(image);
     const repeat = this.instances.get(image)!.repeat;
     this.lastRunFellBack = false;
@@ -268,6 +269,12 @@ export class JitEngine implements HelperCall {
       this.executed = this.scratch()[N] >>> 0;
     }
     return this.regs[0] >>> 0;
+  }
+
+  /** Whether every program `entry`'s tail calls reach now loops in wasm with it (tail-call.ts). */
+  private tailTargetsRepeatable(entry: CompiledImage): boolean {
+    const words = new Uint32Array(this.arena.memory.buffer);
+    return tailTargetsRepeatable(entry, this.programTable, words, (image) => this.compiledOf(image));
   }
 
   /**

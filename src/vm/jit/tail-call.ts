@@ -38,6 +38,9 @@ const TABLE_SIZE = 0x10; // table.size, after the 0xfc prefix
 export interface TailCallLowering {
   layoutAt: (addr: number) => ProgArrayLayout | undefined;
   runType: number;
+  /** Filled while compiling: the pcs of the tail calls compiled into wasm, and their prog arrays. */
+  pcs: number[];
+  arrays: ProgArrayLayout[];
 }
 
 /** Prog arrays over `arena` when `helpers` has the standard bpf_tail_call; else none (the helper path). */
@@ -94,6 +97,8 @@ export function lowerTailCall(c: BlockContext, pc: number, lowering: TailCallLow
   const map = constantRegister(c.image, c.cfg.blocks[c.index], pc, 2);
   const layout = map === undefined ? undefined : lowering.layoutAt(map);
   if (layout === undefined) return false;
+  lowering.pcs.push(pc);
+  if (!lowering.arrays.includes(layout)) lowering.arrays.push(layout);
   const w = c.w;
   w.get(LOCAL.DEPTH).get(LOCAL.BASE).op(OP.i32_ne).if();
   helperCall(); // from a function: the driver keeps its frame rules
@@ -143,4 +148,57 @@ export class ProgramTable {
   imageOf(id: number): ProgramImage | undefined {
     return this.images[id];
   }
+
+  /** Whether a compiled tail call to `id` enters a run function (rather than taking the helper path). */
+  entered(id: number): boolean {
+    return id < this.table.length && this.table.get(id) !== null;
+  }
+}
+
+/**
+ * The pcs of the main function (before the first function a call or a function address names):
+ * a tail call there runs at the run's base depth, so it never takes the helper path for its frame.
+ */
+export function mainFunctionEnd(image: ProgramImage): number {
+  let end = image.slots;
+  for (let pc = 0; pc < image.slots; pc++) {
+    const xop = image.xop[pc];
+    if (image.insnAt[pc] !== undefined && (xop === XOP.CALL_LOCAL || xop === XOP.LDDW_FUNC)) end = Math.min(end, pc + 1 + image.imm[pc]);
+  }
+  return end;
+}
+
+/** What a repeat loop needs of an image's compiled code (compiler.ts, CompiledImage). */
+interface RepeatEntry {
+  repeatable: boolean;
+  tailArrays: readonly ProgArrayLayout[];
+}
+
+/**
+ * Whether n runs of `entry` can loop inside wasm: every program its tail calls can reach now
+ * (through the slots as they are: nothing changes them while the loop runs, which calls no
+ * helper but lookups) is instantiated in `table` and repeatable itself, so no run leaves wasm
+ * for the helper and the driver.
+ */
+export function tailTargetsRepeatable(
+  entry: RepeatEntry, programs: ProgramTable, slotWords: Uint32Array, compiledOf: (image: ProgramImage) => RepeatEntry | null,
+): boolean {
+  const seen = new Set<ProgramImage>();
+  const todo = [entry];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    for (const layout of next.tailArrays) {
+      for (let i = 0; i < layout.maxEntries; i++) {
+        const id = slotWords[(layout.slots >>> 2) + i];
+        if (id === 0) continue;
+        const target = programs.imageOf(id);
+        if (target === undefined || !programs.entered(id)) return false;
+        if (seen.has(target)) continue;
+        seen.add(target);
+        const compiled = compiledOf(target);
+        if (compiled === null || !compiled.repeatable) return false;
+        todo.push(compiled);
+      }
+    }
+  }
+  return true;
 }
