@@ -165,8 +165,9 @@ export class XdpHook {
 
   /**
    * `repeat` runs, as BPF_PROG_TEST_RUN's repeat: in one call into the JIT when the program
-   * calls no helper but map lookups (then nothing but memory and maps carries from one run to
-   * the next, and nothing here is reset that they read), else one by one.
+   * calls no helper but map lookups and tail calls the JIT keeps in wasm (then nothing but
+   * memory and maps carries from one run to the next, and nothing here is reset that they
+   * read), else one by one.
    */
   private runRepeated(program: Program, repeat: number, cpu: number): number {
     if (repeat > 1) {

@@ -1,5 +1,5 @@
 /**
- * PacketReplayer.runRecord (a capture reader's bytes staged in the arena a megabyte at a time,
+ * PacketReplayer.runRecord (a capture reader's bytes staged in the arena 64 KiB at a time,
  * frames laid out from there) against run(rec.data): the same verdict, CPU, hash, trace and
  * output bytes packet after packet, and the same maps — across staging windows, reader refills,
  * frames too large for the staged path and frames the hook refuses.

@@ -158,7 +158,7 @@ export class JitEngine implements HelperCall {
   get image(): ProgramImage {
     const words = this.scratch();
     if (words[TAIL_ID] !== 0) {
-      this.current = this.programTable.imageOf(words[TAIL_ID])!;
+      this.current = this.programTable.imageOf(words[TAIL_ID]) ?? this.current; // unbound since: keep the last known
       words[TAIL_ID] = 0;
     }
     return this.current;
