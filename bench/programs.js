@@ -15,7 +15,7 @@ import { makeRules, ruleKey, ruleValue } from './replay.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPEAT = 1000;
 const KERNEL_REPEAT = 1_000_000;
-const ROUNDS = 30;
+const ROUNDS = 200;
 const KERNEL_ROUNDS = 3;
 
 /** The best of ROUNDS timed calls of `fn` (after a few untimed ones), in ns. */
