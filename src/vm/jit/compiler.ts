@@ -11,9 +11,10 @@
  * br_table over pcs, correct for any graph.
  *
  * The module imports the memory, five functions (layout.ts, IMPORT): helper calls, faults,
- * legacy packet loads and callx, and the engine's table of programs (tail-call.ts). Everything a run needs from the engine (budget, stack top,
- * registers) is read from the scratch area at entry, so a module depends on no engine: it is
- * compiled once per image and instantiated per engine.
+ * legacy packet loads and callx, and the engine's table of programs (tail-call.ts). Everything a
+ * run needs from the engine (budget, stack top, registers) is read from the scratch area at
+ * entry, so a module depends on no engine: it is compiled once per image and instantiated per
+ * engine.
  */
 import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
 import { IMPORT_COUNT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
