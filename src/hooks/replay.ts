@@ -27,7 +27,6 @@ import { VmFault } from '../vm/fault.js';
 import { RssHasher, rssQueue } from './flow-hash.js';
 import { TC_MAX_PACKET, TC_PATH_MAX_PACKET, TcHook, tcActionName } from './tc.js';
 import { XDP_MAX_FRAME, XDP_MAX_PACKET, XdpHook, xdpActionName } from './xdp.js';
-import type { CaptureRecord } from '../pcap/types.js';
 import type { Region } from '../vm/arena.js';
 
 export const REPLAY_HOOKS = ['xdp', 'tc-ingress', 'tc-egress'] as const;
@@ -70,6 +69,22 @@ export class ReplayInputError extends XdplabError {
   constructor(message: string) {
     super('BAD_INPUT', message);
   }
+}
+
+/**
+ * What runRecord reads of a capture reader's record (pcap/types.ts's CaptureRecord, which
+ * hooks/, below pcap/, names by its shape): the bytes in the reader's buffer, and how long
+ * that buffer holds them unchanged.
+ */
+export interface ReplayRecord {
+  readonly tsSec: number;
+  readonly tsNsec: number;
+  readonly data: Uint8Array;
+  readonly bytes: Uint8Array;
+  readonly dataOffset: number;
+  readonly capLen: number;
+  readonly bufferEpoch?: number;
+  readonly bufferEnd?: number;
 }
 
 /**
@@ -182,7 +197,7 @@ export class PacketReplayer {
    * each frame is laid out from there — no typed-array view of the record, one small copy inside
    * the arena. The same verdicts, output and maps as `run(rec.data, …)`, which anything else takes.
    */
-  runRecord(rec: CaptureRecord): number {
+  runRecord(rec: ReplayRecord): number {
     const length = rec.capLen;
     const epoch = rec.bufferEpoch;
     if (!this.xdp || epoch === undefined || epoch < 0 || length < ETH_HLEN || length > XDP_MAX_PACKET) return this.run(rec.data, rec.tsSec, rec.tsNsec);
@@ -212,7 +227,7 @@ export class PacketReplayer {
   }
 
   /** Copy the reader's bytes from `rec`'s on (as many as it holds, up to STAGE_BYTES) into the arena. */
-  private stage(rec: CaptureRecord): void {
+  private stage(rec: ReplayRecord): void {
     this.staging ??= this.runtime.arena.alloc(STAGE_BYTES, 'helper', 'replay staging', 0);
     const from = rec.dataOffset;
     const to = Math.min(rec.bufferEnd ?? from + rec.capLen, from + STAGE_BYTES, rec.bytes.length);
