@@ -241,7 +241,7 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
 
   const visit = (rec: CaptureRecord): void => {
     try {
-      replayer.run(rec.data, rec.tsSec, rec.tsNsec);
+      replayer.runRecord(rec);
     } catch (err) {
       // A packet the hook cannot take (the kernel's test run of it fails too): reported on
       // its own line and counted; the replay goes on.

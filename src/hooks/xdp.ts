@@ -83,20 +83,44 @@ export class XdpHook {
     }
     // First: allocating the fragments may grow the arena (and replace its views).
     this.loadFrags(linear < data.length ? data.subarray(linear) : undefined);
-    const { u8, view } = this.runtime.arena;
+    const start = this.clearAround(metaLen, linear);
+    this.runtime.arena.u8.set(linear < data.length ? data.subarray(0, linear) : data, start);
+    this.setContext(start, metaLen, linear, ingressIfindex, rxQueue);
+  }
+
+  /**
+   * `load` of a frame whose bytes are in the arena already, at `src` (a replay's staged
+   * capture): the same layout, copied inside the arena — no view, no allocation. No metadata,
+   * no fragments: `length` is at most XDP_MAX_PACKET.
+   */
+  loadFromArena(src: number, length: number, ingressIfindex: number, rxQueue: number): void {
+    this.loadFrags(undefined);
+    const start = this.clearAround(0, length);
+    this.runtime.arena.u8.copyWithin(start, src, src + length);
+    this.setContext(start, 0, length, ingressIfindex, rxQueue);
+  }
+
+  /**
+   * Where the frame's first byte goes, the frame read as zeros outside it: clear what the last
+   * packet (or a helper moving data_meta / data_end) touched around the new one — PacketState
+   * tracks that window — rather than the whole headroom and tail every time.
+   */
+  private clearAround(metaLen: number, linear: number): number {
+    const u8 = this.runtime.arena.u8;
     const base = this.frame.base;
-    const dataStart = base + XDP_PACKET_HEADROOM;
-    const start = dataStart - metaLen;
+    const start = base + XDP_PACKET_HEADROOM - metaLen;
     const end = start + linear;
-    // The frame reads as zeros outside the packet: clear what the last packet (or a helper
-    // moving data_meta / data_end) touched around the new one — PacketState tracks that
-    // window — rather than the whole headroom and tail every time.
     const packet = this.packet;
     if (packet.touchedStart < start) u8.fill(0, Math.max(base, packet.touchedStart), start);
     if (packet.touchedEnd > end) u8.fill(0, end, Math.min(base + this.frame.capacity, packet.touchedEnd));
     packet.resetTouched();
-    u8.set(linear < data.length ? data.subarray(0, linear) : data, start);
-    packet.set(start, dataStart, end, view);
+    return start;
+  }
+
+  /** The packet's pointers and xdp_md for a frame laid at `start`. */
+  private setContext(start: number, metaLen: number, linear: number, ingressIfindex: number, rxQueue: number): void {
+    const view = this.runtime.arena.view;
+    this.packet.set(start, start + metaLen, start + linear, view);
     const c = this.ctx.start;
     view.setUint32(c + XDP_MD.ingress_ifindex, ingressIfindex, true);
     view.setUint32(c + XDP_MD.rx_queue_index, rxQueue, true);
@@ -141,8 +165,9 @@ export class XdpHook {
 
   /**
    * `repeat` runs, as BPF_PROG_TEST_RUN's repeat: in one call into the JIT when the program
-   * calls no helper but map lookups, updates and deletes (then nothing but memory and maps carries from one run to
-   * the next, and nothing here is reset that they read), else one by one.
+   * calls no helper but map lookups, updates and deletes and tail calls the JIT keeps in wasm
+   * (then nothing but memory and maps carries from one run to the next, and nothing here is
+   * reset that they read), else one by one.
    */
   private runRepeated(program: Program, repeat: number, cpu: number): number {
     if (repeat > 1) {

@@ -8,6 +8,7 @@ import { readU32 } from './common.js';
 import { FdArrayMap } from './fd-array.js';
 import { type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
+import { setProgArrayLayout } from '../vm/prog-array-layout.js';
 
 export class ProgArrayMap extends FdArrayMap {
   /**
@@ -20,6 +21,13 @@ export class ProgArrayMap extends FdArrayMap {
   constructor(host: MapHost, spec: MapSpec, id: number) {
     super(host, spec, id);
     this.ids = new Uint32Array(spec.maxEntries);
+    // Compiled tail calls read the slots themselves (vm/jit/tail-call.ts).
+    setProgArrayLayout(this.arena, this.header.start, { slots: this.slots.start, maxEntries: spec.maxEntries });
+  }
+
+  override close(): void {
+    setProgArrayLayout(this.arena, this.header.start, undefined);
+    super.close();
   }
 
   /** The program id in slot `index`, undefined when empty or out of range (a tail call falls through). */

@@ -54,6 +54,8 @@ class Record implements CaptureRecord {
   bytes: Uint8Array;
   dataOffset = 0;
   capLen = 0;
+  bufferEpoch = -1;
+  bufferEnd = 0;
   /** @internal the view `data` returned, until the record moves on. */
   view: Uint8Array | undefined = undefined;
 
@@ -118,7 +120,11 @@ export class CaptureParser {
     this.record = new Record(buf);
   }
 
+  /** Bumped whenever the buffer's bytes move or change (the reader's fill; a new buffer). */
+  epoch = 0;
+
   setBuffer(buf: Uint8Array): void {
+    this.epoch++;
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.record.bytes = buf;
@@ -490,6 +496,8 @@ export class CaptureParser {
   private adapt(offset: number): boolean {
     const rec = this.record;
     rec.bytes = this.buf;
+    rec.bufferEpoch = this.epoch;
+    rec.bufferEnd = this.end;
     const host = this.options.ethernet?.destination;
     if (host === undefined || !TO_ETHERNET.has(rec.linkType)) return true;
     if (this.scratch.length < rec.capLen + 14) this.scratch = new Uint8Array(Math.max(rec.capLen + 14, 2 * this.scratch.length));
@@ -500,6 +508,7 @@ export class CaptureParser {
     }
     this.note(`link type ${rec.linkType}`, `link type ${linkTypeText(rec.linkType)}, ${TO_ETHERNET.get(rec.linkType)}: each packet gets the Ethernet header the kernel would have seen on an Ethernet device (destination ${macText(host)}, the receiving interface's, for a packet to this host)`);
     rec.bytes = this.scratch;
+    rec.bufferEpoch = -1;
     rec.dataOffset = 0;
     rec.capLen += grew;
     rec.origLen += grew;

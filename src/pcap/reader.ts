@@ -49,6 +49,7 @@ class FileCaptureReader implements CaptureReader {
   /** Move the unread bytes to the front and read until `need` bytes (or the file's end) are here. */
   async fill(): Promise<void> {
     const ps = this.parser;
+    ps.epoch++; // the bytes move and more come: records read before are not in place any more
     if (this.fh === undefined || this.closed) {
       ps.finish();
       return;

@@ -46,6 +46,13 @@ export interface CaptureRecord {
   readonly bytes: Uint8Array;
   readonly dataOffset: number;
   readonly capLen: number;
+  /**
+   * A capture reader's: `bytes` holds the file's bytes up to bufferEnd, unchanged while
+   * bufferEpoch stays the same (a consumer may copy many records' bytes at once and use them
+   * record after record); -1 when `bytes` holds this record alone. Absent: not known.
+   */
+  readonly bufferEpoch?: number;
+  readonly bufferEnd?: number;
   /** The packet's length on the wire (≥ capLen when the capture was truncated by snaplen). */
   readonly origLen: number;
   /** LINKTYPE_* of the interface it was captured on. */

@@ -136,6 +136,7 @@ export class Runtime implements HelperHost {
 
   registerProgram(image: ProgramImage): number {
     this.programs.push(image);
+    this.engine.bindProgram?.(this.programs.length - 1, image);
     return this.programs.length - 1;
   }
 
@@ -156,6 +157,7 @@ export class Runtime implements HelperHost {
       this.mapByRegion[map.header.id] = undefined;
       map.close();
     }
+    for (let id = Math.max(1, mark.programs); id < this.programs.length; id++) this.engine.bindProgram?.(id, undefined);
     this.programs.length = Math.max(1, mark.programs);
     this.prepared = Math.min(this.prepared, this.programs.length);
   }
@@ -180,6 +182,7 @@ export class Runtime implements HelperHost {
   /** Replace a program's image under its id (the JIT's compiled form, a reload). */
   setProgram(id: number, image: ProgramImage): void {
     this.programs[id] = image;
+    this.engine.bindProgram?.(id, image);
   }
 
   /**

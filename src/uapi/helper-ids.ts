@@ -218,10 +218,14 @@ export const HELPER_NAMES: ReadonlyMap<number, string> = new Map<number, string>
   [211, 'cgrp_storage_delete'],
 ]);
 
-/** The helpers the engines name: the JIT compiles map lookups (vm/jit/lower-map.ts, lower-hash.ts), hash updates and deletes. */
+/**
+ * The helpers the engines name: the JIT compiles map lookups (vm/jit/lower-map.ts, lower-hash.ts),
+ * hash updates and deletes, and tail calls through a known prog array (vm/jit/tail-call.ts).
+ */
 export const BPF_FUNC_map_lookup_elem = 1;
 export const BPF_FUNC_map_update_elem = 2;
 export const BPF_FUNC_map_delete_elem = 3;
+export const BPF_FUNC_tail_call = 12;
 
 export const HELPER_IDS: ReadonlyMap<string, number> = new Map([...HELPER_NAMES].map(([id, name]) => [name, id]));
 

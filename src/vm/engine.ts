@@ -51,6 +51,12 @@ export interface Engine extends HelperCall {
    * timed run (BPF_PROG_TEST_RUN's duration) times the program, not its compilation.
    */
   prepare?(image: ProgramImage): void;
+  /**
+   * Tell the engine which image a program id names now (undefined: none), as the runtime's
+   * programById answers: the JIT enters a tail call's target without leaving wasm when the
+   * slot's id is bound to an image it has compiled (jit/tail-call.ts).
+   */
+  bindProgram?(id: number, image: ProgramImage | undefined): void;
   setReg(n: number, value: bigint): void;
 }
 

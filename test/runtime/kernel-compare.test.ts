@@ -52,6 +52,11 @@ const CASES: Case[] = [
   { object: 'kconfig.bpf.o', program: 'kconfig_gate', packets: [frame(0)], maps: [], expect: [7] },
   { object: 'rt-tailcall.bpf.o', program: 'entry', packets: [frame(0), frame(1)], maps: ['hits'], expect: [3, 3] },
   { object: 'rt-tailcall.bpf.o', program: 'self_loop', packets: [frame(0)], maps: ['hits'], expect: [2] },
+  // Only tail calls that happen count toward the 33; a chain whose links call subprograms.
+  { object: 'rt-tailcall-count.bpf.o', program: 'empty_burn', packets: [frame(0)], maps: ['hits'], expect: [7] },
+  { object: 'rt-tailcall-count.bpf.o', program: 'empty_32', packets: [frame(0)], maps: ['hits'], expect: [7] },
+  { object: 'rt-tailcall-count.bpf.o', program: 'range_burn', packets: [frame(0)], maps: ['hits'], expect: [7] },
+  { object: 'rt-tailcall-count.bpf.o', program: 'sub_chain', packets: [frame(0), frame(1)], maps: ['hits'], expect: [7, 7] },
   { object: 'rt-helpers.bpf.o', program: 'callbacks', packets: [frame(0)], maps: ['out', 'table'], expect: [2] },
   { object: 'rt-helpers.bpf.o', program: 'strings', packets: [frame(0)], maps: ['out'], expect: [2] },
   { object: 'rt-helpers.bpf.o', program: 'map_in_map', packets: [frame(0)], maps: ['inner_a', 'inner_b'], expect: [3] },

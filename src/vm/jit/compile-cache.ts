@@ -9,6 +9,7 @@ import type { Arena } from '../arena.js';
 import type { ProgramImage } from '../image.js';
 import { compileImage, type CompiledImage } from './compiler.js';
 import type { MapLayoutResolver } from './lower-map.js';
+import type { ProgArrayLayout } from '../prog-array-layout.js';
 
 /** Where an engine's diagnostics go: one line each, without a trailing newline. */
 export type Logger = (line: string) => void;
@@ -22,10 +23,11 @@ export interface CompileStats {
   fallbacks: number;
 }
 
-/** The arena and array-map resolver of the engine asking for code (lower-map.ts). */
+/** The arena and array-map and prog-array resolvers of the engine asking for code (lower-map.ts, tail-call.ts). */
 export interface InlineMaps {
   arena: Arena;
   mapLayout: MapLayoutResolver | undefined;
+  progArrays?: ((addr: number) => ProgArrayLayout | undefined) | undefined;
 }
 
 export class CompileCache {
@@ -55,8 +57,8 @@ export class CompileCache {
     let entry = extraLeaders ? undefined : this.compiled.get(image);
     if (entry === undefined) {
       try {
-        entry = compileImage(image, extraLeaders, inline?.mapLayout);
-        if (inline?.mapLayout) this.inlinedFor.set(image, inline.arena);
+        entry = compileImage(image, extraLeaders, inline?.mapLayout, inline?.progArrays);
+        if (inline?.mapLayout || inline?.progArrays) this.inlinedFor.set(image, inline.arena);
         this.stats.images++;
         this.stats.ms += entry.compileMs;
       } catch (err) {

@@ -10,10 +10,11 @@
  * structured loops (structure.ts) wasm loops, and any other backward edge goes through a
  * br_table over pcs, correct for any graph.
  *
- * The module imports the memory and five functions (layout.ts, IMPORT): helper calls, faults,
- * legacy packet loads and callx. Everything a run needs from the engine (budget, stack top,
- * registers) is read from the scratch area at entry, so a module depends on no engine: it is
- * compiled once per image and instantiated per engine.
+ * The module imports the memory, five functions (layout.ts, IMPORT): helper calls, faults,
+ * legacy packet loads and callx, and the engine's table of programs (tail-call.ts). Everything a
+ * run needs from the engine (budget, stack top, registers) is read from the scratch area at
+ * entry, so a module depends on no engine: it is compiled once per image and instantiated per
+ * engine.
  */
 import { buildControlFlow, endsBlock, isLegacyLoad, type ControlFlow } from './cfg.js';
 import { IMPORT_COUNT, LOCAL, LOCAL_TYPES, SCRATCH, STATUS, reg } from './layout.js';
@@ -29,7 +30,9 @@ import { MapFunctions, isMapHelper } from './map-functions.js';
 import { emitGroupGuard, lowerLegacyLoad, lowerMemory } from './lower-memory.js';
 import { planCheckGroups } from './check-groups.js';
 import { LabelStack, planLayout, type LayoutItem } from './structure.js';
-import { CodeWriter, I32, I64, OP, writeModule, type FunctionImport } from './wasm-writer.js';
+import { CodeWriter, I32, I64, OP, typeIndexOf, writeModule, type FunctionImport } from './wasm-writer.js';
+import { PROGRAM_TABLE_IMPORT, mainFunctionEnd, type TailCallLowering } from './tail-call.js';
+import type { ProgArrayLayout } from '../prog-array-layout.js';
 import { XdplabError } from '../../errors.js';
 
 /** An image the JIT cannot compile: it runs in the interpreter instead. */
@@ -47,6 +50,10 @@ const IMPORTS: FunctionImport[] = [
   { module: 'env', name: 'ldPacket', type: { params: [I32, I32, I32, I32], results: [I32] } },
   { module: 'env', name: 'callx', type: { params: [I32, I32, I32], results: [I32] } },
 ];
+const RUN_TYPE = { params: [I32, I32, I32], results: [I32] };
+const REPEAT_TYPE = { params: [I32], results: [I32] };
+/** The type index of `run`, which compiled tail calls enter through the program table (tail-call.ts). */
+const RUN_TYPE_INDEX = typeIndexOf(IMPORTS, [RUN_TYPE, REPEAT_TYPE], RUN_TYPE);
 
 export interface CompiledImage {
   module: WebAssembly.Module;
@@ -59,8 +66,14 @@ export interface CompiledImage {
   dispatchable: Uint8Array;
   /** No helper, callx, kfunc or legacy packet load: a run depends on nothing but memory and registers. */
   selfContained: boolean;
-  /** Self-contained but for map lookups, updates and deletes (compiled or not): `repeat` gives what n runs would. */
+  /**
+   * Self-contained but for map lookups, updates and deletes (compiled or not) and tail calls
+   * compiled into wasm from the main function: `repeat` gives what n runs would (when the tail
+   * calls' targets are repeatable too: tail-call.ts, tailTargetsRepeatable).
+   */
   repeatable: boolean;
+  /** The prog arrays of the tail calls compiled into wasm. */
+  tailArrays: readonly ProgArrayLayout[];
   extraLeaders: readonly number[];
 }
 
@@ -76,7 +89,10 @@ function usedRegisters(image: ProgramImage): number[] {
 }
 
 /** Emit the body of `run`. */
-export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver, mapFunctions?: MapFunctions): { code: CodeWriter; dispatchable: Uint8Array } {
+export function emitRun(
+  image: ProgramImage, cfg: ControlFlow, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver, mapFunctions?: MapFunctions,
+  tailCalls?: TailCallLowering,
+): { code: CodeWriter; dispatchable: Uint8Array } {
   const w = new CodeWriter();
   const dispatchable = new Uint8Array(image.slots);
   const used = usedRegisters(image);
@@ -92,7 +108,7 @@ export function emitRun(image: ProgramImage, cfg: ControlFlow, extraLeaders: rea
 
   const items = planLayout(image, cfg, extraLeaders);
   const labels = new LabelStack();
-  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout, mapFunctions });
+  const emit = (index: number): void => emitBlock({ w, image, cfg, index, labels, used, mapLayout, mapFunctions, tailCalls });
   w.loop();
   labels.push('dispatch');
   for (let i = items.length - 1; i >= 0; i--) {
@@ -193,12 +209,12 @@ function emitBlock(c: BlockContext): void {
  * to bpf_map_lookup_elem, update_elem or delete_elem, which read and change memory and maps alone (no per-run state of
  * the hook, no tail call).
  */
-function isSelfContained(image: ProgramImage, lookups = false): boolean {
+function isSelfContained(image: ProgramImage, lookups = false, tailCalls: readonly number[] = []): boolean {
   for (let pc = 0; pc < image.slots; pc++) {
     if (image.insnAt[pc] === undefined) continue;
     const xop = image.xop[pc];
     const kind = XOP_INFO[image.xop[pc]]!.kind;
-    if (kind === 'call' && lookups && isMapHelper(image.imm[pc])) continue;
+    if (kind === 'call' && lookups && (isMapHelper(image.imm[pc]) || tailCalls.includes(pc))) continue;
     if (kind === 'call' || kind === 'callx' || kind === 'kfunc' || isLegacyLoad(xop)) return false;
   }
   return true;
@@ -218,6 +234,10 @@ function emitRepeat(): CodeWriter {
   w.block().loop();
   for (let r = 0; r <= 10; r++) w.i32(0).get(SAVED + r).mem(OP.i64_store, SCRATCH.REGS + r * 8);
   w.i32(0).i32(0).mem(OP.i32_store, SCRATCH.N);
+  // What run() resets too: r0's origin, and the tail calls (tail-call.ts) of the run before.
+  w.i32(0).i32(-1).mem(OP.i32_store, SCRATCH.R0_PC);
+  w.i32(0).i32(0).mem(OP.i32_store, SCRATCH.TAIL_CALLS);
+  w.i32(0).i32(0).mem(OP.i32_store, SCRATCH.TAIL_ID);
   w.i32(0).i32(0).i32(0).call(IMPORT_COUNT).tee(STATUS_LOCAL).brIf(1);
   w.get(I).i32(1).op(OP.i32_add).tee(I).get(N).op(OP.i32_lt_u).brIf(0);
   w.end().end();
@@ -229,28 +249,38 @@ function emitRepeat(): CodeWriter {
 /** V8's limit on br_table entries (kV8MaxWasmFunctionBrTableSize): the dispatcher has one a slot. */
 export const MAX_JIT_SLOTS = 65520;
 
-/** `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts), the hash maps whose calls may be compiled (map-functions.ts). */
-export function compileImage(image: ProgramImage, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver): CompiledImage {
+/**
+ * `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts), the hash maps
+ * whose calls may be compiled (map-functions.ts); `progArrays`: the prog arrays whose tail calls
+ * may stay in wasm (tail-call.ts).
+ */
+export function compileImage(
+  image: ProgramImage, extraLeaders: readonly number[] = [], mapLayout?: MapLayoutResolver, progArrays?: (addr: number) => ProgArrayLayout | undefined,
+): CompiledImage {
   const started = performance.now();
   if (image.slots > MAX_JIT_SLOTS) {
     throw new JitUnsupported(`${image.slots} instruction slots: the JIT's dispatch table holds ${MAX_JIT_SLOTS}`);
   }
   const cfg = buildControlFlow(image, extraLeaders);
   const mapFunctions = new MapFunctions(IMPORT_COUNT + 2); // after run and repeat
-  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout, mapFunctions);
+  const tailCalls = progArrays && { layoutAt: progArrays, runType: RUN_TYPE_INDEX, pcs: [], arrays: [] };
+  const { code, dispatchable } = emitRun(image, cfg, extraLeaders, mapLayout, mapFunctions, tailCalls);
   const bytes = writeModule(IMPORTS, [{
-    type: { params: [I32, I32, I32], results: [I32] },
+    type: RUN_TYPE,
     locals: LOCAL_TYPES,
     code,
     export: 'run',
   }, {
-    type: { params: [I32], results: [I32] },
+    type: REPEAT_TYPE,
     locals: [I32, I32, ...new Array<number>(11).fill(I64)],
     code: emitRepeat(),
     export: 'repeat',
-  }, ...mapFunctions.bodies()]);
+  }, ...mapFunctions.bodies()], PROGRAM_TABLE_IMPORT);
   const module = new WebAssembly.Module(bytes);
+  const mainEnd = mainFunctionEnd(image);
+  const mainTailCalls = tailCalls?.pcs.filter((pc) => pc < mainEnd) ?? [];
   return {
-    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders, selfContained: isSelfContained(image), repeatable: isSelfContained(image, true),
+    module, compileMs: performance.now() - started, bytes: bytes.length, blocks: cfg.blocks.length, dispatchable, extraLeaders,
+    selfContained: isSelfContained(image), repeatable: isSelfContained(image, true, mainTailCalls), tailArrays: tailCalls?.arrays ?? [],
   };
 }

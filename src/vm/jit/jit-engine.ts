@@ -6,8 +6,9 @@
  * Each image is compiled once per CompileCache (the engine's own, unless its creator shares one)
  * and instantiated once per engine. The engine's register file is the scratch area of the arena (layout.ts), so
  * `regs` — which hooks fill before a run and helpers read — is a view of the same bytes the
- * compiled code loads and stores. Tail calls never grow the host stack: `run` returns
- * STATUS.TAIL_CALL and the driver loop (execute) starts the next image. An image the JIT cannot
+ * compiled code loads and stores. A tail call through a prog array the code knows enters the
+ * target's compiled code from wasm (tail-call.ts); any other returns STATUS.TAIL_CALL and the
+ * driver loop (execute) starts the next image. An image the JIT cannot
  * compile runs in the interpreter, with a one-line notice to the logger the engine was given.
  */
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../../isa/opcodes.js';
@@ -31,6 +32,7 @@ import {
 import { BPF_FUNC_map_delete_elem, BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem } from '../../uapi/helper-ids.js';
 import { XdplabError } from '../../errors.js';
 import { CompileCache, type CompileStats, type InlineMaps, type Logger } from './compile-cache.js';
+import { ProgramTable, progArraysOf, tailTargetsRepeatable } from './tail-call.js';
 
 /** Compiled lookups (updates, deletes) of `arena`'s array and hash maps when `helpers` has the standard map helpers. */
 function mapLayoutsOf(arena: Arena, helpers: HelperTable): MapLayoutResolver | undefined {
@@ -55,6 +57,7 @@ const W = (addr: number): number => (addr - ARENA_LAYOUT.SCRATCH) >> 2;
 const N = W(SCRATCH.N), BUDGET = W(SCRATCH.BUDGET), DEPTH = W(SCRATCH.DEPTH), EXIT_PC = W(SCRATCH.EXIT_PC);
 const STACK_TOP = W(SCRATCH.STACK_TOP), LD_OUTSIDE = W(SCRATCH.LD_OUTSIDE), FRAMES = W(SCRATCH.FRAMES);
 const RESUME_PC = W(SCRATCH.RESUME_PC), CPU = W(SCRATCH.CPU), R0_PC = W(SCRATCH.R0_PC);
+const TAIL_CALLS = W(SCRATCH.TAIL_CALLS), TAIL_ID = W(SCRATCH.TAIL_ID);
 
 /**
  * The CPU of a run, for inline per-CPU lookups: the `cpu` of the run's environment, the one the
@@ -77,9 +80,11 @@ export class JitEngine implements HelperCall {
   legacyPacket: LegacyPacket | undefined;
   env: unknown;
   executed = 0;
-  image!: ProgramImage;
-  tailCalls = 0;
   tailCallTarget: ProgramImage | undefined;
+  /** The image running, unless compiled code entered another since (SCRATCH.TAIL_ID): see `image`. */
+  private current!: ProgramImage;
+  /** Programs by id, as the runtime binds them, with their run functions for compiled tail calls. */
+  private readonly programTable = new ProgramTable();
 
   /** The scratch area as int32 words, and its first 22 words as the register file. */
   private words: Int32Array;
@@ -128,13 +133,14 @@ export class JitEngine implements HelperCall {
         },
         ldPacket: (pc: number, index: number, imm: number, size: number) => this.ldPacket(pc, index, imm, size),
         callx: (pc: number, lo: number, hi: number) => this.callxImport(pc, lo, hi),
+        programs: this.programTable.table,
       },
     };
   }
 
   /** The image's compiled code for this engine (array lookups inlined over this arena's maps). */
   private compiledOf(image: ProgramImage, extraLeaders?: readonly number[]): CompiledImage | null {
-    this.inline ??= { arena: this.arena, mapLayout: mapLayoutsOf(this.arena, this.helpers) };
+    this.inline ??= { arena: this.arena, mapLayout: mapLayoutsOf(this.arena, this.helpers), progArrays: progArraysOf(this.arena, this.helpers) };
     return this.cache.compiledImage(image, extraLeaders, this.inline);
   }
 
@@ -148,6 +154,36 @@ export class JitEngine implements HelperCall {
   private scratch(): Int32Array {
     if (this.words.length === 0) this.refreshViews();
     return this.words;
+  }
+
+  /** The image running (or run last): the last one compiled code tail-called into, if it did. */
+  get image(): ProgramImage {
+    const words = this.scratch();
+    if (words[TAIL_ID] !== 0) {
+      this.current = this.programTable.imageOf(words[TAIL_ID]) ?? this.current; // unbound since: keep the last known
+      words[TAIL_ID] = 0;
+    }
+    return this.current;
+  }
+
+  set image(image: ProgramImage) {
+    this.current = image;
+    this.scratch()[TAIL_ID] = 0;
+  }
+
+  /** Tail calls counted in this run (compiled code counts in the scratch area too). */
+  get tailCalls(): number {
+    return this.scratch()[TAIL_CALLS];
+  }
+
+  set tailCalls(n: number) {
+    this.scratch()[TAIL_CALLS] = n;
+  }
+
+  /** See Engine.bindProgram: a compiled tail call to `id` enters `image` once it is instantiated. */
+  bindProgram(id: number, image: ProgramImage | undefined): void {
+    const instance = image && this.instances.get(image);
+    this.programTable.bind(id, image, instance?.recompiles === this.cache.recompiles ? instance.run : undefined);
   }
 
   /** r0..r10 as (low, high) int32 pairs, as in the interpreter (a view of the arena). */
@@ -212,6 +248,7 @@ export class JitEngine implements HelperCall {
     if (this.coverage) return undefined;
     const entry = this.compiledOf(image);
     if (entry === null || !entry.repeatable || n < 1) return undefined;
+    if (entry.tailArrays.length > 0 && !this.tailTargetsRepeatable(entry)) return undefined;
     this.instanceFor(image);
     const repeat = this.instances.get(image)!.repeat;
     this.lastRunFellBack = false;
@@ -232,6 +269,12 @@ export class JitEngine implements HelperCall {
       this.executed = this.scratch()[N] >>> 0;
     }
     return this.regs[0] >>> 0;
+  }
+
+  /** Whether every program `entry`'s tail calls reach now loops in wasm with it (tail-call.ts). */
+  private tailTargetsRepeatable(entry: CompiledImage): boolean {
+    const words = new Uint32Array(this.arena.memory.buffer);
+    return tailTargetsRepeatable(entry, this.programTable, words, (image) => this.compiledOf(image));
   }
 
   /**
@@ -290,6 +333,7 @@ export class JitEngine implements HelperCall {
         const exports = new WebAssembly.Instance(entry.module, this.imports).exports;
         instance = { entry, run: exports.run as RunFn, repeat: exports.repeat as RepeatFn, recompiles: this.cache.recompiles };
         this.instances.set(image, instance);
+        this.programTable.offer(image, instance.run);
       }
       instance.recompiles = this.cache.recompiles;
     }
@@ -327,6 +371,7 @@ export class JitEngine implements HelperCall {
         const status = this.instanceFor(image)(pc, frame, depth);
         if (status === STATUS.EXIT || status === STATUS.STOP) return;
         if (status === STATUS.NOT_A_BLOCK) {
+          image = this.image; // compiled code may have tail-called into another program
           const scratch = this.scratch();
           pc = scratch[RESUME_PC];
           frame = scratch[DEPTH];

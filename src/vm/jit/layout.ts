@@ -29,6 +29,10 @@ export const SCRATCH = {
   CPU: S + 0x9c,
   /** r0's origin (r0-origin.ts): stored at every return from `run`, loaded at its entry. */
   R0_PC: S + 0xa0,
+  /** Tail calls counted so far in the run (HelperCall.tailCalls): compiled tail calls and the engine's driver both count here. */
+  TAIL_CALLS: S + 0xf0,
+  /** The program id a compiled tail call last entered (tail-call.ts); 0 once the engine has read it. */
+  TAIL_ID: S + 0xf4,
   /** MAX_CALL_FRAMES frames of FRAME_BYTES: r6..r9 (i64), the return pc (i32) and r6..r9's origins (i32). */
   FRAMES: S + 0x100,
 } as const;

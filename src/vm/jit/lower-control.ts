@@ -18,7 +18,7 @@ import {
   MAX_CALL_FRAMES,
 } from '../../isa/opcodes.js';
 import { XOP_INFO } from '../../isa/xop.js';
-import { BPF_FUNC_map_lookup_elem } from '../../uapi/helper-ids.js';
+import { BPF_FUNC_map_lookup_elem, BPF_FUNC_tail_call } from '../../uapi/helper-ids.js';
 import type { ProgramImage } from '../image.js';
 import { jumpTarget, type ControlFlow } from './cfg.js';
 import type { LabelStack } from './structure.js';
@@ -28,6 +28,7 @@ import {
 import { constantR1, emitArrayLookup, type MapLayoutResolver } from './lower-map.js';
 import { emitHashMapCall, isMapHelper, type MapFunctions } from './map-functions.js';
 import { spillCount, spillRegisters as spillRegisterFile } from './spill.js';
+import { lowerTailCall, type TailCallLowering } from './tail-call.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 
 export interface BlockContext {
@@ -44,6 +45,8 @@ export interface BlockContext {
   mapLayout?: MapLayoutResolver;
   /** The module's hash-map functions (map-functions.ts); hash-map calls go through the helper when absent. */
   mapFunctions?: MapFunctions;
+  /** Prog arrays whose tail calls stay in wasm (tail-call.ts); none when absent. */
+  tailCalls?: TailCallLowering;
 }
 
 /** Label depth of the dispatch loop from block code nested `extra` levels deeper. */
@@ -172,6 +175,7 @@ function lowerHelperCall(c: BlockContext, pc: number, id: number): void {
  * through the import.
  */
 function lowerCall(c: BlockContext, pc: number, id: number): void {
+  if (id === BPF_FUNC_tail_call && c.tailCalls && lowerTailCall(c, pc, c.tailCalls, () => lowerHelperCall(c, pc, id))) return;
   const map = isMapHelper(id) && c.mapLayout ? constantR1(c.image, c.cfg.blocks[c.index], pc) : undefined;
   const layout = map === undefined ? undefined : c.mapLayout!(map);
   const fallback = (): void => lowerHelperCall(c, pc, id);

@@ -18,7 +18,8 @@ export const VOID = 0x40;
 /** Opcodes the JIT uses (names as in the spec's text format). */
 export const OP = {
   unreachable: 0x00, nop: 0x01, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
-  br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10,
+  br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10, call_indirect: 0x11,
+  table_get: 0x25, ref_is_null: 0xd1, prefix_fc: 0xfc,
   drop: 0x1a, select: 0x1b,
   local_get: 0x20, local_set: 0x21, local_tee: 0x22,
   i32_load: 0x28, i64_load: 0x29, i32_load8_u: 0x2d, i32_load16_u: 0x2f,
@@ -203,11 +204,19 @@ export interface FunctionBody {
 
 const typeKey = (t: FuncType): string => `${t.params.join(',')}:${t.results.join(',')}`;
 
+/** The index `writeModule` gives type `t` in its type section (types in first-use order, imports first). */
+export function typeIndexOf(imports: FunctionImport[], functions: FuncType[], t: FuncType): number {
+  const keys: string[] = [];
+  for (const type of [...imports.map((imp) => imp.type), ...functions]) if (!keys.includes(typeKey(type))) keys.push(typeKey(type));
+  return keys.indexOf(typeKey(t));
+}
+
 /**
- * A module that imports one memory (`env.memory`) and some functions, and defines functions.
- * Function indices: imports first (in the order given), then the defined functions.
+ * A module that imports one memory (`env.memory`), some functions and, when `table` names it,
+ * a funcref table (table 0), and defines functions. Function indices: imports first (in the
+ * order given), then the defined functions.
  */
-export function writeModule(imports: FunctionImport[], functions: FunctionBody[]): Uint8Array {
+export function writeModule(imports: FunctionImport[], functions: FunctionBody[], table?: { module: string; name: string }): Uint8Array {
   const types: FuncType[] = [];
   const typeIndex = new Map<string, number>();
   const indexOf = (t: FuncType): number => {
@@ -234,8 +243,9 @@ export function writeModule(imports: FunctionImport[], functions: FunctionBody[]
   }
   section(1, typeSec);
 
-  const importSec = new ByteWriter().u32(imports.length + 1);
+  const importSec = new ByteWriter().u32(imports.length + 1 + (table ? 1 : 0));
   importSec.name('env').name('memory').byte(0x02).byte(0x00).u32(0); // memory, min 0 pages, no max
+  if (table) importSec.name(table.module).name(table.name).byte(0x01).byte(0x70).byte(0x00).u32(0); // funcref table, min 0, no max
   imports.forEach((imp, i) => importSec.name(imp.module).name(imp.name).byte(0x00).u32(importTypes[i]));
   section(2, importSec);
 
