@@ -144,7 +144,8 @@ export async function benchLpm() {
   }
   notes.push(`Targets quoted for the kernel with 1M IPv4 prefixes: ~${QUOTED_LOOKUP_NS} ns a lookup, ~${QUOTED_INSERTS_PER_S / 1000}k inserts/s ` +
     `(its own benchmark, a denser, cache-friendlier workload); xdplab here: ${fmt(hot, 0)} ns hot, ${fmt(cold, 0)} ns cold, ${fmt(insertsPerS / 1e3, 0)}k inserts/s.`);
-  return { title: 'LPM trie map: 1M IPv4 prefixes', header: ['operation', 'xdplab per op', 'xdplab rate', 'kernel per op (same run)'], rows, notes };
+  const raw = { xdplabBytes: map.memoryBytes, kernelBytes: kernel?.trieBytes };
+  return { title: 'LPM trie map: 1M IPv4 prefixes', header: ['operation', 'xdplab per op', 'xdplab rate', 'kernel per op (same run)'], rows, notes, raw };
 }
 
 // Run alone: node bench/lpm.js (after npm run build).
