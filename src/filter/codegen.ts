@@ -1,8 +1,8 @@
 /**
  * Conditions to BPF instructions for XDP or TC, shaped the way clang shapes packet code, so
  * both verifiers (the kernel's, and xdplab's) accept it: every load is preceded by a compare
- * of its end with data_end, and a variable offset is bounded (≤ 0xffff − size) before it is
- * added to the packet pointer. A load that would pass data_end jumps to "no match", as a
+ * of its end with data_end (once per path: a load the path has checked already needs none), and
+ * a variable offset is bounded (≤ 0xffff − size) before it is added to the packet pointer. A load that would pass data_end jumps to "no match", as a
  * classic BPF load past the end returns 0. Arithmetic is 32-bit unsigned, as classic BPF's;
  * division or modulo by zero is "no match" too, a shift by 32 or more gives 0 (libpcap's
  * bpf_filter). Registers: r6 the context, r7 data, r8 data_end, r9 the packet's length when
@@ -162,9 +162,13 @@ class CodeGen {
       this.e.jump(BPF_JMP32 | BPF_JEQ | BPF_K, dst, 0, 0, this.reject);
       return;
     }
-    this.e.insn(BPF_ALU64 | BPF_MOV | BPF_X, q, R_DATA, 0, 0);
-    this.e.insn(BPF_ALU64 | BPF_ADD | BPF_K, q, 0, 0, off + size);
-    this.e.jump(BPF_JMP | BPF_JGT | BPF_X, q, R_END, 0, this.reject);
+    // A path that has checked this far already needs no compare (the verifier's range says so too).
+    if (!this.e.proven(off + size)) {
+      this.e.insn(BPF_ALU64 | BPF_MOV | BPF_X, q, R_DATA, 0, 0);
+      this.e.insn(BPF_ALU64 | BPF_ADD | BPF_K, q, 0, 0, off + size);
+      this.e.jump(BPF_JMP | BPF_JGT | BPF_X, q, R_END, 0, this.reject);
+      this.e.checked(off + size);
+    }
     if (off <= 0x7fff) {
       this.e.insn(BPF_LDX | BPF_MEM | SIZES[size], dst, R_DATA, off, 0);
     } else {

@@ -30,6 +30,13 @@ export class Emitter {
   private readonly at = new Map<Label, number>();
   private labels = 0;
   private pendingCol: number | undefined;
+  /**
+   * Bytes of packet the path reaching the next instruction has checked against data_end (the
+   * verifier's range of the data pointer there): the least over the jumps to a label and the
+   * fall-through into it; Infinity after a goto, until a label (all jumps go forward).
+   */
+  private known = 0;
+  private readonly knownAt = new Map<Label, number>();
 
   label(): Label {
     return this.labels++;
@@ -37,6 +44,18 @@ export class Emitter {
 
   place(label: Label): void {
     this.at.set(label, this.slots.length);
+    this.known = Math.min(this.known, this.knownAt.get(label) ?? Infinity);
+    if (this.known === Infinity) this.known = 0;
+  }
+
+  /** The path goes on only if its first `bytes` bytes are in the packet. */
+  checked(bytes: number): void {
+    this.known = Math.max(this.known, bytes);
+  }
+
+  /** Whether the path here has already checked the first `bytes` bytes. */
+  proven(bytes: number): boolean {
+    return bytes <= this.known;
   }
 
   /** The next instruction starts the test written at this column. */
@@ -50,10 +69,12 @@ export class Emitter {
 
   jump(code: number, dst: number, src: number, imm: number, target: Label): void {
     this.push({ insn: new Instruction(code, dst, src, 0, imm | 0), target });
+    this.knownAt.set(target, Math.min(this.knownAt.get(target) ?? Infinity, this.known));
   }
 
   goto(target: Label): void {
     this.jump(BPF_JMP | BPF_JA, 0, 0, 0, target);
+    this.known = Infinity;
   }
 
   private push(slot: Slot): void {

@@ -42,7 +42,8 @@ export class Gen {
   cmp(size: Size, at: number, v: number, mask = 0xffffffff, op: RelOp = 'eq', ihlAt?: number): Cond {
     const load = this.load(size, at, ihlAt);
     const full = size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
-    return this.rel(op, (mask >>> 0) & full ^ full ? { k: 'bin', op: '&', a: load, b: num(mask) } : load, num(v));
+    const masked = ((mask & full) ^ full) !== 0;
+    return this.rel(op, masked ? { k: 'bin', op: '&', a: load, b: num(mask) } : load, num(v));
   }
 
   /** gen_linktype for Ethernet: an EtherType, or an LLC SAP when the value is an 802.3 length. */

@@ -5,6 +5,8 @@
  * dropped; `drop`: XDP_DROP / TC_ACT_SHOT, the rest passed), as tcpdump would print them.
  */
 import { XdplabError } from '../errors.js';
+import { loadCollectionSpec } from '../spec/loader.js';
+import type { CollectionSpec } from '../spec/types.js';
 import { disassembleLines } from '../isa/disasm.js';
 import { TC_ACT_OK, TC_ACT_SHOT } from '../uapi/pkt-cls.js';
 import { XDP_DROP, XDP_PASS } from '../uapi/bpf.js';
@@ -33,6 +35,8 @@ export interface CompiledFilter {
   readonly action: FilterAction;
   /** The instructions, one line each (llvm-objdump's syntax). */
   readonly disassembly: string[];
+  /** The object read as loadCollectionSpec reads it: a spec to load into a Runtime (Collection.load). */
+  spec(): CollectionSpec;
 }
 
 const HOOKS: readonly FilterHook[] = ['xdp', 'tc'];
@@ -53,8 +57,10 @@ export function compileFilter(expr: string, options: FilterOptions = {}): Compil
   const code = generate(parseFilter(expr), hook, verdicts(hook, action));
   const pcs: number[] = [];
   code.insns.reduce((slot, insn) => (pcs.push(slot), slot + insn.width), 0);
+  const object = filterObject(code, expr);
   return {
-    object: filterObject(code, expr),
+    object,
+    spec: () => loadCollectionSpec(object, `filter '${expr}'`),
     program: programName(hook),
     section: hook,
     hook,

@@ -323,7 +323,7 @@ function filterProgram(f: Map<string, Cursor>, hook: HookName, runtime: Runtime,
   const action = (f.get('action')?.oneOf(['pass', 'drop'] as const) ?? 'pass') as FilterAction;
   try {
     const compiled = compileFilter(expr, { hook: hook === 'xdp' ? 'xdp' : 'tc', action });
-    const collection = Collection.load(runtime, loadCollectionSpec(compiled.object, `filter '${expr}'`), load);
+    const collection = Collection.load(runtime, compiled.spec(), load);
     return { program: collection.program(compiled.program), name: `filter '${expr}'` };
   } catch (err) {
     throw at.fail((err as Error).message);

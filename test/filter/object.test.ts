@@ -35,7 +35,7 @@ describe('the object', () => {
     const sym = elf.symbols.find((s) => s.name === c.program)!;
     expect(sym.type).toBe(STT_FUNC);
     expect(elf.sections[sym.shndx].name).toBe(hook);
-    const spec = loadCollectionSpec(c.object, 'f.o');
+    const spec = c.spec();
     expect(spec.license).toBe('Dual MIT/GPL');
     expect(spec.programs.get(c.program)!.type).toBe(hook === 'xdp' ? BPF_PROG_TYPE.BPF_PROG_TYPE_XDP : BPF_PROG_TYPE.BPF_PROG_TYPE_SCHED_CLS);
   });

@@ -61,13 +61,18 @@ export function tcpdumpMatches(capture: string, expr: string, options: { unoptim
   });
 }
 
-/** The kernel's passes: the object loaded by bpftool, each packet one BPF_PROG_TEST_RUN. */
-export function kernelPasses(c: CompiledFilter, list: readonly Uint8Array[]): number[] {
+/** The kernel's answers: the object loaded by bpftool, each packet one BPF_PROG_TEST_RUN (refused: EINVAL, as a TC test run of a short frame). */
+export function kernelRun(c: CompiledFilter, list: readonly Uint8Array[]): Passes {
   const file = path.join(os.tmpdir(), `xdplab-filter-${process.pid}-${c.program}.o`);
   writeFileSync(file, c.object);
   const k = new KernelObject(file);
+  const pass = c.hook === 'xdp' ? 2 : 0;
   try {
-    return k.runMany(c.program, list).flatMap((a, i) => ('retval' in a && a.retval === 2 ? [i] : []));
+    const answers = k.runMany(c.program, list);
+    return {
+      passed: answers.flatMap((a, i) => ('retval' in a && a.retval === pass ? [i] : [])),
+      refused: answers.flatMap((a, i) => ('refused' in a ? [i] : [])),
+    };
   } finally {
     k.close();
   }

@@ -1,8 +1,9 @@
 /**
  * The filter compiler against libpcap itself: for every expression of expressions.ts and every
  * capture of captures.ts, the packets the compiled XDP program passes in xdplab are exactly
- * the packets `tcpdump -r CAP EXPR` prints, and the kernel (BPF_PROG_TEST_RUN of the same
- * object, loaded by bpftool) passes the same ones.
+ * the packets `tcpdump -r CAP EXPR` prints, so are those the TC program passes (of the frames a
+ * TC test run takes), and the kernel (BPF_PROG_TEST_RUN of the same objects, loaded by bpftool)
+ * gives xdplab's verdicts for both.
  *
  * tcpdump's and the kernel's answers are kept in test/fixtures/filter/answers.json (packet
  * indices from 0, per capture and expression): where tcpdump or the kernel cannot be asked, the
@@ -19,20 +20,22 @@ import { repoRoot } from '../support/paths.js';
 import { titled } from '../support/skip.js';
 import { CAPTURES, writeCaptures } from './captures.js';
 import { EXPRESSIONS } from './expressions.js';
-import { kernelPasses, tcpdumpMatches, tcpdumpMissing, xdplabRun, type Passes } from './run.js';
+import { kernelRun, tcpdumpMatches, tcpdumpMissing, xdplabRun, type Passes } from './run.js';
 
 type Answers = Record<string, Record<string, number[]>>;
 interface Record_ {
   tcpdump: Answers;
+  /** The kernel's passes of the XDP objects, and of the TC objects. */
   kernel: Answers;
+  kernelTc: Answers;
 }
 
 const RECORD_FILE = path.join(repoRoot, 'test/fixtures/filter/answers.json');
 const RECORDING = process.env.XDPLAB_RECORD_KERNEL === '1';
 const noTcpdump = tcpdumpMissing();
 const noKernel = process.env.XDPLAB_NO_KERNEL ? 'XDPLAB_NO_KERNEL is set' : kernelMissing();
-const recorded: Record_ = existsSync(RECORD_FILE) ? JSON.parse(readFileSync(RECORD_FILE, 'utf8')) as Record_ : { tcpdump: {}, kernel: {} };
-const fresh: Record_ = { tcpdump: {}, kernel: {} };
+const recorded: Record_ = existsSync(RECORD_FILE) ? JSON.parse(readFileSync(RECORD_FILE, 'utf8')) as Record_ : { tcpdump: {}, kernel: {}, kernelTc: {} };
+const fresh: Record_ = { tcpdump: {}, kernel: {}, kernelTc: {} };
 
 const packets = Object.fromEntries(Object.entries(CAPTURES).map(([name, make]) => [name, make()]));
 const compiled = new Map<string, CompiledFilter>();
@@ -120,27 +123,31 @@ describe.each(Object.keys(CAPTURES))('capture %s', (capture) => {
   });
 });
 
-it(`the kernel's verdicts (BPF_PROG_TEST_RUN) are xdplab's, every capture${noKernel ? ` (recorded; the live kernel cannot be asked: ${noKernel})` : ' (live and recorded)'}`, () => {
-  const differ: string[] = [];
-  const names = NAMES;
-  const all = names.flatMap((n) => packets[n]);
-  for (const expr of EXPRESSIONS) {
-    const live = noKernel ? undefined : kernelPasses(compiled.get(expr)!, all);
-    let from = 0;
-    for (const capture of names) {
-      const n = packets[capture].length;
-      const got = xdplab(expr, 'xdp')[capture].passed;
-      let kernel: number[];
-      if (live === undefined) {
-        kernel = recordedAnswer('kernel', capture, expr);
-      } else {
-        kernel = live.filter((i) => i >= from && i < from + n).map((i) => i - from);
-        keep('kernel', capture, expr, kernel);
-        if (!RECORDING && !same(kernel, recordedAnswer('kernel', capture, expr))) differ.push(`${capture} '${expr}': the kernel now ${JSON.stringify(kernel)}, recorded otherwise`);
+describe.each(['xdp', 'tc'] as const)('the kernel, %s', (hook) => {
+  const kind = hook === 'xdp' ? 'kernel' : 'kernelTc';
+  it(`the kernel's verdicts (BPF_PROG_TEST_RUN of the ${hook} object) are xdplab's, every capture${noKernel ? ` (recorded; the live kernel cannot be asked: ${noKernel})` : ' (live and recorded)'}`, () => {
+    const differ: string[] = [];
+    const all = NAMES.flatMap((n) => packets[n]);
+    for (const expr of EXPRESSIONS) {
+      const live = noKernel ? undefined : kernelRun((hook === 'xdp' ? compiled : compiledTc).get(expr)!, all);
+      let from = 0;
+      for (const capture of NAMES) {
+        const n = packets[capture].length;
+        const mine = (list: number[]): number[] => list.filter((i) => i >= from && i < from + n).map((i) => i - from);
+        const got = xdplab(expr, hook)[capture];
+        let kernel: number[];
+        if (live === undefined) {
+          kernel = recordedAnswer(kind, capture, expr);
+        } else {
+          kernel = mine(live.passed);
+          keep(kind, capture, expr, kernel);
+          if (!same(mine(live.refused), got.refused)) differ.push(`${capture} '${expr}': the kernel refused ${JSON.stringify(mine(live.refused))}, xdplab ${JSON.stringify(got.refused)}`);
+          if (!RECORDING && !same(kernel, recordedAnswer(kind, capture, expr))) differ.push(`${capture} '${expr}': the kernel now ${JSON.stringify(kernel)}, recorded otherwise`);
+        }
+        if (!same(got.passed, kernel)) differ.push(`${capture} '${expr}': kernel ${JSON.stringify(kernel)}, xdplab ${JSON.stringify(got.passed)}`);
+        from += n;
       }
-      if (!same(got, kernel)) differ.push(`${capture} '${expr}': kernel ${JSON.stringify(kernel)}, xdplab ${JSON.stringify(got)}`);
-      from += n;
     }
-  }
-  expect(differ).toEqual([]);
-}, 600_000);
+    expect(differ).toEqual([]);
+  }, 600_000);
+});
