@@ -173,22 +173,33 @@ export class PacketReplayer {
     this.setClock(tsSec, tsNsec);
     // One CPU and XDP: nothing reads the hash (the TC skb carries it as skb->hash).
     const hash = this.cpus > 1 || this.tc ? this.hasher.hash(data, 0, length) : 0;
+    const cpu = this.startPacket(hash);
+    try {
+      if (this.xdp) this.runXdp(this.xdp, data, cpu);
+      else this.runTc(this.tc!, data, cpu, hash);
+    } catch (err) {
+      this.recordFault(err);
+    }
+    return this.retval;
+  }
+
+  /** A packet's start: its flow hash and the CPU RSS gives it, no verdict yet; the CPU. */
+  private startPacket(hash: number): number {
     const cpu = hash === 0 ? 0 : rssQueue(hash, this.cpus);
     this.hash = hash;
     this.cpu = cpu;
     this.fault = undefined;
     this.retval = 0;
     this.passed = false;
-    try {
-      if (this.xdp) this.runXdp(this.xdp, data, cpu);
-      else this.runTc(this.tc!, data, cpu, hash);
-    } catch (err) {
-      if (!(err instanceof VmFault)) throw err;
-      this.fault = err;
-      this.retval = 0;
-      this.passed = false;
-    }
-    return this.retval;
+    return cpu;
+  }
+
+  /** A run that faulted: retval 0, not passed, the fault kept; anything else is not ours to catch. */
+  private recordFault(err: unknown): void {
+    if (!(err instanceof VmFault)) throw err;
+    this.fault = err;
+    this.retval = 0;
+    this.passed = false;
   }
 
   /**
@@ -206,22 +217,14 @@ export class PacketReplayer {
     const src = this.staging!.start + (at - this.stagedFrom);
     this.setClock(rec.tsSec, rec.tsNsec);
     const hash = this.cpus > 1 ? this.hasher.hash(this.runtime.arena.u8, src, src + length) : 0;
-    const cpu = hash === 0 ? 0 : rssQueue(hash, this.cpus);
-    this.hash = hash;
-    this.cpu = cpu;
-    this.fault = undefined;
-    this.retval = 0;
-    this.passed = false;
+    const cpu = this.startPacket(hash);
     const hook = this.xdp;
     try {
       if (hook.env.trace.length) hook.env.trace.length = 0;
       hook.loadFromArena(src, length, this.device.ifindex, this.context === 'test-run' ? 0 : cpu);
       this.finishXdp(hook, hook.runOnce(this.program, cpu));
     } catch (err) {
-      if (!(err instanceof VmFault)) throw err;
-      this.fault = err;
-      this.retval = 0;
-      this.passed = false;
+      this.recordFault(err);
     }
     return this.retval;
   }
