@@ -4,7 +4,7 @@
  * drop: the others pass).
  *
  *   xdplab filter EXPR [-o filter.bpf.o] [--hook xdp|tc|tc-ingress|tc-egress] [--action pass|drop]
- *   xdplab filter EXPR --pcap IN [replay's options: --out, --json, --expect, --path, --cpus …]
+ *   xdplab filter EXPR --pcap IN | --live IFACE [replay's options: --out, --json, --expect, --path, --cpus …]
  *
  * -o writes the BPF ELF object (with BTF), which `bpftool prog load` and every xdplab command
  * take; --pcap runs it over a capture at once, exactly as `xdplab replay` runs an object
@@ -15,11 +15,9 @@ import { Command, Option } from 'commander';
 import { compileFilter, type FilterAction, type FilterHook } from '../filter/index.js';
 import type { ReplayHookName } from '../hooks/replay.js';
 import { checkOutputFile } from '../files.js';
-import { engineOption } from './engine-option.js';
 import { writeOutput } from './files.js';
 import type { Io } from './main.js';
-import { runReplay, type ReplayOptions } from './replay-command.js';
-import { capsOption, noVerifyOption } from './verify-option.js';
+import { addReplayOptions, runReplay, type ReplayOptions } from './replay-command.js';
 
 const FILTER_HOOKS = ['xdp', 'tc', 'tc-ingress', 'tc-egress'] as const;
 
@@ -34,7 +32,7 @@ export async function runFilter(expr: string, opts: FilterCliOptions, io: Io): P
   const hook: FilterHook = opts.hook === 'xdp' ? 'xdp' : 'tc';
   const compiled = compileFilter(expr, { hook, action: opts.action });
   if (opts.output !== undefined) writeOutput(opts.output, compiled.object);
-  if (opts.pcap === undefined) {
+  if (opts.pcap === undefined && opts.live === undefined) {
     if (opts.output === undefined) io.out(`${compiled.section}/${compiled.program}: ${expr}\n${compiled.disassembly.join('\n')}\n`);
     return 0;
   }
@@ -44,26 +42,14 @@ export async function runFilter(expr: string, opts: FilterCliOptions, io: Io): P
 }
 
 export function registerFilterCommand(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('filter')
-    .description('compile a pcap-filter expression (tcpdump\'s language) into an XDP or TC program; --pcap runs it over a capture')
+    .description('compile a pcap-filter expression (tcpdump\'s language) into an XDP or TC program; --pcap or --live runs it, as `xdplab replay` does')
     .argument('<expr>', 'the filter expression, e.g. \'tcp dst port 22 and src net 10.0.0.0/8\'')
-    .option('-o, --output <file.bpf.o>', 'write the BPF ELF object (loads in the kernel and in xdplab); without -o or --pcap the disassembly is printed')
-    .addOption(new Option('--hook <hook>', 'the program type: xdp, or tc (tc-ingress / tc-egress say where --pcap runs it)').choices(FILTER_HOOKS).default('xdp'))
-    .addOption(new Option('--action <action>', 'what matching packets get: pass (the rest dropped) or drop (the rest passed)').choices(['pass', 'drop']).default('pass'))
-    .option('--pcap <file>', 'run the program over this capture at once, as `xdplab replay` does')
-    .option('--out <file.pcap>', 'with --pcap: write the packets that pass')
-    .option('--json', 'with --pcap: one JSON object a packet instead of the summary')
-    .option('--seed <n>', 'seed of bpf_get_prandom_u32', '1')
-    .option('--cpus <n>', 'emulated CPUs: packets spread over them by RSS flow hash', '1')
-    .option('--skip-bad', 'skip (and count) malformed records instead of stopping')
-    .option('--path', 'hand each packet over as the kernel\'s receive path does on a device eth0, not as BPF_PROG_TEST_RUN does')
-    .option('--expect [file.json]', 'check each packet\'s verdict against its capture comment (or a JSON file); exit 1 when one differs')
-    .option('--dev-mac <mac>', 'with --path: MAC address of the device (eth0, ifindex 2)', '02:00:00:00:00:01')
-    .addOption(engineOption())
-    .addOption(capsOption())
-    .addOption(noVerifyOption())
-    .action(async (expr: string, opts: FilterCliOptions) => {
-      setExit(await runFilter(expr, opts, io));
-    });
+    .option('-o, --output <file.bpf.o>', 'write the BPF ELF object (loads in the kernel and in xdplab); without -o, --pcap or --live the disassembly is printed')
+    .addOption(new Option('--action <action>', 'what matching packets get: pass (the rest dropped) or drop (the rest passed)').choices(['pass', 'drop']).default('pass'));
+  const hook = new Option('--hook <hook>', 'the program type: xdp, or tc (tc-ingress / tc-egress say where --pcap runs it)').choices(FILTER_HOOKS).default('xdp');
+  addReplayOptions(command, hook).action(async (expr: string, opts: FilterCliOptions) => {
+    setExit(await runFilter(expr, opts, io));
+  });
 }

@@ -414,15 +414,18 @@ export function registerReplayCommand(program: Command, io: Io, setExit: (code: 
     });
 }
 
-/** The options of `replay` (sources, hook, outputs, maps, expectations, engine), for the commands built on it. */
-export function addReplayOptions(command: Command): Command {
+/**
+ * The options of `replay` (sources, hook, outputs, maps, expectations, engine), for the commands
+ * built on it; `hook`: a command's own --hook (`filter` names program types), else replay's.
+ */
+export function addReplayOptions(command: Command, hook?: Option): Command {
   return command
     .option('--pcap <file>', 'the capture to replay (pcap or pcapng: Ethernet, or Linux cooked and raw IP, given Ethernet headers)')
     .option('--live <iface>', 'run on the frames arriving on a host interface (libpcap, inbound only; root or CAP_NET_RAW); XDP_TX and redirects back to it go out of it')
     .option('--count <n>', 'with --live: stop once n frames have arrived (run, or dropped by the kernel)')
     .option('--duration <seconds>', 'with --live: stop after this many seconds (else at --count or Ctrl-C)')
     .option('--filter <expr>', 'with --live: capture only frames matching this BPF filter expression (pcap-filter(7))')
-    .addOption(new Option('--hook <hook>', 'where the program runs (default: xdp for XDP programs, tc-ingress for TC)').choices(REPLAY_HOOKS))
+    .addOption(hook ?? new Option('--hook <hook>', 'where the program runs (default: xdp for XDP programs, tc-ingress for TC)').choices(REPLAY_HOOKS))
     .option('--out <file.pcap>', 'write the packets that go on (after the program) to this capture (pcapng, with the input\'s packet comments, when it ends in .pcapng)')
     .option('--json', 'one JSON object a packet instead of the summary')
     .option('--seed <n>', 'seed of bpf_get_prandom_u32', '1')
