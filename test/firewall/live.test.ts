@@ -3,33 +3,22 @@
  * only; it says why it skips): the frames test/live/generate.mjs sends get, line for line, the
  * verdicts and deciding rules a --pcap run of the same frames gives.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/cli.js';
-import { createVethPair, generateIn, liveSkipReason, xdplabIn, type VethPair } from '../support/netns.js';
+import { useVethPair, generateIn, liveSkipReason, xdplabIn } from '../support/netns.js';
 
 const skip = liveSkipReason();
 const RULES = path.join('examples', 'rules.yaml');
 
 describe.skipIf(skip)(`firewall --live on a veth pair${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let pair: VethPair;
-  let dir: string;
-  beforeAll(() => {
-    pair = createVethPair();
-    dir = mkdtempSync(path.join(tmpdir(), 'xdplab-fw-live-'));
-  });
-  afterAll(() => {
-    pair?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const veth = useVethPair('xdplab-fw-live-');
 
   it('decides as a --pcap run of the same frames, packet by packet', async () => {
-    const sent = path.join(dir, 'sent.pcap');
-    const xdplab = xdplabIn(pair.lab.ns, ['firewall', RULES, '--json', '--live', pair.lab.iface, '--filter', 'ether src 02:00:00:00:00:aa', '--count', '300', '--duration', '120']);
+    const sent = path.join(veth.dir, 'sent.pcap');
+    const xdplab = xdplabIn(veth.pair.lab.ns, ['firewall', RULES, '--json', '--live', veth.pair.lab.iface, '--filter', 'ether src 02:00:00:00:00:aa', '--count', '300', '--duration', '120']);
     await xdplab.waitFor(/capturing on/);
-    const gen = generateIn(pair.gen, 300, sent);
+    const gen = generateIn(veth.pair.gen, 300, sent);
     expect(await gen.exited, gen.stderr).toBe(0);
     expect(await xdplab.exited, xdplab.stderr).toBe(0);
     const replay = spawnCli(['firewall', RULES, '--json', '--pcap', sent]);

@@ -3,12 +3,11 @@
  * test makes (and removes), a generator (generate.mjs) sending into one end, xdplab on the
  * other. Root only; each test says why it skips.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readCaptureSync } from '../../src/pcap/reader.js';
-import { createVethPair, generateIn, liveSkipReason, NsProcess, tcpdumpMissing, xdplabIn, type VethPair } from '../support/netns.js';
+import { useVethPair, generateIn, liveSkipReason, NsProcess, tcpdumpMissing, xdplabIn, type VethPair } from '../support/netns.js';
 import { spawnCli } from '../support/cli.js';
 
 const skip = liveSkipReason();
@@ -32,21 +31,12 @@ async function liveRun(pair: VethPair, args: string[], count: number, pcap?: str
 }
 
 describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let pair: VethPair;
-  let dir: string;
-  beforeAll(() => {
-    pair = createVethPair();
-    dir = mkdtempSync(path.join(tmpdir(), 'xdplab-live-'));
-  });
-  afterAll(() => {
-    pair?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const veth = useVethPair('xdplab-live-');
 
   it('gives the verdicts and output bytes of a --pcap replay of the same frames (XDP)', async () => {
-    const sent = path.join(dir, 'sent.pcap');
+    const sent = path.join(veth.dir, 'sent.pcap');
     const obj = fixture('xdp-count.bpf.o');
-    const { xdplab, code } = await liveRun(pair, ['replay', obj, 'xdp_count', '--json'], 400, sent);
+    const { xdplab, code } = await liveRun(veth.pair, ['replay', obj, 'xdp_count', '--json'], 400, sent);
     expect(code, xdplab.stderr).toBe(0);
     const replay = spawnCli(['replay', obj, 'xdp_count', '--json', '--pcap', sent]);
     expect(replay.code, replay.stderr).toBe(0);
@@ -57,9 +47,9 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
   }, 60_000);
 
   it('gives the verdicts and output bytes of a --pcap replay of the same frames (TC)', async () => {
-    const sent = path.join(dir, 'sent-tc.pcap');
+    const sent = path.join(veth.dir, 'sent-tc.pcap');
     const obj = fixture('tc-verdicts.bpf.o');
-    const { xdplab, code } = await liveRun(pair, ['replay', obj, 'tc_second', '--json'], 400, sent);
+    const { xdplab, code } = await liveRun(veth.pair, ['replay', obj, 'tc_second', '--json'], 400, sent);
     expect(code, xdplab.stderr).toBe(0);
     const replay = spawnCli(['replay', obj, 'tc_second', '--json', '--pcap', sent]);
     expect(replay.code, replay.stderr).toBe(0);
@@ -68,10 +58,10 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
   }, 60_000);
 
   it('ends at Ctrl-C (SIGINT) with the summary, every output written, exit 0', async () => {
-    const out = path.join(dir, 'passed.pcapng');
-    const xdplab = xdplabIn(pair.lab.ns, ['replay', fixture('xdp-count.bpf.o'), 'xdp_count', '--live', pair.lab.iface, '--filter', GEN_FILTER, '--out', out]);
+    const out = path.join(veth.dir, 'passed.pcapng');
+    const xdplab = xdplabIn(veth.pair.lab.ns, ['replay', fixture('xdp-count.bpf.o'), 'xdp_count', '--live', veth.pair.lab.iface, '--filter', GEN_FILTER, '--out', out]);
     await xdplab.waitFor(/capturing on/);
-    const gen = generateIn(pair.gen, 100);
+    const gen = generateIn(veth.pair.gen, 100);
     expect(await gen.exited, gen.stderr).toBe(0);
     await new Promise((r) => setTimeout(r, 1500)); // the frames are run within milliseconds; a loaded machine gets more
     xdplab.signal('SIGINT');
@@ -84,11 +74,11 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
   }, 60_000);
 
   it.skipIf(tcpdumpMissing())(`reflects XDP_TX frames back out, with the bytes the program wrote${tcpdumpMissing() ? ` (skipped: ${tcpdumpMissing()})` : ''}`, async () => {
-    const sent = path.join(dir, 'reflect-sent.pcap');
-    const back = path.join(dir, 'back.pcap');
-    const tcpdump = new NsProcess(pair.gen.ns, ['tcpdump', '-i', pair.gen.iface, '-Q', 'in', '-B', '65536', '-U', '-n', '-w', back]);
+    const sent = path.join(veth.dir, 'reflect-sent.pcap');
+    const back = path.join(veth.dir, 'back.pcap');
+    const tcpdump = new NsProcess(veth.pair.gen.ns, ['tcpdump', '-i', veth.pair.gen.iface, '-Q', 'in', '-B', '65536', '-U', '-n', '-w', back]);
     await tcpdump.waitFor(/listening on/);
-    const { xdplab, code } = await liveRun(pair, ['replay', fixture('xdp-reflect.bpf.o'), 'xdp_reflect'], 300, sent);
+    const { xdplab, code } = await liveRun(veth.pair, ['replay', fixture('xdp-reflect.bpf.o'), 'xdp_reflect'], 300, sent);
     expect(code, xdplab.stderr).toBe(0);
     expect(summaryRows(xdplab.stdout).get('sent back out')).toBe(300);
     // tcpdump writes each frame as it takes it (-U; a block of its ring within 1 s): wait for all, or 10 s.
@@ -107,7 +97,7 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
   }, 60_000);
 
   it('sends a TC redirect to the egress of the device it came in on back out of the interface', async () => {
-    const { xdplab, code } = await liveRun(pair, ['replay', fixture('tc-redirect.bpf.o'), 'tc_neigh'], 50);
+    const { xdplab, code } = await liveRun(veth.pair, ['replay', fixture('tc-redirect.bpf.o'), 'tc_neigh'], 50);
     expect(code, xdplab.stderr).toBe(0);
     const rows = summaryRows(xdplab.stdout);
     expect(rows.get('TC_ACT_REDIRECT'), xdplab.stdout).toBe(50);
@@ -115,7 +105,7 @@ describe.skipIf(skip)(`replay --live on a veth pair${skip ? ` (skipped: ${skip})
   }, 60_000);
 
   it('takes a burst of 200,000 frames: every frame run or counted as dropped by the kernel, exactly', async () => {
-    const { xdplab, code } = await liveRun(pair, ['replay', fixture('xdp-count.bpf.o'), 'xdp_count'], 200_000);
+    const { xdplab, code } = await liveRun(veth.pair, ['replay', fixture('xdp-count.bpf.o'), 'xdp_count'], 200_000);
     expect(code, xdplab.stderr).toBe(0);
     const rows = summaryRows(xdplab.stdout);
     const packets = rows.get('packets')!;

@@ -4,15 +4,14 @@
  * out on the real wire (tcpdump on the other end sees them, forwarded: TTL one less, the
  * router's MAC as source); frames sent into the real wire enter the emulated router.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildPacket } from '../../src/packet/build.js';
 import { eth, ipv4, udp, payload } from '../../src/packet/layers.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
 import { pcapBytes } from '../support/captures.js';
-import { createVethPair, generateIn, liveSkipReason, NsProcess, tcpdumpMissing, xdplabIn, type VethPair } from '../support/netns.js';
+import { useVethPair, generateIn, liveSkipReason, NsProcess, tcpdumpMissing, xdplabIn } from '../support/netns.js';
 
 const skip = liveSkipReason() ?? tcpdumpMissing();
 const FRAMES = 50;
@@ -42,32 +41,23 @@ traffic:
 `;
 
 describe.skipIf(skip)(`a topology with a live interface${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let pair: VethPair;
-  let dir: string;
-  beforeAll(() => {
-    pair = createVethPair();
-    dir = mkdtempSync(path.join(tmpdir(), 'xdplab-live-topo-'));
-  });
-  afterAll(() => {
-    pair?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const veth = useVethPair('xdplab-live-topo-');
 
   it('routes frames from a capture out of the live interface, and takes frames in from it', async () => {
     const frames = Array.from({ length: FRAMES }, (_, i) => frame(i));
-    writeFileSync(path.join(dir, 'in.pcap'), pcapBytes({ records: frames.map((data, i) => ({ tsSec: 1_700_000_000, tsFrac: i, data })) }));
-    const file = path.join(dir, 'topology.yaml');
-    writeFileSync(file, topology(pair.lab.iface, 'in.pcap'));
-    const back = path.join(dir, 'back.pcap');
-    const tcpdump = new NsProcess(pair.gen.ns, ['tcpdump', '-i', pair.gen.iface, '-Q', 'in', '-B', '65536', '-U', '-n', '-w', back]);
+    writeFileSync(path.join(veth.dir, 'in.pcap'), pcapBytes({ records: frames.map((data, i) => ({ tsSec: 1_700_000_000, tsFrac: i, data })) }));
+    const file = path.join(veth.dir, 'topology.yaml');
+    writeFileSync(file, topology(veth.pair.lab.iface, 'in.pcap'));
+    const back = path.join(veth.dir, 'back.pcap');
+    const tcpdump = new NsProcess(veth.pair.gen.ns, ['tcpdump', '-i', veth.pair.gen.iface, '-Q', 'in', '-B', '65536', '-U', '-n', '-w', back]);
     await tcpdump.waitFor(/listening on/);
 
-    const xdplab = xdplabIn(pair.lab.ns, ['run', file, '--out', path.join(dir, 'out'), '--duration', '4']);
+    const xdplab = xdplabIn(veth.pair.lab.ns, ['run', file, '--out', path.join(veth.dir, 'out'), '--duration', '4']);
     await new Promise((r) => setTimeout(r, 1500)); // the capture is fed at once; the run then waits for live frames
-    const gen = generateIn(pair.gen, 20);
+    const gen = generateIn(veth.pair.gen, 20);
     expect(await gen.exited, gen.stderr).toBe(0);
     expect(await xdplab.exited, xdplab.stderr).toBe(0);
-    expect(xdplab.stdout).toMatch(new RegExp(`live r1/eth0 on ${pair.lab.iface}: captured 20, dropped by kernel 0, sent out ${FRAMES}`));
+    expect(xdplab.stdout).toMatch(new RegExp(`live r1/eth0 on ${veth.pair.lab.iface}: captured 20, dropped by kernel 0, sent out ${FRAMES}`));
 
     const received = (): Uint8Array[] => (existsSync(back) ? readCaptureSync(readFileSync(back)).records.map((r) => Uint8Array.from(r.data)) : []);
     for (let waited = 0; received().length < FRAMES && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));

@@ -4,9 +4,11 @@
  * host's stack nor anyone else's traffic reaches them; IPv6 off, so no stray solicitations).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { repoRoot } from './conformance.js';
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -112,3 +114,20 @@ export const xdplabIn = (ns: string, args: string[]): NsProcess => new NsProcess
 /** The generator (test/live/generate.mjs) in a namespace: count frames onto iface, written to pcap too. */
 export const generateIn = (end: VethEnd, count: number, pcap?: string): NsProcess =>
   new NsProcess(end.ns, [process.execPath, path.join(repoRoot, 'test', 'live', 'generate.mjs'), end.iface, String(count), ...(pcap ? [pcap] : [])]);
+
+/**
+ * A veth pair and a temporary folder for the tests of one describe block: made before them,
+ * removed after (call it in the block's body).
+ */
+export function useVethPair(tmpPrefix: string): { pair: VethPair; dir: string } {
+  const fixture = {} as { pair: VethPair; dir: string };
+  beforeAll(() => {
+    fixture.pair = createVethPair();
+    fixture.dir = mkdtempSync(path.join(tmpdir(), tmpPrefix));
+  });
+  afterAll(() => {
+    fixture.pair?.remove();
+    if (fixture.dir) rmSync(fixture.dir, { recursive: true, force: true });
+  });
+  return fixture;
+}
