@@ -16,6 +16,7 @@
  */
 import { XdplabError } from '../errors.js';
 import type { MapLookupLayout } from './map-layout.js';
+import type { ProgArrayLayout } from './prog-array-layout.js';
 
 export const PAGE_SIZE = 4096;
 const PAGE_SHIFT = 12;
@@ -101,6 +102,8 @@ export class Arena {
   jitEngine: object | undefined = undefined;
   /** The array and hash maps' lookup layouts by header address, which the JIT may compile (map-layout.ts). */
   readonly mapLookupLayouts = new Map<number, MapLookupLayout>();
+  /** The prog arrays' slot layouts by header address, for the JIT's tail calls (prog-array-layout.ts). */
+  readonly progArrayLayouts = new Map<number, ProgArrayLayout>();
   readonly memory: WebAssembly.Memory;
   /** Region id of each 4 KiB page of the 32-bit address space; 0 = unmapped. (Views into the reserved area.) */
   pageRegion!: Uint16Array;

@@ -1,6 +1,6 @@
 /**
  * Layout facts of the prog arrays whose tail calls the JIT compiles into wasm (jit/tail-call.ts):
- * maps/ publishes, per arena and by the map's header address (what `lddw r2, map` loads), where
+ * maps/ publishes, in the arena's table (Arena.progArrayLayouts) by the map's header address (what `lddw r2, map` loads), where
  * the slots live in the arena (one u32 program id a slot, 0 = empty) and how many there are. The
  * slots themselves are the map's storage, which every update and delete writes (the program's,
  * the user API's, a collection load's), so compiled code that reads them is never out of step.
@@ -14,19 +14,15 @@ export interface ProgArrayLayout {
   readonly maxEntries: number;
 }
 
-const layouts = new WeakMap<Arena, Map<number, ProgArrayLayout>>();
-
 /** Publish (or, with undefined, withdraw) the layout of the prog array whose header is at `header`. */
 export function setProgArrayLayout(arena: Arena, header: number, layout: ProgArrayLayout | undefined): void {
-  let byHeader = layouts.get(arena);
-  if (byHeader === undefined) layouts.set(arena, (byHeader = new Map()));
-  if (layout) byHeader.set(header, layout);
-  else byHeader.delete(header);
+  if (layout) arena.progArrayLayouts.set(header, layout);
+  else arena.progArrayLayouts.delete(header);
 }
 
 /** The layout of the prog array whose header is at `addr`, if one is published. */
 export function progArrayLayoutAt(arena: Arena, addr: number): ProgArrayLayout | undefined {
-  return layouts.get(arena)?.get(addr);
+  return arena.progArrayLayouts.get(addr);
 }
 
 /** The mark markInlineTailCall sets on a helper function. */
