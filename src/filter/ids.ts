@@ -21,7 +21,10 @@ const MAX_PORT = 65535;
 
 /** __pcap_atoin: a dotted IPv4 address of 1–4 parts, its value and how many bits were given. */
 function atoin(t: Token): { v: number; bits: number } {
-  const parts = t.text.split('.').map((p) => parseNumber(p, t.col));
+  // libpcap reads each dotted part in decimal (no octal 010, no hex 0x0a), as inet_aton does not.
+  const texts = t.text.split('.');
+  if (texts.some((p) => !/^[0-9]+$/.test(p))) throw filterError(t.col, `'${t.text}': invalid IPv4 address`);
+  const parts = texts.map(Number);
   if (parts.some((p) => p > 255)) throw filterError(t.col, `'${t.text}' is not an IPv4 address`);
   return { v: parts.reduce((v, p) => ((v << 8) | p) >>> 0, 0), bits: 8 * parts.length };
 }

@@ -49,12 +49,25 @@ function verdicts(hook: FilterHook, action: FilterAction): { match: number; noMa
 }
 
 /** Compile `expr`; a bad expression is an XdplabError (BAD_INPUT) naming the column. */
+/**
+ * Parsing and code generation recurse on the expression's nesting (as libpcap's yacc stack
+ * does, which ends with "memory exhausted"): an expression too deep for the stack is bad input.
+ */
+function withinStack<T>(expr: string, body: () => T): T {
+  try {
+    return body();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new XdplabError('BAD_INPUT', `filter: the expression (${expr.length} characters) nests too deeply to compile`);
+  }
+}
+
 export function compileFilter(expr: string, options: FilterOptions = {}): CompiledFilter {
   const hook = options.hook ?? 'xdp';
   const action = options.action ?? 'pass';
   if (!HOOKS.includes(hook)) throw new XdplabError('USAGE', `filter: hook '${String(hook)}': expected xdp or tc`);
   if (!ACTIONS.includes(action)) throw new XdplabError('USAGE', `filter: action '${String(action)}': expected pass or drop`);
-  const code = generate(parseFilter(expr), hook, verdicts(hook, action));
+  const code = withinStack(expr, () => generate(parseFilter(expr), hook, verdicts(hook, action)));
   const pcs: number[] = [];
   code.insns.reduce((slot, insn) => (pcs.push(slot), slot + insn.width), 0);
   const object = filterObject(code, expr);

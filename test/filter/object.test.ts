@@ -114,7 +114,9 @@ describe('xdplab filter', () => {
   it.each([
     ['tcp dst port', 'xdplab: filter: column 13: expected a port number after \'port\' (the expression ended)\n'],
     ['host 10.0.0.1 or', 'xdplab: filter: column 17: expected a primitive (host, net, port, tcp, ip[…] > N, …) (the expression ended)\n'],
-  ])('a bad expression: one line naming the column, exit 2 (%s)', async (expr, err) => {
+    ['('.repeat(20000) + 'tcp' + ')'.repeat(20000), 'xdplab: filter: the expression (40003 characters) nests too deeply to compile\n'],
+    ['not '.repeat(20000) + 'tcp', 'xdplab: filter: the expression (80003 characters) nests too deeply to compile\n'],
+  ])('a bad expression: one line naming the column, exit 2 (%#)', async (expr, err) => {
     expect(await cli(['filter', expr])).toEqual({ code: 2, stdout: '', stderr: err });
   });
 });

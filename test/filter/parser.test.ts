@@ -87,6 +87,12 @@ describe('parser', () => {
     expect(p('ip6 src net fe80::/10')).toBe('(2@12 eq 0x86dd & (4@22 & 0xffc00000) eq 0xfe800000)');
   });
 
+  it('dotted IPv4 parts are decimal, as libpcap reads them (010 is ten, 0x0a is refused)', () => {
+    expect(p('ip host 010.0.0.1')).toBe(p('ip host 10.0.0.1'));
+    expect(p('ip net 012.1')).toBe(p('ip net 12.1.0.0/16'));
+    expect(() => parseFilter('host 0x0a.0.0.1')).toThrow(/column 6: '0x0a\.0\.0\.1': invalid IPv4 address/);
+  });
+
   it('relations: < and <= and != are the negations of >=, > and =; loads carry their protocol test first', () => {
     expect(p('ip[8] < 64')).toBe('(2@12 eq 0x800 & !1@14[0x8] ge 0x40)');
     expect(p('len <= 100')).toBe('!len gt 0x64');
