@@ -128,9 +128,13 @@ export class PacketReplayer {
   private started = false;
   private scratch: Uint8Array | undefined;
   private xdpScratch: Uint8Array | undefined;
-  /** runRecord's copy of the reader's bytes [stagedFrom, stagedTo) of epoch stagedEpoch. */
+  /**
+   * runRecord's copy of the reader's bytes [stagedFrom, stagedTo) of epoch stagedEpoch of the
+   * buffer stagedBytes (epochs count per reader: another reader's records restage).
+   */
   private staging: Region | undefined;
   private stagedEpoch = -1;
+  private stagedBytes: Uint8Array | undefined = undefined;
   private stagedFrom = 0;
   private stagedTo = 0;
 
@@ -213,7 +217,7 @@ export class PacketReplayer {
     const epoch = rec.bufferEpoch;
     if (!this.xdp || epoch === undefined || epoch < 0 || length < ETH_HLEN || length > XDP_MAX_PACKET) return this.run(rec.data, rec.tsSec, rec.tsNsec);
     const at = rec.dataOffset;
-    if (epoch !== this.stagedEpoch || at < this.stagedFrom || at + length > this.stagedTo) this.stage(rec);
+    if (epoch !== this.stagedEpoch || rec.bytes !== this.stagedBytes || at < this.stagedFrom || at + length > this.stagedTo) this.stage(rec);
     const src = this.staging!.start + (at - this.stagedFrom);
     this.setClock(rec.tsSec, rec.tsNsec);
     const hash = this.cpus > 1 ? this.hasher.hash(this.runtime.arena.u8, src, src + length) : 0;
@@ -236,6 +240,7 @@ export class PacketReplayer {
     const to = Math.min(rec.bufferEnd ?? from + rec.capLen, from + STAGE_BYTES, rec.bytes.length);
     this.runtime.arena.u8.set(rec.bytes.subarray(from, Math.max(to, from + rec.capLen)), this.staging.start);
     this.stagedEpoch = rec.bufferEpoch!;
+    this.stagedBytes = rec.bytes;
     this.stagedFrom = from;
     this.stagedTo = Math.max(to, from + rec.capLen);
   }

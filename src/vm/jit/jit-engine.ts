@@ -261,13 +261,17 @@ export class JitEngine implements HelperCall {
     words[R0_PC] = -1;
     words[BUDGET] = Math.min(this.budget, MAX_JIT_BUDGET);
     words[STACK_TOP] = this.stackTop;
+    let status: number;
     try {
-      repeat(n);
+      status = repeat(n);
     } catch (err) {
       throw this.asVmFault(err);
     } finally {
       this.executed = this.scratch()[N] >>> 0;
     }
+    // A repeatable image only exits; anything else (a prog array slot changed under the loop
+    // to a program not compiled with it) would leave runs undone that r0 does not show.
+    if (status !== STATUS.EXIT) throw new XdplabError('INTERNAL', `jit: ${image.name}'s repeat loop stopped with status ${status}, not an exit`);
     return this.regs[0] >>> 0;
   }
 
