@@ -57,7 +57,7 @@ export class Firewall {
    * packet meets the new table (entries past the new count stay in the map, never tried).
    */
   setRules(rules: string | RuleSet | CompiledRules, file?: string): void {
-    this.installed = FirewallTables.install(this.collection, compiledOf(rules, file));
+    this.installed = FirewallTables.install(this.collection, compiledOf(rules, file), this.installed);
   }
 
   get compiled(): CompiledRules {

@@ -131,8 +131,8 @@ function parseRule(c: Cursor, index: number): Rule {
     action: f.get('action')!.oneOf(ACTIONS),
     direction: opt('direction')?.oneOf(DIRECTIONS) ?? 'any',
     protocols,
-    from: opt('from') ? listOf(opt('from')!).map(cidrAt) : [],
-    to: opt('to') ? listOf(opt('to')!).map(cidrAt) : [],
+    from: opt('from') ? cidrsAt(opt('from')!) : [],
+    to: opt('to') ? cidrsAt(opt('to')!) : [],
     ports,
     sourcePorts,
     priority: opt('priority')?.int(0, 0xffffffff),
@@ -148,6 +148,16 @@ const listOf = (c: Cursor): Cursor[] => {
   if (items.length === 0) throw c.fail('an empty list matches nothing (leave the key out to match any)');
   return items;
 };
+
+/**
+ * Each value once: a repeated CIDR or port would only add table entries that match what the
+ * first already does (every combination becomes an entry, toward the 16384 the program holds).
+ */
+function unique<T>(items: T[], key: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [key(item), item])).values()];
+}
+
+const cidrsAt = (c: Cursor): Cidr[] => unique(listOf(c).map(cidrAt), (x) => `${x.family}:${x.addr.join('.')}/${x.prefix}`);
 
 function cidrAt(c: Cursor): Cidr {
   try {
@@ -176,19 +186,20 @@ function parseProtocols(c: Cursor): number[] | undefined {
 }
 
 function parsePorts(c: Cursor): PortRange[] {
-  return listOf(c).map((item) => {
+  return unique(listOf(c).map((item) => {
     const v = item.scalar();
     if (typeof v === 'number') {
       const port = item.int(0, 65535);
       return { lo: port, hi: port };
     }
-    const m = typeof v === 'string' ? /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(v) : null;
+    // A port or a range, also quoted ("80", "8000-8999").
+    const m = typeof v === 'string' ? /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(v) : null;
     if (!m) throw item.fail(`expected a port 0..65535 or a range like 8000-8999, got ${JSON.stringify(v ?? null)}`);
-    const [lo, hi] = [Number(m[1]), Number(m[2])];
-    if (lo > 65535 || hi > 65535) throw item.fail(`port range ${lo}-${hi}: ports are 0..65535`);
+    const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (lo > 65535 || hi > 65535) throw item.fail(`${lo === hi ? `port ${lo}` : `port range ${lo}-${hi}`}: ports are 0..65535`);
     if (lo > hi) throw item.fail(`port range ${lo}-${hi} is empty`);
     return { lo, hi };
-  });
+  }), (r) => `${r.lo}-${r.hi}`);
 }
 
 function checkNames(rules: readonly Rule[], cursors: readonly Cursor[]): void {

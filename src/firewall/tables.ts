@@ -45,9 +45,23 @@ export class FirewallTables {
     }
   }
 
-  /** Write `compiled` into the maps of a loaded rules program. */
-  static install(collection: Collection, compiled: CompiledRules): FirewallTables {
+  /**
+   * Write `compiled` into the maps of a loaded rules program. Replacing `previous` (the tables
+   * installed before) also starts the counters and the decision log afresh: a rule's slot is its
+   * index, so the old counts would be credited to whichever new rule took the slot.
+   */
+  static install(collection: Collection, compiled: CompiledRules, previous?: FirewallTables): FirewallTables {
+    previous?.reset();
     return new FirewallTables(collection, compiled);
+  }
+
+  /** Zero the counters of every decision this rule set can log, and the count of decisions. */
+  private reset(): void {
+    const zeroHits = new Uint8Array(this.hitsMap.userValueSize);
+    for (const slot of [...this.compiled.ruleSet.rules.keys(), FW_DECISION_DEFAULT, FW_DECISION_NON_IP, FW_DECISION_MALFORMED]) {
+      this.hitsMap.update(u32(slot), zeroHits);
+    }
+    this.seq.update(u32(0), new Uint8Array(this.seq.userValueSize));
   }
 
   /** The decision (fw_hits / fw_log slot) → what it is. */

@@ -24,9 +24,9 @@ rules:
   - name: web
     action: allow
     protocol: [tcp, udp]
-    from: [10.0.0.0/8, "2001:db8::/32"]
+    from: [10.0.0.0/8, "2001:db8::/32", 10.0.0.0/8]
     to: 192.0.2.1
-    port: [80, "8000-8999"]
+    port: [80, "8000-8999", "443", 80]
   - action: deny
     direction: egress
     protocol: 47
@@ -34,7 +34,7 @@ rules:
     expect(set.default).toBe('deny');
     expect(set.nonIp).toBe('allow');
     const [web, gre] = set.rules;
-    expect(web).toMatchObject({ index: 0, name: 'web', line: 3, column: 5, action: 'allow', direction: 'any', protocols: [6, 17], ports: [{ lo: 80, hi: 80 }, { lo: 8000, hi: 8999 }], sourcePorts: [] });
+    expect(web).toMatchObject({ index: 0, name: 'web', line: 3, column: 5, action: 'allow', direction: 'any', protocols: [6, 17], ports: [{ lo: 80, hi: 80 }, { lo: 8000, hi: 8999 }, { lo: 443, hi: 443 }], sourcePorts: [] });
     expect(web.from.map((c) => [c.family, c.prefix])).toEqual([[4, 8], [6, 32]]);
     expect(web.to[0]).toMatchObject({ family: 4, prefix: 32 });
     expect(gre).toMatchObject({ index: 1, line: 9, direction: 'egress', protocols: [47], from: [], to: [] });

@@ -13,7 +13,7 @@ import type { Decision } from '../../src/firewall/tables.js';
 import { ReplayInputError } from '../../src/hooks/replay.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
 import { repoRoot } from '../support/paths.js';
-import { mixedFrames } from './packets.js';
+import { frame, mixedFrames } from './packets.js';
 import { MIX_POOLS, MIX_RULES, randomRules } from './rule-sets.js';
 import { referenceDecide, type RefDecision } from './reference.js';
 
@@ -95,5 +95,17 @@ describe('the rules program decides as the reference evaluator', () => {
     expect(diffs).toEqual([]);
     expect(byRule.get('rule 3000')).toBeGreaterThan(0);
     expect(byRule.get('default')).toBeGreaterThan(0);
+  });
+
+  it('setRules starts the counters and the decision log afresh: old counts are not credited to the new rules', () => {
+    const fw = loadFirewall(parseRules('default: deny\nrules:\n  - { name: a, action: allow, protocol: tcp }\n', 'a.yaml'), { hook: 'xdp' });
+    for (let i = 0; i < 5; i++) fw.run(frame({ proto: 'tcp', src: '10.0.0.1', dst: '10.0.0.2' }));
+    expect(fw.tables.hits().find((h) => h.decision.by === 'rule')?.packets).toBe(5);
+    fw.setRules(parseRules('default: allow\nrules:\n  - { name: b, action: deny, protocol: udp }\n', 'b.yaml'));
+    expect(fw.tables.lastDecision()).toBeUndefined();
+    expect(fw.tables.hits().map((h) => h.packets)).toEqual([0, 0, 0, 0]);
+    const v = fw.run(frame({ proto: 'udp', src: '10.0.0.1', dst: '10.0.0.2' }));
+    expect(v.decision).toMatchObject({ by: 'rule', rule: { name: 'b' } });
+    expect(fw.tables.hits().map((h) => h.packets)).toEqual([1, 0, 0, 0]);
   });
 });
