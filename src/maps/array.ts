@@ -7,7 +7,7 @@
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE } from '../uapi/bpf.js';
 import type { Region } from '../vm/arena.js';
 import { REGION_READ, REGION_WRITE } from '../vm/arena.js';
-import { setArrayLookupLayout } from '../vm/map-layout.js';
+import { setMapLookupLayout } from '../vm/map-layout.js';
 import { arrayNextKey, readU32 } from './common.js';
 import { BpfMap, roundUp8, type MapHost, type UserRefusals } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
@@ -48,7 +48,7 @@ export class ArrayMap extends BpfMap {
     this.base = this.values.start;
     if (spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY || spec.type === BPF_MAP_TYPE.BPF_MAP_TYPE_PERCPU_ARRAY) {
       // For the JIT's inline lookup: exactly what lookupElem computes.
-      setArrayLookupLayout(this.arena, this.header.start, { base: this.base, stride: this.stride, slots: this.slots, maxEntries: spec.maxEntries });
+      setMapLookupLayout(this.arena, this.header.start, { base: this.base, stride: this.stride, slots: this.slots, maxEntries: spec.maxEntries });
     }
   }
 
@@ -117,7 +117,7 @@ export class ArrayMap extends BpfMap {
   }
 
   override close(): void {
-    setArrayLookupLayout(this.arena, this.header.start, undefined);
+    setMapLookupLayout(this.arena, this.header.start, undefined);
     this.arena.free(this.values);
     super.close();
   }

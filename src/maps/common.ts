@@ -4,7 +4,7 @@
  * little-endian reads of the arena.
  */
 
-export const JHASH_INITVAL = 0xdeadbeef;
+import { JHASH_INITVAL } from '../vm/map-layout.js';
 
 const rol32 = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 

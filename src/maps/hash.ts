@@ -29,7 +29,7 @@ import { BpfMap, roundUp8, type MapHost } from './map.js';
 import { ERRNO } from '../uapi/errno.js';
 import { ACCESS_MASK, KMALLOC_MAX_SIZE, type MapSpecCheck } from './alloc-check.js';
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_ZERO_SEED } from '../uapi/bpf.js';
-import { setMapLookupLayout, type HashLookupLayout } from '../vm/map-layout.js';
+import { HASH_STATE, setMapLookupLayout, type HashLookupLayout } from '../vm/map-layout.js';
 
 /** sizeof(struct htab_elem) on 64-bit kernels. */
 const HTAB_ELEM_SIZE = 48;
@@ -41,10 +41,8 @@ export const META_HASH = 1;
 export const META_LRU_PREV = 2;
 export const META_LRU_NEXT = 3;
 export const META_LRU_STATE = 4;
-/** Words of the state region. */
-const STATE_COUNT = 0;
-const STATE_FREE = 1;
-const STATE_SPARE = 2;
+/** Words of the state region (shared with the JIT's compiled updates). */
+const { COUNT: STATE_COUNT, FREE: STATE_FREE, SPARE: STATE_SPARE } = HASH_STATE;
 
 export class HashMap extends BpfMap {
   /** htab_map_alloc_check (hash, per-CPU hash, LRU hash, LRU per-CPU hash, hash of maps), and the LRU's per-CPU share. */

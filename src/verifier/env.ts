@@ -98,18 +98,11 @@ export interface Privileges {
   bpfCapable: boolean;
 }
 
-/** What the verifier knows of the memory accesses it proved (per instruction, for the JIT). */
-export const PROOF_NONE = 0;
-export const PROOF_SAFE = 1;
-export const PROOF_UNSAFE = 2;
-
 export class VerifierEnv {
   readonly log: VerifierLog;
   readonly aux: Uint8Array;
   /** Registers live before each instruction (compute_live_registers), a bit per register. */
   readonly liveRegsBefore: Uint16Array;
-  /** Per instruction: is every memory access there proven inside its object, on every path seen. */
-  readonly proofs: Uint8Array;
   readonly explored: (StateListEntry[] | undefined)[];
   subprogs: SubprogInfo[] = [];
   /** Subprogram index of each instruction. */
@@ -193,7 +186,6 @@ export class VerifierEnv {
     this.log = new VerifierLog(logLevel);
     this.aux = new Uint8Array(n);
     this.liveRegsBefore = new Uint16Array(n);
-    this.proofs = new Uint8Array(n);
     this.explored = new Array(n);
     this.subprogOf = new Int32Array(n);
     this.stackUse = new BigUint64Array(n);

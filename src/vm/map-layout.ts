@@ -24,6 +24,12 @@ export interface ArrayLookupLayout {
  * at the offsets given; its value (CPU c's slot) at valueBase + e × valueStride + c × cpuStride.
  * An LRU map's lookup also sets `ref.bit` in the u32 at `ref.offset` of the record.
  */
+/** The kernel's JHASH_INITVAL (include/linux/jhash.h): maps/common.ts's jhash and the JIT's unrolled one. */
+export const JHASH_INITVAL = 0xdeadbeef;
+
+/** Word indices of a hash map's pool state (HashLookupLayout.update.stateBase), for maps/hash.ts and the JIT alike. */
+export const HASH_STATE = { COUNT: 0, FREE: 1, SPARE: 2 } as const;
+
 export interface HashLookupLayout {
   readonly kind: 'hash';
   readonly keySize: number;
@@ -76,27 +82,15 @@ export interface LpmLookupLayout {
 /** What the JIT may compile a lookup of a constant map into. */
 export type MapLookupLayout = ArrayLookupLayout | HashLookupLayout | LpmLookupLayout;
 
-/** Publish (or, with undefined, withdraw) the layout of the hash map or LPM trie whose header is at `header`. */
-export function setMapLookupLayout(arena: Arena, header: number, layout: HashLookupLayout | LpmLookupLayout | undefined): void {
+/** Publish (or, with undefined, withdraw) the lookup layout of the map whose header is at `header` (kept by the arena). */
+export function setMapLookupLayout(arena: Arena, header: number, layout: MapLookupLayout | undefined): void {
   if (layout) arena.mapLookupLayouts.set(header, layout);
   else arena.mapLookupLayouts.delete(header);
 }
 
-/** The lookup layout (array or hash) of the map whose header is at `addr`, if one is published. */
+/** The lookup layout (array, hash or LPM) of the map whose header is at `addr`, if one is published. */
 export function mapLookupLayoutAt(arena: Arena, addr: number): MapLookupLayout | undefined {
   return arena.mapLookupLayouts.get(addr);
-}
-
-/** Publish (or, with undefined, withdraw) the layout of the map whose header is at `header` (kept by the arena). */
-export function setArrayLookupLayout(arena: Arena, header: number, layout: ArrayLookupLayout | undefined): void {
-  if (layout) arena.mapLookupLayouts.set(header, layout);
-  else arena.mapLookupLayouts.delete(header);
-}
-
-/** The layout of the array map whose header is at `addr`, if one is published. */
-export function arrayLookupLayoutAt(arena: Arena, addr: number): ArrayLookupLayout | undefined {
-  const layout = arena.mapLookupLayouts.get(addr);
-  return layout?.kind === 'hash' || layout?.kind === 'lpm' ? undefined : layout;
 }
 
 /** The mark markInlineMapLookup sets on a helper function. */

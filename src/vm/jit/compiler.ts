@@ -245,11 +245,11 @@ function emitRepeat(): CodeWriter {
   return w;
 }
 
-/** Compile an image to a module (synchronously: images are small and compiled once). */
 /** V8's limit on br_table entries (kV8MaxWasmFunctionBrTableSize): the dispatcher has one a slot. */
 export const MAX_JIT_SLOTS = 65520;
 
 /**
+ * Compile an image to a module (synchronously: images are small and compiled once).
  * `mapLayout`: the array maps whose lookups may be compiled inline (lower-map.ts), the hash maps
  * whose calls may be compiled (map-functions.ts); `progArrays`: the prog arrays whose tail calls
  * may stay in wasm (tail-call.ts).

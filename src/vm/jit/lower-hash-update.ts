@@ -10,13 +10,13 @@
  */
 import { BPF_EXIST, BPF_NOEXIST } from '../../uapi/bpf.js';
 import { ERRNO } from '../../uapi/errno.js';
-import type { HashLookupLayout } from '../map-layout.js';
+import { HASH_STATE, type HashLookupLayout } from '../map-layout.js';
 import { LOCAL, SCRATCH, reg } from './layout.js';
 import { emitBucketAddress, emitFind, emitKeyHash, emitMetaAddress, emitValueAddress, type HashLocals } from './lower-hash.js';
 import { CodeWriter, OP } from './wasm-writer.js';
 
-/** Offsets of the state words (maps/hash.ts, STATE_*). */
-const COUNT = 0, FREE = 4, SPARE = 8;
+/** Byte offsets of the pool's state words (map-layout.ts, HASH_STATE). */
+const COUNT = 4 * HASH_STATE.COUNT, FREE = 4 * HASH_STATE.FREE, SPARE = 4 * HASH_STATE.SPARE;
 
 /** update(key, value, flags) and delete(key): params, then jhash's and find's locals, then `old`. */
 const L: HashLocals = { key: 0, a: 3, b: 4, c: 5, e: 6, m: 7 };

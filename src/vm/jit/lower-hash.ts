@@ -10,12 +10,10 @@
  * unchanged, the same instruction count. A key not wholly inside the memory takes the helper
  * path (it reads zeros past the end), as does a key too large to unroll.
  */
-import type { HashLookupLayout } from '../map-layout.js';
+import { JHASH_INITVAL, type HashLookupLayout } from '../map-layout.js';
 import { LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, CodeWriter } from './wasm-writer.js';
 
-/** The kernel's JHASH_INITVAL (include/linux/jhash.h). */
-const JHASH_INITVAL = 0xdeadbeef;
 /** Keys above this many bytes go through the helper: their unrolled hash would be large code. */
 export const MAX_WASM_KEY = 512;
 

@@ -30,24 +30,27 @@ const readsDstOnly = (xop: number): boolean => {
 };
 
 /**
- * The value r1 holds at the call at `pc`, when an lddw of the block set it and nothing after
- * it can have changed it; undefined otherwise. Conservative: any other instruction naming r1
- * as its destination — or as the source of an atomic, which may write it — ends the search.
+ * The value register `r` holds at the call at `pc`, when an lddw of the block set it and nothing
+ * after it can have changed it; undefined otherwise. Conservative: any other instruction naming
+ * r as its destination — or as the source of an atomic, which may write it — ends the search.
  */
-export function constantR1(image: ProgramImage, block: BasicBlock, pc: number): number | undefined {
+export function constantRegister(image: ProgramImage, block: BasicBlock, pc: number, r: number): number | undefined {
   for (let p = pc - 1; p >= block.start; p--) {
     if (image.insnAt[p] === undefined) continue;
     const xop = image.xop[p];
     const dst = image.dst2[p] >> 1, src = image.src2[p] >> 1;
-    if (dst === 1) {
+    if (dst === r) {
       if (xop === XOP.LDDW) return image.imm[p + 1] === 0 ? image.imm[p] >>> 0 : undefined;
-      if (readsDstOnly(xop)) continue; // r1 is the address, read only
+      if (readsDstOnly(xop)) continue; // r is the address, read only
       return undefined;
     }
-    if (src === 1 && XOP_INFO[xop]?.kind === 'atomic') return undefined; // a fetching atomic writes its src
+    if (src === r && XOP_INFO[xop]?.kind === 'atomic') return undefined; // a fetching atomic writes its src
   }
   return undefined;
 }
+
+/** The map address r1 holds at the call at `pc` (constantRegister for r1). */
+export const constantR1 = (image: ProgramImage, block: BasicBlock, pc: number): number | undefined => constantRegister(image, block, pc, 1);
 
 /**
  * Emit the inline lookup: `fallback` is emitted for a key the helper must read; r0 is the value

@@ -17,8 +17,6 @@ import { IMPORT, LOCAL, SCRATCH, reg } from './layout.js';
 import { OP, type CodeWriter } from './wasm-writer.js';
 import { spillCount, spillRegisters } from './spill.js';
 
-export { spillCount };
-
 export interface MemoryOperands {
   xop: number;
   dst: number;
@@ -114,7 +112,6 @@ export interface AccessShape {
   flag: number;
 }
 
-/** The access a load, store or atomic makes (undefined for other instructions). */
 /** The checked access a load, store or atomic makes (undefined for others and for in-frame stack accesses). */
 export function accessOf(xop: number, dst: number, src: number, off: number): AccessShape | undefined {
   const shape = shapeOf(xop, dst, src, off);

@@ -23,12 +23,12 @@ import type { Arena } from '../arena.js';
 import type { HelperTable } from '../helper-table.js';
 import type { ProgramImage } from '../image.js';
 import { isInlineTailCall, progArrayLayoutAt, type ProgArrayLayout } from '../prog-array-layout.js';
-import type { BasicBlock } from './cfg.js';
 import { LOCAL, SCRATCH, reg } from './layout.js';
 import type { BlockContext } from './lower-control.js';
+import { constantRegister } from './lower-map.js';
 import { spillCount, spillRegisters } from './spill.js';
 import { I32, OP, type CodeWriter } from './wasm-writer.js';
-import { XOP, XOP_INFO } from '../../isa/xop.js';
+import { XOP } from '../../isa/xop.js';
 
 /** The table every compiled module imports (table 0): a program's `run` at its id. */
 export const PROGRAM_TABLE_IMPORT = { module: 'env', name: 'programs' } as const;
@@ -46,31 +46,6 @@ export interface TailCallLowering {
 /** Prog arrays over `arena` when `helpers` has the standard bpf_tail_call; else none (the helper path). */
 export function progArraysOf(arena: Arena, helpers: HelperTable): ((addr: number) => ProgArrayLayout | undefined) | undefined {
   return isInlineTailCall(helpers.lookup(BPF_FUNC_tail_call)) ? (addr) => progArrayLayoutAt(arena, addr) : undefined;
-}
-
-/** st, stx and atomics read their dst register (an address) and never write it. */
-const readsDstOnly = (xop: number): boolean => {
-  const kind = XOP_INFO[xop]?.kind;
-  return kind === 'st' || kind === 'stx' || kind === 'atomic';
-};
-
-/**
- * The value register `r` holds at the call at `pc`, when an lddw of the block set it and nothing
- * after it can have changed it (lower-map.ts's constantR1, for any register); else undefined.
- */
-export function constantRegister(image: ProgramImage, block: BasicBlock, pc: number, r: number): number | undefined {
-  for (let p = pc - 1; p >= block.start; p--) {
-    if (image.insnAt[p] === undefined) continue;
-    const xop = image.xop[p];
-    const dst = image.dst2[p] >> 1, src = image.src2[p] >> 1;
-    if (dst === r) {
-      if (xop === XOP.LDDW) return image.imm[p + 1] === 0 ? image.imm[p] >>> 0 : undefined;
-      if (readsDstOnly(xop)) continue;
-      return undefined;
-    }
-    if (src === r && XOP_INFO[xop]?.kind === 'atomic') return undefined; // a fetching atomic writes its src
-  }
-  return undefined;
 }
 
 /** SCRATCH.TAIL_CALLS = the count read into LOCAL.REGION, plus one. */
