@@ -254,9 +254,7 @@ export class PacketReplayer {
     const env = hook.env;
     if (env.trace.length) env.trace.length = 0;
     hook.load(data, 0, this.device.ifindex, this.context === 'test-run' ? 0 : cpu);
-    const retval = hook.runOnce(this.program, cpu);
-    this.retval = retval;
-    this.passed = retval === XDP_PASS || retval === XDP_TX || (retval === XDP_REDIRECT && env.redirect !== undefined);
+    this.finishXdp(hook, hook.runOnce(this.program, cpu));
   }
 
   private runTc(hook: TcHook, data: Uint8Array, cpu: number, hash: number): void {
