@@ -191,7 +191,8 @@ export async function runReplay(obj: string, progName: string, opts: ReplayOptio
   // Live: the host's clock, as the kernel's bpf_ktime_get_ns; a capture: its own time (deterministic).
   const clock = opts.live !== undefined ? 'host' : 'capture';
   const replayer = new PacketReplayer(runtime, program, { hook: opts.hook ?? defaultHook(program.type), context, device, clock });
-  const htmlReport = opts.report !== undefined ? new ReplayReport(runtime, opts.live ?? device.name) : undefined;
+  const decidedBy = extension.decidedBy?.bind(extension);
+  const htmlReport = opts.report !== undefined ? new ReplayReport(runtime, opts.live ?? device.name, decidedBy) : undefined;
 
   const skipBad = opts.skipBad ?? false;
   const abort = new AbortController();

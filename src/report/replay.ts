@@ -16,9 +16,13 @@ export class ReplayReport {
   private readonly meter: RunMeter;
   private packets = 0;
 
-  /** `device`: where the packets arrive (eth0, or the live interface). */
-  constructor(readonly runtime: Runtime, readonly device: string, options: { timed?: boolean } = {}) {
-    this.meter = new RunMeter(options.timed ?? true).install(runtime.engine);
+  /**
+   * `device`: where the packets arrive (eth0, or the live interface). `decidedBy`: what decided a
+   * packet that did not go on, in words, when a command built on replay knows better than the
+   * C line (`xdplab firewall`: the rule); by default the line verdictSource finds.
+   */
+  constructor(readonly runtime: Runtime, readonly device: string, private readonly decidedBy?: (replayer: PacketReplayer) => string) {
+    this.meter = new RunMeter(true).install(runtime.engine);
     this.collector = new ReportCollector(this.meter.timed);
   }
 
@@ -38,9 +42,13 @@ export class ReplayReport {
       this.collector.drop(`fault: ${FAULT_REASONS[f.reason]}`, line ?? `${f.program} pc ${f.pc}`);
       return;
     }
-    const decided = verdictSource(this.runtime.engine);
     const reason = verdict === 'XDP_REDIRECT' || verdict === 'TC_ACT_REDIRECT' ? `${verdict} without a target` : verdict;
-    this.collector.drop(reason, decided.line ?? `${decided.program} pc ${decided.pc}`);
+    this.collector.drop(reason, this.decidedBy ? this.decidedBy(replayer) : this.decidedLine());
+  }
+
+  private decidedLine(): string {
+    const decided = verdictSource(this.runtime.engine);
+    return decided.line ?? `${decided.program} pc ${decided.pc}`;
   }
 
   /** The report's data; the engine is left as it was. */

@@ -6,6 +6,7 @@ import { readCaptureSync } from '../../src/pcap/reader.js';
 import { cli } from '../support/cli.js';
 import { tempDir } from '../support/captures.js';
 import { repoRoot } from '../support/paths.js';
+import { embeddedData } from '../report/reports.js';
 
 const RULES = path.join(repoRoot, 'examples', 'rules.yaml');
 const PCAP = path.join(repoRoot, 'pcaps', 'edge-firewall.pcapng');
@@ -45,6 +46,21 @@ describe('xdplab firewall', () => {
     expect(r.stderr).toContain('1 ingress rule(s) (first at line 47) never match at tc-egress');
     expect(r.stdout).toMatch(/^TC_ACT_OK /m);
     expect(r.stdout).toMatch(/^ +9 +47 +ssh-from-admins +allow +0 +0$/m);
+  });
+
+  it('--report: the drops are put on the rules that decided them, not on the program\'s one return line', async () => {
+    const t = tempDir('xdplab-fw-report-');
+    try {
+      const html = path.join(t.dir, 'fw.html');
+      const r = await cli(['firewall', RULES, '--pcap', PCAP, '--report', html]);
+      expect(r.code).toBe(0);
+      const byLine = new Map(embeddedData(readFileSync(html, 'utf8')).drops.byLine);
+      expect(byLine.get('decided by rule 1 "scanners" (line 8)')).toBeGreaterThan(0);
+      expect(byLine.get('decided by the default')).toBeGreaterThan(0);
+      expect([...byLine.keys()].some((line) => line.includes('rules.bpf.c'))).toBe(false);
+    } finally {
+      t.remove();
+    }
   });
 
   it('--maps-out holds the compiled tables; --out the packets allowed, each with the rule that allowed it', async () => {
