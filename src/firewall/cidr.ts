@@ -35,7 +35,7 @@ export function parseCidr(text: string): Cidr {
 }
 
 /** The first `prefix` bits of `addr`, the rest zero. */
-export function maskBytes(addr: Uint8Array, prefix: number): Uint8Array {
+function maskBytes(addr: Uint8Array, prefix: number): Uint8Array {
   return addr.map((b, i) => b & prefixMaskByte(prefix, i));
 }
 
@@ -45,4 +45,4 @@ export const prefixMaskByte = (prefix: number, i: number): number => {
   return (0xff00 >> bits) & 0xff;
 };
 
-export const formatCidr = (c: Cidr): string => `${c.family === 4 ? formatIpv4(c.addr) : formatIpv6(c.addr)}/${c.prefix}`;
+const formatCidr = (c: Cidr): string => `${c.family === 4 ? formatIpv4(c.addr) : formatIpv6(c.addr)}/${c.prefix}`;

@@ -69,7 +69,7 @@ export function compileRules(input: string | RuleSet, file?: string): CompiledRu
 }
 
 /** The classes of packet an entry can match: 0..4 IPv4 TCP, UDP, SCTP, ICMP, other; 5..9 the same for IPv6. */
-export function entryClasses(e: RuleEntry): number[] {
+function entryClasses(e: RuleEntry): number[] {
   const out: number[] = [];
   for (const [family, base] of [[4, 0], [6, 5]] as const) {
     if (e.family !== 0 && e.family !== family) continue;
@@ -105,12 +105,12 @@ function encodeRange(start: number, count: number): Uint8Array {
 }
 
 /** The order rules are tried in: by priority when they have one (ties in file order), else file order. */
-export function ruleOrder(rules: readonly Rule[]): Rule[] {
+function ruleOrder(rules: readonly Rule[]): Rule[] {
   return [...rules].sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || a.index - b.index);
 }
 
 /** The rule's entries: every combination one packet can meet. */
-export function* expand(rule: Rule): Generator<RuleEntry> {
+function* expand(rule: Rule): Generator<RuleEntry> {
   for (const src of orAny(rule.from)) {
     for (const dst of orAny(rule.to)) {
       for (const protocol of orAny(rule.protocols)) {
@@ -135,7 +135,7 @@ export const u32 = (n: number): Uint8Array => {
 const actionByte = (a: RuleAction): number => (a === 'allow' ? FW_ALLOW : FW_DENY);
 
 /** struct fw_rule's bytes (little-endian, as clang -target bpf lays it out on x86 and arm64). */
-export function encodeEntry(e: RuleEntry): Uint8Array {
+function encodeEntry(e: RuleEntry): Uint8Array {
   const b = new Uint8Array(FW_RULE.size);
   const v = new DataView(b.buffer);
   const putCidr = (c: Cidr | undefined, at: number, maskAt: number): void => {

@@ -60,7 +60,7 @@ export interface RuleSet {
 
 export const PROTOCOLS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
 /** Protocols whose first four bytes are the source and destination ports. */
-export const PORT_PROTOCOLS: readonly number[] = [PROTOCOLS.tcp, PROTOCOLS.udp, PROTOCOLS.sctp];
+const PORT_PROTOCOLS: readonly number[] = [PROTOCOLS.tcp, PROTOCOLS.udp, PROTOCOLS.sctp];
 
 const ACTIONS = ['allow', 'deny'] as const;
 const DIRECTIONS = ['ingress', 'egress', 'any'] as const;
