@@ -14,6 +14,7 @@ import {
   BPF_JMP, BPF_JMP32, BPF_JSET, BPF_K, BPF_LDX, BPF_LSH, BPF_MEM, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_STX,
   BPF_SUB, BPF_TO_BE, BPF_W, BPF_X, BPF_XOR, MAX_BPF_STACK,
 } from '../isa/opcodes.js';
+import { MAX_PACKET_OFF } from '../uapi/bpf.js';
 import { HELPER_IDS } from '../uapi/helper-ids.js';
 import { SK_BUFF_FIELDS, XDP_MD_FIELDS } from '../uapi/prog-types.js';
 import { Emitter, type Emitted, type Label } from './emit.js';
@@ -28,8 +29,6 @@ const R_LEN = 9;
 const R_FP = 10;
 /** Value registers by depth. */
 const VALUE_REGS = [0, 1, 2, 3, 4, 5] as const;
-/** Largest packet offset the verifier tracks (MAX_PACKET_OFF). */
-const MAX_PACKET_OFF = 0xffff;
 
 const ALU_OPS: Readonly<Record<ArithOp, number>> = {
   '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR,

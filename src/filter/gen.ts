@@ -5,11 +5,10 @@
  * Offsets are state, as in libpcap: each `vlan` moves the EtherType and the network header 4
  * bytes on for everything parsed after it.
  */
-import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_QINQ1, ETH_HLEN } from '../uapi/if-ether.js';
-import { IPPROTO_FRAGMENT, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/in.js';
+import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_QINQ1, ETH_P_RARP, ETH_HLEN } from '../uapi/if-ether.js';
+import { IPPROTO_FRAGMENT, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IGMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/in.js';
 import { all, and, any, not, num, or, type Arith, type Cond, type RelOp, type Size, type Value } from './ir.js';
 import { filterError } from './lexer.js';
-import { ETH_P_RARP, IPPROTO_IGMP } from './names.js';
 
 /** A protocol qualifier (`Q_DEFAULT` is 'default', `ether` and `link` are 'link'). */
 export type Proto = 'default' | 'link' | 'ip' | 'ip6' | 'arp' | 'rarp' | 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmp6' | 'igmp';

@@ -4,6 +4,7 @@
  * 10.0.0.0/8), an IPv6 address or prefix, an Ethernet address, or a name (a service, a
  * protocol, a port range `8000-8080`). Host names are not resolved: give addresses.
  */
+import { parseIpv6 } from '../packet/address.js';
 import type { Cond } from './ir.js';
 import { filterError, parseNumber, type Token } from './lexer.js';
 import type { Dir, Gen, Proto } from './gen.js';
@@ -82,28 +83,10 @@ function ipv4Net(gen: Gen, q: Quals, t: Token, suffix: { len?: Token; mask?: Tok
   return gen.host4(n, m, q.proto, q.dir, 'net');
 }
 
-/** The 16 bytes of an IPv6 address (the lexer checked the syntax). */
-function ipv6Bytes(text: string): number[] {
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const groups = (s: string): number[] => {
-    if (!s) return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (g.includes('.')) g.split('.').forEach((b, i, a) => (i % 2 === 0 ? out.push((Number(b) << 8) | Number(a[i + 1])) : undefined));
-      else out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const h = groups(head);
-  const t = tail === undefined ? [] : groups(tail);
-  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  return all.flatMap((g) => [g >> 8, g & 0xff]);
-}
-
 /** gen_mcode6: an IPv6 address (len 128) or prefix. */
 function ipv6(gen: Gen, q: Quals, t: Token, len: number, lenTok?: Token): Cond {
   if (len > 128) throw filterError(lenTok?.col ?? t.col, 'mask length must be <= 128');
-  const bytes = ipv6Bytes(t.text);
+  const bytes = parseIpv6(t.text); // the lexer checked the syntax
   const words: number[] = [];
   const masks: number[] = [];
   for (let i = 0; i < 4; i++) {

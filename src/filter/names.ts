@@ -4,13 +4,8 @@
  * resolves itself (libpcap asks /etc/protocols and /etc/services; xdplab keeps the common ones
  * as data, so a filter means the same on every machine).
  */
-import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../uapi/if-ether.js';
-import { IPPROTO_AH, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/in.js';
-
-/** EtherType of RARP (if_ether.h ETH_P_RARP), which the uapi table lacks elsewhere. */
-export const ETH_P_RARP = 0x8035;
-export const IPPROTO_IGMP = 2;
-export const IPPROTO_ESP = 50;
+import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_RARP } from '../uapi/if-ether.js';
+import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IGMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../uapi/in.js';
 
 /** Keywords that stand for numbers in an arithmetic expression (libpcap's scanner.l). */
 export const NUMBER_KEYWORDS: Readonly<Record<string, number>> = {

@@ -17,6 +17,7 @@ export const ETH_P_802_2 = 0x0004;
 export const ETH_P_802_3_MIN = 0x0600;
 export const ETH_P_IP = 0x0800;
 export const ETH_P_ARP = 0x0806;
+export const ETH_P_RARP = 0x8035;
 export const ETH_P_TEB = 0x6558;
 export const ETH_P_8021Q = 0x8100;
 export const ETH_P_IPV6 = 0x86dd;
